@@ -1,3 +1,3 @@
 """Longreach: a secure in-process remote debugger (ptvsd 3 style API)."""
 
-__version__ = "0.1.0"
+from .processinfo import AGENT_VERSION as __version__
