@@ -1,0 +1,159 @@
+// connect(): qualifier → socket (TCP, or TLS trusted per docs/protocol.md section 6) → initialize →
+// mutual authentication → a ready DapSession. Every step has a bounded wait and a typed error.
+
+import { connect as netConnect, type Socket } from 'node:net';
+import { computeProof, proofMatches } from '../protocol/auth.js';
+import { randomBytes } from 'node:crypto';
+import { DapConnection } from '../protocol/connection.js';
+import { LongreachError } from '../protocol/errors.js';
+import { formatAddress, formatQualifier, parseQualifier, type Qualifier } from '../protocol/qualifier.js';
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { connectTls, mapTlsConnectError, type TrustDecider } from '../protocol/trust.js';
+import { DapSession, DEFAULT_TIMEOUT_MS } from './session.js';
+
+export interface ConnectOptions {
+  /** The secret, when it does not come in the qualifier (from a file or an environment variable). */
+  secret?: string | null;
+  /** Bound on every wait: connecting, the TLS handshake, each handshake request (default 10 s). */
+  timeoutMs?: number;
+  /** TLS trust: asked about an unknown certificate (only pass one when a person can answer). */
+  decide?: TrustDecider;
+  /** known_hosts file (default: the user's config directory). */
+  knownHostsPath?: string;
+  /** TLS options that override the qualifier's query parameters. */
+  ca?: string;
+  fingerprint?: string;
+  insecure?: boolean;
+  /** Receives warnings a person must see (e.g. `?insecure=1`). */
+  onWarning?: (message: string) => void;
+  clientName?: string;
+}
+
+/** What the server said about itself in the handshake. */
+export interface ServerHello {
+  /** The `longreach` object, or null for a plain DAP server (debugpy and the like). */
+  longreach: { protocol: number; agent: string; auth: string } | null;
+  capabilities: Record<string, unknown>;
+}
+
+export interface ClientSession extends DapSession {
+  readonly hello: ServerHello;
+  readonly qualifier: Qualifier;
+}
+
+export async function connect(target: string | Qualifier, options: ConnectOptions = {}): Promise<ClientSession> {
+  const q = typeof target === 'string' ? parseQualifier(target) : target;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const shown = formatQualifier(q);
+  const secret = options.secret !== undefined && options.secret !== null ? options.secret : q.secret;
+  const socket = await openSocket(q, options, timeoutMs);
+  const conn = new DapConnection(socket, { peer: formatAddress(q.host, q.port) });
+  const session = new DapSession(conn, { target: shown, timeoutMs });
+  try {
+    const hello = await handshake(session, q, secret, options, shown);
+    return Object.assign(session, { hello, qualifier: q });
+  } catch (err) {
+    session.close();
+    conn.destroy();
+    throw err;
+  }
+}
+
+async function handshake(session: DapSession, q: Qualifier, secret: string | null, options: ConnectOptions, shown: string): Promise<ServerHello> {
+  const clientNonce = randomBytes(32);
+  let capabilities: Record<string, unknown>;
+  try {
+    capabilities = (await session.request('initialize', {
+      clientID: 'longreach',
+      clientName: options.clientName ?? 'Longreach',
+      adapterID: 'longreach',
+      pathFormat: 'path',
+      linesStartAt1: true,
+      columnsStartAt1: true,
+      supportsVariableType: true,
+      supportsVariablePaging: true,
+      supportsProgressReporting: false,
+      longreachProtocol: PROTOCOL_VERSION,
+    })) ?? {};
+  } catch (err) {
+    throw explainFirstFailure(err, q, shown);
+  }
+  const longreach = capabilities.longreach as { protocol?: unknown; agent?: unknown; auth?: unknown; nonce?: unknown } | undefined;
+  if (!longreach || typeof longreach !== 'object') {
+    if (secret !== null) {
+      throw new LongreachError('LR_NOT_LONGREACH', `${shown} is a plain DAP server without Longreach authentication; it cannot check a secret (leave the secret out only if you trust the network)`);
+    }
+    return { longreach: null, capabilities };
+  }
+  if (longreach.protocol !== PROTOCOL_VERSION) {
+    throw new LongreachError('LR_VERSION_MISMATCH', `${shown} speaks Longreach protocol ${String(longreach.protocol)}, this client speaks protocol ${PROTOCOL_VERSION}; upgrade the older side`);
+  }
+  const hello: ServerHello = { longreach: { protocol: PROTOCOL_VERSION, agent: String(longreach.agent ?? ''), auth: String(longreach.auth ?? '') }, capabilities };
+  if (longreach.auth === 'none') return hello;
+  if (longreach.auth !== 'hmac-sha256' || typeof longreach.nonce !== 'string') {
+    throw new LongreachError('LR_NOT_LONGREACH', `${shown} asked for an unknown authentication scheme ${JSON.stringify(longreach.auth)}`);
+  }
+  if (secret === null) {
+    throw new LongreachError('LR_SECRET_REQUIRED', `${shown} needs a secret: put it before @ (tcp://SECRET@${formatAddress(q.host, q.port)}) or pass it from a file or environment variable`);
+  }
+  const serverNonce = Buffer.from(longreach.nonce, 'base64');
+  const body = await session.request<{ serverProof?: unknown } | undefined>('authenticate', {
+    clientNonce: clientNonce.toString('base64'),
+    proof: computeProof(secret, 'client', serverNonce, clientNonce),
+  });
+  if (!proofMatches(computeProof(secret, 'server', serverNonce, clientNonce), body?.serverProof)) {
+    throw new LongreachError('LR_AUTH_FAILED', `${shown} does not know the secret (its proof did not match): it may not be the server you meant`);
+  }
+  return hello;
+}
+
+/** A failure before the first answer usually means the other end is not what the qualifier says. */
+function explainFirstFailure(err: unknown, q: Qualifier, shown: string): unknown {
+  if (!(err instanceof LongreachError)) return err;
+  if (err.code === 'LR_TLS_MISMATCH' || (q.scheme === 'tcp' && err.message.includes('speaking TLS'))) {
+    return new LongreachError('LR_TLS_MISMATCH', `${shown} speaks TLS; use tcps:// instead of tcp://`);
+  }
+  if (err.code === 'LR_BAD_FRAME' || err.code === 'LR_BAD_MESSAGE' || (err.code === 'LR_CLOSED' && err.message.includes('malformed frame'))) {
+    return new LongreachError('LR_NOT_LONGREACH', `${shown} did not answer in DAP: it is not a Longreach agent (${err.message})`);
+  }
+  if (err.code === 'LR_CLOSED' && q.scheme === 'tcp') {
+    return new LongreachError('LR_CLOSED', `${shown} closed the connection before answering initialize; if it serves TLS, use tcps://`);
+  }
+  return err;
+}
+
+async function openSocket(q: Qualifier, options: ConnectOptions, timeoutMs: number): Promise<Socket> {
+  if (q.scheme === 'tcps') {
+    const ca = options.ca ?? q.ca;
+    const fingerprint = options.fingerprint ?? q.fingerprint;
+    const result = await connectTls({
+      host: q.host,
+      port: q.port,
+      timeoutMs,
+      ...(ca !== undefined ? { ca } : {}),
+      ...(fingerprint !== undefined ? { fingerprint } : {}),
+      insecure: options.insecure ?? q.insecure,
+      ...(options.knownHostsPath !== undefined ? { knownHostsPath: options.knownHostsPath } : {}),
+      ...(options.decide !== undefined ? { decide: options.decide } : {}),
+    });
+    if (result.warning) options.onWarning?.(result.warning);
+    return result.socket;
+  }
+  const where = formatAddress(q.host, q.port);
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = netConnect({ host: q.host, port: q.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new LongreachError('LR_TIMEOUT', `no connection to ${where} within ${timeoutMs / 1000} s (is the host up and the port open?)`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(mapTlsConnectError(err, q.host, q.port));
+    });
+  });
+}

@@ -1,0 +1,309 @@
+// One server-side connection: the authentication gate (docs/protocol.md section 4.4), the one-session
+// policy (section 5), and the hand-over of every later request to the debug session. Handlers return a
+// body or throw; this file turns both into responses, so no request can go unanswered.
+
+import { computeProof, decodeNonce, makeNonce, proofMatches, secretsEqual, AUTH_SCHEME } from '../protocol/auth.js';
+import type { DapConnection } from '../protocol/connection.js';
+import { LongreachError, toErrorBody } from '../protocol/errors.js';
+import type { DapMessage, OutgoingMessage } from '../protocol/framing.js';
+import { log } from '../protocol/log.js';
+import { PACKAGE_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
+import type { ProcessInfo } from './process-info.js';
+import type { Throttle } from './throttle.js';
+
+export interface SessionContext {
+  peer: string;
+  isTls: boolean;
+  /** Sends an event to the attached client; false when the connection is gone. */
+  sendEvent(event: string, body?: unknown): boolean;
+}
+
+/** What an agent plugs into the server core: the DAP side of one attached debugger. */
+export interface DebugSessionHandler {
+  /** Called for `attach` first, then for every later request. Returns the response body or throws. */
+  handle(command: string, args: Record<string, unknown>): unknown;
+  /** Called right after the `attach` response was sent (send `initialized` here). */
+  started?(): void;
+  /** Detach: remove breakpoints, resume, stop tracing. Called exactly once. */
+  close(): void | Promise<void>;
+  /** `disconnect` with terminateDebuggee: end the program. */
+  terminate?(): void | Promise<void>;
+}
+
+export type SessionFactory = (context: SessionContext) => DebugSessionHandler;
+
+/** State the gate shares with the listener: one per server. */
+export interface GateShared {
+  secret: string | null;
+  allowPlainSecret: boolean;
+  bodyLimit: number;
+  agentName: string;
+  capabilities: Record<string, unknown>;
+  throttle: Throttle;
+  processInfo(attached: ProcessInfo['attached']): ProcessInfo;
+  createSession: SessionFactory;
+  attached: { gate: Gate; address: string; since: string } | null;
+}
+
+interface Request extends DapMessage {
+  command: string;
+  arguments?: Record<string, unknown>;
+}
+
+export class Gate {
+  readonly #conn: DapConnection;
+  readonly #shared: GateShared;
+  readonly #isTls: boolean;
+  readonly #address: string;
+  #nonce: Buffer | null = null;
+  #nonceUsed = false;
+  #initialized = false;
+  #authenticated = false;
+  #session: DebugSessionHandler | null = null;
+  #deadline: NodeJS.Timeout;
+  /** Set by a handler whose reply must be the connection's last message. */
+  #closeAfterReply = false;
+  /** Runs after the next successful reply (the attach response precedes `initialized`). */
+  #afterReply: (() => void) | null = null;
+
+  constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs }: { isTls: boolean; address: string; authTimeoutMs: number }) {
+    this.#conn = conn;
+    this.#shared = shared;
+    this.#isTls = isTls;
+    this.#address = address;
+    this.#deadline = setTimeout(() => {
+      if (!this.#authenticated) this.#conn.fail(new LongreachError('LR_TIMEOUT', `no authentication within ${authTimeoutMs / 1000} s of connecting; connect again`));
+    }, authTimeoutMs).unref();
+    conn.on('message', (message) => this.#onMessage(message));
+    conn.on('close', () => this.#onClose());
+  }
+
+  #onMessage(message: DapMessage): void {
+    if (message.type !== 'request' || typeof message.command !== 'string') return;
+    const request = message as Request;
+    const args = request.arguments !== null && typeof request.arguments === 'object' ? request.arguments : {};
+    let result: unknown;
+    try {
+      result = this.#dispatch(request.command, args);
+    } catch (err) {
+      this.#respondError(request, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then((body) => this.#respond(request, body), (err) => this.#respondError(request, err));
+    } else {
+      this.#respond(request, result);
+    }
+  }
+
+  #dispatch(command: string, args: Record<string, unknown>): unknown {
+    switch (command) {
+      case 'initialize':
+        return this.#initialize(args);
+      case 'authenticate':
+        return this.#authenticate(args);
+      case 'attach':
+        return this.#attach(args);
+      case 'disconnect':
+        return this.#disconnect(args);
+      case 'longreach/processInfo':
+        this.#requireAuth();
+        return this.#shared.processInfo(this.#attachedInfo());
+      default:
+        this.#requireAuth();
+        if (!this.#session) throw new LongreachError('LR_BAD_REQUEST', `${command} needs an attached debugger: send attach first`);
+        return this.#session.handle(command, args);
+    }
+  }
+
+  #initialize(args: Record<string, unknown>): unknown {
+    if (this.#initialized) throw new LongreachError('LR_BAD_REQUEST', 'initialize may be sent only once per connection');
+    const theirs = args.longreachProtocol;
+    if (theirs !== undefined && theirs !== PROTOCOL_VERSION) {
+      this.#closeAfterReply = true;
+      throw new LongreachError('LR_VERSION_MISMATCH', `client speaks Longreach protocol ${String(theirs)}, this agent speaks protocol ${PROTOCOL_VERSION}; upgrade the older side`);
+    }
+    this.#initialized = true;
+    const longreach: Record<string, unknown> = { protocol: PROTOCOL_VERSION, agent: `${this.#shared.agentName} ${PACKAGE_VERSION}` };
+    if (this.#shared.secret === null) {
+      longreach.auth = 'none';
+    } else {
+      this.#nonce = makeNonce();
+      longreach.auth = AUTH_SCHEME;
+      longreach.nonce = this.#nonce.toString('base64');
+    }
+    return { ...this.#shared.capabilities, longreach };
+  }
+
+  #authenticate(args: Record<string, unknown>): unknown {
+    if (!this.#initialized) throw new LongreachError('LR_BAD_REQUEST', 'send initialize first, then authenticate');
+    if (this.#authenticated) throw new LongreachError('LR_BAD_REQUEST', 'this connection is already authenticated');
+    const secret = this.#shared.secret;
+    if (secret === null) {
+      this.#authSucceeded();
+      return {};
+    }
+    const clientNonce = decodeNonce(args.clientNonce);
+    if (!clientNonce) throw new LongreachError('LR_BAD_REQUEST', 'authenticate needs clientNonce: base64 of 16-64 random bytes');
+    const serverNonce = this.#takeNonce();
+    const ok = proofMatches(computeProof(secret, 'client', serverNonce, clientNonce), args.proof);
+    if (!ok) this.#authFailed('proof did not match');
+    this.#authSucceeded();
+    return { serverProof: computeProof(secret, 'server', serverNonce, clientNonce) };
+  }
+
+  #attach(args: Record<string, unknown>): unknown {
+    if (!this.#authenticated) {
+      if (!this.#initialized) throw new LongreachError('LR_BAD_REQUEST', 'send initialize first, then attach');
+      const secret = this.#shared.secret;
+      if (secret === null) {
+        this.#authSucceeded();
+      } else if (args.secret === undefined) {
+        throw this.#authRequired();
+      } else {
+        if (!this.#isTls && !this.#shared.allowPlainSecret) {
+          this.#closeAfterReply = true;
+          throw new LongreachError('LR_INSECURE_SECRET', 'refusing a secret sent in clear over tcp://; use tcps:// or the authenticate request');
+        }
+        this.#takeNonce();
+        if (!secretsEqual(secret, args.secret)) this.#authFailed('secret in attach did not match');
+        this.#authSucceeded();
+      }
+    }
+    if (this.#session) throw new LongreachError('LR_BAD_REQUEST', 'this connection is already attached');
+    const current = this.#shared.attached;
+    if (current && current.gate !== this) {
+      throw new LongreachError('LR_ALREADY_ATTACHED', `already attached by ${current.address} since ${current.since}; detach that debugger first`);
+    }
+    const { secret: _secret, ...rest } = args;
+    const session = this.#shared.createSession({
+      peer: this.#address,
+      isTls: this.#isTls,
+      sendEvent: (event, body) => this.#conn.send(body === undefined ? { type: 'event', event } : { type: 'event', event, body }) !== 0,
+    });
+    this.#session = session;
+    this.#shared.attached = { gate: this, address: this.#address, since: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    log('server', `debugger attached from ${this.#address}`);
+    this.#afterReply = () => session.started?.();
+    const abandon = (err: unknown): never => {
+      this.#afterReply = null;
+      this.#onClose();
+      throw err;
+    };
+    try {
+      const result = session.handle('attach', rest);
+      return result instanceof Promise ? result.catch(abandon) : result;
+    } catch (err) {
+      return abandon(err);
+    }
+  }
+
+  #disconnect(args: Record<string, unknown>): unknown {
+    this.#closeAfterReply = true;
+    const session = this.#detach();
+    if (session && args.terminateDebuggee === true && session.terminate) return session.terminate();
+    return session?.close();
+  }
+
+  #requireAuth(): void {
+    if (!this.#authenticated) throw this.#authRequired();
+  }
+
+  #authRequired(): LongreachError {
+    return new LongreachError('LR_AUTH_REQUIRED', 'authentication required: send authenticate after initialize');
+  }
+
+  #takeNonce(): Buffer {
+    const ip = this.#ip();
+    const wait = this.#shared.throttle.retryAfter(ip);
+    if (wait > 0) {
+      this.#closeAfterReply = true;
+      throw new LongreachError('LR_THROTTLED', `too many failed attempts from ${ip}; retry in ${(wait / 1000).toFixed(1)} s`, { details: { retryAfterMs: wait } });
+    }
+    if (!this.#nonce || this.#nonceUsed) {
+      this.#closeAfterReply = true;
+      throw new LongreachError('LR_AUTH_FAILED', 'this connection already used its one authentication attempt; connect again');
+    }
+    this.#nonceUsed = true;
+    return this.#nonce;
+  }
+
+  #authFailed(why: string): never {
+    const ip = this.#ip();
+    this.#shared.throttle.failed(ip);
+    log('auth', `authentication from ${this.#address} failed: ${why}`);
+    this.#closeAfterReply = true;
+    throw new LongreachError('LR_AUTH_FAILED', 'secret did not match (check the part before @ in the qualifier)');
+  }
+
+  #authSucceeded(): void {
+    this.#authenticated = true;
+    clearTimeout(this.#deadline);
+    this.#shared.throttle.succeeded(this.#ip());
+    this.#conn.bodyLimit = this.#shared.bodyLimit;
+    log('auth', `${this.#address} authenticated`);
+  }
+
+  #ip(): string {
+    return this.#conn.socket.remoteAddress ?? this.#address;
+  }
+
+  #attachedInfo(): ProcessInfo['attached'] {
+    const attached = this.#shared.attached;
+    return attached ? { address: attached.address, since: attached.since } : null;
+  }
+
+  #respond(request: Request, body: unknown): void {
+    const response: OutgoingMessage = { type: 'response', request_seq: request.seq, success: true, command: request.command };
+    if (body !== undefined && body !== null) response.body = body;
+    this.#conn.send(response);
+    this.#finishReply(true);
+  }
+
+  #respondError(request: Request, err: unknown): void {
+    let error: LongreachError;
+    if (err instanceof LongreachError) {
+      error = err;
+    } else {
+      log('server', `internal error in ${request.command}: ${(err as Error)?.stack ?? String(err)}`);
+      error = new LongreachError('LR_INTERNAL', `internal error while handling ${request.command}: ${(err as Error)?.message ?? String(err)} (details in the LONGREACH_LOG=server log)`);
+    }
+    this.#conn.send({ type: 'response', request_seq: request.seq, success: false, command: request.command, message: error.code, body: toErrorBody(error) });
+    this.#finishReply(false);
+  }
+
+  #finishReply(success: boolean): void {
+    const after = success ? this.#afterReply : null;
+    this.#afterReply = null;
+    if (after) {
+      try {
+        after();
+      } catch (err) {
+        log('server', `session start failed: ${(err as Error)?.stack ?? String(err)}`);
+      }
+    }
+    if (this.#closeAfterReply) this.#conn.close();
+  }
+
+  #detach(): DebugSessionHandler | null {
+    const session = this.#session;
+    this.#session = null;
+    if (this.#shared.attached?.gate === this) {
+      this.#shared.attached = null;
+      log('server', `debugger from ${this.#address} detached`);
+    }
+    return session;
+  }
+
+  #onClose(): void {
+    clearTimeout(this.#deadline);
+    const session = this.#detach();
+    if (!session) return;
+    try {
+      const done = session.close();
+      if (done instanceof Promise) done.catch((err) => log('server', `detach failed: ${String(err)}`));
+    } catch (err) {
+      log('server', `detach failed: ${(err as Error)?.stack ?? String(err)}`);
+    }
+  }
+}
