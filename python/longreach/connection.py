@@ -1,0 +1,323 @@
+"""One client connection: TLS handshake, reading frames, a serialised thread-safe send, orderly close.
+
+Mechanism only. What a message means is decided by the `on_message(connection, message)` callback (server.py), run
+on this connection's reader thread. Every way a connection can end (EOF, reset, framing error, auth deadline, failed
+write, a close requested by the server) arrives at one place, `_finish`, which calls `on_closed(connection)` once.
+
+All calls into the socket (and so into OpenSSL, whose objects must not be used by two threads at once) happen under
+`_io_lock` on a non-blocking socket; waiting for readiness happens outside the lock.
+"""
+
+import errno
+import select
+import socket
+import ssl
+import threading
+import time
+
+from . import log, wire
+from .errors import LongreachError, error_body
+
+__all__ = ["Connection", "format_peer"]
+
+_wire_log = log.get_logger("wire")
+_log = log.get_logger("server")
+
+READ_SIZE = 65536
+WRITE_SLICE = 16384       # one TLS record; SSL_write is retried with the same slice after WANT_WRITE
+WRITE_STALL = 30.0        # a peer that accepts no bytes for this long is treated as gone
+LINGER = 1.0              # after we close: how long to drain the peer's unread bytes so our last frame arrives
+LINGER_BYTES = 1 << 20
+_WOULD_BLOCK = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError)
+
+
+def format_peer(address):
+    host, port = address[0], address[1]
+    return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+
+
+def _wait(sock, write, timeout):
+    """Wait until `sock` is readable (or writable); False on timeout. poll() where available: no FD_SETSIZE cap."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT if write else select.POLLIN)
+        try:
+            return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000) + 1)))
+        except InterruptedError:
+            return False
+    if write:
+        return bool(select.select([], [sock], [sock], timeout)[1])
+    return bool(select.select([sock], [], [sock], timeout)[0])
+
+
+class Connection(object):
+    def __init__(self, sock, address, on_message, on_closed, tls_context=None, auth_timeout=10.0,
+                 body_limit=wire.DEFAULT_BODY_LIMIT):
+        self.peer = format_peer(address)
+        self.ip = address[0]
+        self.is_tls = tls_context is not None
+        self.authenticated = False
+        self.state = {}  # the server's per-connection bookkeeping
+        self._sock = sock
+        self._tls_context = tls_context
+        self._on_message = on_message
+        self._on_closed = on_closed
+        self._deadline = time.monotonic() + auth_timeout
+        self._auth_timeout = auth_timeout
+        self._body_limit = body_limit
+        self._out_limit = wire.PRE_AUTH_BODY_LIMIT
+        self._decoder = wire.FrameDecoder()
+        self._io_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._seq = 0
+        self._stop = False        # set when we decided to close; the reader loop ends
+        self._dead = False        # set when nothing more may be written
+        self._eof = False
+        self._closed_once = threading.Lock()
+        self._closed_called = False
+
+    # ---- called by the server (policy) ----------------------------------------------------------------------
+    def mark_authenticated(self):
+        """Lift the 64 KiB frame limit and the authentication deadline."""
+        self.authenticated = True
+        self._decoder.set_body_limit(self._body_limit, authenticated=True)
+        self._out_limit = self._body_limit
+
+    def finish(self):
+        """Close after the current message (called from a handler, on the reader thread)."""
+        self._stop = True
+
+    def fail(self, code, message):
+        """Send one longreach/error event, then close (framing errors, auth deadline)."""
+        _log.info("closing %s: %s %s", self.peer, code, message)
+        self.send({"type": "event", "event": "longreach/error", "body": {"code": code, "message": message}})
+        self._stop = True
+
+    def abort(self):
+        """Close from any thread: no more writes; the reader wakes up and finishes."""
+        self._stop = True
+        self._dead = True
+        with self._io_lock:
+            try:
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def forget(self):
+        """After fork, in the child: drop the inherited descriptor without touching the parent's connection."""
+        self._dead = True
+        self._stop = True
+        self._closed_called = True
+        try:
+            socket.socket.close(self._sock)
+        except OSError:
+            pass
+
+    @property
+    def closed(self):
+        return self._dead
+
+    def send(self, message):
+        """Send one DAP message (the seq is filled in). Thread-safe; never raises; a no-op once closed."""
+        if self._dead:
+            return
+        try:
+            with self._send_lock:
+                if self._dead:
+                    return
+                self._seq += 1
+                message = dict(message)
+                message["seq"] = self._seq
+                frame = self._encode(message)
+                if frame is None:
+                    return
+                if _wire_log.isEnabledFor(10):
+                    _wire_log.debug("-> %s %r", self.peer, log.redact(message))
+                self._write(frame)
+        except Exception:
+            _log.exception("send to %s failed", self.peer)
+            self._write_failed()
+
+    # ---- reader thread -------------------------------------------------------------------------------------
+    def run(self):
+        try:
+            if self._tls_context is not None and not self._handshake():
+                return
+            self._loop()
+        except Exception:
+            _log.exception("connection %s failed", self.peer)
+        finally:
+            self._finish()
+
+    def _handshake(self):
+        try:
+            self._sock = self._tls_context.wrap_socket(self._sock, server_side=True, do_handshake_on_connect=False)
+        except (OSError, ValueError) as err:
+            _log.info("TLS setup for %s failed: %s", self.peer, err)
+            return False
+        while not self._stop:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                _log.info("TLS handshake with %s timed out", self.peer)
+                return False
+            with self._io_lock:
+                try:
+                    self._sock.do_handshake()
+                    return True
+                except ssl.SSLWantReadError:
+                    write = False
+                except ssl.SSLWantWriteError:
+                    write = True
+                except (OSError, ValueError) as err:
+                    _log.info("TLS handshake with %s failed: %s", self.peer, err)
+                    return False
+            _wait(self._sock, write, remaining)
+        return False
+
+    def _loop(self):
+        while not self._stop:
+            timeout = None
+            if not self.authenticated:
+                timeout = self._deadline - time.monotonic()
+                if timeout <= 0:
+                    self.fail("LR_TIMEOUT", "authentication did not complete within %g s of connecting; "
+                              "send initialize and authenticate promptly" % self._auth_timeout)
+                    return
+            if not self._buffered() and not _wait(self._sock, False, timeout):
+                continue
+            data = self._recv()
+            if data is None:
+                continue
+            if not data:
+                self._eof = True
+                if self._decoder.pending:
+                    _log.info("%s closed the connection in the middle of a frame", self.peer)
+                return
+            try:
+                for message in self._decoder.feed(data):
+                    if _wire_log.isEnabledFor(10):
+                        _wire_log.debug("<- %s %r", self.peer, log.redact(message))
+                    self._on_message(self, message)
+                    if self._stop:
+                        return
+            except LongreachError as err:
+                self.fail(err.code, err.message)
+                return
+
+    def _buffered(self):
+        """True when TLS already holds decrypted bytes the socket's readiness would not announce."""
+        if not self.is_tls:
+            return False
+        with self._io_lock:
+            try:
+                return self._sock.pending() > 0
+            except (OSError, ValueError, AttributeError):
+                return False
+
+    def _recv(self):
+        """Bytes read; b"" at end of stream; None when nothing could be read yet."""
+        with self._io_lock:
+            try:
+                return self._sock.recv(READ_SIZE)
+            except _WOULD_BLOCK:
+                return None
+            except ssl.SSLZeroReturnError:
+                return b""
+            except (OSError, ValueError) as err:
+                if getattr(err, "errno", None) not in (errno.ECONNRESET, errno.EPIPE, None):
+                    _log.info("read from %s failed: %s", self.peer, err)
+                return b""
+
+    def _encode(self, message):
+        try:
+            return wire.encode(message, self._out_limit)
+        except (LongreachError, ValueError, TypeError) as err:
+            _log.error("cannot send %s %r to %s: %s", message.get("type"),
+                       message.get("command") or message.get("event"), self.peer, err)
+            if message.get("type") != "response":
+                return None
+            text = "the response to %r could not be sent: %s" % (message.get("command"), err)
+            fallback = {"seq": message["seq"], "type": "response", "request_seq": message.get("request_seq"),
+                        "command": message.get("command"), "success": False, "message": "LR_INTERNAL",
+                        "body": error_body("LR_INTERNAL", text[:500])}
+            return wire.encode(fallback)
+
+    def _write(self, frame):
+        view = memoryview(frame)
+        stall_deadline = time.monotonic() + WRITE_STALL
+        while view:
+            chunk = view[:WRITE_SLICE]
+            write = True
+            with self._io_lock:
+                if self._dead:
+                    return
+                try:
+                    sent = self._sock.send(chunk)
+                except ssl.SSLWantReadError:
+                    sent, write = 0, False
+                except _WOULD_BLOCK:
+                    sent = 0
+                except (OSError, ValueError) as err:
+                    _log.info("write to %s failed: %s", self.peer, err)
+                    self._write_failed()
+                    return
+            if sent:
+                view = view[sent:]
+                stall_deadline = time.monotonic() + WRITE_STALL
+                continue
+            remaining = stall_deadline - time.monotonic()
+            if remaining <= 0:
+                _log.info("%s accepted no data for %g s; closing", self.peer, WRITE_STALL)
+                self._write_failed()
+                return
+            if write:
+                _wait(self._sock, True, min(remaining, 1.0))
+            else:
+                time.sleep(0.005)
+
+    def _write_failed(self):
+        """The one place a failed write lands: stop writing and wake the reader, which closes."""
+        if not self._dead:
+            self.abort()
+
+    def _finish(self):
+        first = False
+        with self._closed_once:
+            if not self._closed_called:
+                self._closed_called = first = True
+        self._dead = True
+        if first:
+            try:
+                self._on_closed(self)
+            except Exception:
+                _log.exception("on_closed for %s failed", self.peer)
+        if not self._eof:
+            self._linger()
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def _linger(self):
+        """We close first: half-close, then drain what the peer still sends, so our last frame is not lost to a
+        reset caused by unread bytes."""
+        with self._io_lock:
+            try:
+                socket.socket.shutdown(self._sock, socket.SHUT_WR)
+            except OSError:
+                return
+        deadline = time.monotonic() + LINGER
+        drained = 0
+        while drained < LINGER_BYTES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not _wait(self._sock, False, remaining):
+                return
+            try:
+                data = socket.socket.recv(self._sock, READ_SIZE)
+            except _WOULD_BLOCK:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            drained += len(data)
