@@ -4,6 +4,7 @@
 // so nothing is sent to a server that is not trusted yet.
 
 import type { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import { LongreachError } from './errors.js';
 import { addKnownHost, hostPortKey, lookupKnownHost, resolveKnownHostsPath } from './known-hosts.js';
@@ -86,13 +87,15 @@ const CA_ERRORS: Record<string, string> = {
 };
 
 /** Step 1: undefined when the CAs vouch for the certificate and it names the host, else the reason. */
-function caProblem(socket: tls.TLSSocket, host: string): string | undefined {
+function caProblem(socket: tls.TLSSocket, peer: X509Certificate, host: string): string | undefined {
   if (!socket.authorized) {
     const code = String(socket.authorizationError ?? 'unknown error');
     return CA_ERRORS[code] ?? `the certificate authorities do not vouch for it (${code})`;
   }
-  const identity = tls.checkServerIdentity(host, socket.getPeerCertificate());
-  return identity === undefined ? undefined : `it is not issued for ${host} (${identity.message})`;
+  // Checked on the certificate read once at the start: on Node 20 a second read of the peer certificate
+  // (getPeerCertificate() or getPeerX509Certificate()) can come back empty, making every host look wrong.
+  const named = isIP(host) === 0 ? peer.checkHost(host) : peer.checkIP(host);
+  return named !== undefined ? undefined : `it is not issued for ${host} (the certificate names ${peer.subjectAltName ?? 'nothing'})`;
 }
 
 /**
@@ -134,7 +137,7 @@ export async function verifyServerCertificate(socket: tls.TLSSocket, options: Tr
     };
   }
   // (1) Certificate authorities.
-  const problem = caProblem(socket, host);
+  const problem = caProblem(socket, peer, host);
   if (problem === undefined) return { method: 'ca', certificate: info };
   info.caProblem = problem;
   if (options.fingerprint !== undefined) return { method: 'pinned', certificate: info };
