@@ -1,0 +1,253 @@
+"""The tracing mechanism. It knows nothing of DAP, breakpoints' conditions or threads' coordination.
+
+It is told *where* a stop could happen (files' lines, function names, exception kinds, a step per thread, "pause every
+thread at its next line") and asks its policy *whether* to stop and *what to do* at a stop:
+
+    policy.break_at_line(frame) -> bool          a line that carries a breakpoint was reached
+    policy.break_at_function(frame) -> bool      a function named in set_functions() started
+    policy.break_at_exception(frame, exc, kind) -> bool   kind "raised" (where it was raised) or "unwind" (it leaves
+                                                  `frame`, the policy decides whether that is "user-unhandled")
+    policy.stopped(frame, reason, exc) -> None   stop this thread here; blocks until it may run again.
+                                                  reason: "breakpoint", "function breakpoint", "step", "pause",
+                                                  "exception"
+    policy.new_file(filename) -> None            code from a file not seen before started running (module loads)
+
+Two implementations with one interface (`make_tracer(policy)`):
+
+* `tracer_monitoring.MonitoringTracer` on CPython 3.12+ (sys.monitoring, see that file);
+* `tracer_settrace.SettraceTracer` for CPython 3.8-3.11 and PyPy.
+
+The cost model of SettraceTracer, and why: nothing at all is installed while nothing is set (attached with no
+breakpoints costs zero). Once something is set, `threading.settrace` covers threads started later, the main thread is
+given the trace function through `Py_AddPendingCall` (CPython: the main thread runs it at its next bytecode check,
+so a late attach still reaches `__main__`), and frames already running whose code has breakpoints get `f_trace` set
+directly (walking `sys._current_frames()`). The global trace function only answers "is this code object interesting"
+from a per-code cache and returns None otherwise, so uninteresting frames never see line events: the remaining cost
+is one cached Python call per function call. There is no pure-Python way on 3.8-3.11 to give a trace function to a
+thread that was already running before attach other than the main thread; such threads are listed and inspectable
+but only stop if they are the main thread (a documented limit; 3.12+ has no such limit).
+"""
+
+import os
+import sys
+import threading
+
+try:
+    from longreach._threads import AGENT_THREAD_IDS
+except Exception:  # pragma: no cover - only while the package is half-built
+    AGENT_THREAD_IDS = set()
+
+__all__ = ["make_tracer", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
+
+_AGENT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_get_ident = threading.get_ident
+_canon_cache = {}
+
+
+def canon(filename):
+    """The one spelling of a code object's file used as a key everywhere (absolute, case-normalised)."""
+    c = _canon_cache.get(filename)
+    if c is None:
+        if filename.startswith("<") and filename.endswith(">"):
+            c = filename
+        else:
+            c = os.path.normcase(os.path.abspath(filename))
+        _canon_cache[filename] = c
+    return c
+
+
+def is_agent_code(code):
+    return canon(code.co_filename).startswith(_AGENT_DIR)
+
+
+def frame_depth(frame):
+    n = 0
+    while frame is not None:
+        n += 1
+        frame = frame.f_back
+    return n
+
+
+class Step(object):
+    """Stepping as data. kind "in": stop at the next line anywhere on this thread; "over": the next line in `frame`
+    or, once it has returned, in a caller; "out": the next line in a caller of `frame`."""
+    __slots__ = ("kind", "frame", "depth")
+
+    def __init__(self, kind, frame):
+        self.kind = kind
+        self.frame = frame
+        self.depth = frame_depth(frame) if frame is not None else 0
+
+    def hit(self, frame):
+        if self.kind == "in" or self.frame is None:
+            return True
+        if self.kind == "over" and frame is self.frame:
+            return True
+        return frame_depth(frame) < self.depth
+
+
+def code_lines(code):
+    """Every line number that starts a line event in `code` (not nested code objects)."""
+    lines = set()
+    if hasattr(code, "co_lines"):
+        for _s, _e, line in code.co_lines():
+            if line is not None:
+                lines.add(line)
+    else:
+        import dis
+        for _off, line in dis.findlinestarts(code):
+            lines.add(line)
+    return lines
+
+
+class TracerBase(object):
+    """State shared by both mechanisms. Every setter ends with _refresh(), which the subclasses implement."""
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.lines = {}              # canon file -> frozenset of line numbers
+        self.functions = frozenset()  # function names (co_name, or qualified name on 3.11+)
+        self.raised = False
+        self.unwind = False
+        self.watch_files = False     # report code from new files (unverified breakpoints wait for them)
+        self.steps = {}              # thread id -> Step
+        self.pausing = False
+        self.quiet = set()           # thread ids running agent work (evaluate) on a stopped thread: never stop
+        self.active = False
+        self.seen_files = set()
+        self._lock = threading.RLock()
+
+    # ---- configuration (called from the agent's threads) ----
+    def set_lines(self, lines):
+        with self._lock:
+            self.lines = dict((f, frozenset(ls)) for f, ls in lines.items() if ls)
+            self._refresh(grew=True)
+
+    def set_functions(self, names):
+        with self._lock:
+            self.functions = frozenset(names)
+            self._refresh(grew=True)
+
+    def set_exceptions(self, raised, unwind):
+        with self._lock:
+            self.raised, self.unwind = bool(raised), bool(unwind)
+            self._refresh(grew=True)
+
+    def set_watch_files(self, on):
+        with self._lock:
+            if self.watch_files != bool(on):
+                self.watch_files = bool(on)
+                self._refresh(grew=on)
+
+    def step(self, tid, kind, frame):
+        with self._lock:
+            self.steps[tid] = Step(kind, frame)
+            self._refresh(grew=True)
+
+    def pause_all(self):
+        with self._lock:
+            self.pausing = True
+            self._refresh(grew=True)
+
+    def resume(self):
+        """Forget pausing (steps set with step() stay)."""
+        with self._lock:
+            self.pausing = False
+            self._refresh(grew=False)
+
+    def clear_steps(self):
+        with self._lock:
+            self.steps.clear()
+            self._refresh(grew=False)
+
+    def install(self):
+        with self._lock:
+            self.active = True
+            self._refresh(grew=True)
+
+    def uninstall(self):
+        with self._lock:
+            self.active = False
+            self.lines, self.functions, self.steps = {}, frozenset(), {}
+            self.raised = self.unwind = self.watch_files = self.pausing = False
+            self._teardown()
+
+    # ---- shared decisions (called on debuggee threads) ----
+    def code_interest(self, code):
+        """True when `code` carries a breakpoint line or is a function breakpoint."""
+        lines = self.lines.get(canon(code.co_filename))
+        if lines and not lines.isdisjoint(code_lines(code)):
+            return True
+        return self.function_match(code)
+
+    def function_match(self, code):
+        f = self.functions
+        return bool(f) and (code.co_name in f or getattr(code, "co_qualname", None) in f)
+
+    def note_file(self, code):
+        f = canon(code.co_filename)
+        if f not in self.seen_files:
+            self.seen_files.add(f)
+            if self.watch_files:
+                self.policy.new_file(f)
+
+    def on_line(self, frame, line):
+        """A line event on a debuggee thread; returns True when the location matters to nobody."""
+        tid = _get_ident()
+        if tid in self.quiet or tid in AGENT_THREAD_IDS:
+            return False
+        lines = self.lines.get(canon(frame.f_code.co_filename))
+        if lines is not None and line in lines and self.policy.break_at_line(frame):
+            self.steps.pop(tid, None)
+            self.policy.stopped(frame, "breakpoint", None)
+            return False
+        if self.pausing:
+            self.policy.stopped(frame, "pause", None)
+            return False
+        st = self.steps.get(tid)
+        if st is not None and st.hit(frame):
+            self.steps.pop(tid, None)
+            self.policy.stopped(frame, "step", None)
+            return False
+        return not lines or line not in lines
+
+    def on_function(self, frame):
+        tid = _get_ident()
+        if tid in self.quiet or tid in AGENT_THREAD_IDS:
+            return
+        if self.policy.break_at_function(frame):
+            self.steps.pop(tid, None)
+            self.policy.stopped(frame, "function breakpoint", None)
+
+    def on_exception(self, frame, exc, kind):
+        tid = _get_ident()
+        if tid in self.quiet or tid in AGENT_THREAD_IDS or is_agent_code(frame.f_code):
+            return
+        if kind == "raised":
+            tb = getattr(exc, "__traceback__", None)
+            if tb is not None and tb.tb_next is not None:
+                return  # already reported where it was raised; this is it passing through a caller
+        if self.policy.break_at_exception(frame, exc, kind):
+            self.steps.pop(tid, None)
+            self.policy.stopped(frame, "exception", exc)
+
+    def stopped_here(self, frame, reason, exc=None):
+        """A stop asked for by someone else (break_into_debugger, uncaught exception hooks)."""
+        tid = _get_ident()
+        self.steps.pop(tid, None)
+        self.policy.stopped(frame, reason, exc)
+
+    def _refresh(self, grew):
+        raise NotImplementedError
+
+    def _teardown(self):
+        raise NotImplementedError
+
+
+def make_tracer(policy):
+    if sys.implementation.name == "cpython" and sys.version_info >= (3, 12):
+        from longreach.tracer_monitoring import MonitoringTracer
+        return MonitoringTracer(policy)
+    from longreach.tracer_settrace import SettraceTracer
+    return SettraceTracer(policy)
+

@@ -1,0 +1,180 @@
+"""sys.settrace mechanism for CPython 3.8-3.11 and PyPy (see tracer.py for the cost model and its limits).
+
+* Nothing is installed until something is set (a breakpoint, a step, a pause, an exception filter).
+* The global trace function answers only "does this code object matter" from a per-code cache; it returns None for
+  code that does not, so such frames never produce line events. "All code" mode (step in, pause, exception filters)
+  traces every non-agent frame while it lasts.
+* Frames already running get `f_trace` directly; the main thread gets the trace function through a pending call.
+* Teardown: threading.settrace(None), f_trace cleared on every frame, and each thread's global trace function
+  removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
+"""
+
+import sys
+import threading
+
+from longreach import log
+from longreach.tracer import AGENT_THREAD_IDS, TracerBase, canon, is_agent_code, _AGENT_DIR
+
+__all__ = ["SettraceTracer"]
+
+_log = log.get_logger("dap")
+_NO, _YES, _AGENT = 0, 1, 2
+
+
+def _pending_call_api():
+    """(Py_AddPendingCall, callback type) on CPython, None elsewhere."""
+    if sys.implementation.name != "cpython":
+        return None
+    try:
+        import ctypes
+        api = ctypes.PyDLL(ctypes.pythonapi._name, handle=ctypes.pythonapi._handle)
+        fn = api.Py_AddPendingCall
+        cb_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+        fn.argtypes = [cb_type, ctypes.c_void_p]
+        fn.restype = ctypes.c_int
+        return fn, cb_type
+    except Exception:
+        return None
+
+
+_PENDING = _pending_call_api()
+_callbacks_alive = []  # ctypes callbacks must outlive the interpreter's pending-call queue
+
+
+class SettraceTracer(TracerBase):
+    def __init__(self, policy):
+        TracerBase.__init__(self, policy)
+        self._interest = {}
+        self._installed = False
+        self._all_code = False
+        self._unwinding = {}  # thread id -> (frame, exception) seen by an "exception" event, not yet handled
+        self._global_fn = self._global
+        self._local_fn = self._local
+        self._main_cb = None
+
+    # ---- configuration ----
+    def _needed(self):
+        return self.active and bool(self.lines or self.functions or self.steps or self.pausing or self.raised
+                                    or self.unwind or self.watch_files)
+
+    def _refresh(self, grew):
+        self._interest = {}
+        self._all_code = bool(self.pausing or self.raised or self.unwind
+                              or any(s.kind == "in" for s in self.steps.values()))
+        if not self._needed():
+            return  # an installed global trace function stays, idle: threads could not get it back later
+        if not self._installed:
+            self._installed = True
+            threading.settrace(self._global_fn)
+            self._give_main_thread()
+        self._mark_running_frames()
+
+    def _mark_running_frames(self):
+        """Give f_trace to already-running frames that matter now."""
+        stepping = dict((tid, st) for tid, st in self.steps.items() if st.kind != "in")
+        for tid, top in sys._current_frames().items():
+            if tid in AGENT_THREAD_IDS:
+                continue
+            whole_stack = self._all_code or tid in stepping
+            f = top
+            while f is not None:
+                code = f.f_code
+                if not canon(code.co_filename).startswith(_AGENT_DIR):
+                    if whole_stack or self._classify(code) == _YES:
+                        if f.f_trace is not self._local_fn:
+                            f.f_trace = self._local_fn
+                f = f.f_back
+
+    def _give_main_thread(self):
+        main = threading.main_thread()
+        if main.ident == threading.get_ident():
+            if sys.gettrace() is None:
+                sys.settrace(self._global_fn)
+            return
+        if _PENDING is None:
+            _log.info("this runtime has no pending calls: the main thread only stops if it calls into the agent")
+            return
+        add, cb_type = _PENDING
+
+        def give(_arg):
+            try:
+                if self._installed and self.active and sys.gettrace() is None:
+                    sys.settrace(self._global_fn)
+                    self._mark_running_frames()
+            except Exception:
+                _log.exception("installing the trace function on the main thread failed")
+            return 0
+
+        self._main_cb = cb_type(give)
+        _callbacks_alive.append(self._main_cb)
+        del _callbacks_alive[:-8]
+        if add(self._main_cb, None) != 0:
+            _log.info("Py_AddPendingCall refused; the main thread will not stop")
+
+    def _teardown(self):
+        self._interest = {}
+        self._all_code = False
+        self._unwinding.clear()
+        if self._installed:
+            threading.settrace(None)
+            self._installed = False
+        for tid, top in sys._current_frames().items():
+            f = top
+            while f is not None:
+                if f.f_trace is self._local_fn:
+                    f.f_trace = None
+                f = f.f_back
+        if sys.gettrace() is self._global_fn or sys.gettrace() == self._global_fn:
+            sys.settrace(None)
+
+    # ---- trace functions (debuggee threads) ----
+    def _classify(self, code):
+        i = self._interest.get(code)
+        if i is None:
+            if canon(code.co_filename).startswith(_AGENT_DIR):
+                i = _AGENT
+            else:
+                self.note_file(code)
+                i = _YES if self.code_interest(code) else _NO
+            self._interest[code] = i
+        return i
+
+    def _global(self, frame, event, arg):
+        if not self.active:
+            sys.settrace(None)
+            return None
+        code = frame.f_code
+        i = self._interest.get(code)
+        if i is None:
+            i = self._classify(code)
+        if i == _YES:
+            if self.functions and self.function_match(code):
+                self.on_function(frame)
+            return self._local_fn
+        if i == _NO and self._all_code:
+            return self._local_fn
+        return None
+
+    def _local(self, frame, event, arg):
+        if not self.active:
+            return None
+        if event == "line":
+            self._unwinding.pop(threading.get_ident(), None)
+            self.on_line(frame, frame.f_lineno)
+        elif event == "exception":
+            exc = arg[1]
+            tb = arg[2]
+            if self.raised and tb is not None and tb.tb_next is None:
+                self.on_exception(frame, exc, "raised")
+            if self.unwind:
+                self._unwinding[threading.get_ident()] = (frame, exc)
+        elif event == "return":
+            tid = threading.get_ident()
+            pending = self._unwinding.pop(tid, None)
+            if pending is not None and pending[0] is frame and arg is None and self.unwind:
+                self.on_exception(frame, pending[1], "unwind")
+            st = self.steps.get(tid)
+            back = frame.f_back
+            if st is not None and back is not None and back.f_trace is None and not is_agent_code(back.f_code):
+                back.f_trace = self._local_fn
+        return self._local_fn
