@@ -94,8 +94,10 @@ function caProblem(socket: tls.TLSSocket, peer: X509Certificate, host: string): 
   }
   // Checked on the certificate read once at the start: on Node 20 a second read of the peer certificate
   // (getPeerCertificate() or getPeerX509Certificate()) can come back empty, making every host look wrong.
-  const named = isIP(host) === 0 ? peer.checkHost(host) : peer.checkIP(host);
-  return named !== undefined ? undefined : `it is not issued for ${host} (the certificate names ${peer.subjectAltName ?? 'nothing'})`;
+  const named = isIP(host) !== 0 ? peer.checkIP(host) : peer.checkHost(host, { partialWildcards: false });
+  if (named !== undefined) return undefined;
+  const names = peer.subjectAltName ?? oneLine(peer.subject);
+  return `it is not issued for ${host} (it names ${names === '' ? 'no host' : names})`;
 }
 
 /**

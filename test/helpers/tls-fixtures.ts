@@ -89,15 +89,21 @@ export function writeTemp(dir: string, name: string, text: string): string {
 export interface RunningServer<S extends net.Server> {
   server: S;
   port: number;
-  /** Bytes of application data each accepted connection received, in order of connection. */
+  /** Bytes of application data each TLS connection received, in order of connection. */
   received: Buffer[];
+  /** Resolves once `count` TCP connections have closed (fails after 5 s). */
+  closedConnections(count: number): Promise<void>;
 }
 
-async function listen<S extends net.Server>(t: TestContext, server: S): Promise<number> {
+async function listen<S extends net.Server>(t: TestContext, server: S): Promise<{ port: number; closedConnections(count: number): Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  let closed = 0;
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', () => {
+      sockets.delete(s);
+      closed++;
+    });
     s.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -105,7 +111,15 @@ async function listen<S extends net.Server>(t: TestContext, server: S): Promise<
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return (server.address() as net.AddressInfo).port;
+  const port = (server.address() as net.AddressInfo).port;
+  const closedConnections = async (count: number): Promise<void> => {
+    const deadline = Date.now() + 5000;
+    while (closed < count) {
+      if (Date.now() > deadline) throw new Error(`only ${closed} of ${count} connections closed within 5 s`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  return { port, closedConnections };
 }
 
 /** A TLS server that records what each client sends and answers nothing. */
@@ -119,7 +133,7 @@ export async function startTlsServer(t: TestContext, options: tls.TlsOptions): P
     socket.on('error', () => undefined);
   });
   server.on('tlsClientError', () => undefined);
-  return { server, port: await listen(t, server), received };
+  return { server, ...(await listen(t, server)), received };
 }
 
 /** A plain TCP server; `onConnection` decides what it does. */
@@ -128,7 +142,7 @@ export async function startPlainServer(
   onConnection: (socket: net.Socket) => void,
 ): Promise<RunningServer<net.Server>> {
   const server = net.createServer(onConnection);
-  return { server, port: await listen(t, server), received: [] };
+  return { server, ...(await listen(t, server)), received: [] };
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound once, then closed). */
