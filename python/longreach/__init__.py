@@ -1,3 +1,13 @@
-"""Longreach: a secure in-process remote debugger (ptvsd 3 style API)."""
+"""Longreach: a secure in-process remote debugger (ptvsd 3 style API).
 
+    import longreach
+    longreach.enable_attach("secret", address=("0.0.0.0", 5678))
+    longreach.wait_for_attach()
+"""
+
+from .api import break_into_debugger, enable_attach, is_attached, wait_for_attach
+from .errors import LongreachError
 from .processinfo import AGENT_VERSION as __version__
+
+__all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger", "LongreachError",
+           "__version__"]

@@ -1,0 +1,186 @@
+"""The public API, ptvsd 3 names: enable_attach, wait_for_attach, is_attached, break_into_debugger.
+
+Options are validated here, at the boundary, with the option's name in the message. The server and the session do
+the work; this module keeps the one process-wide server and its lifecycle (exit, fork).
+"""
+
+import atexit
+import ipaddress
+import numbers
+import os
+import sys
+import threading
+
+from . import log
+from .connection import format_peer
+from .errors import LongreachError
+from .server import Server, tls_context
+
+__all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger"]
+
+_log = log.get_logger("api")
+_lock = threading.Lock()
+_server = None
+_hooks_installed = False
+
+
+def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None, redirect_output=True,
+                  allow_plain_secret=False):
+    """Start the debug server in this process; returns the (host, port) it listens on (port 0 picks one).
+
+    `secret` is a non-empty string a debugger must prove it knows, or None to let anyone attach. With certfile and
+    keyfile the server speaks TLS (tcps://). Non-blocking: the server runs on a daemon thread.
+    """
+    global _server
+    _check_secret(secret)
+    host, port = _check_address(address)
+    certfile, keyfile = _check_path("certfile", certfile), _check_path("keyfile", keyfile)
+    if keyfile is not None and certfile is None:
+        raise LongreachError("LR_CERT", "keyfile was given without certfile; pass both for TLS, or neither")
+    _check_bool("redirect_output", redirect_output)
+    _check_bool("allow_plain_secret", allow_plain_secret)
+    with _lock:
+        if _server is not None:
+            raise LongreachError("LR_ALREADY_ENABLED", "the debug server is already listening on %s in this "
+                                 "process; call enable_attach() once" % format_peer(_server.address))
+        tls = tls_context(certfile, keyfile) if certfile is not None else None
+        server = Server(secret, host, port, tls=tls, allow_plain_secret=allow_plain_secret,
+                        redirect_output=redirect_output)
+        bound = server.listen()
+        server.start()
+        _server = server
+        _install_hooks()
+    if secret is None and not _is_loopback(bound[0]):
+        _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
+              "port can run code in this process\n" % format_peer(bound))
+    return bound[0], bound[1]
+
+
+def wait_for_attach(timeout=None):
+    """Block until a debugger has attached and finished configuration (configurationDone).
+    Returns True then, or False when `timeout` seconds passed first."""
+    if timeout is not None and (not isinstance(timeout, numbers.Real) or isinstance(timeout, bool)
+                                or timeout != timeout or timeout < 0):
+        raise LongreachError("LR_BAD_OPTION", "timeout must be None or a number of seconds >= 0, got %r"
+                             % (timeout,))
+    server = _server
+    if server is None:
+        raise LongreachError("LR_BAD_REQUEST", "call enable_attach() before wait_for_attach()")
+    return server.wait_configured(timeout)
+
+
+def is_attached():
+    """True while a debugger is attached."""
+    server = _server
+    return server is not None and server.current_session() is not None
+
+
+def break_into_debugger():
+    """Stop at the caller's line when a debugger is attached; do nothing otherwise."""
+    server = _server
+    session = None if server is None else server.current_session()
+    if session is None:
+        return
+    try:
+        session.break_into(sys._getframe(1))
+    except Exception:
+        _log.exception("break_into_debugger failed")
+
+
+# ---- lifecycle ----------------------------------------------------------------------------------------------
+def _install_hooks():
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_at_exit)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _at_exit():
+    server = _server
+    if server is not None:
+        try:
+            server.close(timeout=0.5)
+        except Exception:
+            pass
+
+
+def _after_fork_in_child():
+    """A forked child gets no half-working server: inherited sockets are dropped (the parent keeps serving), the
+    inherited session is closed, and the child may call enable_attach() itself."""
+    global _server, _lock
+    _lock = threading.Lock()
+    server, _server = _server, None
+    if server is not None:
+        try:
+            server.after_fork_in_child()
+        except Exception:
+            pass
+
+
+# ---- validation ---------------------------------------------------------------------------------------------
+def _check_secret(secret):
+    if secret is None:
+        return
+    if not isinstance(secret, str):
+        raise LongreachError("LR_BAD_OPTION", "secret must be a string, or None to let anyone attach (got %s)"
+                             % type(secret).__name__)
+    if not secret:
+        raise LongreachError("LR_BAD_OPTION", "secret must not be empty; pass None to let anyone attach")
+    try:
+        secret.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LongreachError("LR_BAD_OPTION", "secret must be encodable as UTF-8")
+
+
+def _check_address(address):
+    if not isinstance(address, (tuple, list)) or len(address) != 2:
+        raise LongreachError("LR_BAD_OPTION", "address must be a (host, port) pair such as ('0.0.0.0', 5678), "
+                             "got %r" % (address,))
+    host, port = address
+    if not isinstance(host, str):
+        raise LongreachError("LR_BAD_OPTION", "address host must be a string such as '0.0.0.0' or '127.0.0.1', "
+                             "got %r" % (host,))
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise LongreachError("LR_BAD_OPTION", "address port must be an integer from 0 to 65535 (0 picks a free "
+                             "port), got %r" % (port,))
+    return host, port
+
+
+def _check_path(name, value):
+    if value is None:
+        return None
+    try:
+        path = os.fspath(value)
+    except TypeError:
+        raise LongreachError("LR_CERT", "%s must be a file path, got %s" % (name, type(value).__name__))
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path:
+        raise LongreachError("LR_CERT", "%s must not be empty" % name)
+    return path
+
+
+def _check_bool(name, value):
+    if not isinstance(value, bool):
+        raise LongreachError("LR_BAD_OPTION", "%s must be True or False, got %r" % (name, value))
+
+
+def _is_loopback(host):
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _warn(text):
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except Exception:
+        pass
