@@ -104,10 +104,15 @@ function caProblem(socket: tls.TLSSocket, peer: X509Certificate, host: string): 
  * Decides whether the certificate presented on `socket` (after 'secureConnect') is trusted. Throws
  * LR_TLS_CHANGED, LR_TLS_UNTRUSTED or LR_TLS_FAILED; returns how it was trusted. Sends nothing.
  */
-export async function verifyServerCertificate(socket: tls.TLSSocket, options: TrustOptions): Promise<TrustResult> {
+export async function verifyServerCertificate(
+  socket: tls.TLSSocket,
+  options: TrustOptions,
+  /** The peer certificate read in the 'secureConnect' handler; read from the socket when absent. */
+  presented?: X509Certificate,
+): Promise<TrustResult> {
   const host = bareHost(options.host);
   const where = hostPortKey(host, options.port);
-  const peer = socket.getPeerX509Certificate();
+  const peer = presented ?? socket.getPeerX509Certificate();
   if (peer === undefined) {
     throw new LongreachError('LR_TLS_FAILED', `the server at ${where} presented no certificate; check its TLS settings`);
   }
@@ -265,6 +270,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   const connectOptions = tlsConnectOptions(options);
   const where = hostPortKey(options.host, options.port);
 
+  let presented: X509Certificate | undefined;
   const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
     const s = tls.connect(connectOptions);
     const fail = (err: LongreachError): void => {
@@ -282,6 +288,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
       clearTimeout(timer);
       s.removeListener('error', onError);
       s.removeListener('close', onClose);
+      presented = s.getPeerX509Certificate(); // read once, at once (see caProblem)
       resolve(s);
     };
     const timer = setTimeout(
@@ -306,7 +313,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   };
   socket.on('error', onLateError);
   try {
-    const result = await verifyServerCertificate(socket, options);
+    const result = await verifyServerCertificate(socket, options, presented);
     if (socket.destroyed || lateError !== undefined || socket.readableEnded) {
       throw new LongreachError(
         'LR_CLOSED',
