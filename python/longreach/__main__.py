@@ -1,0 +1,245 @@
+"""The launcher: python -m longreach --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
+[--certfile F --keyfile F] [--wait] [--allow-plain-secret] (script.py | -m module | -c code) [args ...]
+
+Starts the debug server, then runs the program as __main__ exactly as `python script.py` (or -m / -c) would.
+"""
+
+import builtins
+import os
+import sys
+import types
+
+USAGE = """usage: python -m longreach --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
+                          [--certfile FILE --keyfile FILE] [--wait] [--allow-plain-secret]
+                          (script.py | -m module | -c code) [args ...]"""
+
+HELP = USAGE + """
+
+Run a Python program with the Longreach debug server listening, so a debugger can attach with
+tcp://SECRET@HOST:PORT (or tcps:// with --certfile/--keyfile).
+
+options:
+  --listen [HOST:]PORT    address to listen on (HOST defaults to 0.0.0.0; [::1]:PORT for IPv6; port 0 picks one)
+  --secret-env VAR        read the secret from environment variable VAR
+  --secret-file FILE      read the secret from FILE (one line)
+  --no-secret             let anyone who can reach the port attach (prints a warning off loopback)
+  --certfile FILE         TLS certificate (PEM); needs --keyfile
+  --keyfile FILE          TLS private key (PEM)
+  --wait                  do not start the program until a debugger has attached and configured
+  --allow-plain-secret    accept a secret in attach arguments over plain tcp://
+  -h, --help              show this help
+
+The secret is never accepted on the command line, where `ps` shows it to every user."""
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse(argv):
+    """Options dict and the program's argv ("-m"/"-c" first for those forms). UsageError on bad input."""
+    opts = {"listen": None, "secret": None, "secret_source": None, "certfile": None, "keyfile": None,
+            "wait": False, "allow_plain_secret": False}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+
+        def value():
+            if eq:
+                return inline
+            if not args:
+                raise UsageError("%s needs a value" % name)
+            return args.pop(0)
+
+        if name in ("-h", "--help"):
+            raise SystemExit(_print_help())
+        if name == "--secret" or (name.startswith("--secret") and name not in ("--secret-env", "--secret-file")):
+            raise UsageError("there is no %s option: a secret on the command line is visible to every user through "
+                             "ps; use --secret-env VAR or --secret-file FILE" % name.split("=")[0])
+        if name == "--listen":
+            opts["listen"] = _parse_listen(value())
+        elif name in ("--secret-env", "--secret-file", "--no-secret"):
+            if opts["secret_source"] is not None:
+                raise UsageError("give only one of --secret-env, --secret-file and --no-secret")
+            opts["secret_source"] = name
+            opts["secret"] = None if name == "--no-secret" else _read_secret(name, value())
+            if name == "--no-secret" and eq:
+                raise UsageError("--no-secret takes no value")
+        elif name in ("--certfile", "--keyfile"):
+            opts[name[2:]] = value()
+        elif name in ("--wait", "--allow-plain-secret"):
+            if eq:
+                raise UsageError("%s takes no value" % name)
+            opts[name[2:].replace("-", "_")] = True
+        elif arg in ("-m", "-c"):
+            if not args:
+                raise UsageError("%s needs a %s" % (arg, "module name" if arg == "-m" else "code string"))
+            return _checked(opts), [arg] + args
+        elif arg.startswith("-m") or arg.startswith("-c"):
+            return _checked(opts), [arg[:2], arg[2:]] + args
+        elif arg == "--":
+            if not args:
+                raise UsageError("missing the program to run after --")
+            return _checked(opts), args
+        elif arg.startswith("-") and arg != "-":
+            raise UsageError("unknown option %s" % name)
+        else:
+            return _checked(opts), [arg] + args
+    _checked(opts)
+    raise UsageError("missing the program to run: script.py, -m module or -c code")
+
+
+def _checked(opts):
+    if opts["listen"] is None:
+        raise UsageError("--listen [HOST:]PORT is required")
+    if opts["secret_source"] is None:
+        raise UsageError("choose how to get the secret: --secret-env VAR, --secret-file FILE or --no-secret")
+    if bool(opts["certfile"]) != bool(opts["keyfile"]):
+        raise UsageError("--certfile and --keyfile go together")
+    return opts
+
+
+def _parse_listen(text):
+    host, port = "0.0.0.0", text
+    if text.startswith("["):
+        close = text.find("]")
+        if close < 0 or text[close + 1:close + 2] != ":":
+            raise UsageError("--listen %r: write an IPv6 address as [ADDR]:PORT" % text)
+        host, port = text[1:close], text[close + 2:]
+    elif ":" in text:
+        host, _, port = text.rpartition(":")
+        if ":" in host:
+            raise UsageError("--listen %r: write an IPv6 address as [ADDR]:PORT" % text)
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError("--listen %r: expected [HOST:]PORT with PORT from 0 to 65535, e.g. 5678 or "
+                         "0.0.0.0:5678" % text)
+    return host, int(port)
+
+
+def _read_secret(option, where):
+    if option == "--secret-env":
+        secret = os.environ.get(where)
+        if not secret:
+            raise UsageError("--secret-env %s: the environment variable is not set or empty" % where)
+        return secret
+    try:
+        with open(where, encoding="utf-8") as f:
+            secret = f.read().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError("--secret-file %s: cannot read it (%s)" % (where, getattr(err, "strerror", None) or err))
+    if not secret:
+        raise UsageError("--secret-file %s: the file is empty" % where)
+    return secret
+
+
+def _print_help():
+    sys.stdout.write(HELP + "\n")
+    return 0
+
+
+def _fresh_main(**attrs):
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    main.__annotations__ = {}
+    for key, value in attrs.items():
+        setattr(main, key, value)
+    sys.modules["__main__"] = main
+    return main
+
+
+def run_script(path, args):
+    if os.path.isdir(path) or (os.path.isfile(path) and not path.endswith(".py") and _is_zip(path)):
+        import runpy
+        sys.argv = [path] + args
+        sys.path[0] = path
+        runpy.run_path(path, run_name="__main__")
+        return
+    full = os.path.abspath(path)
+    try:
+        with open(full, "rb") as f:
+            source = f.read()
+    except OSError as err:
+        sys.stderr.write("%s: can't open file %r: [Errno %d] %s\n" % (sys.executable, full if sys.version_info >= (
+            3, 9) else path, err.errno, err.strerror))
+        raise SystemExit(2)
+    filename = full if sys.version_info >= (3, 9) else path
+    import importlib.machinery
+    main = _fresh_main(__file__=filename, __cached__=None, __package__=None, __spec__=None,
+                       __loader__=importlib.machinery.SourceFileLoader("__main__", filename))
+    sys.argv = [path] + args
+    sys.path[0] = os.path.dirname(os.path.realpath(full))
+    code = compile(source, filename, "exec", dont_inherit=True)
+    exec(code, main.__dict__)
+
+
+def _is_zip(path):
+    import zipfile
+    return zipfile.is_zipfile(path)
+
+
+def run_module(name, args):
+    import runpy
+    sys.argv = ["-m"] + args
+    _fresh_main(__file__=None)
+    del sys.modules["__main__"].__file__
+    runpy._run_module_as_main(name, alter_argv=True)
+
+
+def run_code(code, args):
+    main = _fresh_main(__package__=None, __spec__=None, __loader__=builtins.__loader__ if hasattr(
+        builtins, "__loader__") else None)
+    sys.argv = ["-c"] + args
+    sys.path[0] = ""
+    exec(compile(code, "<string>", "exec", dont_inherit=True), main.__dict__)
+
+
+def _user_traceback(tb):
+    """Drop the launcher's own frames so the traceback reads as if Python had run the program directly."""
+    ours = (os.path.abspath(__file__), "<frozen runpy>")
+    import runpy
+    ours += (os.path.abspath(runpy.__file__),) if getattr(runpy, "__file__", None) else ()
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in ours \
+            or tb is not None and tb.tb_frame.f_code.co_filename in ours:
+        tb = tb.tb_next
+    return tb
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        opts, program = parse(argv)
+    except UsageError as err:
+        sys.stderr.write("%s\nlongreach: error: %s\n" % (USAGE, err))
+        return 2
+    import longreach
+    try:
+        longreach.enable_attach(opts["secret"], address=opts["listen"], certfile=opts["certfile"],
+                                keyfile=opts["keyfile"], allow_plain_secret=opts["allow_plain_secret"])
+    except longreach.LongreachError as err:
+        sys.stderr.write("longreach: error: %s\n" % err)
+        return 2
+    wait = opts["wait"]
+    opts = None  # drop the secret from this frame before the program runs
+    if program and program[0] == "-m":
+        runner, target, args = run_module, program[1], program[2:]
+    elif program and program[0] == "-c":
+        runner, target, args = run_code, program[1], program[2:]
+    else:
+        runner, target, args = run_script, program[0], program[1:]
+    try:
+        if wait:
+            longreach.wait_for_attach()
+        runner(target, args)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        tb = _user_traceback(exc.__traceback__)
+        sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, tb
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
