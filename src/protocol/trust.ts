@@ -133,8 +133,8 @@ export async function verifyServerCertificate(
       );
     }
   }
-  // (4) insecure=1 skips the rest, loudly.
-  if (options.insecure === true) {
+  // (4) insecure=1 skips the rest, loudly (a pin given with it was checked above and suffices).
+  if (options.insecure === true && options.fingerprint === undefined) {
     return {
       method: 'insecure',
       certificate: info,

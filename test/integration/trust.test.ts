@@ -209,6 +209,10 @@ test('(4) insecure=1 connects with a loud warning and remembers nothing', async 
   assert.ok(connection.warning?.includes(a.cert.fingerprint));
   assert.equal(asked, 0);
   assert.equal(existsSync(a.knownHostsPath), false);
+  // With a matching pin the connection is verified after all: no warning.
+  const pinned = await connect(t, { host: HOST, port: a.port, insecure: true, fingerprint: a.cert.fingerprint });
+  assert.equal(pinned.trust.method, 'pinned');
+  assert.equal(pinned.warning, undefined);
 });
 
 test('a TLS client to a plain Longreach server: LR_TLS_MISMATCH, use tcp://', async (t) => {
