@@ -191,18 +191,23 @@ def run_code(code, args):
         builtins, "__loader__") else None)
     sys.argv = ["-c"] + args
     sys.path[0] = ""
-    exec(compile(code, "<string>", "exec", dont_inherit=True), main.__dict__)
+    compiled = compile(code, "<string>", "exec", dont_inherit=True)
+    import linecache
+    if hasattr(linecache, "_register_code"):
+        linecache._register_code("<string>", code, "<string>")  # 3.13+: python -c tracebacks show the source
+    exec(compiled, main.__dict__)
 
 
 def _user_traceback(tb):
-    """Drop the launcher's own frames so the traceback reads as if Python had run the program directly."""
-    ours = (os.path.abspath(__file__), "<frozen runpy>")
-    import runpy
-    ours += (os.path.abspath(runpy.__file__),) if getattr(runpy, "__file__", None) else ()
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in ours \
-            or tb is not None and tb.tb_frame.f_code.co_filename in ours:
+    """Drop the launcher's frames (everything up to its last frame) so the traceback reads exactly as if Python had
+    run the program itself (for -m that keeps runpy's frames, as python -m shows them)."""
+    ours = os.path.normcase(os.path.abspath(__file__))
+    start = tb
+    while tb is not None:
+        if os.path.normcase(os.path.abspath(tb.tb_frame.f_code.co_filename)) == ours:
+            start = tb.tb_next
         tb = tb.tb_next
-    return tb
+    return start
 
 
 def main(argv=None):
