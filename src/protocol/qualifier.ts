@@ -30,7 +30,8 @@ export interface ParseOptions {
 
 /** Replaces the secret of every qualifier in a text with ***. Used on every message and log line. */
 export function maskSecrets(text: string): string {
-  return text.replace(/(tcps?:\/\/)[^@\s/?#]*@/gi, '$1***@');
+  // The usage placeholder `[SECRET@]` is the one thing before an @ that is not a secret.
+  return text.replace(/(tcps?:\/\/)(?!\[SECRET@\])[^@\s/?#]*@/gi, '$1***@');
 }
 
 export function parseQualifier(input: string, options: ParseOptions = {}): Qualifier {

@@ -79,6 +79,7 @@ test('the secret never appears in an error about the qualifier', () => {
   });
 });
 
-test('maskSecrets masks every qualifier in a text', () => {
+test('maskSecrets masks every qualifier in a text, but not the usage placeholder', () => {
+  assert.equal(maskSecrets('expected tcp://[SECRET@]HOST, got tcp://[x@h'), 'expected tcp://[SECRET@]HOST, got tcp://***@h');
   assert.equal(maskSecrets('to tcp://a@h:1 and tcps://b%40c@[::1]:2?x=1 and tcp://h:3'), 'to tcp://***@h:1 and tcps://***@[::1]:2?x=1 and tcp://h:3');
 });

@@ -7,7 +7,7 @@ import { parseQualifier } from '../../protocol/qualifier.js';
 import { UsageError, type Io } from '../io.js';
 import { renderTable } from '../render/table.js';
 import { readSecret } from '../secret.js';
-import { trustDecider } from '../trust-prompt.js';
+import { trustDecider } from '../prompt-trust.js';
 
 export const LIST_USAGE = `usage: longreach list [--json] [--timeout SECONDS] [--secret-file FILE | --secret-env VAR]
                       [--ca FILE] [--fingerprint sha256:HEX] QUALIFIER...
