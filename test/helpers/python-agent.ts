@@ -1,0 +1,73 @@
+// Starts real Python processes hosting the agent, for end-to-end tests.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { ROOT } from './paths.js';
+
+export const PYTHON = process.env.LONGREACH_PYTHON ?? 'python3';
+export const PYTHON_FIXTURES = join(ROOT, 'test/fixtures/python');
+
+export interface PythonProcess {
+  child: ChildProcess;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+/** A free port on 127.0.0.1 (the launcher takes HOST:PORT; the tiny race is acceptable in tests). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Spawns `python args...` with the agent importable; killed after the test if still running. */
+export function spawnPython(t: TestContext, args: string[], { env = {}, cwd = PYTHON_FIXTURES }: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Omit<PythonProcess, 'port'> {
+  const child = spawn(PYTHON, args, {
+    cwd,
+    env: { ...process.env, PYTHONPATH: join(ROOT, 'python'), PYTHONUNBUFFERED: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** `python -m longreach --listen 127.0.0.1:PORT --secret-env LR_TEST_SECRET [extra] script [args]`, listening when it resolves. */
+export async function launchAgent(t: TestContext, script: string[], { secret = 's3cret', extra = ['--wait'], env = {} }: { secret?: string; extra?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<PythonProcess> {
+  const port = await freePort();
+  const proc = spawnPython(t, ['-m', 'longreach', '--listen', `127.0.0.1:${port}`, '--secret-env', 'LR_TEST_SECRET', ...extra, ...script], { env: { LR_TEST_SECRET: secret, ...env } });
+  await waitForPort(port, proc);
+  return { ...proc, port };
+}
+
+export async function waitForPort(port: number, proc: Omit<PythonProcess, 'port'>, timeoutMs = 10_000): Promise<void> {
+  const { connect } = await import('node:net');
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (proc.child.exitCode !== null) throw new Error(`the agent exited early (${proc.child.exitCode}): ${proc.stderr()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listened on ${port} within ${timeoutMs} ms: ${proc.stderr()}`);
+}
