@@ -96,7 +96,7 @@ export async function attachCommand(argv: string[], io: Io): Promise<number> {
     announce(sink, dbg);
     const input = batchInput === '-' ? io.stdin : batchInput;
     const { failed, attached } = await runBatch(controller, input);
-    if (attached) {
+    if (attached && dbg.state !== 'exited') {
       await controller.execute('detach');
     }
     await controller.flush();

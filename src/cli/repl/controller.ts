@@ -47,6 +47,7 @@ export class Controller {
         if (view) sink.event(view);
       }).catch(() => undefined);
     };
+    let ended = false;
     this.#listeners = [
       ['stopped', (stop: Stop) => {
         this.handles.reset(dbg.stopCount);
@@ -55,8 +56,12 @@ export class Controller {
       }],
       ['output', (o: OutputEvent) => queue(() => ({ event: 'output', category: o.category, text: o.text }))],
       ['breakpoint', (b: BreakpointInfo) => queue(() => ({ event: 'breakpoint', breakpoint: breakpointView(b) }))],
-      ['exited', ({ exitCode }: { exitCode: number | null }) => queue(() => ({ event: 'exited', exitCode }))],
-      ['closed', (err: LongreachError | null) => queue(() => ({ event: 'closed', code: err?.code ?? null, message: err ? maskSecrets(err.message) : null }))],
+      ['exited', ({ exitCode }: { exitCode: number | null }) => {
+        ended = true;
+        queue(() => ({ event: 'exited', exitCode }));
+      }],
+      // After the program's end the connection closing is expected: not worth an event of its own.
+      ['closed', (err: LongreachError | null) => queue(() => (dbg.exitCode !== null || ended ? null : { event: 'closed', code: err?.code ?? null, message: err ? maskSecrets(err.message) : null }))],
     ];
     for (const [name, fn] of this.#listeners) dbg.on(name, fn as never);
     if (dbg.stop) {
