@@ -582,7 +582,11 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
       const body = await this.session.request<P.EvaluateResponse['body']>('evaluate', { expression, context, frameId: frame!.id });
       return { name: expression, value: body.result, ref: body.variablesReference ?? 0, ...(body.type ? { type: body.type } : {}), ...counts(body) };
     } catch (err) {
-      if (err instanceof LongreachError && err.code === 'LR_BAD_REQUEST') throw new LongreachError('LR_EVAL_FAILED', err.message);
+      if (err instanceof LongreachError && err.code === 'LR_BAD_REQUEST') {
+        // debugpy sends a whole traceback; its last line says what went wrong.
+        const lines = err.message.split('\n').map((l) => l.trim()).filter(Boolean);
+        throw new LongreachError('LR_EVAL_FAILED', lines[0]?.startsWith('Traceback') ? lines[lines.length - 1]! : err.message);
+      }
       throw err;
     }
   }

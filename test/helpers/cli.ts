@@ -109,8 +109,24 @@ export async function startDebugpy(t: TestContext, script: string): Promise<Debu
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const d = watch(t, child, port);
-  await waitForPort(port, child);
+  await waitForListen(port, child);
   return d;
+}
+
+/**
+ * Waits until the port is in LISTEN state without connecting: debugpy's adapter takes the first connection as its
+ * one client, so a probe would use it up. Reads /proc/net/tcp (Linux).
+ */
+export async function waitForListen(port: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const table = readFileSync('/proc/net/tcp', 'utf8');
+    if (table.split('\n').some((line) => { const cols = line.trim().split(/\s+/); return cols[1]?.endsWith(hex) === true && cols[3] === '0A'; })) return;
+    if (child.exitCode !== null) throw new Error(`the debuggee exited (${child.exitCode}) before listening`);
+    if (Date.now() > deadline) throw new Error(`nothing listened on ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Replaces what changes from run to run: ports, ids, object addresses, the checkout's path, times. */
