@@ -44,7 +44,7 @@ export class History {
     if (this.#broken || line.trim() === '') return;
     try {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      appendFileSync(this.path, `${line.replace(/\n/g, ' ')}\n`, { mode: 0o600 });
+      appendFileSync(this.path, `${line.trim().replace(/\n/g, ' ')}\n`, { mode: 0o600 });
     } catch {
       this.#broken = true; // history is a convenience: never fail a session over it
     }
