@@ -237,6 +237,9 @@ class TracerBase(object):
         self.steps.pop(tid, None)
         self.policy.stopped(frame, reason, exc)
 
+    def adopt_current_thread(self, frame):
+        """Make sure the calling thread (about to stop outside a trace callback) can be stepped afterwards."""
+
     def _refresh(self, grew):
         raise NotImplementedError
 

@@ -111,6 +111,17 @@ class SettraceTracer(TracerBase):
         if add(self._main_cb, None) != 0:
             _log.info("Py_AddPendingCall refused; the main thread will not stop")
 
+    def adopt_current_thread(self, frame):
+        if not self.active:
+            return
+        if sys.gettrace() is None:
+            sys.settrace(self._global_fn)
+        f = frame
+        while f is not None:
+            if not is_agent_code(f.f_code):
+                f.f_trace = self._local_fn
+            f = f.f_back
+
     def _teardown(self):
         self._interest = {}
         self._all_code = False

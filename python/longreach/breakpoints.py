@@ -1,0 +1,291 @@
+"""Breakpoint registry: one per debug session (no class-level state).
+
+Holds line breakpoints (condition, hitCondition, logMessage) per client source, function breakpoints and exception
+filters; resolves client paths through a PathResolver, snaps lines to the next line that has code, and answers the
+tracer's questions (which lines of which files; should this hit stop). Knows nothing of the wire: it returns DAP
+breakpoint dicts and takes callables for log output.
+"""
+
+import linecache
+import os
+import re
+import threading
+
+from longreach.tracer import canon, code_lines
+
+__all__ = ["Registry", "parse_hit_condition", "EXCEPTION_FILTERS"]
+
+EXCEPTION_FILTERS = [
+    {"filter": "raised", "label": "Raised Exceptions", "default": False,
+     "description": "Stop where any exception is raised in your code."},
+    {"filter": "uncaught", "label": "Uncaught Exceptions", "default": True,
+     "description": "Stop when an exception is about to end a thread or the program."},
+    {"filter": "userUnhandled", "label": "User Uncaught Exceptions", "default": False,
+     "description": "Stop when an exception leaves your code into library code."},
+]
+_HIT = re.compile(r"^\s*(==|>=|<=|>|<|%)?\s*(\d+)\s*$")
+_SNAP_LIMIT = 20
+
+
+def parse_hit_condition(text):
+    """'5', '==5', '>=5', '>5', '<5', '<=5', '%5' -> predicate(hits); ValueError with advice otherwise."""
+    m = _HIT.match(text or "")
+    if not m:
+        raise ValueError("hit condition %r is not understood; use a number, or ==N, >N, >=N, <N, <=N, %%N" % text)
+    op, n = m.group(1) or "==", int(m.group(2))
+    if op == "%" and n == 0:
+        raise ValueError("hit condition %%0 divides by zero")
+    return {"==": lambda h: h == n, ">=": lambda h: h >= n, ">": lambda h: h > n, "<": lambda h: h < n,
+            "<=": lambda h: h <= n, "%": lambda h: h % n == 0}[op]
+
+
+def _compile_log(message):
+    """'x is {x}' -> [(text, None), (None, code of x)]; '{{' and '}}' are literal braces."""
+    parts, i, buf = [], 0, ""
+    while i < len(message):
+        c = message[i]
+        if message.startswith("{{", i) or message.startswith("}}", i):
+            buf += c
+            i += 2
+        elif c == "{":
+            j = message.find("}", i)
+            if j < 0:
+                raise ValueError("log message has an unclosed {")
+            if buf:
+                parts.append((buf, None))
+                buf = ""
+            expr = message[i + 1:j].strip()
+            parts.append((expr, compile(expr, "<log message>", "eval")))
+            i = j + 1
+        else:
+            buf += c
+            i += 1
+    if buf:
+        parts.append((buf, None))
+    return parts
+
+
+class LineBreakpoint(object):
+    __slots__ = ("id", "client_path", "requested_line", "line", "file", "condition", "hit", "log", "hits",
+                 "verified", "message")
+
+    def to_dap(self, source):
+        d = {"id": self.id, "verified": self.verified, "line": self.line, "source": source}
+        if self.message:
+            d["message"] = self.message
+        return d
+
+
+def executable_lines(path):
+    """Line numbers of `path` that can produce line events (nested code included), or None if unreadable."""
+    try:
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        else:
+            text = "".join(linecache.getlines(path))
+    except (OSError, ValueError):
+        return None
+    if not text:
+        return None
+    try:
+        code = compile(text, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+    lines, todo = set(), [code]
+    while todo:
+        c = todo.pop()
+        lines.update(code_lines(c))
+        todo.extend(k for k in c.co_consts if hasattr(k, "co_code"))
+    return lines
+
+
+class Registry(object):
+    def __init__(self, resolver):
+        self.resolver = resolver
+        self._lock = threading.Lock()
+        self._by_source = {}      # client path -> [LineBreakpoint]
+        self._by_location = {}    # (canon file, line) -> [LineBreakpoint]
+        self._functions = []      # [(name, condition code, hit predicate, hits list)]
+        self.exception_filters = frozenset()
+        self._next_id = 1
+        self._exe_cache = {}
+
+    def _new_id(self):
+        i = self._next_id
+        self._next_id += 1
+        return i
+
+    # ---- line breakpoints ----
+    def set_source(self, client_path, specs):
+        """Replace every breakpoint of one client source; returns the LineBreakpoint list (in request order)."""
+        remote, why = self.resolver.to_remote(client_path)
+        bps = []
+        for spec in specs:
+            bp = LineBreakpoint()
+            bp.id = self._new_id()
+            bp.client_path = client_path
+            bp.requested_line = bp.line = int(spec.get("line", 0))
+            bp.file = None
+            bp.condition = bp.hit = bp.log = None
+            bp.hits = 0
+            bp.verified = False
+            bp.message = None
+            try:
+                if spec.get("condition"):
+                    bp.condition = compile(spec["condition"], "<condition>", "eval")
+                if spec.get("hitCondition"):
+                    bp.hit = parse_hit_condition(spec["hitCondition"])
+                if spec.get("logMessage"):
+                    bp.log = _compile_log(spec["logMessage"])
+            except SyntaxError as e:
+                bp.message = "condition or log message is not valid Python: %s" % (e.msg,)
+            except ValueError as e:
+                bp.message = str(e)
+            if bp.message is None:
+                if remote is None:
+                    bp.message = why
+                else:
+                    self._place(bp, remote)
+            bps.append(bp)
+        with self._lock:
+            self._by_source[client_path] = bps
+            self._reindex()
+        return bps
+
+    def _place(self, bp, remote):
+        lines = self._exe_cache.get(remote)
+        if lines is None:
+            lines = self._exe_cache[remote] = executable_lines(remote) or ()
+        bp.file = remote
+        if not lines or bp.requested_line in lines:
+            bp.verified = True
+            bp.message = None
+            return True
+        later = [n for n in lines if bp.requested_line < n <= bp.requested_line + _SNAP_LIMIT]
+        if later:
+            bp.line = min(later)
+            bp.verified = True
+            bp.message = None
+            return True
+        bp.file = None
+        bp.message = "line %d of %s has no code" % (bp.requested_line, os.path.basename(remote))
+        return False
+
+    def _reindex(self):
+        loc = {}
+        for bps in self._by_source.values():
+            for bp in bps:
+                if bp.verified and bp.file is not None:
+                    loc.setdefault((bp.file, bp.line), []).append(bp)
+        self._by_location = loc
+
+    def lines_by_file(self):
+        out = {}
+        for (f, line) in self._by_location:
+            out.setdefault(f, set()).add(line)
+        return out
+
+    def has_unverified(self):
+        return any(not bp.verified and bp.file is None and "loaded" in (bp.message or "")
+                   for bps in self._by_source.values() for bp in bps)
+
+    def file_loaded(self, remote_file):
+        """A new file's code ran: place waiting breakpoints that name it; returns the ones now verified."""
+        changed = []
+        with self._lock:
+            for client_path, bps in self._by_source.items():
+                waiting = [bp for bp in bps if not bp.verified and bp.file is None and "loaded" in (bp.message or "")]
+                if waiting and self.resolver.match_new_file(client_path, remote_file):
+                    for bp in waiting:
+                        if self._place(bp, remote_file):
+                            changed.append(bp)
+            if changed:
+                self._reindex()
+        return changed
+
+    def at(self, frame):
+        return self._by_location.get((canon(frame.f_code.co_filename), frame.f_lineno), ())
+
+    def all_line_breakpoints(self):
+        return [bp for bps in self._by_source.values() for bp in bps]
+
+    # ---- function breakpoints ----
+    def set_functions(self, specs):
+        """[(name, verified, message)] in request order."""
+        funcs, out = [], []
+        for spec in specs:
+            name = spec.get("name") or ""
+            entry = {"id": self._new_id(), "name": name, "condition": None, "hit": None, "hits": 0}
+            msg = None
+            try:
+                if not name.strip():
+                    raise ValueError("function breakpoint needs a function name")
+                if spec.get("condition"):
+                    entry["condition"] = compile(spec["condition"], "<condition>", "eval")
+                if spec.get("hitCondition"):
+                    entry["hit"] = parse_hit_condition(spec["hitCondition"])
+            except SyntaxError as e:
+                msg = "condition is not valid Python: %s" % (e.msg,)
+            except ValueError as e:
+                msg = str(e)
+            if msg is None:
+                funcs.append(entry)
+            out.append({"id": entry["id"], "verified": msg is None, "message": msg} if msg else
+                       {"id": entry["id"], "verified": True})
+        self._functions = funcs
+        return out
+
+    def function_names(self):
+        return set(e["name"].strip() for e in self._functions)
+
+    def functions_at(self, code):
+        names = (code.co_name, getattr(code, "co_qualname", None))
+        return [e for e in self._functions if e["name"].strip() in names]
+
+    # ---- exceptions ----
+    def set_exception_filters(self, filters):
+        known = set(f["filter"] for f in EXCEPTION_FILTERS)
+        bad = [f for f in filters if f not in known]
+        if bad:
+            raise ValueError("unknown exception filter %s; known filters: %s" % (
+                ", ".join(map(repr, bad)), ", ".join(sorted(known))))
+        self.exception_filters = frozenset(filters)
+
+
+def should_stop(bp, frame, emit_log, condition_error):
+    """Apply condition, hit count and log message of one breakpoint (a LineBreakpoint or a function entry dict)
+    at `frame`; True when the thread should stop. emit_log(text) sends a log message; condition_error(text)
+    reports a condition that raised (the thread then stops, so the user sees it)."""
+    get = bp.get if isinstance(bp, dict) else (lambda k: getattr(bp, k))
+    cond = get("condition")
+    if cond is not None:
+        try:
+            if not eval(cond, frame.f_globals, frame.f_locals):
+                return False
+        except Exception as e:
+            condition_error("breakpoint condition raised %s: %s" % (type(e).__name__, e))
+            return True
+    if isinstance(bp, dict):
+        bp["hits"] += 1
+        hits = bp["hits"]
+    else:
+        bp.hits += 1
+        hits = bp.hits
+    hit = get("hit")
+    if hit is not None and not hit(hits):
+        return False
+    log = None if isinstance(bp, dict) else bp.log
+    if log is not None:
+        out = []
+        for text, code in log:
+            if code is None:
+                out.append(text)
+            else:
+                try:
+                    out.append(str(eval(code, frame.f_globals, frame.f_locals)))
+                except Exception as e:
+                    out.append("<%s: %s>" % (type(e).__name__, e))
+        emit_log("".join(out) + "\n")
+        return False
+    return True

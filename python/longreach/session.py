@@ -1,0 +1,441 @@
+"""The debug session: translates DAP to the tracer (mechanism), the breakpoint registry and the thread coordinator.
+
+One dispatch table (HANDLERS) maps each DAP command to a method that returns a response body or raises
+LongreachError. The session is also the tracer's policy (break_at_*, stopped, new_file).
+Inspection handlers (stack, variables, evaluate, sources) live in session_inspect.py.
+"""
+
+import atexit
+import os
+import sys
+import threading
+import time
+
+from longreach import log
+from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
+from longreach.breakpoints import EXCEPTION_FILTERS, Registry, should_stop
+from longreach.errors import LongreachError
+from longreach.output import OutputRedirect
+from longreach.paths import PathResolver
+from longreach.session_inspect import InspectHandlers, is_user_file
+from longreach.threads import Coordinator, user_threads
+from longreach.tracer import canon, make_tracer
+from longreach.variables import Refs, Renderer
+
+__all__ = ["DebugSession", "CAPABILITIES"]
+
+_log = log.get_logger("dap")
+
+CAPABILITIES = {
+    "supportsConfigurationDoneRequest": True,
+    "supportsFunctionBreakpoints": True,
+    "supportsConditionalBreakpoints": True,
+    "supportsHitConditionalBreakpoints": True,
+    "supportsLogPoints": True,
+    "supportsEvaluateForHovers": True,
+    "supportsSetVariable": True,
+    "supportsCompletionsRequest": True,
+    "supportsExceptionInfoRequest": True,
+    "supportsLoadedSourcesRequest": True,
+    "supportsModulesRequest": True,
+    "supportsTerminateRequest": True,
+    "supportsDelayedStackTraceLoading": True,
+    "supportsValueFormattingOptions": False,
+    "supportTerminateDebuggee": True,
+    "exceptionBreakpointFilters": EXCEPTION_FILTERS,
+}
+
+_STEP_KINDS = {"next": "over", "stepIn": "in", "stepOut": "out"}
+
+
+def _bad(message):
+    return LongreachError("LR_BAD_REQUEST", message)
+
+
+class DebugSession(InspectHandlers):
+    def __init__(self, send, peer, options=None):
+        options = options or {}
+        self._send = send
+        self.peer = peer
+        self.options = options
+        self.refs = Refs()
+        self.renderer = Renderer(self.refs, self._run_user)
+        self.tracer = make_tracer(self)
+        self.coord = Coordinator(self.tracer, self._announce_stop)
+        self.registry = Registry(PathResolver())
+        self.output = None
+        self._closed = False
+        self._configured = False
+        self._terminating = False
+        self._tids = {}          # python thread ident -> DAP thread id (small ints: idents do not fit in JS)
+        self._idents = {}
+        self._announced = set()
+        self._frames = {}
+        self._next_frame = 1
+        self._sources = {}       # sourceReference -> file name (code without a file on disk)
+        self._source_refs = {}
+        self._hooks = None
+        self._lock = threading.Lock()
+
+    # ---- the contract with server.py ----
+    def handle(self, command, arguments):
+        handler = HANDLERS.get(command)
+        if handler is None:
+            raise LongreachError("LR_UNSUPPORTED", "the Python agent does not support the %r request" % (command,))
+        if self._closed and command != "terminate":
+            raise LongreachError("LR_BAD_REQUEST", "the debug session has ended; attach again")
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            raise _bad("arguments of %r must be an object" % (command,))
+        return handler(self, arguments)
+
+    def started(self):
+        self.send_event("initialized", {})
+        self.send_event("process", {"name": sys.argv[0] if sys.argv and sys.argv[0] else sys.executable,
+                                    "systemProcessId": os.getpid(), "isLocalProcess": False,
+                                    "startMethod": "attach", "pointerSize": 64 if sys.maxsize > 2 ** 32 else 32})
+
+    def close(self):
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for step in (self.coord.close, self.tracer.uninstall, self._restore_hooks, self._stop_output,
+                     self.refs.clear):
+            try:
+                step()
+            except Exception:
+                _log.exception("detach step failed")
+        try:
+            atexit.unregister(self._at_exit)
+        except Exception:
+            pass
+
+    def break_into(self, frame):
+        if self._closed or frame is None:
+            return
+        self.tracer.adopt_current_thread(frame)
+        self.coord.stop(frame, "pause", None, forced=True)
+
+    def terminate_requested(self):
+        return self._terminating
+
+    # ---- sending ----
+    def send_event(self, event, body):
+        try:
+            self._send({"type": "event", "event": event, "body": body})
+        except Exception:
+            _log.exception("sending %s failed", event)
+
+    def emit_output(self, category, text):
+        self.send_event("output", {"category": category, "output": text})
+
+    # ---- thread ids ----
+    def dap_tid(self, ident):
+        t = self._tids.get(ident)
+        if t is None:
+            with self._lock:
+                t = self._tids.get(ident)
+                if t is None:
+                    t = len(self._tids) + 1
+                    self._tids[ident] = t
+                    self._idents[t] = ident
+        return t
+
+    def ident_of(self, args, required=True):
+        t = args.get("threadId")
+        if t is None and not required:
+            return None
+        if not isinstance(t, int) or t not in self._idents:
+            raise _bad("unknown threadId %r; send a threads request for the current ids" % (t,))
+        return self._idents[t]
+
+    def _announce_threads(self):
+        live = user_threads()
+        for ident in live:
+            if ident not in self._announced:
+                self._announced.add(ident)
+                self.send_event("thread", {"reason": "started", "threadId": self.dap_tid(ident)})
+        for ident in list(self._announced):
+            if ident not in live:
+                self._announced.discard(ident)
+                self.send_event("thread", {"reason": "exited", "threadId": self.dap_tid(ident)})
+
+    # ---- the tracer's policy ----
+    def break_at_line(self, frame):
+        stop = False
+        for bp in self.registry.at(frame):
+            if should_stop(bp, frame, self._log_point, self._condition_error):
+                stop = True
+        return stop
+
+    def break_at_function(self, frame):
+        stop = False
+        for entry in self.registry.functions_at(frame.f_code):
+            if should_stop(entry, frame, self._log_point, self._condition_error):
+                stop = True
+        return stop
+
+    def break_at_exception(self, frame, exc, kind):
+        filters = self.registry.exception_filters
+        if isinstance(exc, (StopIteration, StopAsyncIteration, GeneratorExit)):
+            return False
+        if not is_user_file(frame.f_code.co_filename):
+            return False
+        if kind == "raised":
+            return "raised" in filters
+        back = frame.f_back
+        return "userUnhandled" in filters and back is not None and not is_user_file(back.f_code.co_filename)
+
+    def stopped(self, frame, reason, exc):
+        self.coord.stop(frame, reason, exc)
+
+    def new_file(self, filename):
+        changed = self.registry.file_loaded(filename)
+        if changed:
+            self.tracer.set_lines(self.registry.lines_by_file())
+            for bp in changed:
+                self.send_event("breakpoint", {"reason": "changed", "breakpoint": bp.to_dap(
+                    {"path": bp.client_path, "name": os.path.basename(bp.client_path)})})
+        if not self.registry.has_unverified():
+            self.tracer.set_watch_files(False)
+
+    def _log_point(self, text):
+        self.emit_output("console", text)
+
+    def _condition_error(self, text):
+        self.emit_output("console", text + "\n")
+
+    def _announce_stop(self, st):
+        self.refs.clear()
+        self._frames.clear()
+        self._announce_threads()
+        body = {"reason": st.reason, "threadId": self.dap_tid(st.tid), "allThreadsStopped": True}
+        if st.exc is not None:
+            body["description"] = "%s: %s" % (type(st.exc).__name__, self._exc_text(st.exc))
+            body["text"] = type(st.exc).__name__
+        self.send_event("stopped", body)
+
+    # ---- running user code for inspection ----
+    def _run_user(self, fn, timeout=1.5):
+        if not self.coord.is_stopped():
+            raise LongreachError("LR_NOT_STOPPED", "the program is running; pause it first")
+        return self.coord.run(fn, timeout)
+
+    # ---- uncaught exceptions: the interpreter's hooks, not tracing ----
+    def _install_hooks(self):
+        if self._hooks is not None:
+            return
+        old_sys = sys.excepthook
+        old_thr = getattr(threading, "excepthook", None)
+
+        def sys_hook(t, v, tb):
+            self._uncaught(v, tb)
+            return old_sys(t, v, tb)
+
+        def thr_hook(args):
+            if args.exc_type is not SystemExit:
+                self._uncaught(args.exc_value, args.exc_traceback)
+            return old_thr(args)
+
+        sys.excepthook = sys_hook
+        if old_thr is not None:
+            threading.excepthook = thr_hook
+        self._hooks = (old_sys, sys_hook, old_thr, thr_hook)
+
+    def _restore_hooks(self):
+        if self._hooks is None:
+            return
+        old_sys, sys_hook, old_thr, thr_hook = self._hooks
+        if sys.excepthook is sys_hook:
+            sys.excepthook = old_sys
+        if old_thr is not None and threading.excepthook is thr_hook:
+            threading.excepthook = old_thr
+        self._hooks = None
+
+    def _uncaught(self, exc, tb):
+        try:
+            if self._closed or "uncaught" not in self.registry.exception_filters or tb is None:
+                return
+            if isinstance(exc, (SystemExit, KeyboardInterrupt)) or threading.get_ident() in AGENT_THREAD_IDS:
+                return
+            while tb.tb_next is not None:
+                tb = tb.tb_next
+            self.coord.stop(tb.tb_frame, "exception", exc, forced=True)
+        except Exception:
+            _log.exception("stopping on an uncaught exception failed")
+
+    def _at_exit(self):
+        if not self._closed:
+            self.send_event("terminated", {})
+
+    def _stop_output(self):
+        if self.output is not None:
+            self.output.uninstall()
+            self.output = None
+
+    # ---- lifecycle handlers ----
+    def on_attach(self, args):
+        try:
+            self.registry = Registry(PathResolver(args.get("pathMappings") or (),
+                                                  extra_files=lambda: list(self.tracer.seen_files)))
+        except ValueError as e:
+            raise _bad("bad pathMappings: %s" % (e,))
+        redirect = args.get("redirectOutput", self.options.get("redirect_output", True))
+        if not isinstance(redirect, bool):
+            raise _bad("redirectOutput must be true or false")
+        self.tracer.install()
+        self._install_hooks()
+        self.registry.set_exception_filters(["uncaught"])
+        if redirect:
+            self.output = OutputRedirect(self.emit_output)
+            self.output.install()
+        atexit.register(self._at_exit)
+        return None
+
+    def on_configuration_done(self, args):
+        if not self._configured:
+            self._configured = True
+            cb = self.options.get("on_configured")
+            if cb is not None:
+                cb()
+        self._announce_threads()
+        return None
+
+    def on_terminate(self, args):
+        self._terminating = True
+        self.send_event("terminated", {})
+        self.send_event("exited", {"exitCode": 0})
+        self.close()
+        main = threading.main_thread()
+        if main.is_alive():
+            _interrupt_main(main.ident)
+            start_agent_thread(_exit_later, "longreach-terminate", (main,))
+        return None
+
+    # ---- breakpoints ----
+    def on_set_breakpoints(self, args):
+        source = args.get("source")
+        if not isinstance(source, dict):
+            raise _bad("setBreakpoints needs a source object")
+        path = source.get("path")
+        if not path and source.get("sourceReference"):
+            path = self._sources.get(source.get("sourceReference"))
+        if not isinstance(path, str) or not path:
+            raise _bad("setBreakpoints needs source.path (the file's path on your machine)")
+        specs = args.get("breakpoints")
+        if specs is None:
+            specs = [{"line": n} for n in args.get("lines") or ()]
+        if not isinstance(specs, list) or not all(isinstance(s, dict) and isinstance(s.get("line"), int)
+                                                  for s in specs):
+            raise _bad("breakpoints must be a list of objects with an integer line")
+        bps = self.registry.set_source(path, specs)
+        self.tracer.set_lines(self.registry.lines_by_file())
+        self.tracer.set_watch_files(self.registry.has_unverified())
+        src = {"path": path, "name": os.path.basename(path.replace("\\", "/"))}
+        return {"breakpoints": [bp.to_dap(src) for bp in bps]}
+
+    def on_set_function_breakpoints(self, args):
+        specs = args.get("breakpoints")
+        if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+            raise _bad("breakpoints must be a list of objects with a name")
+        out = self.registry.set_functions(specs)
+        self.tracer.set_functions(self.registry.function_names())
+        return {"breakpoints": out}
+
+    def on_set_exception_breakpoints(self, args):
+        filters = args.get("filters") or []
+        for opt in args.get("filterOptions") or []:
+            if isinstance(opt, dict) and isinstance(opt.get("filterId"), str):
+                filters.append(opt["filterId"])
+        if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+            raise _bad("filters must be a list of filter names")
+        try:
+            self.registry.set_exception_filters(filters)
+        except ValueError as e:
+            raise _bad(str(e))
+        f = self.registry.exception_filters
+        self.tracer.set_exceptions("raised" in f, "userUnhandled" in f)
+        return {"breakpoints": [{"verified": True} for _ in filters]}
+
+    # ---- execution control ----
+    def on_continue(self, args):
+        self.coord.resume()
+        return {"allThreadsContinued": True}
+
+    def _step(self, command, args):
+        ident = self.ident_of(args)
+        if ident not in self.coord.stopped:
+            raise LongreachError("LR_NOT_STOPPED", "thread %s is not stopped; pause it first" % args["threadId"])
+        self.refs.clear()
+        self.coord.resume(step=(ident, _STEP_KINDS[command]))
+        return None
+
+    def on_next(self, args):
+        return self._step("next", args)
+
+    def on_step_in(self, args):
+        return self._step("stepIn", args)
+
+    def on_step_out(self, args):
+        return self._step("stepOut", args)
+
+    def on_pause(self, args):
+        self.coord.request_pause()
+        return None
+
+    def on_threads(self, args):
+        out = []
+        for ident, t in sorted(user_threads().items(), key=lambda kv: self.dap_tid(kv[0])):
+            name = t.name if t is not None else "Thread-%d" % ident
+            out.append({"id": self.dap_tid(ident), "name": name})
+        return {"threads": out}
+
+
+def _interrupt_main(ident):
+    try:
+        import ctypes
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
+    except Exception:
+        import _thread
+        _thread.interrupt_main()
+
+
+def _exit_later(main):
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        if not main.is_alive():
+            return
+        time.sleep(0.05)
+    os._exit(0)
+
+
+HANDLERS = {
+    # lifecycle
+    "attach": DebugSession.on_attach,
+    "configurationDone": DebugSession.on_configuration_done,
+    "terminate": DebugSession.on_terminate,
+    # breakpoints
+    "setBreakpoints": DebugSession.on_set_breakpoints,
+    "setFunctionBreakpoints": DebugSession.on_set_function_breakpoints,
+    "setExceptionBreakpoints": DebugSession.on_set_exception_breakpoints,
+    # execution control
+    "continue": DebugSession.on_continue,
+    "next": DebugSession.on_next,
+    "stepIn": DebugSession.on_step_in,
+    "stepOut": DebugSession.on_step_out,
+    "pause": DebugSession.on_pause,
+    # inspection (session_inspect.py)
+    "threads": DebugSession.on_threads,
+    "stackTrace": DebugSession.on_stack_trace,
+    "scopes": DebugSession.on_scopes,
+    "variables": DebugSession.on_variables,
+    "setVariable": DebugSession.on_set_variable,
+    "evaluate": DebugSession.on_evaluate,
+    "completions": DebugSession.on_completions,
+    "exceptionInfo": DebugSession.on_exception_info,
+    "source": DebugSession.on_source,
+    "loadedSources": DebugSession.on_loaded_sources,
+    "modules": DebugSession.on_modules,
+}

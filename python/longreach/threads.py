@@ -1,0 +1,169 @@
+"""All-stop coordination of debuggee threads.
+
+When one thread stops (the *leader*), the tracer is asked to pause every other thread at its next line; those
+*followers* block silently (the leader's stopped event says allThreadsStopped). Any resume (continue or a step)
+releases everyone together. A stopped thread also serves as the place where user code runs on the debugger's
+behalf (evaluate, reprs): jobs are handed to it so they run with its thread-local state, and with `tracer.quiet`
+so they never stop on a breakpoint themselves.
+"""
+
+import sys
+import threading
+
+from longreach import log
+from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
+
+__all__ = ["Coordinator", "ThreadStop", "user_threads"]
+
+_log = log.get_logger("dap")
+
+
+def user_threads():
+    """{ident: Thread or None} of the program's threads (agent threads hidden)."""
+    known = dict((t.ident, t) for t in threading.enumerate())
+    out = {}
+    for ident in sys._current_frames():
+        if ident not in AGENT_THREAD_IDS:
+            out[ident] = known.get(ident)
+    for ident, t in known.items():
+        if ident is not None and ident not in AGENT_THREAD_IDS and ident not in out and t.is_alive():
+            out[ident] = t
+    return out
+
+
+class ThreadStop(object):
+    __slots__ = ("tid", "frame", "reason", "exc", "jobs", "busy")
+
+    def __init__(self, tid, frame, reason, exc):
+        self.tid, self.frame, self.reason, self.exc = tid, frame, reason, exc
+        self.jobs = []
+        self.busy = False
+
+
+class _Job(object):
+    __slots__ = ("fn", "done", "result", "error")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.done = threading.Event()
+        self.result = self.error = None
+
+    def run(self):
+        try:
+            self.result = self.fn()
+        except BaseException as e:  # noqa: B902 - user code may raise anything, SystemExit included
+            self.error = e
+        self.done.set()
+
+
+class Coordinator(object):
+    def __init__(self, tracer, on_stopped):
+        """on_stopped(thread_stop) is called on the leader's thread, once per all-stop, to send the event."""
+        self.tracer = tracer
+        self.on_stopped = on_stopped
+        self._cond = threading.Condition()
+        self.stopped = {}          # tid -> ThreadStop (leader and followers)
+        self.leader = None
+        self._generation = 0
+        self._closed = False
+        self.pause_requested = False
+
+    # ---- debuggee threads ----
+    def stop(self, frame, reason, exc=None, forced=False):
+        tid = threading.get_ident()
+        if tid in AGENT_THREAD_IDS:
+            return
+        with self._cond:
+            if self._closed or tid in self.stopped:
+                return
+            lead = self.leader is None
+            if lead and reason == "pause" and not (forced or self.pause_requested):
+                return  # a late pause from an all-stop that has already been resumed
+            if lead:
+                self.pause_requested = False
+                self.leader = tid
+            st = ThreadStop(tid, frame, reason, exc)
+            self.stopped[tid] = st
+            generation = self._generation
+        if lead:
+            try:
+                self.tracer.pause_all()
+                self.on_stopped(st)
+            except Exception:
+                _log.exception("announcing a stop failed")
+        self._wait(st, generation)
+
+    def _wait(self, st, generation):
+        cond = self._cond
+        with cond:
+            try:
+                while generation == self._generation and not self._closed:
+                    if st.jobs:
+                        job = st.jobs.pop(0)
+                        st.busy = True
+                        cond.release()
+                        self.tracer.quiet.add(st.tid)
+                        try:
+                            job.run()
+                        finally:
+                            self.tracer.quiet.discard(st.tid)
+                            cond.acquire()
+                            st.busy = False
+                        continue
+                    cond.wait(1.0)
+            finally:
+                if self.stopped.get(st.tid) is st:
+                    del self.stopped[st.tid]
+
+    # ---- agent side ----
+    def request_pause(self):
+        with self._cond:
+            if self.leader is not None:
+                return False
+            self.pause_requested = True
+        self.tracer.pause_all()
+        return True
+
+    def resume(self, step=None):
+        """Release every stopped thread; step = (tid, kind) makes that thread step first."""
+        with self._cond:
+            if step is not None:
+                tid, kind = step
+                st = self.stopped.get(tid)
+                if st is None:
+                    return False
+                self.tracer.step(tid, kind, st.frame)
+            self.tracer.resume()
+            self.leader = None
+            self._generation += 1
+            self._cond.notify_all()
+        return True
+
+    def close(self):
+        with self._cond:
+            self._closed = True
+            self.leader = None
+            self._generation += 1
+            self._cond.notify_all()
+
+    def is_stopped(self):
+        return self.leader is not None
+
+    def run(self, fn, timeout, tid=None):
+        """Run fn() on a stopped thread (the leader unless tid is given) and return its result; raises
+        TimeoutError when it takes longer than `timeout` (fn goes on running), re-raises fn's exception."""
+        with self._cond:
+            st = self.stopped.get(tid if tid is not None else self.leader)
+            if st is not None and st.busy:
+                raise TimeoutError("the stopped thread is still busy with an earlier evaluation")
+            job = _Job(fn)
+            if st is not None:
+                st.jobs.append(job)
+                self._cond.notify_all()
+        if st is None:
+            start_agent_thread(job.run, "longreach-eval")
+        if not job.done.wait(timeout):
+            raise TimeoutError("evaluation took longer than %.1f s" % timeout)
+        if job.error is not None:
+            raise job.error
+        return job.result
