@@ -101,7 +101,7 @@ test('batch: wait times out with LR_TIMEOUT when the program never stops', async
   assert.equal(objs.find((o) => o.command === 'backtrace')?.ok, true);
 });
 
-test('attach usage errors: bad --break, bad --path-map, two qualifiers, --json without batch input', async () => {
+test('attach usage errors: bad --break, bad --path-map, two qualifiers, bad scheme', async () => {
   for (const [args, pattern] of [
     [['attach', 'tcp://127.0.0.1:1', '--break', 'nolinenumber'], /--break takes FILE:LINE/],
     [['attach', 'tcp://127.0.0.1:1', '--path-map', 'nothing'], /--path-map takes LOCAL=REMOTE/],
