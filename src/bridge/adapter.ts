@@ -1,0 +1,238 @@
+// The editor bridge: a DAP debug adapter that an editor talks to (stdio or a local TCP socket). It answers
+// `initialize` itself, turns `attach` into an authenticated, trusted connection made by the client library,
+// and from then on relays every request, response and event unchanged except for sequence numbers.
+//
+// Ordering without buffering: responses come back as promise reactions, events as synchronous emits. An event
+// is forwarded through queueMicrotask, which runs after the reactions of every response that arrived before it
+// (one microtask queue, FIFO), so the editor sees the agent's order and nothing waits on a timer.
+
+import type { Readable, Writable } from 'node:stream';
+import { connect, type ClientSession } from '../client/connect.js';
+import { LongreachError, toErrorBody } from '../protocol/errors.js';
+import { DEFAULT_BODY_LIMIT, encodeFrame, FrameDecoder, type DapMessage } from '../protocol/framing.js';
+import { logWire } from '../protocol/log.js';
+import { maskSecrets } from '../protocol/qualifier.js';
+import type { TrustDecider } from '../protocol/trust.js';
+import { planAttach, type AttachPlan } from './attach-args.js';
+import { BRIDGE_CAPABILITIES } from './capabilities.js';
+
+export interface BridgeOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Asks a person about an unknown certificate (the VS Code modal). Without it an unknown certificate is an error. */
+  decide?: TrustDecider;
+  /** known_hosts file (default: $LONGREACH_KNOWN_HOSTS or the per-user file). */
+  knownHostsPath?: string;
+  /** A secret handed over out of band, see PlanContext.lookupSecret. */
+  lookupSecret?: (args: Record<string, unknown>) => string | undefined;
+}
+
+type State = 'new' | 'initialized' | 'attaching' | 'attached' | 'ended';
+
+interface EditorRequest {
+  seq: number;
+  command: string;
+  arguments?: unknown;
+}
+
+const PEER = 'editor';
+
+export class Bridge {
+  readonly #out: Writable;
+  readonly #options: BridgeOptions;
+  readonly #decoder = new FrameDecoder(DEFAULT_BODY_LIMIT);
+  #seq = 1;
+  #state: State = 'new';
+  #session: ClientSession | null = null;
+  #plan: AttachPlan | null = null;
+  /** Set when the editor asked to leave: the agent's close is then expected, not news. */
+  #leaving = false;
+  #done: Promise<void>;
+  #resolveDone!: () => void;
+
+  constructor(input: Readable, output: Writable, options: BridgeOptions = {}) {
+    this.#out = output;
+    this.#options = options;
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    input.on('data', (chunk: Buffer) => this.#onData(chunk));
+    input.on('end', () => this.end());
+    input.on('close', () => this.end());
+    input.on('error', () => this.end());
+    output.on('error', () => this.end());
+  }
+
+  /** Resolves once the editor side has gone and the agent connection is closed. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** The editor is gone: close the agent connection (the agent detaches: the program keeps running). */
+  end(): void {
+    if (this.#state === 'ended') return;
+    this.#state = 'ended';
+    this.#leaving = true;
+    const session = this.#session;
+    if (session && !session.closed) {
+      session.close();
+      void session.whenClosed().then(() => this.#resolveDone());
+    } else {
+      this.#resolveDone();
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    for (const message of this.#decoder.push(chunk)) {
+      logWire('<-', PEER, message);
+      this.#onMessage(message);
+    }
+    const error = this.#decoder.error;
+    if (error) {
+      this.#event('output', { category: 'stderr', output: `longreach dap: ${error.message}; closing\n` });
+      this.end();
+    }
+  }
+
+  #onMessage(message: DapMessage): void {
+    if (message.type !== 'request' || typeof message.command !== 'string') return; // events/responses from the editor: none expected
+    const request = message as unknown as EditorRequest;
+    try {
+      this.#dispatch(request);
+    } catch (err) {
+      this.#fail(request, err);
+    }
+  }
+
+  #dispatch(request: EditorRequest): void {
+    switch (request.command) {
+      case 'initialize':
+        return this.#initialize(request);
+      case 'attach':
+        return void this.#attach(request).catch((err) => this.#fail(request, err));
+      case 'launch':
+        throw new LongreachError('LR_UNSUPPORTED', 'longreach dap only attaches: start the program under a Longreach agent and use "request": "attach" with a "qualifier"');
+      case 'disconnect':
+      case 'terminate':
+        if (this.#state !== 'attached') return this.#respond(request, undefined);
+        if (request.command === 'disconnect') this.#leaving = true;
+        return this.#relay(request);
+      default:
+        if (this.#state === 'attached') return this.#relay(request);
+        if (this.#state === 'attaching') throw new LongreachError('LR_BAD_REQUEST', `${request.command} arrived while attach is still connecting; wait for the attach response`);
+        throw new LongreachError('LR_BAD_REQUEST', `${request.command} needs an attached agent: send attach with a "qualifier" first`);
+    }
+  }
+
+  #initialize(request: EditorRequest): void {
+    if (this.#state !== 'new') throw new LongreachError('LR_BAD_REQUEST', 'initialize was already sent on this adapter');
+    const args = (request.arguments ?? {}) as { linesStartAt1?: unknown; columnsStartAt1?: unknown; pathFormat?: unknown };
+    if (args.linesStartAt1 === false || args.columnsStartAt1 === false || (args.pathFormat !== undefined && args.pathFormat !== 'path')) {
+      throw new LongreachError('LR_UNSUPPORTED', 'longreach dap needs lines and columns counted from 1 and paths as file paths (linesStartAt1, columnsStartAt1, pathFormat "path")');
+    }
+    this.#state = 'initialized';
+    this.#respond(request, BRIDGE_CAPABILITIES);
+  }
+
+  async #attach(request: EditorRequest): Promise<void> {
+    if (this.#state === 'new') throw new LongreachError('LR_BAD_REQUEST', 'send initialize before attach');
+    if (this.#state !== 'initialized') throw new LongreachError('LR_BAD_REQUEST', 'this adapter is already attached or attaching; start a new debug session');
+    const plan = planAttach(request.arguments, {
+      env: this.#options.env ?? process.env,
+      ...(this.#options.lookupSecret ? { lookupSecret: this.#options.lookupSecret } : {}),
+    });
+    this.#state = 'attaching';
+    let session: ClientSession;
+    try {
+      for (const warning of plan.warnings) this.#event('output', { category: 'console', output: `longreach: ${warning}\n` });
+      session = await connect(plan.qualifier, {
+        secret: plan.secret,
+        timeoutMs: plan.connectTimeoutMs,
+        clientName: 'Longreach editor bridge',
+        ...(plan.ca !== undefined ? { ca: plan.ca } : {}),
+        ...(plan.fingerprint !== undefined ? { fingerprint: plan.fingerprint } : {}),
+        ...(plan.insecure ? { insecure: true } : {}),
+        ...(this.#options.decide ? { decide: this.#options.decide } : {}),
+        ...(this.#options.knownHostsPath !== undefined ? { knownHostsPath: this.#options.knownHostsPath } : {}),
+        onWarning: (message) => this.#event('output', { category: 'important', output: `longreach: ${message}\n` }),
+      });
+    } catch (err) {
+      if (this.#state === 'attaching') this.#state = 'initialized';
+      throw err;
+    }
+    if (this.#state !== 'attaching') {
+      session.close(); // the editor left while we were connecting
+      return;
+    }
+    this.#session = session;
+    this.#plan = plan;
+    this.#state = 'attached';
+    session.on('event', (name, body) => queueMicrotask(() => this.#agentEvent(name, body)));
+    session.on('close', (err) => queueMicrotask(() => this.#agentClosed(err)));
+    const { longreach: _hello, ...capabilities } = session.hello.capabilities;
+    if (Object.keys(capabilities).length > 0) this.#event('capabilities', { capabilities });
+    session.request('attach', plan.forward, { timeoutMs: plan.requestTimeoutMs }).then(
+      (body) => this.#respond(request, body),
+      (err) => {
+        this.#fail(request, err);
+        this.#leaving = true;
+        session.close();
+      },
+    );
+  }
+
+  /** One request to the agent; its answer goes back under the editor's seq. Reactions stay in arrival order. */
+  #relay(request: EditorRequest): void {
+    const session = this.#session!;
+    const args = request.arguments === undefined || request.arguments === null ? undefined : (request.arguments as object);
+    session.request(request.command, args, { timeoutMs: this.#plan!.requestTimeoutMs }).then(
+      (body) => {
+        this.#respond(request, body);
+        if (request.command === 'disconnect') session.close();
+      },
+      (err) => {
+        if (request.command === 'disconnect' && session.closed) this.#respond(request, undefined);
+        else this.#fail(request, err);
+      },
+    );
+  }
+
+  #agentEvent(name: string, body: unknown): void {
+    if (name === 'longreach/error') {
+      const b = body as { code?: unknown; message?: unknown } | undefined;
+      this.#event('output', { category: 'stderr', output: `longreach: the agent closed the connection: ${String(b?.message ?? '')} [${String(b?.code ?? '')}]\n` });
+      return;
+    }
+    this.#event(name, body);
+  }
+
+  #agentClosed(err: LongreachError | null): void {
+    if (this.#leaving || this.#state === 'ended') return;
+    const why = err ? `${err.message} [${err.code}]` : 'the agent closed the connection (the program may have ended)';
+    this.#event('output', { category: 'console', output: `longreach: disconnected from ${this.#plan?.shown ?? 'the agent'}: ${why}\n` });
+    this.#event('terminated', undefined);
+  }
+
+  #respond(request: EditorRequest, body: unknown): void {
+    this.#write({ type: 'response', request_seq: request.seq, command: request.command, success: true, ...(body === undefined ? {} : { body }) });
+  }
+
+  /** A readable error response: `message` is the sentence (every editor shows it), body.error carries the code. */
+  #fail(request: EditorRequest, raw: unknown): void {
+    const err = raw instanceof LongreachError ? raw : new LongreachError('LR_INTERNAL', `longreach dap: ${(raw as Error)?.message ?? String(raw)}`);
+    let text = maskSecrets(err.message);
+    if (err.code === 'LR_TLS_UNTRUSTED' && typeof err.details.fingerprint === 'string' && !text.includes('chose not to')) {
+      text += ` In an editor configuration, add "fingerprint": "${err.details.fingerprint}" to the attach arguments.`;
+    }
+    const error = { ...toErrorBody(new LongreachError(err.code, text)).error, ...(Object.keys(err.details).length > 0 ? { details: err.details } : {}) };
+    this.#write({ type: 'response', request_seq: request.seq, command: request.command, success: false, message: text, body: { error } });
+  }
+
+  #event(event: string, body: unknown): void {
+    this.#write(body === undefined ? { type: 'event', event } : { type: 'event', event, body });
+  }
+
+  #write(message: { type: string; [key: string]: unknown }): void {
+    if (this.#out.destroyed || this.#out.writableEnded) return;
+    const full = { seq: this.#seq++, ...message };
+    logWire('->', PEER, full);
+    this.#out.write(encodeFrame(full));
+  }
+}
