@@ -1,0 +1,52 @@
+// The ONE file that talks to node:inspector. It connects the worker to the main thread's V8 inspector and
+// exposes a promise-based post() and an event hook; everything above it speaks plain CDP JSON.
+
+import { Session } from 'node:inspector';
+
+export type CdpListener = (params: any) => void;
+
+export class Cdp {
+  #session: Session | null = null;
+  readonly #listeners = new Map<string, Set<CdpListener>>();
+
+  get connected(): boolean {
+    return this.#session !== null;
+  }
+
+  /** Connects to the main thread (call from a worker thread only). Idempotent. */
+  connect(): void {
+    if (this.#session) return;
+    const session = new Session();
+    session.connectToMainThread();
+    session.on('inspectorNotification', (message: { method: string; params?: unknown }) => {
+      const set = this.#listeners.get(message.method);
+      if (!set) return;
+      for (const fn of [...set]) fn(message.params ?? {});
+    });
+    this.#session = session;
+  }
+
+  disconnect(): void {
+    const session = this.#session;
+    this.#session = null;
+    session?.disconnect();
+  }
+
+  post<T = any>(method: string, params: object = {}): Promise<T> {
+    const session = this.#session;
+    if (!session) return Promise.reject(new Error(`inspector not connected (${method})`));
+    return new Promise<T>((resolve, reject) => {
+      (session.post as (m: string, p: object, cb: (err: Error | null, result?: unknown) => void) => void)(method, params, (err, result) => {
+        if (err) reject(err);
+        else resolve(result as T);
+      });
+    });
+  }
+
+  on(method: string, listener: CdpListener): () => void {
+    let set = this.#listeners.get(method);
+    if (!set) this.#listeners.set(method, (set = new Set()));
+    set.add(listener);
+    return () => set!.delete(listener);
+  }
+}

@@ -1,0 +1,67 @@
+// The state the main thread and the agent's worker share: one SharedArrayBuffer of Int32 slots (so the main
+// thread can block in Atomics.wait without an event loop) and the messages they exchange.
+
+export const SLOT = {
+  /** 0 starting, 1 listening, 2 failed (see the result text). */
+  STATE: 0,
+  /** 1 while a debugger is attached. */
+  ATTACHED: 1,
+  /** Bumped on every configurationDone; waitForAttach waits for a change while attached. */
+  CONFIGURED: 2,
+  /** Bumped by the worker when a main-thread request (break, exit) has been handled. */
+  ACK: 3,
+  /** Byte length of the JSON result text written after the slots. */
+  RESULT_LENGTH: 4,
+  /** 1 when the client asked for program output (redirectOutput). */
+  REDIRECT: 5,
+} as const;
+
+export const SLOT_COUNT = 8;
+export const RESULT_BYTES = 8192;
+
+export function createSharedState(): SharedArrayBuffer {
+  return new SharedArrayBuffer(SLOT_COUNT * 4 + RESULT_BYTES);
+}
+
+export function slots(buffer: SharedArrayBuffer): Int32Array {
+  return new Int32Array(buffer, 0, SLOT_COUNT);
+}
+
+export function writeResult(buffer: SharedArrayBuffer, value: unknown): void {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  const view = new Uint8Array(buffer, SLOT_COUNT * 4, RESULT_BYTES);
+  const length = Math.min(bytes.length, RESULT_BYTES);
+  view.set(bytes.subarray(0, length));
+  Atomics.store(slots(buffer), SLOT.RESULT_LENGTH, length);
+}
+
+export function readResult(buffer: SharedArrayBuffer): unknown {
+  const length = Atomics.load(slots(buffer), SLOT.RESULT_LENGTH);
+  const view = new Uint8Array(buffer, SLOT_COUNT * 4, length);
+  return JSON.parse(new TextDecoder().decode(view.slice()));
+}
+
+/** What the main thread hands the worker. */
+export interface WorkerConfig {
+  state: SharedArrayBuffer;
+  secret: string | null;
+  host: string;
+  port: number;
+  certfile?: string;
+  keyfile?: string;
+  allowPlainSecret: boolean;
+  redirectOutput: boolean;
+  /** URL of the api module, so its frames are hidden from the user's stack. */
+  apiUrl: string;
+  /** The program's argv (the worker's own argv names the worker). */
+  argv: string[];
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | { kind: 'break' }
+  | { kind: 'exit'; code: number }
+  | { kind: 'output'; category: 'stdout' | 'stderr' | 'console'; text: string };
+
+/** The hidden global the agent installs in the main thread (for log points and hit counts). */
+export const AGENT_GLOBAL = 'longreach.agent';

@@ -1,0 +1,78 @@
+// Pure rendering of V8 RemoteObjects as DAP values.
+
+export interface RemoteObject {
+  type: string;
+  subtype?: string;
+  className?: string;
+  value?: unknown;
+  unserializableValue?: string;
+  description?: string;
+  objectId?: string;
+}
+
+export const MAX_VALUE_CHARS = 1000;
+
+function truncate(text: string, max = MAX_VALUE_CHARS): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** The one-line value text, e.g. `42`, `"abc"`, `Array(3)`, `{…}` class names, `ƒ add(a, b)`. */
+export function formatValue(obj: RemoteObject): string {
+  switch (obj.type) {
+    case 'undefined':
+      return 'undefined';
+    case 'string':
+      return truncate(JSON.stringify(String(obj.value)));
+    case 'number':
+    case 'bigint':
+      return obj.unserializableValue ?? obj.description ?? String(obj.value);
+    case 'boolean':
+      return String(obj.value);
+    case 'symbol':
+      return obj.description ?? 'Symbol()';
+    case 'function': {
+      const text = obj.description ?? 'function';
+      const head = text.split('\n', 1)[0] ?? text;
+      return truncate(`ƒ ${head.replace(/^(async\s+)?function\s*\*?\s*/, '$1').replace(/\s*\{\s*$/, '')}`, 200);
+    }
+    case 'object':
+      if (obj.subtype === 'null') return 'null';
+      return truncate(obj.description ?? obj.className ?? 'Object');
+    default:
+      return truncate(obj.description ?? String(obj.value));
+  }
+}
+
+/** A DAP type name: `number`, `string`, `Array`, `Map`, the class name... */
+export function typeName(obj: RemoteObject): string {
+  if (obj.type === 'object') return obj.subtype === 'null' ? 'null' : (obj.className ?? 'Object');
+  return obj.type;
+}
+
+/** True when the object has children to show (needs an objectId and is not null). */
+export function isExpandable(obj: RemoteObject): boolean {
+  return (obj.type === 'object' || obj.type === 'function') && obj.subtype !== 'null' && typeof obj.objectId === 'string';
+}
+
+/** Element count of an array-like (`Array(300)`, `Uint8Array(16)`), or null. */
+export function indexedCount(obj: RemoteObject): number | null {
+  if (obj.type !== 'object' || (obj.subtype !== 'array' && obj.subtype !== 'typedarray')) return null;
+  const m = /\((\d+)\)$/.exec(obj.description ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/** The CDP CallArgument that passes this value back to V8. */
+export function callArgument(obj: RemoteObject): { objectId: string } | { unserializableValue: string } | { value: unknown } | Record<string, never> {
+  if (obj.objectId) return { objectId: obj.objectId };
+  if (obj.unserializableValue !== undefined) return { unserializableValue: obj.unserializableValue };
+  if (obj.type === 'undefined') return {};
+  return { value: obj.value };
+}
+
+/** How a child is reached from its parent's expression (`a.b`, `a[3]`, `a["x y"]`). */
+export function childEvaluateName(parent: string | undefined, name: string): string | undefined {
+  if (!parent) return undefined;
+  if (/^\d+$/.test(name)) return `${parent}[${name}]`;
+  if (/^[A-Za-z_$][\w$]*$/.test(name)) return `${parent}.${name}`;
+  return `${parent}[${JSON.stringify(name)}]`;
+}

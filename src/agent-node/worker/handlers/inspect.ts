@@ -1,0 +1,239 @@
+// Inspection requests: stackTrace, scopes, variables, evaluate, setVariable, exceptionInfo, completions.
+
+import { LongreachError } from '../../../protocol/errors.js';
+import { SourceMaps } from '../../sourcemaps.js';
+import { exceptionInfo, frameName, groupScopes, scopeShape } from '../../translate/frames.js';
+import { baseName, scriptPath, toClient } from '../../translate/paths.js';
+import { callArgument, childEvaluateName, formatValue, indexedCount, isExpandable, typeName, type RemoteObject } from '../../translate/values.js';
+import type { CallFrame } from '../runtime.js';
+import { OBJECT_GROUP, badRequest, requirePaused, type SessionState } from '../state.js';
+
+/** Children shown for one unpaged request: enough for people, bounded for huge objects. */
+const MAX_CHILDREN = 1000;
+
+function frameAt(state: SessionState, frameId: unknown, what: string): { frame: CallFrame; index: number } {
+  const paused = requirePaused(state, what);
+  const index = typeof frameId === 'number' ? frameId - 1 : -1;
+  const frame = paused.callFrames[index];
+  if (!frame) throw badRequest(`${what}: frame ${String(frameId)} does not exist (ask stackTrace for current frame ids)`);
+  return { frame, index };
+}
+
+export function frameSource(state: SessionState, frame: { location: { scriptId: string; lineNumber: number; columnNumber?: number }; url: string }): { source: Record<string, unknown>; line: number; column: number } {
+  const script = state.runtime.scripts.get(frame.location.scriptId);
+  const column0 = frame.location.columnNumber ?? 0;
+  const mapped = script ? state.maps.load(script.scriptId, script.url, script.sourceMapURL) : null;
+  const original = mapped ? SourceMaps.originalFor(mapped, frame.location.lineNumber, column0) : null;
+  if (original?.path) {
+    const path = toClient(original.path, state.mappings);
+    return { source: { name: baseName(path), path }, line: original.line, column: original.column };
+  }
+  const url = script?.url ?? frame.url;
+  const path = scriptPath(url);
+  const line = frame.location.lineNumber + 1;
+  if (path) {
+    const client = toClient(path, state.mappings);
+    return { source: { name: baseName(client), path: client }, line, column: column0 + 1 };
+  }
+  const ref = state.sources.add(frame.location.scriptId);
+  return { source: { name: url || `<script ${frame.location.scriptId}>`, sourceReference: ref, presentationHint: 'deemphasize' }, line, column: column0 + 1 };
+}
+
+export function stackTrace(state: SessionState, args: Record<string, unknown>): unknown {
+  const paused = requirePaused(state, 'stackTrace');
+  const start = typeof args.startFrame === 'number' && args.startFrame > 0 ? args.startFrame : 0;
+  const levels = typeof args.levels === 'number' && args.levels > 0 ? args.levels : paused.callFrames.length;
+  const stackFrames = paused.callFrames.slice(start, start + levels).map((frame, i) => {
+    const where = frameSource(state, frame);
+    return { id: start + i + 1, name: frameName(frame.functionName, frame.url), source: where.source, line: where.line, column: where.column };
+  });
+  return { stackFrames, totalFrames: paused.callFrames.length };
+}
+
+export function scopes(state: SessionState, args: Record<string, unknown>): unknown {
+  const { frame, index } = frameAt(state, args.frameId, 'scopes');
+  const out = [];
+  for (const group of groupScopes(frame.scopeChain.map((s) => s.type))) {
+    const parts = group.indexes
+      .map((i) => ({ objectId: frame.scopeChain[i]!.object.objectId ?? '', scopeNumber: i }))
+      .filter((p) => p.objectId !== '');
+    if (parts.length === 0) continue;
+    const shape = scopeShape(group.type, frame.scopeChain[group.indexes[0]!]?.name);
+    out.push({ ...shape, variablesReference: state.variables.add({ kind: 'scope', frameIndex: index, parts }) });
+  }
+  return { scopes: out };
+}
+
+interface PropertyDescriptor {
+  name: string;
+  value?: RemoteObject;
+  get?: RemoteObject;
+  isOwn?: boolean;
+}
+
+export function toVariable(state: SessionState, name: string, obj: RemoteObject, evaluateName?: string): Record<string, unknown> {
+  const v: Record<string, unknown> = { name, value: formatValue(obj), type: typeName(obj), variablesReference: 0 };
+  if (evaluateName) v.evaluateName = evaluateName;
+  if (isExpandable(obj)) v.variablesReference = state.variables.add({ kind: 'object', objectId: obj.objectId!, evaluateName });
+  const n = indexedCount(obj);
+  if (n !== null) v.indexedVariables = n;
+  return v;
+}
+
+export async function variables(state: SessionState, args: Record<string, unknown>): Promise<unknown> {
+  const handle = state.variables.get(args.variablesReference);
+  if (!handle) throw badRequest(`variablesReference ${String(args.variablesReference)} is not valid (references last until the program resumes)`);
+  const cdp = state.runtime.cdp;
+  if (handle.kind === 'getter') {
+    const r = await cdp.post<{ result: RemoteObject; exceptionDetails?: unknown }>('Runtime.callFunctionOn', {
+      objectId: handle.objectId, functionDeclaration: 'function (n) { return this[n]; }', arguments: [{ value: handle.name }], objectGroup: OBJECT_GROUP,
+    });
+    return { variables: [toVariable(state, handle.name, r.result, handle.evaluateName)] };
+  }
+  const start = typeof args.start === 'number' && args.start > 0 ? args.start : 0;
+  const count = typeof args.count === 'number' && args.count > 0 ? args.count : 0;
+  if (handle.kind === 'scope') {
+    const seen = new Set<string>();
+    const vars: Record<string, unknown>[] = [];
+    for (const part of handle.parts) {
+      for (const p of await properties(state, part.objectId)) {
+        if (seen.has(p.name)) continue;
+        seen.add(p.name);
+        vars.push(describe(state, { objectId: part.objectId, evaluateName: '' }, p, p.name));
+      }
+    }
+    return { variables: vars.slice(start, count ? start + count : start + MAX_CHILDREN) };
+  }
+  const filter = args.filter;
+  const meta = await cdp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', {
+    objectId: handle.objectId, functionDeclaration: 'function () { return Array.isArray(this) || ArrayBuffer.isView(this) ? this.length : -1; }', returnByValue: true,
+  }).catch(() => ({ result: { type: 'number', value: -1 } }));
+  const length = typeof meta.result.value === 'number' ? meta.result.value : -1;
+  if (length >= 0 && filter !== 'named') {
+    const end = Math.min(length, count ? start + count : start + MAX_CHILDREN);
+    const slice = await cdp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', {
+      objectId: handle.objectId,
+      functionDeclaration: 'function (s, e) { const o = Object.create(null); for (let i = s; i < e; i++) o[i] = this[i]; return o; }',
+      arguments: [{ value: start }, { value: end }], objectGroup: OBJECT_GROUP,
+    });
+    const props = await properties(state, slice.result.objectId!);
+    const vars = props.map((p) => toVariable(state, p.name, p.value!, childEvaluateName(handle.evaluateName, p.name)));
+    if (filter === 'indexed' || count) return { variables: vars };
+    const named = (await properties(state, handle.objectId)).filter((p) => !/^\d+$/.test(p.name));
+    return { variables: [...vars, ...named.map((p) => describe(state, handle, p))] };
+  }
+  let props = await properties(state, handle.objectId);
+  if (length >= 0) props = props.filter((p) => !/^\d+$/.test(p.name));
+  const page = props.slice(start, count ? start + count : start + MAX_CHILDREN);
+  return { variables: page.map((p) => describe(state, handle, p)) };
+}
+
+function describe(state: SessionState, parent: { objectId: string; evaluateName?: string | undefined }, p: PropertyDescriptor, ownName?: string): Record<string, unknown> {
+  const evaluateName = ownName ?? childEvaluateName(parent.evaluateName, p.name);
+  if (p.value) return toVariable(state, p.name, p.value, evaluateName);
+  // An accessor: not invoked until the client expands it.
+  return { name: p.name, value: '(...)', type: 'getter', presentationHint: { lazy: true }, variablesReference: state.variables.add({ kind: 'getter', objectId: parent.objectId, name: p.name, evaluateName }) };
+}
+
+async function properties(state: SessionState, objectId: string): Promise<PropertyDescriptor[]> {
+  const r = await state.runtime.cdp.post<{ result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] }>('Runtime.getProperties', {
+    objectId, ownProperties: true, generatePreview: false,
+  });
+  const own = r.result.filter((p) => p.isOwn !== false && p.name !== '__proto__' && (p.value !== undefined || p.get?.type === 'function'));
+  const internal = (r.internalProperties ?? []).filter((p) => p.value && p.name !== '[[Prototype]]' && p.name !== '[[Scopes]]');
+  return [...own, ...internal];
+}
+
+async function evaluateIn(state: SessionState, expression: string, frameId: unknown, context: unknown): Promise<RemoteObject> {
+  const cdp = state.runtime.cdp;
+  let r: { result: RemoteObject; exceptionDetails?: { exception?: RemoteObject; text?: string } };
+  if (frameId !== undefined && state.runtime.paused) {
+    const { frame } = frameAt(state, frameId, 'evaluate');
+    r = await cdp.post('Debugger.evaluateOnCallFrame', { callFrameId: frame.callFrameId, expression, objectGroup: OBJECT_GROUP, throwOnSideEffect: context === 'hover', timeout: 5000 });
+  } else {
+    r = await cdp.post('Runtime.evaluate', { expression, objectGroup: OBJECT_GROUP, includeCommandLineAPI: context === 'repl', throwOnSideEffect: context === 'hover', timeout: 5000 });
+  }
+  if (r.exceptionDetails) {
+    const text = r.exceptionDetails.exception?.description?.split('\n', 1)[0] ?? r.exceptionDetails.text ?? 'evaluation failed';
+    throw new LongreachError('LR_EVAL_FAILED', text);
+  }
+  return r.result;
+}
+
+export async function evaluate(state: SessionState, args: Record<string, unknown>): Promise<unknown> {
+  if (typeof args.expression !== 'string' || args.expression.trim() === '') throw badRequest('evaluate needs an expression');
+  const frameId = args.frameId ?? (state.runtime.paused ? 1 : undefined);
+  const obj = await evaluateIn(state, args.expression, frameId, args.context);
+  const v = toVariable(state, '', obj, args.expression);
+  const body: Record<string, unknown> = { result: v.value, type: v.type, variablesReference: v.variablesReference };
+  if (v.indexedVariables !== undefined) body.indexedVariables = v.indexedVariables;
+  return body;
+}
+
+export async function setVariable(state: SessionState, args: Record<string, unknown>): Promise<unknown> {
+  const handle = state.variables.get(args.variablesReference);
+  if (!handle || handle.kind === 'getter') throw badRequest(`variablesReference ${String(args.variablesReference)} is not valid (references last until the program resumes)`);
+  if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badRequest('setVariable needs name and value (an expression)');
+  const paused = requirePaused(state, 'setVariable');
+  const frameIndex = handle.kind === 'scope' ? handle.frameIndex : 0;
+  const value = await evaluateIn(state, args.value, frameIndex + 1, 'repl');
+  const cdp = state.runtime.cdp;
+  if (handle.kind === 'scope') {
+    const frame = paused.callFrames[handle.frameIndex]!;
+    let scopeNumber: number | undefined;
+    for (const part of handle.parts) {
+      if ((await properties(state, part.objectId)).some((p) => p.name === args.name)) {
+        scopeNumber = part.scopeNumber;
+        break;
+      }
+    }
+    if (scopeNumber === undefined) throw badRequest(`there is no variable ${args.name} in this scope`);
+    try {
+      await cdp.post('Debugger.setVariableValue', { scopeNumber, variableName: args.name, newValue: callArgument(value), callFrameId: frame.callFrameId });
+    } catch (err) {
+      throw new LongreachError('LR_EVAL_FAILED', `cannot set ${args.name}: ${(err as Error).message}`);
+    }
+  } else {
+    const r = await cdp.post<{ exceptionDetails?: unknown }>('Runtime.callFunctionOn', {
+      objectId: handle.objectId, functionDeclaration: 'function (n, v) { this[n] = v; }', arguments: [{ value: args.name }, callArgument(value)],
+    });
+    if (r.exceptionDetails) throw new LongreachError('LR_EVAL_FAILED', `cannot set ${args.name}`);
+  }
+  const v = toVariable(state, args.name, value);
+  return { value: v.value, type: v.type, variablesReference: v.variablesReference };
+}
+
+export function exceptionInfoRequest(state: SessionState): unknown {
+  const paused = requirePaused(state, 'exceptionInfo');
+  if (paused.reason !== 'exception' && paused.reason !== 'promiseRejection') throw badRequest('the program did not stop because of an exception');
+  return exceptionInfo(paused.data as RemoteObject | undefined, (paused.data as { uncaught?: boolean } | undefined)?.uncaught === true || paused.reason === 'promiseRejection');
+}
+
+export async function completions(state: SessionState, args: Record<string, unknown>): Promise<unknown> {
+  const text = typeof args.text === 'string' ? args.text : '';
+  const column = typeof args.column === 'number' ? args.column - 1 : text.length;
+  const before = text.slice(0, column);
+  const m = /([A-Za-z_$][\w$]*\.)*([A-Za-z_$][\w$]*)?$/.exec(before);
+  const word = m?.[2] ?? '';
+  const owner = m?.[0]?.slice(0, m[0].length - word.length).replace(/\.$/, '') ?? '';
+  const names = new Set<string>();
+  try {
+    const expr = owner ? `(() => { const o = (${owner}); const out = []; for (let p = o; p != null && out.length < 2000; p = Object.getPrototypeOf(p)) out.push(...Object.getOwnPropertyNames(p)); return out; })()` : 'Object.getOwnPropertyNames(globalThis)';
+    const obj = await evaluateIn(state, expr, state.runtime.paused ? (args.frameId ?? 1) : undefined, 'hover').catch(() => null);
+    if (obj?.objectId) {
+      const r = await state.runtime.cdp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', { objectId: obj.objectId, functionDeclaration: 'function () { return this; }', returnByValue: true });
+      for (const n of (r.result.value as string[]) ?? []) names.add(n);
+    }
+    if (!owner && state.runtime.paused) {
+      const { frame } = frameAt(state, args.frameId ?? 1, 'completions');
+      for (const scope of frame.scopeChain) {
+        if (scope.type === 'global' || !scope.object.objectId) continue;
+        for (const p of await properties(state, scope.object.objectId)) names.add(p.name);
+      }
+    }
+  } catch {
+    // completions are best effort
+  }
+  const targets = [...names].filter((n) => n.startsWith(word) && !/^\d+$/.test(n)).sort().slice(0, 200);
+  return { targets: targets.map((label) => ({ label, type: 'property', start: column - word.length, length: word.length })) };
+}

@@ -1,0 +1,70 @@
+// The agent's worker thread: runs the debug server (src/server) and drives the main thread's V8 through the
+// inspector. It never writes to the program's console, never pauses itself (only the main thread is debugged),
+// and the main thread unrefs it, so it never keeps the process alive.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { LongreachError } from '../../protocol/errors.js';
+import { log } from '../../protocol/log.js';
+import { startServer } from '../../server/server.js';
+import { SLOT, slots, writeResult, type ToWorker, type WorkerConfig } from '../shared.js';
+import { CAPABILITIES, NodeDebugSession } from './session.js';
+
+interface Boot extends WorkerConfig {
+  tls?: { cert: string; key: string };
+}
+
+const config = workerData as Boot;
+const shared = slots(config.state);
+let active: NodeDebugSession | null = null;
+
+function ack(): void {
+  Atomics.add(shared, SLOT.ACK, 1);
+  Atomics.notify(shared, SLOT.ACK);
+}
+
+parentPort?.on('message', (message: ToWorker) => {
+  if (message.kind === 'output') {
+    active?.output(message.category, message.text);
+  } else if (message.kind === 'break') {
+    const session = active;
+    if (!session) return ack();
+    session.prepareBreak().then(ack, ack);
+  } else if (message.kind === 'exit') {
+    active?.exiting(message.code);
+    // Give the socket a turn of the loop to flush before the main thread lets the process end.
+    setImmediate(ack);
+  }
+});
+
+startServer({
+  secret: config.secret,
+  host: config.host,
+  port: config.port,
+  ...(config.tls ? { tls: config.tls } : {}),
+  allowPlainSecret: config.allowPlainSecret,
+  agentName: 'longreach-node',
+  capabilities: CAPABILITIES,
+  createSession: (context) => {
+    const session = new NodeDebugSession(context, config, shared);
+    const close = session.close.bind(session);
+    session.close = async () => {
+      if (active === session) active = null;
+      await close();
+    };
+    active = session;
+    return session;
+  },
+}).then(
+  (server) => {
+    writeResult(config.state, { host: server.host, port: server.port });
+    Atomics.store(shared, SLOT.STATE, 1);
+    Atomics.notify(shared, SLOT.STATE);
+  },
+  (err: unknown) => {
+    const e = err instanceof LongreachError ? err : new LongreachError('LR_INTERNAL', String((err as Error)?.message ?? err));
+    log('agent', `debug server failed to start: ${e.message}`);
+    writeResult(config.state, { code: e.code, message: e.message });
+    Atomics.store(shared, SLOT.STATE, 2);
+    Atomics.notify(shared, SLOT.STATE);
+  },
+);

@@ -1,0 +1,288 @@
+// One attached debugger: the DAP dispatch table over the V8 runtime. Every handler returns a body (or a promise
+// of one) or throws a LongreachError; the server core turns both into responses.
+
+import { LongreachError } from '../../protocol/errors.js';
+import type { DebugSessionHandler, SessionContext } from '../../server/gate.js';
+import { SLOT, type WorkerConfig } from '../shared.js';
+import { SourceMaps } from '../sourcemaps.js';
+import { stopReason } from '../translate/frames.js';
+import type { PathMapping } from '../translate/paths.js';
+import { Breakpoints, type BreakpointSpec } from './breakpoints.js';
+import { loadedSources, source, step, threads } from './handlers/control.js';
+import { completions, evaluate, exceptionInfoRequest, scopes, setVariable, stackTrace, variables } from './handlers/inspect.js';
+import { V8Runtime, type PauseState } from './runtime.js';
+import { Handles, OBJECT_GROUP, THREAD_ID, badRequest, type Handle, type SessionState } from './state.js';
+
+export const EXCEPTION_FILTERS = [
+  { filter: 'raised', label: 'Raised Exceptions', default: false, description: 'Stop where any exception is thrown, caught or not.' },
+  { filter: 'uncaught', label: 'Uncaught Exceptions', default: true, description: 'Stop when an exception is not caught.' },
+];
+
+export const CAPABILITIES = {
+  supportsConfigurationDoneRequest: true,
+  supportsConditionalBreakpoints: true,
+  supportsHitConditionalBreakpoints: true,
+  supportsLogPoints: true,
+  supportsEvaluateForHovers: true,
+  supportsSetVariable: true,
+  supportsExceptionInfoRequest: true,
+  supportsTerminateRequest: true,
+  supportsLoadedSourcesRequest: true,
+  supportsCompletionsRequest: true,
+  supportsDelayedStackTraceLoading: true,
+  exceptionBreakpointFilters: EXCEPTION_FILTERS,
+};
+
+type Handler = (args: Record<string, unknown>) => unknown;
+
+export interface AgentHooks {
+  /** Runs an expression in the main thread's global scope (for the agent's own hidden helpers). */
+  redirectOutput(on: boolean): void;
+}
+
+export class NodeDebugSession implements DebugSessionHandler {
+  readonly #context: SessionContext;
+  readonly #config: WorkerConfig;
+  readonly #slots: Int32Array;
+  readonly #state: SessionState;
+  readonly #table: Record<string, Handler>;
+  #exceptionMode: 'none' | 'uncaught' | 'all' = 'none';
+  #lastAction: 'step' | 'pause' | 'break' | null = null;
+  #breakPending = false;
+  #closed = false;
+  #redirect = false;
+
+  constructor(context: SessionContext, config: WorkerConfig, slots: Int32Array) {
+    this.#context = context;
+    this.#config = config;
+    this.#slots = slots;
+    const runtime = new V8Runtime([config.apiUrl]);
+    const maps = new SourceMaps();
+    const send = (event: string, body?: unknown): void => {
+      if (!this.#closed) context.sendEvent(event, body);
+    };
+    this.#state = {
+      runtime,
+      maps,
+      breakpoints: new Breakpoints(runtime, maps, send),
+      variables: new Handles<Handle>(),
+      sources: new Handles<string>(),
+      mappings: [],
+      send,
+    };
+    runtime.on('paused', (p) => void this.#onPaused(p).catch(() => undefined));
+    runtime.on('resumed', () => this.#onResumed());
+    const s = this.#state;
+    this.#table = {
+      attach: (a) => this.#attach(a),
+      configurationDone: () => this.#configurationDone(),
+      setBreakpoints: (a) => this.#setBreakpoints(a),
+      setFunctionBreakpoints: (a) => this.#setFunctionBreakpoints(a),
+      setExceptionBreakpoints: (a) => this.#setExceptionBreakpoints(a),
+      threads: () => threads(),
+      stackTrace: (a) => stackTrace(s, a),
+      scopes: (a) => scopes(s, a),
+      variables: (a) => variables(s, a),
+      evaluate: (a) => evaluate(s, a),
+      setVariable: (a) => setVariable(s, a),
+      exceptionInfo: () => exceptionInfoRequest(s),
+      completions: (a) => completions(s, a),
+      continue: () => this.#continue(),
+      next: () => this.#step('next'),
+      stepIn: () => this.#step('stepIn'),
+      stepOut: () => this.#step('stepOut'),
+      pause: () => this.#pause(),
+      source: (a) => source(s, a),
+      loadedSources: () => this.#loadedSources(),
+      terminate: () => this.terminate(),
+    };
+  }
+
+  handle(command: string, args: Record<string, unknown>): unknown {
+    const handler = this.#table[command];
+    if (!handler) throw new LongreachError('LR_UNSUPPORTED', `the Node.js agent does not support the ${command} request`);
+    return handler(args);
+  }
+
+  started(): void {
+    this.#context.sendEvent('initialized');
+    this.#context.sendEvent('process', { name: this.#config.argv[1] ?? process.execPath, systemProcessId: process.pid, isLocalProcess: false, startMethod: 'attach' });
+  }
+
+  /** The program's output, forwarded by the main thread while redirection is on. */
+  output(category: string, text: string): void {
+    if (this.#redirect) this.#state.send('output', { category, output: text });
+  }
+
+  /** The main thread asked to stop in breakIntoDebugger: make sure V8 will stop at its `debugger` statement. */
+  async prepareBreak(): Promise<void> {
+    this.#breakPending = true;
+    await this.#state.runtime.enableDebugger();
+  }
+
+  /** The program is exiting: tell the client. */
+  exiting(code: number): void {
+    this.#state.send('exited', { exitCode: code });
+    this.#state.send('terminated');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    Atomics.store(this.#slots, SLOT.ATTACHED, 0);
+    Atomics.store(this.#slots, SLOT.CONFIGURED, 0);
+    Atomics.notify(this.#slots, SLOT.CONFIGURED);
+    if (this.#redirect) this.#hooks(false);
+    // Disconnecting the inspector session drops every breakpoint and exception setting and resumes the program.
+    this.#state.runtime.disconnect();
+  }
+
+  async terminate(): Promise<void> {
+    this.#state.send('terminated');
+    await this.close();
+    setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20);
+    return undefined;
+  }
+
+  #attach(args: Record<string, unknown>): unknown {
+    const mappings = Array.isArray(args.pathMappings) ? args.pathMappings : [];
+    const valid: PathMapping[] = [];
+    for (const m of mappings) {
+      const { localRoot, remoteRoot } = (m ?? {}) as { localRoot?: unknown; remoteRoot?: unknown };
+      if (typeof localRoot !== 'string' || typeof remoteRoot !== 'string') throw badRequest('pathMappings entries need localRoot and remoteRoot strings');
+      valid.push({ localRoot, remoteRoot });
+    }
+    this.#state.mappings = valid;
+    this.#state.breakpoints.mappings = valid;
+    this.#state.runtime.connect();
+    const redirect = args.redirectOutput === undefined ? this.#config.redirectOutput : args.redirectOutput !== false;
+    if (redirect) this.#hooks(true);
+    Atomics.store(this.#slots, SLOT.ATTACHED, 1);
+    return undefined;
+  }
+
+  #hooks(on: boolean): void {
+    this.#redirect = on;
+    const expression = `globalThis[Symbol.for('longreach.agent')]?.redirect(${on})`;
+    this.#state.runtime.cdp.post('Runtime.evaluate', { expression, silent: true }).catch(() => undefined);
+  }
+
+  #configurationDone(): unknown {
+    Atomics.store(this.#slots, SLOT.CONFIGURED, 1);
+    Atomics.notify(this.#slots, SLOT.CONFIGURED);
+    return undefined;
+  }
+
+  async #setBreakpoints(args: Record<string, unknown>): Promise<unknown> {
+    const src = (args.source ?? {}) as { path?: unknown };
+    if (typeof src.path !== 'string' || src.path === '') throw badRequest('setBreakpoints needs source.path (the file as the client sees it)');
+    const list = Array.isArray(args.breakpoints) ? (args.breakpoints as BreakpointSpec[]) : Array.isArray(args.lines) ? (args.lines as number[]).map((line) => ({ line })) : [];
+    for (const bp of list) {
+      if (typeof bp?.line !== 'number' || bp.line < 1) throw badRequest('every breakpoint needs a line number (1-based)');
+    }
+    const breakpoints = await this.#state.breakpoints.set(src.path, list);
+    await this.#updateDebugger();
+    return { breakpoints };
+  }
+
+  #setFunctionBreakpoints(args: Record<string, unknown>): unknown {
+    const list = Array.isArray(args.breakpoints) ? args.breakpoints : [];
+    return { breakpoints: list.map(() => ({ verified: false, message: 'function breakpoints are not supported by the Node.js agent; set a line breakpoint' })) };
+  }
+
+  async #setExceptionBreakpoints(args: Record<string, unknown>): Promise<unknown> {
+    const filters = Array.isArray(args.filters) ? args.filters.map(String) : [];
+    for (const f of filters) {
+      if (!EXCEPTION_FILTERS.some((e) => e.filter === f) && f !== 'userUnhandled') throw badRequest(`unknown exception filter ${JSON.stringify(f)}; use raised or uncaught`);
+    }
+    this.#exceptionMode = filters.includes('raised') ? 'all' : filters.includes('uncaught') || filters.includes('userUnhandled') ? 'uncaught' : 'none';
+    if (this.#exceptionMode !== 'none') {
+      await this.#state.runtime.enableDebugger();
+      await this.#state.runtime.cdp.post('Debugger.setPauseOnExceptions', { state: this.#exceptionMode });
+    } else if (this.#state.runtime.debuggerOn) {
+      await this.#state.runtime.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' });
+    }
+    await this.#updateDebugger();
+    return { breakpoints: filters.map(() => ({ verified: true })) };
+  }
+
+  async #continue(): Promise<unknown> {
+    this.#lastAction = null;
+    if (this.#state.runtime.paused) await this.#state.runtime.cdp.post('Debugger.resume');
+    await this.#updateDebugger();
+    return { allThreadsContinued: true };
+  }
+
+  async #step(kind: 'next' | 'stepIn' | 'stepOut'): Promise<unknown> {
+    this.#lastAction = 'step';
+    return step(this.#state, kind);
+  }
+
+  async #pause(): Promise<unknown> {
+    if (this.#state.runtime.paused) return undefined;
+    this.#lastAction = 'pause';
+    await this.#state.runtime.enableDebugger();
+    await this.#state.runtime.cdp.post('Debugger.pause');
+    return undefined;
+  }
+
+  async #loadedSources(): Promise<unknown> {
+    const wasOn = this.#state.runtime.debuggerOn;
+    await this.#state.runtime.enableDebugger();
+    const result = await loadedSources(this.#state);
+    if (!wasOn) await this.#updateDebugger();
+    return result;
+  }
+
+  /** Keeps the V8 Debugger domain off unless something needs it (it slows async code down even with no breakpoint). */
+  async #updateDebugger(): Promise<void> {
+    const runtime = this.#state.runtime;
+    const wanted = this.#state.breakpoints.count > 0 || this.#exceptionMode !== 'none' || this.#lastAction !== null || this.#breakPending || runtime.paused !== null;
+    if (!wanted && runtime.debuggerOn) {
+      await runtime.disableDebugger();
+      this.#state.breakpoints.forgetV8();
+    }
+  }
+
+  async #onPaused(p: PauseState): Promise<void> {
+    const runtime = this.#state.runtime;
+    if (p.reason === 'instrumentation') {
+      const script = runtime.scripts.get(String(p.data?.scriptId ?? ''));
+      if (script) await this.#state.breakpoints.scriptWithMap(script).catch(() => undefined);
+      if (p.hitBreakpoints.length === 0 || p.hitBreakpoints.every((id) => id.startsWith('instrumentation'))) {
+        await runtime.cdp.post('Debugger.resume').catch(() => undefined);
+        return;
+      }
+    }
+    const top = p.callFrames[0];
+    if (this.#breakPending && top && top.url === this.#config.apiUrl) {
+      this.#breakPending = false;
+      this.#lastAction = 'break';
+      await runtime.cdp.post('Debugger.stepOut');
+      return;
+    }
+    // Frames of the agent itself (e.g. a step that left breakIntoDebugger) are never shown: keep going.
+    if (top && top.url === this.#config.apiUrl) {
+      await runtime.cdp.post('Debugger.stepOut');
+      return;
+    }
+    const hit = this.#state.breakpoints.dapIds(p.hitBreakpoints);
+    const reason = stopReason(p.reason, hit.length ? p.hitBreakpoints : [], this.#lastAction === 'break' ? 'pause' : this.#lastAction);
+    const body: Record<string, unknown> = { reason, threadId: THREAD_ID, allThreadsStopped: true };
+    if (hit.length) body.hitBreakpointIds = hit;
+    if (reason === 'exception') {
+      const exc = p.data as { description?: string; className?: string } | undefined;
+      body.description = 'Paused on exception';
+      body.text = exc?.description?.split('\n', 1)[0] ?? exc?.className ?? 'exception';
+    }
+    this.#lastAction = null;
+    this.#state.send('stopped', body);
+  }
+
+  #onResumed(): void {
+    this.#state.variables.clear();
+    this.#state.runtime.cdp.post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP }).catch(() => undefined);
+  }
+}
+
+export { SourceMaps };
