@@ -1,0 +1,166 @@
+"""DebugSession: all-stop, pause, detach, threads started before attach, output redirection."""
+
+import io
+import sys
+import threading
+import time
+import unittest
+
+from tests.session_support import Harness, line_of, tracee
+
+
+def frames_of(h, tid):
+    return [(f["name"], f["line"]) for f in h.request("stackTrace", {"threadId": tid})["stackFrames"]]
+
+
+class AllStop(unittest.TestCase):
+    def setUp(self):
+        self.h = Harness()
+        self.evt = threading.Event()
+
+    def tearDown(self):
+        self.evt.set()
+        self.h.close()
+
+    def test_other_threads_pause_and_resume_together(self):
+        h = self.h
+        h.set_breakpoints(["leaf1"])
+        spinner, spun = h.start(tracee.spin, self.evt)
+        time.sleep(0.05)
+        t, result = h.start(tracee.outer, 1)
+        stop = h.wait_event("stopped")
+        self.assertTrue(stop["allThreadsStopped"])
+        ids = dict((th["name"], th["id"]) for th in h.request("threads")["threads"])
+        self.assertIn(spinner.name, ids)
+        # the spinner pauses at its next line: its stack shows it inside spin at the loop
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            top = frames_of(h, ids[spinner.name])[0]
+            if top == ("spin", line_of("spin")) and len(h.session.coord.stopped) == 2:
+                break
+            time.sleep(0.01)
+        self.assertEqual(len(h.session.coord.stopped), 2, "the spinning thread did not pause")
+        self.evt.set()  # the spinner could leave its loop now, but it is paused
+        time.sleep(0.1)
+        self.assertTrue(spinner.is_alive())
+        h.request("continue", {"threadId": stop["threadId"]})
+        spinner.join(5)
+        t.join(5)
+        self.assertFalse(spinner.is_alive())
+        self.assertEqual(result["value"], 4)
+        self.assertEqual(len(h.events("stopped")), 1)  # followers pause silently
+
+    def test_pause_request(self):
+        h = self.h
+        h.set_breakpoints(["never"])  # something set, so threads started now are traced on every runtime
+        spinner, _ = h.start(tracee.spin, self.evt)
+        time.sleep(0.05)
+        h.request("pause", {"threadId": 1})
+        stop = h.wait_event("stopped")
+        self.assertEqual(stop["reason"], "pause")
+        self.assertIn("spin", [name for name, _line in frames_of(h, stop["threadId"])[:2]])
+        h.request("continue", {})
+        self.evt.set()
+        spinner.join(5)
+        self.assertFalse(spinner.is_alive())
+
+    def test_step_commands_need_a_stopped_thread(self):
+        h = self.h
+        spinner, _ = h.start(tracee.spin, self.evt)
+        time.sleep(0.05)
+        tid = [th["id"] for th in h.request("threads")["threads"] if th["name"] == spinner.name][0]
+        self.assertEqual(h.error("next", {"threadId": tid}).code, "LR_NOT_STOPPED")
+        # a running thread's stack can still be read
+        self.assertIn("spin", [name for name, _line in frames_of(h, tid)[:2]])
+
+    def test_detach_while_stopped_resumes_everything_and_removes_tracing(self):
+        h = self.h
+        h.set_breakpoints(["leaf1"])
+        h.request("setExceptionBreakpoints", {"filters": ["raised", "uncaught"]})
+        t, result = h.start(tracee.outer, 1)
+        h.wait_event("stopped")
+        started = time.monotonic()
+        h.session.close()
+        t.join(1.0)
+        self.assertFalse(t.is_alive(), "a stopped thread did not resume within 1 s of detach")
+        self.assertLess(time.monotonic() - started, 1.0)
+        self.assertEqual(result["value"], 4)
+        seen = {}
+
+        def probe():
+            seen["trace"] = sys.gettrace()
+            tracee.outer(1)
+            tracee.catcher()
+        t2 = threading.Thread(target=probe)
+        t2.start()
+        t2.join(5)
+        self.assertIsNone(seen["trace"])
+        self.assertEqual(len(h.events("stopped")), 1)
+        if hasattr(sys, "monitoring"):
+            self.assertNotIn("longreach", [sys.monitoring.get_tool(i) for i in range(6)])
+        self.assertNotIn("sys_hook", getattr(sys.excepthook, "__name__", ""))
+
+
+class LateAttach(unittest.TestCase):
+    def test_thread_started_before_attach_stops(self):
+        evt = threading.Event()
+        spinner = threading.Thread(target=tracee.spin, args=(evt,), name="early")
+        spinner.daemon = True
+        spinner.start()
+        time.sleep(0.05)
+        h = Harness()
+        try:
+            ids = dict((th["name"], th["id"]) for th in h.request("threads")["threads"])
+            self.assertIn("early", ids)
+            h.set_breakpoints(["spin"])
+            if sys.version_info >= (3, 12) and sys.implementation.name == "cpython":
+                stop = h.wait_event("stopped")
+                self.assertEqual(stop["threadId"], ids["early"])
+                self.assertEqual(frames_of(h, stop["threadId"])[0], ("spin", line_of("spin")))
+                h.set_breakpoints([])
+                h.request("continue", {})
+            else:
+                # before 3.12 a thread that was running before attach (other than the main thread) cannot be
+                # given a trace function from pure Python: it is listed and inspectable, never stopped
+                time.sleep(0.3)
+                self.assertEqual(h.events("stopped"), [])
+                self.assertEqual(frames_of(h, ids["early"])[0][0], "spin")
+            evt.set()
+            spinner.join(5)
+            self.assertFalse(spinner.is_alive())
+        finally:
+            evt.set()
+            h.close()
+
+
+class Output(unittest.TestCase):
+    def test_stdout_goes_to_output_events_and_the_real_stream(self):
+        real = io.StringIO()
+        saved = sys.stdout
+        sys.stdout = real
+        try:
+            h = Harness(redirect_output=True)
+            t, _ = h.start(tracee.printer, "hello there")
+            t.join(5)
+            h.close()
+            self.assertIs(sys.stdout, real)
+            self.assertEqual(real.getvalue(), "hello there\n")
+            out = "".join(b["output"] for b in h.events("output") if b["category"] == "stdout")
+            self.assertEqual(out, "hello there\n")
+        finally:
+            sys.stdout = saved
+
+    def test_redirect_off(self):
+        real = io.StringIO()
+        saved = sys.stdout
+        sys.stdout = real
+        try:
+            h = Harness({"redirectOutput": False}, redirect_output=True)
+            self.assertIs(sys.stdout, real)
+            h.close()
+        finally:
+            sys.stdout = saved
+
+
+if __name__ == "__main__":
+    unittest.main()
