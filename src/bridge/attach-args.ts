@@ -85,10 +85,10 @@ function checkPathMappings(value: unknown): void {
 
 /** Validates the editor's attach arguments and reads the secret. Throws LongreachError (LR_BAD_REQUEST, LR_BAD_QUALIFIER). */
 export function planAttach(raw: unknown, context: PlanContext): AttachPlan {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw bad('attach needs arguments: at least {"qualifier": "tcps://HOST:PORT"} plus "secretFile" or "secretEnv"');
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw bad('attach arguments must be an object: {"qualifier": "tcps://HOST:PORT", "secretFile": "..."}');
   }
-  const args = raw as Record<string, unknown>;
+  const args = (raw ?? {}) as Record<string, unknown>;
   const text = args.qualifier;
   if (text === undefined || text === null || text === '') {
     throw bad('attach argument "qualifier" is missing: say where the agent listens, e.g. "qualifier": "tcps://HOST:5678", and give the secret with "secretFile" or "secretEnv"');

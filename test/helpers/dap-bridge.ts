@@ -72,10 +72,11 @@ export async function startPortBridge(t: TestContext, env: NodeJS.ProcessEnv = {
 }
 
 /** The error response's readable message and code, asserting it failed. */
-export function errorOf(response: DebugProtocol.Response): { message: string; code: string; details: Record<string, unknown> } {
+export function errorOf(response: DebugProtocol.Response, { fromAgent = false } = {}): { message: string; code: string; details: Record<string, unknown> } {
   assert.equal(response.success, false, `expected an error response, got ${JSON.stringify(response)}`);
   const error = (response.body as { error?: { format?: string; code?: string; details?: Record<string, unknown> } } | undefined)?.error;
   assert.ok(error, `error response without body.error: ${JSON.stringify(response)}`);
-  assert.equal(response.message, error.format, 'message and body.error.format carry the same sentence');
-  return { message: response.message ?? '', code: error.code ?? '', details: error.details ?? {} };
+  // The bridge puts the sentence in `message` too (every editor shows it); an agent puts the code there (protocol.md 9).
+  assert.equal(response.message, fromAgent ? error.code : error.format);
+  return { message: error.format ?? '', code: error.code ?? '', details: error.details ?? {} };
 }
