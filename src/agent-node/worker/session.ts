@@ -276,6 +276,8 @@ export class NodeDebugSession implements DebugSessionHandler {
       body.text = exc?.description?.split('\n', 1)[0] ?? exc?.className ?? 'exception';
     }
     this.#lastAction = null;
+    // Let the response to the request that resumed the program (continue, next...) go out first.
+    await new Promise((resolve) => setImmediate(resolve));
     this.#state.send('stopped', body);
   }
 
