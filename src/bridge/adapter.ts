@@ -36,10 +36,16 @@ interface EditorRequest {
 
 const PEER = 'editor';
 
+/** A DAP message as the bridge sends it to the editor. */
+export type EditorMessage = { seq: number; type: string; [key: string]: unknown };
+
+/**
+ * The bridge at the message level: `receive()` takes the editor's messages, `send` delivers ours. The stream
+ * form (stdio, TCP) is bridgeStreams(); VS Code's inline adapter uses messages directly.
+ */
 export class Bridge {
-  readonly #out: Writable;
+  readonly #send: (message: EditorMessage) => void;
   readonly #options: BridgeOptions;
-  readonly #decoder = new FrameDecoder(DEFAULT_BODY_LIMIT);
   #seq = 1;
   #state: State = 'new';
   #session: ClientSession | null = null;
@@ -49,15 +55,10 @@ export class Bridge {
   #done: Promise<void>;
   #resolveDone!: () => void;
 
-  constructor(input: Readable, output: Writable, options: BridgeOptions = {}) {
-    this.#out = output;
+  constructor(send: (message: EditorMessage) => void, options: BridgeOptions = {}) {
+    this.#send = send;
     this.#options = options;
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
-    input.on('data', (chunk: Buffer) => this.#onData(chunk));
-    input.on('end', () => this.end());
-    input.on('close', () => this.end());
-    input.on('error', () => this.end());
-    output.on('error', () => this.end());
   }
 
   /** Resolves once the editor side has gone and the agent connection is closed. */
@@ -65,9 +66,10 @@ export class Bridge {
     return this.#done;
   }
 
-  /** The editor is gone: close the agent connection (the agent detaches: the program keeps running). */
-  end(): void {
+  /** The editor is gone (or spoke garbage: `reason`): close the agent connection; the agent detaches. */
+  end(reason?: string): void {
     if (this.#state === 'ended') return;
+    if (reason !== undefined) this.#event('output', { category: 'stderr', output: `longreach dap: ${reason}; closing\n` });
     this.#state = 'ended';
     this.#leaving = true;
     const session = this.#session;
@@ -79,16 +81,11 @@ export class Bridge {
     }
   }
 
-  #onData(chunk: Buffer): void {
-    for (const message of this.#decoder.push(chunk)) {
-      logWire('<-', PEER, message);
-      this.#onMessage(message);
-    }
-    const error = this.#decoder.error;
-    if (error) {
-      this.#event('output', { category: 'stderr', output: `longreach dap: ${error.message}; closing\n` });
-      this.end();
-    }
+  /** One message from the editor. */
+  receive(message: DapMessage): void {
+    if (this.#state === 'ended') return;
+    logWire('<-', PEER, message);
+    this.#onMessage(message);
   }
 
   #onMessage(message: DapMessage): void {
@@ -230,9 +227,26 @@ export class Bridge {
   }
 
   #write(message: { type: string; [key: string]: unknown }): void {
-    if (this.#out.destroyed || this.#out.writableEnded) return;
     const full = { seq: this.#seq++, ...message };
     logWire('->', PEER, full);
-    this.#out.write(encodeFrame(full));
+    this.#send(full);
   }
+}
+
+/** A bridge over a byte stream pair (stdio, a TCP socket), with the framing limits of the wire. */
+export function bridgeStreams(input: Readable, output: Writable, options: BridgeOptions = {}): Bridge {
+  const decoder = new FrameDecoder(DEFAULT_BODY_LIMIT);
+  const bridge = new Bridge((message) => {
+    if (!output.destroyed && !output.writableEnded) output.write(encodeFrame(message));
+  }, options);
+  input.on('data', (chunk: Buffer) => {
+    for (const message of decoder.push(chunk)) bridge.receive(message);
+    if (decoder.error) bridge.end(decoder.error.message);
+  });
+  const end = (): void => bridge.end();
+  input.on('end', end);
+  input.on('close', end);
+  input.on('error', end);
+  output.on('error', end);
+  return bridge;
 }

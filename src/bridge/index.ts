@@ -1,5 +1,5 @@
 // The editor bridge (`longreach dap`): a DAP adapter that makes any DAP editor a Longreach client.
-export { Bridge, type BridgeOptions } from './adapter.js';
+export { Bridge, bridgeStreams, type BridgeOptions, type EditorMessage } from './adapter.js';
 export { planAttach, BRIDGE_ONLY_ARGS, type AttachPlan } from './attach-args.js';
 export { BRIDGE_CAPABILITIES } from './capabilities.js';
 export { serveStdio, listenTcp, type TcpBridge } from './server.js';

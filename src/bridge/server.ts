@@ -2,11 +2,11 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { LongreachError } from '../protocol/errors.js';
-import { Bridge, type BridgeOptions } from './adapter.js';
+import { bridgeStreams, type BridgeOptions } from './adapter.js';
 
 /** One bridge on the process's stdin/stdout; resolves when the editor closes stdin. */
 export async function serveStdio(options: BridgeOptions = {}): Promise<void> {
-  const bridge = new Bridge(process.stdin, process.stdout, options);
+  const bridge = bridgeStreams(process.stdin, process.stdout, options);
   await bridge.done;
 }
 
@@ -27,7 +27,7 @@ export async function listenTcp(port: number, options: BridgeOptions & { host?: 
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
-    new Bridge(socket, socket, options);
+    bridgeStreams(socket, socket, options);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

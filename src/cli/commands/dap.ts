@@ -2,7 +2,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { Bridge } from '../../bridge/adapter.js';
+import { bridgeStreams } from '../../bridge/adapter.js';
 import { listenTcp } from '../../bridge/server.js';
 import { UsageError, type Io } from '../io.js';
 
@@ -24,7 +24,7 @@ export async function dapCommand(argv: string[], io: Io): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`dap takes no qualifier on the command line (it comes in the attach arguments)\n${DAP_USAGE}`);
   if (values.port === undefined) {
-    const bridge = new Bridge(io.stdin as unknown as Readable, io.stdout as unknown as Writable, { env: io.env });
+    const bridge = bridgeStreams(io.stdin as unknown as Readable, io.stdout as unknown as Writable, { env: io.env });
     await bridge.done;
     return 0;
   }
