@@ -78,8 +78,10 @@ export const SCENARIOS: Scenario[] = [
     async run(t, agent) {
       const dbg = await begin(t, agent);
       await dbg.setBreakpoints(agent.app, [{ line: dbg.line('loop-body'), logMessage: 'value {i}' }]);
+      const terminated = dbg.s.waitForEvent('terminated', { timeoutMs: 15_000 }).catch(() => undefined);
       await configurationDone(dbg);
       assert.equal(await exitCode(dbg.program), 0);
+      await terminated; // every event the program sent before it ended has arrived
       const logged = dbg.events.filter((e) => e.event === 'output').map((e) => e.body.output as string).join('');
       for (let i = 0; i < 5; i++) assert.ok(logged.includes(`value ${i}\n`), `no "value ${i}" in ${JSON.stringify(logged)}`);
       assert.ok(!dbg.events.some((e) => e.event === 'stopped'), 'a log point must not stop');

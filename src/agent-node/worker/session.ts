@@ -134,7 +134,9 @@ export class NodeDebugSession implements DebugSessionHandler {
     Atomics.notify(this.#slots, SLOT.CONFIGURED);
     if (this.#redirect) this.#hooks(false);
     // Disconnecting the inspector session drops every breakpoint and exception setting and resumes the program.
-    this.#state.runtime.disconnect();
+    // It happens one turn later so the disconnect response leaves before a resumed program can run to its end.
+    const runtime = this.#state.runtime;
+    setImmediate(() => runtime.disconnect());
   }
 
   async terminate(): Promise<void> {
