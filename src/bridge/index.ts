@@ -3,3 +3,5 @@ export { Bridge, bridgeStreams, type BridgeOptions, type EditorMessage } from '.
 export { planAttach, BRIDGE_ONLY_ARGS, type AttachPlan } from './attach-args.js';
 export { BRIDGE_CAPABILITIES } from './capabilities.js';
 export { serveStdio, listenTcp, type TcpBridge } from './server.js';
+export * from './editor.js';
+export { listProcesses } from '../client/list.js';
