@@ -19,8 +19,11 @@ function lineOf(file: string, marker: string): number {
 }
 
 /** attach → breakpoints → configurationDone; resolves once configured. */
-async function attach(qualifier: string, breakpoints: Record<string, object[]> = {}, exceptionFilters: string[] = [], options = {}): Promise<ClientSession> {
-  const session = await connect(qualifier, options);
+// Generous bounds: these machines are shared, and a wait that runs out is a failure, not a measurement.
+const TIMEOUT_MS = 30_000;
+
+async function attach(qualifier: string, breakpoints: Record<string, object[]> = {}, exceptionFilters: string[] = []): Promise<ClientSession> {
+  const session = await connect(qualifier, { timeoutMs: TIMEOUT_MS });
   const initialized = session.waitForEvent('initialized');
   await session.request('attach', {});
   await initialized;
@@ -185,7 +188,7 @@ test('re-attach after detach, and a wrong secret is refused without disturbing a
   await second.request('configurationDone');
   const stop = await stopped;
   assert.equal(stop.reason, 'breakpoint');
-  await assert.rejects(connect(`tcp://wrong@127.0.0.1:${port}`), { code: 'LR_AUTH_FAILED' });
+  await assert.rejects(connect(`tcp://wrong@127.0.0.1:${port}`, { timeoutMs: TIMEOUT_MS }), { code: 'LR_AUTH_FAILED' });
   assert.equal((await topFrame(second, stop.threadId)).name, 'tick', 'the attached session is undisturbed');
   await second.disconnect();
   assert.equal(await proc.exited, 0, proc.stderr());
@@ -198,7 +201,7 @@ test('TLS with a certificate from `longreach cert create`, pinned by fingerprint
   const fingerprint = /sha256:[0-9a-f]{64}/.exec(created.stdout)?.[0];
   assert.ok(fingerprint, created.stdout);
   const proc = await launchAgent(t, ['stepping.py'], { extra: ['--wait', '--certfile', join(dir, 'cert.pem'), '--keyfile', join(dir, 'key.pem')] });
-  await assert.rejects(connect(`tcp://s3cret@127.0.0.1:${proc.port}`, { timeoutMs: 3000 }), (err: any) => /tcps:\/\//.test(err.message));
+  await assert.rejects(connect(`tcp://s3cret@127.0.0.1:${proc.port}`, { timeoutMs: TIMEOUT_MS }), (err: any) => /tcps:\/\//.test(err.message));
   const session = await attach(`tcps://s3cret@127.0.0.1:${proc.port}?fingerprint=${fingerprint}`, { 'helper_mod.py': [{ line: lineOf('helper_mod.py', 'IN-DOUBLE') }] });
   const stopped = session.waitForEvent('stopped');
   await session.request('configurationDone');
