@@ -5,3 +5,4 @@ export { BRIDGE_CAPABILITIES } from './capabilities.js';
 export { serveStdio, listenTcp, type TcpBridge } from './server.js';
 export * from './editor.js';
 export { listProcesses } from '../client/list.js';
+export { parseQualifier } from '../protocol/qualifier.js';
