@@ -12,7 +12,7 @@
 import sys
 import threading
 
-from longreach import log
+from longreach import log, tracer_adopt
 from longreach.tracer import AGENT_THREAD_IDS, TracerBase, canon, is_agent_code, _AGENT_DIR
 
 __all__ = ["SettraceTracer"]
@@ -66,8 +66,14 @@ class SettraceTracer(TracerBase):
         if not self._installed:
             self._installed = True
             threading.settrace(self._global_fn)
-            self._give_main_thread()
+            if not tracer_adopt.available():
+                self._give_main_thread()
+        if tracer_adopt.available():  # threads already running, whenever they started (3.9-3.11)
+            tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids())
         self._mark_running_frames()
+
+    def _skip_ids(self):
+        return set(AGENT_THREAD_IDS) | {threading.get_ident()}
 
     def _mark_running_frames(self):
         """Give f_trace to already-running frames that matter now."""
@@ -129,6 +135,8 @@ class SettraceTracer(TracerBase):
         if self._installed:
             threading.settrace(None)
             self._installed = False
+            if tracer_adopt.available():
+                tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids(), remove=True)
         for tid, top in sys._current_frames().items():
             f = top
             while f is not None:
