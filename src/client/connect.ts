@@ -5,6 +5,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { computeProof, proofMatches } from '../protocol/auth.js';
 import { randomBytes } from 'node:crypto';
 import { DapConnection } from '../protocol/connection.js';
+import { DEFAULT_BODY_LIMIT } from '../protocol/framing.js';
 import { LongreachError } from '../protocol/errors.js';
 import { formatAddress, formatQualifier, parseQualifier, type Qualifier } from '../protocol/qualifier.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -27,6 +28,8 @@ export interface ConnectOptions {
   /** Receives warnings a person must see (e.g. `?insecure=1`). */
   onWarning?: (message: string) => void;
   clientName?: string;
+  /** Frame body limit once the server is authenticated (default 16 MiB; 64 KiB before). */
+  bodyLimit?: number;
 }
 
 /** What the server said about itself in the handshake. */
@@ -51,6 +54,8 @@ export async function connect(target: string | Qualifier, options: ConnectOption
   const session = new DapSession(conn, { target: shown, timeoutMs });
   try {
     const hello = await handshake(session, q, secret, options, shown);
+    // The server is now known (or was accepted without a secret): lift the small pre-authentication frame limit.
+    conn.bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     return Object.assign(session, { hello, qualifier: q });
   } catch (err) {
     session.close();

@@ -26,6 +26,7 @@ export async function startTestServer(t: TestContext, options: Partial<ServerOpt
         handle(command, args) {
           if (command === 'attach') record.attaches.push(args);
           if (command === 'threads') return { threads: [{ id: 1, name: 'main' }] };
+          if (command === 'echo') return args;
           if (command === 'explode') throw new Error('handler bug');
           if (command === 'slow') return new Promise((resolve) => setTimeout(() => resolve({ slow: true }), 50));
           if (command === 'attach' || command === 'configurationDone') return undefined;

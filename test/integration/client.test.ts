@@ -55,6 +55,15 @@ test('connect over tcp://, authenticate, attach, receive events, request, discon
   assert.equal(server.record.closes, 1);
 });
 
+test('after authentication frames larger than 64 KiB flow both ways', async (t) => {
+  const server = await startTestServer(t);
+  const session = await connect(`tcp://s3cret@127.0.0.1:${server.port}`);
+  await session.request('attach', {});
+  const big = 'x'.repeat(200_000);
+  assert.deepEqual(await session.request('echo', { big }), { big });
+  session.close();
+});
+
 test('the secret may come from options instead of the qualifier; percent-encoding is decoded', async (t) => {
   const server = await startTestServer(t, { secret: 'p@ss:w/rd' });
   (await connect(`tcp://127.0.0.1:${server.port}`, { secret: 'p@ss:w/rd' })).close();
