@@ -46,6 +46,7 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
   #paused: PauseState | null = null;
   #unsubscribe: (() => void)[] = [];
   readonly #hiddenUrls: Set<string>;
+  readonly #hiddenScripts = new Set<string>();
 
   constructor(hiddenUrls: string[]) {
     super();
@@ -54,6 +55,11 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
 
   get paused(): PauseState | null {
     return this.#paused;
+  }
+
+  /** True for the agent's own scripts (their frames are never shown to the user). */
+  isHidden(scriptId: string): boolean {
+    return this.#hiddenScripts.has(scriptId);
   }
 
   get debuggerOn(): boolean {
@@ -72,7 +78,10 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
         this.emit('resumed');
       }),
       this.cdp.on('Debugger.scriptParsed', (s: ScriptInfo & { url: string }) => {
-        if (this.#hiddenUrls.has(s.url)) return;
+        if (this.#hiddenUrls.has(s.url)) {
+          this.#hiddenScripts.add(s.scriptId);
+          return;
+        }
         const info: ScriptInfo = { scriptId: s.scriptId, url: s.url, sourceMapURL: s.sourceMapURL ?? '' };
         this.scripts.set(s.scriptId, info);
         this.emit('script', info);

@@ -257,14 +257,12 @@ export class NodeDebugSession implements DebugSessionHandler {
       }
     }
     const top = p.callFrames[0];
-    if (this.#breakPending && top && top.url === this.#config.apiUrl) {
+    if (this.#breakPending && top && runtime.isHidden(top.location.scriptId)) {
+      // breakIntoDebugger's own `debugger` statement: stop here; the stack starts at the caller's line.
       this.#breakPending = false;
       this.#lastAction = 'break';
-      await runtime.cdp.post('Debugger.stepOut');
-      return;
-    }
-    // Frames of the agent itself (e.g. a step that left breakIntoDebugger) are never shown: keep going.
-    if (top && top.url === this.#config.apiUrl) {
+    } else if (top && runtime.isHidden(top.location.scriptId)) {
+      // Any other stop inside the agent itself (a step into it) is never shown: keep going.
       await runtime.cdp.post('Debugger.stepOut');
       return;
     }

@@ -17,8 +17,11 @@ export type StepKind = 'next' | 'stepIn' | 'stepOut';
 const STEP_METHOD: Record<StepKind, string> = { next: 'Debugger.stepOver', stepIn: 'Debugger.stepInto', stepOut: 'Debugger.stepOut' };
 
 export async function step(state: SessionState, kind: StepKind): Promise<unknown> {
-  requirePaused(state, kind);
-  await state.runtime.cdp.post(STEP_METHOD[kind]);
+  const paused = requirePaused(state, kind);
+  // Stopped inside the agent (breakIntoDebugger): any step first returns to the caller.
+  const top = paused.callFrames[0];
+  const inAgent = top !== undefined && state.runtime.isHidden(top.location.scriptId);
+  await state.runtime.cdp.post(inAgent ? 'Debugger.stepOut' : STEP_METHOD[kind]);
   return undefined;
 }
 

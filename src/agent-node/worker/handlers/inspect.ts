@@ -39,15 +39,25 @@ export function frameSource(state: SessionState, frame: { location: { scriptId: 
   return { source: { name: url || `<script ${frame.location.scriptId}>`, sourceReference: ref, presentationHint: 'deemphasize' }, line, column: column0 + 1 };
 }
 
-export function stackTrace(state: SessionState, args: Record<string, unknown>): unknown {
+/** The frames a person sees (the agent's own frames, e.g. breakIntoDebugger's, are left out) with their ids. */
+export function visibleFrames(state: SessionState): { frame: CallFrame; id: number }[] {
   const paused = requirePaused(state, 'stackTrace');
-  const start = typeof args.startFrame === 'number' && args.startFrame > 0 ? args.startFrame : 0;
-  const levels = typeof args.levels === 'number' && args.levels > 0 ? args.levels : paused.callFrames.length;
-  const stackFrames = paused.callFrames.slice(start, start + levels).map((frame, i) => {
-    const where = frameSource(state, frame);
-    return { id: start + i + 1, name: frameName(frame.functionName, frame.url), source: where.source, line: where.line, column: where.column };
+  const out: { frame: CallFrame; id: number }[] = [];
+  paused.callFrames.forEach((frame, index) => {
+    if (!state.runtime.isHidden(frame.location.scriptId)) out.push({ frame, id: index + 1 });
   });
-  return { stackFrames, totalFrames: paused.callFrames.length };
+  return out;
+}
+
+export function stackTrace(state: SessionState, args: Record<string, unknown>): unknown {
+  const frames = visibleFrames(state);
+  const start = typeof args.startFrame === 'number' && args.startFrame > 0 ? args.startFrame : 0;
+  const levels = typeof args.levels === 'number' && args.levels > 0 ? args.levels : frames.length;
+  const stackFrames = frames.slice(start, start + levels).map(({ frame, id }) => {
+    const where = frameSource(state, frame);
+    return { id, name: frameName(frame.functionName, frame.url), source: where.source, line: where.line, column: where.column };
+  });
+  return { stackFrames, totalFrames: frames.length };
 }
 
 export function scopes(state: SessionState, args: Record<string, unknown>): unknown {
@@ -162,7 +172,7 @@ async function evaluateIn(state: SessionState, expression: string, frameId: unkn
 
 export async function evaluate(state: SessionState, args: Record<string, unknown>): Promise<unknown> {
   if (typeof args.expression !== 'string' || args.expression.trim() === '') throw badRequest('evaluate needs an expression');
-  const frameId = args.frameId ?? (state.runtime.paused ? 1 : undefined);
+  const frameId = args.frameId ?? (state.runtime.paused ? visibleFrames(state)[0]?.id : undefined);
   const obj = await evaluateIn(state, args.expression, frameId, args.context);
   const v = toVariable(state, '', obj, args.expression);
   const body: Record<string, unknown> = { result: v.value, type: v.type, variablesReference: v.variablesReference };
