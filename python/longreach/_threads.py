@@ -1,37 +1,96 @@
-"""Agent threads: daemon threads the tracer never traces, never stops, and `threads` responses hide."""
+"""Agent threads: daemon threads the tracer never traces, never stops, and `threads` responses hide.
+
+They are started with the low-level `_thread` module so that every Python frame such a thread ever runs before its
+ident is in AGENT_THREAD_IDS is agent code (which tracers skip). A `threading.Thread` would first run lines of
+threading.py, where a debugger that is stopping every thread (or stepping into everything) could catch it.
+"""
 
 import sys
 import threading
 
-__all__ = ["AGENT_THREAD_IDS", "start_agent_thread", "is_agent_thread"]
+try:
+    import _thread
+except ImportError:  # pragma: no cover - every supported runtime has it
+    import thread as _thread
+
+__all__ = ["AGENT_THREAD_IDS", "start_agent_thread", "is_agent_thread", "AgentThread"]
 
 # Thread idents of the agent's own threads. Mutated only under _lock; read freely (set membership is atomic).
 AGENT_THREAD_IDS = set()
 _lock = threading.Lock()
 
 
-def start_agent_thread(target, name, args=()):
-    """Start `target(*args)` on a daemon thread registered in AGENT_THREAD_IDS until it ends."""
-    registered = threading.Event()
+class AgentThread(object):
+    """A handle on an agent thread: name, ident, daemon (always True), join(timeout), is_alive()."""
 
-    def run():
-        sys.settrace(None)  # never trace the agent's own machinery, whatever threading.settrace the host set
-        ident = threading.get_ident()
-        with _lock:
-            AGENT_THREAD_IDS.add(ident)
-        registered.set()
+    daemon = True
+
+    def __init__(self, name):
+        self.name = name
+        self.ident = None
+        self._done = threading.Event()
+
+    def join(self, timeout=None):
+        if self.ident == threading.get_ident():
+            raise RuntimeError("cannot join the current thread")
+        self._done.wait(timeout)
+
+    def is_alive(self):
+        return not self._done.is_set()
+
+    def __repr__(self):
+        return "<AgentThread %s ident=%s%s>" % (self.name, self.ident, "" if self.is_alive() else " done")
+
+
+def _run(handle, target, args):
+    ident = _thread.get_ident()
+    with _lock:
+        AGENT_THREAD_IDS.add(ident)
+    try:
+        sys.settrace(None)
+        target(*args)
+    except BaseException:
         try:
-            target(*args)
-        finally:
-            with _lock:
-                AGENT_THREAD_IDS.discard(ident)
+            from .log import get_logger
+            get_logger("server").exception("agent thread %s failed", handle.name)
+        except BaseException:
+            pass
+    finally:
+        _forget_dummy(ident)
+        with _lock:
+            AGENT_THREAD_IDS.discard(ident)
+        handle._done.set()
 
-    thread = threading.Thread(target=run, name=name)
-    thread.daemon = True
-    thread.start()
-    registered.wait()
-    return thread
+
+def _forget_dummy(ident):
+    """threading.current_thread() (e.g. from logging) registers a dummy Thread object for a _thread thread and, before
+    Python 3.13, never removes it: drop it so no phantom thread outlives this one."""
+    active = getattr(threading, "_active", None)
+    dummy_type = getattr(threading, "_DummyThread", None)
+    if active is None or dummy_type is None:
+        return
+    guard = getattr(threading, "_active_limbo_lock", None)
+    try:
+        if guard is not None:
+            with guard:
+                if isinstance(active.get(ident), dummy_type):
+                    del active[ident]
+        elif isinstance(active.get(ident), dummy_type):
+            del active[ident]
+    except Exception:
+        pass
+
+
+def start_agent_thread(target, name, args=()):
+    """Start `target(*args)` on a daemon agent thread registered in AGENT_THREAD_IDS until it ends.
+    Returns an AgentThread handle (join / is_alive / ident / name)."""
+    handle = AgentThread(name)
+    with _lock:
+        handle.ident = _thread.start_new_thread(_run, (handle, target, tuple(args)))
+        if not handle._done.is_set():
+            AGENT_THREAD_IDS.add(handle.ident)
+    return handle
 
 
 def is_agent_thread(ident=None):
-    return (threading.get_ident() if ident is None else ident) in AGENT_THREAD_IDS
+    return (_thread.get_ident() if ident is None else ident) in AGENT_THREAD_IDS

@@ -259,7 +259,8 @@ class Server(object):
             args = {}
         reply = {"type": "response", "request_seq": seq if _is_int(seq) else 0,
                  "command": command if isinstance(command, str) else ""}
-        conn.state.pop("then", None)
+        conn.state["then"] = []
+        conn.state["handling"] = threading.get_ident()
         try:
             if not _is_int(seq) or not isinstance(command, str):
                 raise LongreachError("LR_BAD_REQUEST", "a request needs an integer \"seq\" and a string \"command\"")
@@ -277,9 +278,9 @@ class Server(object):
             reply["success"] = True
             if body is not None:
                 reply["body"] = body
+        conn.state["handling"] = None
         conn.send(reply)
-        then = conn.state.pop("then", None)
-        if then is not None:
+        for then in conn.state.pop("then", ()):
             try:
                 then()
             except Exception:
@@ -362,7 +363,7 @@ class Server(object):
         except BaseException:
             self._detach(conn)  # closes the half-made session, if any
             raise
-        conn.state["then"] = session.started
+        conn.state["then"].append(session.started)
         _log.info("%s attached", conn.peer)
         return body
 
@@ -425,7 +426,11 @@ class Server(object):
         raise LongreachError("LR_AUTH_FAILED", _AUTH_FAILED)
 
     def _on_configured(self, conn):
-        if self._attached is conn:
+        """wait_for_attach() returns once configuration is done, but only after the configurationDone response is
+        on the wire, so the client never sees the program's first events before that response."""
+        if conn.state.get("handling") == threading.get_ident():
+            conn.state["then"].append(lambda: self._on_configured(conn))
+        elif self._attached is conn:
             self._configured.set()
 
     def _detach(self, conn):

@@ -88,6 +88,22 @@ class HappyPath(ServerTestCase):
         wait_until(lambda: not self.server._connections, what="connection cleanup")
         self.assertEqual(session.closed, 1)
 
+    def test_configuration_done_answered_before_program_resumes(self):
+        client = self.attached_client()
+        session = FakeSession.instances[0]
+
+        def program():
+            self.server.wait_configured(10)
+            session.send({"type": "event", "event": "marker"})
+
+        thread = threading.Thread(target=program)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        client.send({"seq": 99, "type": "request", "command": "configurationDone"})
+        first = client.read()
+        self.assertEqual((first["type"], first.get("request_seq"), first["success"]), ("response", 99, True))
+        self.assertEqual(client.read()["event"], "marker")
+
     def test_attach_arguments_reach_session_without_secret(self):
         client = self.connect()
         client.authenticate(SECRET)
@@ -108,13 +124,17 @@ class HappyPath(ServerTestCase):
         self.assertEqual(FakeSession.instances[0].closed, 0)  # listing never disturbs the debugger
         self.assertTrue(attached.request("echo")["success"])
 
-    def test_agent_threads_registered_and_daemon(self):
-        self.connect().initialize()
-        threads = [t for t in threading.enumerate() if t.name.startswith("longreach-")]
-        self.assertGreaterEqual(len(threads), 2)
-        for thread in threads:
-            self.assertTrue(thread.daemon)
-            self.assertIn(thread.ident, AGENT_THREAD_IDS)
+    def test_agent_threads_registered_and_hidden(self):
+        before = set(AGENT_THREAD_IDS)
+        client = self.connect()
+        client.initialize()
+        self.assertIn(self.server._thread.ident, AGENT_THREAD_IDS)
+        self.assertEqual(len(AGENT_THREAD_IDS - before), 1)  # the new connection's reader
+        self.assertTrue(self.server._thread.daemon)
+        self.assertFalse(any(t.ident in AGENT_THREAD_IDS for t in threading.enumerate()))
+        client.request("disconnect")
+        client.expect_closed()
+        wait_until(lambda: AGENT_THREAD_IDS == before, what="the reader thread to end and unregister")
 
     def test_handler_fault_is_internal_error_and_session_survives(self):
         client = self.attached_client()
@@ -293,25 +313,25 @@ class PlainSecretAllowed(ServerTestCase):
 
 
 class Throttling(ServerTestCase):
-    server_options = {"throttle": Throttle(base=0.3)}
+    server_options = {"throttle": Throttle(base=0.5)}
 
     def attempt(self, secret):
         client = self.connect()
         reply = client.authenticate(secret)
-        client.expect_closed() if not reply["success"] else None
+        if not reply["success"]:
+            client.expect_closed()
         return reply
 
     def test_growing_penalty(self):
-        self.assertEqual(error_code(self.attempt("wrong")), "LR_AUTH_FAILED")
+        self.assertEqual(error_code(self.attempt("wrong")), "LR_AUTH_FAILED")  # refused for 0.5 s now
         throttled = self.attempt(SECRET)  # even the right secret is refused during the window
         self.assertEqual(error_code(throttled), "LR_THROTTLED")
         self.assertRegex(throttled["body"]["error"]["format"],
                          r"^too many failed attempts from 127\.0\.0\.1; retry in \d+\.\d s$")
-        time.sleep(0.35)
-        self.assertEqual(error_code(self.attempt("wrong")), "LR_AUTH_FAILED")
-        time.sleep(0.35)
-        self.assertEqual(error_code(self.attempt(SECRET)), "LR_THROTTLED")  # second window is 0.6 s
-        time.sleep(0.35)
+        time.sleep(0.6)
+        self.assertEqual(error_code(self.attempt("wrong")), "LR_AUTH_FAILED")  # second failure: 1.0 s
+        self.assertEqual(error_code(self.attempt(SECRET)), "LR_THROTTLED")
+        time.sleep(1.1)
         self.assertTrue(self.attempt(SECRET)["success"])
         self.assertTrue(self.attempt(SECRET)["success"])  # success reset the count
 
@@ -384,7 +404,6 @@ class FramingErrors(ServerTestCase):
         self.server.close()
         self.server = self.make_server(session_factory=FakeSession, auth_timeout=0.3)
         client = self.connect()
-        client.initialize()
         messages = client.expect_closed()
         self.assertEqual([m["body"]["code"] for m in messages], ["LR_TIMEOUT"])
 

@@ -27,6 +27,7 @@ class Client(object):
         self.timeout = timeout
         self.decoder = wire.FrameDecoder(body_limit=1 << 30, authenticated=True)
         self.queue = []
+        self.backlog = []
         self.seq = 0
         self.eof = False
 
@@ -66,19 +67,24 @@ class Client(object):
         return self.queue.pop(0)
 
     def expect(self, predicate):
+        """The first message (kept from earlier or new) that matches; others are kept for later expects."""
+        for index, message in enumerate(self.backlog):
+            if predicate(message):
+                return self.backlog.pop(index)
         while True:
             message = self.read()
             if message is None:
-                raise AssertionError("connection closed while waiting for a message")
+                raise AssertionError("connection closed while waiting for a message; unmatched: %r" % self.backlog)
             if predicate(message):
                 return message
+            self.backlog.append(message)
 
     def event(self, name):
         return self.expect(lambda m: m.get("type") == "event" and m.get("event") == name)
 
     def expect_closed(self):
         """Read until EOF; returns the messages seen before it."""
-        seen = []
+        seen, self.backlog = self.backlog, []
         while True:
             message = self.read()
             if message is None:
