@@ -66,7 +66,18 @@ def wait_for_attach(timeout=None):
     server = _server
     if server is None:
         raise LongreachError("LR_BAD_REQUEST", "call enable_attach() before wait_for_attach()")
-    return server.wait_configured(timeout)
+    if not server.wait_configured(timeout):
+        return False
+    # Optional session hook: let the session trace the waiting thread from here on (a runtime without a way to
+    # reach an already-running thread, such as PyPy, could otherwise never stop the main thread).
+    session = server.current_session()
+    adopt = getattr(session, "adopt_thread", None)
+    if adopt is not None:
+        try:
+            adopt(sys._getframe(1))
+        except Exception:
+            _log.exception("adopting the thread that waited for attach failed")
+    return True
 
 
 def is_attached():

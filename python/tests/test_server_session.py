@@ -91,6 +91,26 @@ class RealSession(unittest.TestCase):
         self.assertEqual(child.wait(), 0)
         self.assertEqual(child.stderr(), "")
 
+    def test_program_ends_while_attached(self):
+        path = os.path.join(self.dir, "short.py")
+        with open(path, "w") as f:
+            f.write("import longreach\nlongreach.enable_attach('s3cret', ('127.0.0.1', 0))\n"
+                    "from longreach import api\nprint(api._server.address[1], flush=True)\n"
+                    "print('configured', longreach.wait_for_attach(30), flush=True)\n"
+                    "print('bye', flush=True)\nraise SystemExit(5)\n")
+        child = Child("", argv=[sys.executable, path], cwd=self.dir)
+        self.addCleanup(child.kill)
+        client = Client(int(child.line()), timeout=20)
+        self.addCleanup(client.close)
+        client.authenticate("s3cret")
+        self.assertTrue(client.request("attach", {"redirectOutput": True})["success"])
+        self.assertTrue(client.request("configurationDone")["success"])
+        self.assertEqual(child.line(), "configured True")
+        self.assertEqual(child.line(), "bye")
+        self.assertEqual(child.wait(), 5)
+        self.assertEqual(child.stderr(), "")
+        client.expect_closed()
+
 
 if __name__ == "__main__":
     unittest.main()
