@@ -1,0 +1,114 @@
+// Pure CDP → DAP translation functions of the Node agent, without V8.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildCondition, logMessageExpression, parseHitCondition } from '../../src/agent-node/translate/conditions.js';
+import { exceptionInfo, frameName, groupScopes, scopeShape, stopReason } from '../../src/agent-node/translate/frames.js';
+import { baseName, exactUrlRegex, fileNameUrlRegex, normalize, rankByFileName, samePath, scriptPath, toClient, toRemote } from '../../src/agent-node/translate/paths.js';
+import { callArgument, childEvaluateName, formatValue, indexedCount, isExpandable, typeName } from '../../src/agent-node/translate/values.js';
+
+test('hit conditions: the same forms as the Python agent, with advice for bad ones', () => {
+  assert.deepEqual(parseHitCondition('5'), { op: '==', n: 5 });
+  assert.deepEqual(parseHitCondition(' >= 3 '), { op: '>=', n: 3 });
+  assert.deepEqual(parseHitCondition('%2'), { op: '%', n: 2 });
+  assert.throws(() => parseHitCondition('often'), /use a number, or ==N/);
+  assert.throws(() => parseHitCondition('%0'), /divides by zero/);
+});
+
+test('log messages become one expression; {{ }} are literal braces; evaluation errors are shown, not thrown', () => {
+  const expr = logMessageExpression('x={x} {{lit}}');
+  const x = 4;
+  assert.equal(eval(expr), 'x=4 {lit}');
+  assert.equal(eval(logMessageExpression('no vars')), 'no vars');
+  assert.match(eval(logMessageExpression('{missingName}')), /<ReferenceError: missingName is not defined>/);
+  assert.throws(() => logMessageExpression('oops {x'), /unclosed/);
+  void x;
+});
+
+test('conditions combine condition, hit count and log point', () => {
+  assert.equal(buildCondition({ key: 'bp1' }, 'g'), '');
+  const calls: string[] = [];
+  const counts = new Map<string, number>();
+  (globalThis as any)[Symbol.for('g')] = {
+    hit: (k: string) => { const n = (counts.get(k) ?? 0) + 1; counts.set(k, n); return n; },
+    log: (text: string) => calls.push(text),
+  };
+  const i = 3;
+  const hitOnly = buildCondition({ key: 'a', hitCondition: '2' }, 'g');
+  assert.deepEqual([eval(hitOnly), eval(hitOnly), eval(hitOnly)], [false, true, false]);
+  const condAndHit = buildCondition({ key: 'b', condition: 'i > 5', hitCondition: '1' }, 'g');
+  assert.equal(eval(condAndHit), false);
+  assert.equal(counts.get('b'), undefined, 'hits count only where the condition holds');
+  const logPoint = buildCondition({ key: 'c', logMessage: 'i is {i}' }, 'g');
+  assert.equal(eval(logPoint), false);
+  assert.deepEqual(calls, ['i is 3\n']);
+  assert.throws(() => buildCondition({ key: 'd', hitCondition: 'x' }, 'g'), /hit condition/);
+  void i;
+});
+
+test('stop reasons, frame names, scopes and exception info', () => {
+  assert.equal(stopReason('other', ['1:2:0'], null), 'breakpoint');
+  assert.equal(stopReason('other', [], 'step'), 'step');
+  assert.equal(stopReason('exception', [], 'step'), 'exception');
+  assert.equal(stopReason('other', [], 'pause'), 'pause');
+  assert.equal(frameName('', 'file:///a.mjs'), '(module code)');
+  assert.equal(frameName('f', ''), 'f');
+  assert.deepEqual(groupScopes(['block', 'local', 'closure', 'module', 'global']), [
+    { type: 'local', indexes: [0, 1] }, { type: 'closure', indexes: [2] }, { type: 'module', indexes: [3] }, { type: 'global', indexes: [4] },
+  ]);
+  assert.deepEqual(groupScopes(['block', 'module', 'global']), [{ type: 'local', indexes: [0, 1] }, { type: 'global', indexes: [2] }]);
+  assert.deepEqual(scopeShape('local'), { name: 'Locals', expensive: false, presentationHint: 'locals' });
+  assert.equal(scopeShape('global').expensive, true);
+  const info = exceptionInfo({ className: 'Error', description: 'Error: boom\n    at f (file:///a.mjs:1:1)' }, true);
+  assert.equal(info.breakMode, 'unhandled');
+  assert.equal(info.details.message, 'boom');
+  assert.equal(info.description, 'Error: boom');
+  assert.match(info.details.stackTrace ?? '', /at f/);
+});
+
+test('values render like a person reads them, long text is truncated', () => {
+  assert.equal(formatValue({ type: 'string', value: 'a"b' }), '"a\\"b"');
+  assert.equal(formatValue({ type: 'number', value: 5, description: '5' }), '5');
+  assert.equal(formatValue({ type: 'number', unserializableValue: 'NaN', description: 'NaN' }), 'NaN');
+  assert.equal(formatValue({ type: 'undefined' }), 'undefined');
+  assert.equal(formatValue({ type: 'object', subtype: 'null', value: null }), 'null');
+  assert.equal(formatValue({ type: 'object', subtype: 'array', className: 'Array', description: 'Array(300)', objectId: '1' }), 'Array(300)');
+  assert.equal(formatValue({ type: 'function', description: 'function add(a, b) {\n return a + b; }', objectId: '1' }), 'ƒ add(a, b)');
+  assert.ok(formatValue({ type: 'string', value: 'x'.repeat(5000) }).length < 1100);
+  assert.equal(typeName({ type: 'object', className: 'Map', objectId: '1' }), 'Map');
+  assert.equal(indexedCount({ type: 'object', subtype: 'array', description: 'Array(300)' }), 300);
+  assert.equal(indexedCount({ type: 'object', description: 'Object' }), null);
+  assert.equal(isExpandable({ type: 'object', subtype: 'null' }), false);
+  assert.equal(isExpandable({ type: 'object', objectId: 'x' }), true);
+  assert.deepEqual(callArgument({ type: 'number', value: 3 }), { value: 3 });
+  assert.deepEqual(callArgument({ type: 'number', unserializableValue: '-0' }), { unserializableValue: '-0' });
+  assert.deepEqual(callArgument({ type: 'object', objectId: 'o' }), { objectId: 'o' });
+  assert.equal(childEvaluateName('a', '3'), 'a[3]');
+  assert.equal(childEvaluateName('a', 'b'), 'a.b');
+  assert.equal(childEvaluateName('a', 'x y'), 'a["x y"]');
+  assert.equal(childEvaluateName(undefined, 'b'), undefined);
+});
+
+test('paths: Windows client paths, pathMappings both ways, file URLs, the file-name heuristic', () => {
+  assert.equal(normalize('C:\\Proj\\app.js'), 'c:/Proj/app.js');
+  assert.equal(baseName('C:\\Proj\\app.js'), 'app.js');
+  const mappings = [{ localRoot: 'C:\\Users\\me\\proj', remoteRoot: '/srv/app' }];
+  assert.equal(toRemote('C:\\Users\\me\\proj\\lib\\a.js', mappings), '/srv/app/lib/a.js');
+  assert.equal(toRemote('/elsewhere/a.js', mappings), '/elsewhere/a.js');
+  assert.equal(toClient('/srv/app/lib/a.js', mappings), 'C:\\Users\\me\\proj\\lib\\a.js');
+  assert.equal(toClient('/srv/app/lib/a.js', [{ localRoot: '/home/me/proj/', remoteRoot: '/srv/app' }]), '/home/me/proj/lib/a.js');
+  assert.equal(scriptPath('file:///srv/app/a%20b.mjs'), '/srv/app/a b.mjs');
+  assert.equal(scriptPath('/srv/app/a.js'), '/srv/app/a.js');
+  assert.equal(scriptPath('node:fs'), null);
+  const exact = new RegExp(exactUrlRegex('/srv/app/a b.mjs'));
+  assert.ok(exact.test('/srv/app/a b.mjs'));
+  assert.ok(exact.test('file:///srv/app/a%20b.mjs'));
+  assert.ok(!exact.test('/srv/app/xa b.mjs'));
+  const byName = new RegExp(fileNameUrlRegex('app.js'));
+  assert.ok(byName.test('file:///x/y/app.js'));
+  assert.ok(!byName.test('file:///x/y/myapp.js'));
+  assert.deepEqual(rankByFileName('C:\\co\\src\\lib\\util.js', ['/srv/util.js', '/srv/src/lib/util.js', '/srv/other.js']), ['/srv/src/lib/util.js', '/srv/util.js']);
+  assert.deepEqual(rankByFileName('/x/none.js', ['/srv/util.js']), []);
+  assert.ok(samePath('C:\\A\\b.js', 'c:/a/B.js'));
+  assert.ok(!samePath('/a/b.js', '/a/B.js'));
+});
