@@ -5,6 +5,7 @@ ident is in AGENT_THREAD_IDS is agent code (which tracers skip). A `threading.Th
 threading.py, where a debugger that is stopping every thread (or stepping into everything) could catch it.
 """
 
+import os
 import sys
 import threading
 
@@ -94,3 +95,15 @@ def start_agent_thread(target, name, args=()):
 
 def is_agent_thread(ident=None):
     return (_thread.get_ident() if ident is None else ident) in AGENT_THREAD_IDS
+
+
+def _after_fork_in_child():
+    """Only the forking thread survives a fork: no agent thread exists in the child, and a lock held by one of the
+    parent's threads at that moment must not stay held forever."""
+    global _lock
+    _lock = threading.Lock()
+    AGENT_THREAD_IDS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
