@@ -74,6 +74,7 @@ class DebugSession(InspectHandlers):
         self._next_frame = 1
         self._sources = {}       # sourceReference -> file name (code without a file on disk)
         self._source_refs = {}
+        self._source_cache = {}  # file name -> DAP source, until the program resumes
         self._hooks = None
         self._lock = threading.Lock()
 
@@ -210,6 +211,7 @@ class DebugSession(InspectHandlers):
     def _announce_stop(self, st):
         self.refs.clear()
         self._frames.clear()
+        self._source_cache = {}
         self._announce_threads()
         body = {"reason": st.reason, "threadId": self.dap_tid(st.tid), "allThreadsStopped": True}
         if st.exc is not None:
@@ -361,6 +363,8 @@ class DebugSession(InspectHandlers):
 
     # ---- execution control ----
     def on_continue(self, args):
+        self.refs.clear()
+        self._frames.clear()
         self.coord.resume()
         return {"allThreadsContinued": True}
 

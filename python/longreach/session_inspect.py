@@ -4,7 +4,6 @@ exceptionInfo, source, loadedSources, modules. Mixed into DebugSession (session.
 import linecache
 import os
 import sys
-import sysconfig
 import traceback
 
 from longreach.errors import LongreachError
@@ -18,14 +17,8 @@ _EVAL_TIMEOUT = {"repl": 10.0, "watch": 2.0, "hover": 2.0}
 
 
 def _library_roots():
-    roots = set()
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        try:
-            p = sysconfig.get_paths().get(key)
-        except Exception:
-            p = None
-        if p:
-            roots.add(canon(p) + os.sep)
+    """Directories of the standard library and installed packages (cheap: no sysconfig parsing)."""
+    roots = set([canon(os.path.dirname(os.__file__)) + os.sep])
     for p in sys.path:
         if p and ("site-packages" in p or "dist-packages" in p):
             roots.add(canon(p) + os.sep)
@@ -90,6 +83,14 @@ class InspectHandlers(object):
         return entry
 
     def _source_of(self, filename):
+        """The DAP source of a code object's file, cached until the program resumes (a deep stack repeats files)."""
+        cache = self._source_cache
+        src = cache.get(filename)
+        if src is None:
+            src = cache[filename] = self._make_source(filename)
+        return src
+
+    def _make_source(self, filename):
         if os.path.isfile(filename):
             path = self.registry.resolver.to_client(filename)
             return {"name": os.path.basename(path.replace("\\", "/")), "path": path}
@@ -114,9 +115,10 @@ class InspectHandlers(object):
         out = []
         for frame in page:
             code = frame.f_code
+            fn = code.co_filename
             item = {"id": self._frame_id(ident, frame), "name": getattr(code, "co_qualname", code.co_name),
-                    "line": frame.f_lineno or 0, "column": 1, "source": self._source_of(code.co_filename)}
-            if not is_user_file(code.co_filename):
+                    "line": frame.f_lineno or 0, "column": 1, "source": self._source_of(fn)}
+            if not is_user_file(fn):
                 item["presentationHint"] = "subtle"
             out.append(item)
         return {"stackFrames": out, "totalFrames": total}
