@@ -58,6 +58,7 @@ class Connection(object):
         self.is_tls = tls_context is not None
         self.authenticated = False
         self.state = {}  # the server's per-connection bookkeeping
+        self.thread = None  # the reader thread's handle, set by the server
         self._sock = sock
         self._tls_context = tls_context
         self._on_message = on_message

@@ -237,7 +237,7 @@ class Server(object):
             self._connections.add(conn)
         _log.info("connection from %s", conn.peer)
         try:
-            start_agent_thread(conn.run, "longreach-conn " + conn.peer)
+            conn.thread = start_agent_thread(conn.run, "longreach-conn " + conn.peer)
         except Exception:
             _log.exception("cannot start a thread for %s", conn.peer)
             self._on_closed(conn)

@@ -125,16 +125,18 @@ class HappyPath(ServerTestCase):
         self.assertTrue(attached.request("echo")["success"])
 
     def test_agent_threads_registered_and_hidden(self):
-        before = set(AGENT_THREAD_IDS)
         client = self.connect()
         client.initialize()
+        (conn,) = list(self.server._connections)
+        reader = conn.thread.ident
+        self.assertIn(reader, AGENT_THREAD_IDS)
         self.assertIn(self.server._thread.ident, AGENT_THREAD_IDS)
-        self.assertEqual(len(AGENT_THREAD_IDS - before), 1)  # the new connection's reader
-        self.assertTrue(self.server._thread.daemon)
-        self.assertFalse(any(t.ident in AGENT_THREAD_IDS for t in threading.enumerate()))
+        self.assertTrue(conn.thread.daemon and self.server._thread.daemon)
+        self.assertFalse(any(t.ident in (reader, self.server._thread.ident) for t in threading.enumerate()))
         client.request("disconnect")
         client.expect_closed()
-        wait_until(lambda: AGENT_THREAD_IDS == before, what="the reader thread to end and unregister")
+        wait_until(lambda: reader not in AGENT_THREAD_IDS, what="the reader thread to end and unregister")
+        self.assertFalse(conn.thread.is_alive())
 
     def test_handler_fault_is_internal_error_and_session_survives(self):
         client = self.attached_client()
