@@ -48,8 +48,9 @@ class SettraceTracer(TracerBase):
         self._installed = False
         self._all_code = False
         self._unwinding = {}  # thread id -> (frame, exception) seen by an "exception" event, not yet handled
-        self._global_fn = self._global
         self._local_fn = self._local
+        self._fast = {}       # code -> what the global trace function returns; cleared in place on changes
+        self._global_fn = self._make_global()
         self._main_cb = None
 
     # ---- configuration ----
@@ -59,6 +60,7 @@ class SettraceTracer(TracerBase):
 
     def _refresh(self, grew):
         self._interest = {}
+        self._fast.clear()
         self._all_code = bool(self.pausing or self.raised or self.unwind
                               or any(s.kind == "in" for s in self.steps.values()))
         if not self._needed():
@@ -130,6 +132,7 @@ class SettraceTracer(TracerBase):
 
     def _teardown(self):
         self._interest = {}
+        self._fast.clear()
         self._all_code = False
         self._unwinding.clear()
         if self._installed:
@@ -158,7 +161,19 @@ class SettraceTracer(TracerBase):
             self._interest[code] = i
         return i
 
-    def _global(self, frame, event, arg):
+    def _make_global(self):
+        """The global trace function: one dict lookup per call for code already classified (the common case)."""
+        fast = self._fast
+        slow = self._global_slow
+
+        def global_trace(frame, event, arg):
+            try:
+                return fast[frame.f_code]
+            except KeyError:
+                return slow(frame)
+        return global_trace
+
+    def _global_slow(self, frame):
         if not self.active:
             sys.settrace(None)
             return None
@@ -169,10 +184,14 @@ class SettraceTracer(TracerBase):
         if i == _YES:
             if self.functions and self.function_match(code):
                 self.on_function(frame)
-            return self._local_fn
-        if i == _NO and self._all_code:
-            return self._local_fn
-        return None
+                return self._local_fn  # not cached: every call must be checked
+            result = self._local_fn
+        elif i == _NO and self._all_code:
+            result = self._local_fn
+        else:
+            result = None
+        self._fast[code] = result
+        return result
 
     def _local(self, frame, event, arg):
         if not self.active:
