@@ -312,8 +312,8 @@ class DebugSession(InspectHandlers):
         self.close()
         main = threading.main_thread()
         if main.is_alive():
-            _interrupt_main(main.ident)
-            start_agent_thread(_exit_later, "longreach-terminate", (main,))
+            grace = 3.0 if _interrupt_main(main.ident) else 0.2
+            start_agent_thread(_exit_later, "longreach-terminate", (main, grace))
         return None
 
     # ---- breakpoints ----
@@ -398,20 +398,26 @@ class DebugSession(InspectHandlers):
 
 
 def _interrupt_main(ident):
+    """SystemExit in the main thread at its next bytecode (CPython); elsewhere _exit_later ends the process."""
     try:
         import ctypes
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
+        return True
     except Exception:
-        import _thread
-        _thread.interrupt_main()
+        return False
 
 
-def _exit_later(main):
-    deadline = time.monotonic() + 3.0
+def _exit_later(main, grace=3.0):
+    deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if not main.is_alive():
             return
         time.sleep(0.05)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
     os._exit(0)
 
 

@@ -32,6 +32,8 @@ import os
 import sys
 import threading
 
+from longreach import log
+
 try:
     from longreach._threads import AGENT_THREAD_IDS
 except Exception:  # pragma: no cover - only while the package is half-built
@@ -39,6 +41,7 @@ except Exception:  # pragma: no cover - only while the package is half-built
 
 __all__ = ["make_tracer", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
 
+_log = log.get_logger("dap")
 _AGENT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _get_ident = threading.get_ident
 _canon_cache = {}
@@ -189,10 +192,21 @@ class TracerBase(object):
         if f not in self.seen_files:
             self.seen_files.add(f)
             if self.watch_files:
-                self.policy.new_file(f)
+                try:
+                    self.policy.new_file(f)
+                except Exception:
+                    _log.exception("placing breakpoints in a new file failed")
 
     def on_line(self, frame, line):
-        """A line event on a debuggee thread; returns True when the location matters to nobody."""
+        """A line event on a debuggee thread; returns True when the location matters to nobody. A fault in the
+        agent never reaches the program: it is logged and the line runs on."""
+        try:
+            return self._line_event(frame, line)
+        except Exception:
+            _log.exception("line event failed")
+            return False
+
+    def _line_event(self, frame, line):
         tid = _get_ident()
         if tid in self.quiet or tid in AGENT_THREAD_IDS:
             return False
@@ -212,6 +226,12 @@ class TracerBase(object):
         return not lines or line not in lines
 
     def on_function(self, frame):
+        try:
+            self._function_event(frame)
+        except Exception:
+            _log.exception("function event failed")
+
+    def _function_event(self, frame):
         tid = _get_ident()
         if tid in self.quiet or tid in AGENT_THREAD_IDS:
             return
@@ -220,6 +240,12 @@ class TracerBase(object):
             self.policy.stopped(frame, "function breakpoint", None)
 
     def on_exception(self, frame, exc, kind):
+        try:
+            self._exception_event(frame, exc, kind)
+        except Exception:
+            _log.exception("exception event failed")
+
+    def _exception_event(self, frame, exc, kind):
         tid = _get_ident()
         if tid in self.quiet or tid in AGENT_THREAD_IDS or is_agent_code(frame.f_code):
             return

@@ -153,6 +153,13 @@ class MonitoringTracer(TracerBase):
                 self._applied[code] = ev
 
     def _on_start(self, code, offset):
+        try:
+            return self._start(code, sys._getframe(1))
+        except Exception:
+            _log.exception("PY_START event failed")
+            return None
+
+    def _start(self, code, frame):
         if not self.active:
             return _DISABLE
         if canon(code.co_filename).startswith(_AGENT_DIR):
@@ -161,11 +168,18 @@ class MonitoringTracer(TracerBase):
         if self._has_bp(code) and code not in self._bp_codes:
             self._arm(code)
         if self.functions and self.function_match(code):
-            self.on_function(sys._getframe(1))
+            self.on_function(frame)
             return None
         return _DISABLE
 
     def _on_resume(self, code, offset):
+        try:
+            return self._resume(code)
+        except Exception:
+            _log.exception("PY_RESUME event failed")
+            return None
+
+    def _resume(self, code):
         """A generator or coroutine resumed: like a start (it may have been suspended before the breakpoint was
         set), minus function breakpoints."""
         if not self.active or canon(code.co_filename).startswith(_AGENT_DIR):

@@ -170,7 +170,11 @@ class SettraceTracer(TracerBase):
             try:
                 return fast[frame.f_code]
             except KeyError:
-                return slow(frame)
+                try:
+                    return slow(frame)
+                except Exception:
+                    _log.exception("classifying code failed")
+                    return None
         return global_trace
 
     def _global_slow(self, frame):
@@ -196,6 +200,13 @@ class SettraceTracer(TracerBase):
     def _local(self, frame, event, arg):
         if not self.active:
             return None
+        try:
+            self._local_event(frame, event, arg)
+        except Exception:
+            _log.exception("trace event failed")
+        return self._local_fn
+
+    def _local_event(self, frame, event, arg):
         if event == "line":
             self._unwinding.pop(threading.get_ident(), None)
             self.on_line(frame, frame.f_lineno)
@@ -215,4 +226,3 @@ class SettraceTracer(TracerBase):
             back = frame.f_back
             if st is not None and back is not None and back.f_trace is None and not is_agent_code(back.f_code):
                 back.f_trace = self._local_fn
-        return self._local_fn

@@ -1,0 +1,94 @@
+"""DebugSession: break_into, agent faults never reaching the program, terminate (in a child process)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import unittest
+
+from tests.session_support import Harness, line_of, tracee
+from tests.tracer_support import ScriptPolicy, new_tracer, run_in_thread, TRACEE
+
+
+class BreakInto(unittest.TestCase):
+    def test_break_into_then_step(self):
+        h = Harness()
+        try:
+            def body():
+                h.session.break_into(sys._getframe())
+                a = 1
+                b = a + 1
+                return b
+            t, result = h.start(body)
+            stop = h.wait_event("stopped")
+            self.assertEqual(stop["reason"], "pause")
+            self.assertEqual(h.top(stop["threadId"])["name"], "BreakInto.test_break_into_then_step.<locals>.body"
+                             if sys.version_info >= (3, 11) else "body")
+            h.request("next", {"threadId": stop["threadId"]})
+            stop = h.wait_event("stopped")
+            self.assertEqual(stop["reason"], "step")
+            h.request("continue", {})
+            t.join(5)
+            self.assertEqual(result["value"], 2)
+        finally:
+            h.close()
+
+
+class AgentFaults(unittest.TestCase):
+    def test_a_policy_that_raises_never_reaches_the_program(self):
+        policy = ScriptPolicy()
+
+        def broken(frame):
+            raise RuntimeError("a bug in the agent")
+        policy.break_at_line = broken
+        policy.break_at_function = broken
+        tracer = new_tracer(policy)
+        try:
+            tracer.set_lines({TRACEE: {line_of("leaf1")}})
+            tracer.set_functions(["middle"])
+            self.assertEqual(run_in_thread(tracee.outer, 1), 4)
+        finally:
+            tracer.uninstall()
+
+    def test_requests_after_close_are_refused_politely(self):
+        h = Harness()
+        h.close()
+        e = h.error("threads")
+        self.assertEqual(e.code, "LR_BAD_REQUEST")
+        self.assertIn("attach again", e.message)
+        h.session.close()  # a second close is harmless
+
+
+CHILD = textwrap.dedent("""
+    import sys, threading, time
+    sys.path.insert(0, %r)
+    from longreach._threads import start_agent_thread
+    from longreach.session import DebugSession
+    session = DebugSession(lambda m: None, "127.0.0.1:1", {})
+    session.handle("attach", {"redirectOutput": False})
+
+    def terminate():
+        time.sleep(0.2)
+        session.handle("terminate", {})
+    start_agent_thread(terminate, "terminator")
+    n = 0
+    while True:  # busy: the SystemExit is delivered at the next bytecode
+        n += 1
+""")
+
+
+class Terminate(unittest.TestCase):
+    def test_terminate_ends_the_program(self):
+        python_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-c", CHILD % python_dir], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=30)
+        self.assertLess(time.monotonic() - started, 15)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode()[-2000:])
+        self.assertEqual(proc.stdout, b"")
+
+
+if __name__ == "__main__":
+    unittest.main()
