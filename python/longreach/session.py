@@ -77,6 +77,7 @@ class DebugSession(InspectHandlers):
         self._source_cache = {}  # file name -> DAP source, until the program resumes
         self._hooks = None
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     # ---- the contract with server.py ----
     def handle(self, command, arguments):
@@ -98,6 +99,12 @@ class DebugSession(InspectHandlers):
                                     "startMethod": "attach", "pointerSize": 64 if sys.maxsize > 2 ** 32 else 32})
 
     def close(self):
+        if os.getpid() != self._pid:
+            # a forked child closing what it inherited: locks may have been held by parent threads that do not
+            # exist here, so start from fresh ones
+            self._lock = threading.Lock()
+            self.tracer._lock = threading.RLock()
+            self.coord._cond = threading.Condition()
         with self._lock:
             if self._closed:
                 return

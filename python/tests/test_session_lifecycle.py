@@ -92,3 +92,37 @@ class Terminate(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+FORK_CHILD = textwrap.dedent("""
+    import os, sys, threading
+    sys.path.insert(0, %r)
+    from tests.session_support import Harness, tracee
+    h = Harness()
+    h.set_breakpoints(["leaf1"])
+    held, release = threading.Event(), threading.Event()
+
+    def holder():  # an agent thread mid-update when the program forks: it does not exist in the child
+        with h.session.tracer._lock, h.session.coord._cond:
+            held.set()
+            release.wait(10)
+    threading.Thread(target=holder).start()
+    held.wait(10)
+    pid = os.fork()
+    if pid == 0:
+        h.session.close()  # what the server does in a forked child
+        result = tracee.outer(1)  # no tracing left: runs straight through
+        os._exit(0 if result == 4 and sys.gettrace() is None else 3)
+    release.set()
+    _, status = os.waitpid(pid, 0)
+    h.close()
+    sys.exit(os.WEXITSTATUS(status))
+""")
+
+
+class Fork(unittest.TestCase):
+    def test_forked_child_closes_its_inherited_session(self):
+        python_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        proc = subprocess.run([sys.executable, "-c", FORK_CHILD % python_dir], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode()[-2000:])
