@@ -85,6 +85,8 @@ def _probe():
 
 def available():
     if "probe" not in _STATE:
+        if sys.gettrace() is not None:
+            return False  # the probe needs a thread without a trace function; try again from another one
         try:
             _STATE["probe"] = _probe()
         except Exception:
