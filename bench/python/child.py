@@ -25,7 +25,11 @@ def main():
                 return 2
     import workloads
     if name == "latency":
-        workloads.latency_probe()
+        # on a thread started after attach: PyPy cannot trace a main thread that was running before attach
+        import threading
+        t = threading.Thread(target=workloads.latency_probe)
+        t.start()
+        t.join()
         return 0
     fn = workloads.WORKLOADS[name][0]
     fn(workloads.WARMUP[name])  # the same warm-up in every mode (it matters for PyPy's JIT)

@@ -126,6 +126,13 @@ class DebugSession(InspectHandlers):
         self.tracer.adopt_current_thread(frame)
         self.coord.stop(frame, "pause", None, forced=True)
 
+    def adopt_current_thread(self):
+        """Let the calling thread stop at breakpoints even where the tracer cannot reach threads that were already
+        running (PyPy; non-main threads on CPython 3.8). api.wait_for_attach() and the launcher should call this
+        on the thread that goes on to run the program. Harmless elsewhere."""
+        if not self._closed:
+            self.tracer.adopt_current_thread(sys._getframe(1))
+
     def terminate_requested(self):
         return self._terminating
 
@@ -404,11 +411,22 @@ class DebugSession(InspectHandlers):
         return {"threads": out}
 
 
+class _Terminated(SystemExit):
+    """SystemExit with exit code 0 whatever message the runtime constructs it with."""
+
+    def __init__(self, *args):
+        SystemExit.__init__(self, 0)
+
+
 def _interrupt_main(ident):
     """SystemExit in the main thread at its next bytecode (CPython); elsewhere _exit_later ends the process."""
     try:
-        import ctypes
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
+        if sys.implementation.name == "pypy":
+            import __pypy__.thread
+            __pypy__.thread._raise_in_thread(ident, _Terminated)
+        else:
+            import ctypes
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SystemExit))
         return True
     except Exception:
         return False

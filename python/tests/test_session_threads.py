@@ -164,3 +164,28 @@ class Output(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Adopt(unittest.TestCase):
+    def test_a_thread_that_was_running_can_adopt_tracing(self):
+        # what api.wait_for_attach() does for the thread that then runs the program
+        go, done = threading.Event(), {}
+        h = Harness()
+
+        def early():
+            go.wait(10)
+            h.session.adopt_current_thread()
+            done["value"] = tracee.outer(1)
+        t = threading.Thread(target=early, name="adopter")
+        t.start()
+        try:
+            h.set_breakpoints(["leaf1"])
+            go.set()
+            stop = h.wait_event("stopped")
+            self.assertEqual(h.top(stop["threadId"])["name"], "leaf")
+            h.request("continue", {})
+            t.join(5)
+            self.assertEqual(done["value"], 4)
+        finally:
+            go.set()
+            h.close()
