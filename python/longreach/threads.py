@@ -127,12 +127,12 @@ class Coordinator(object):
     def resume(self, step=None):
         """Release every stopped thread; step = (tid, kind) makes that thread step first."""
         with self._cond:
+            if step is not None and step[0] not in self.stopped:
+                return False
+            self.tracer.clear_steps()  # a resume ends every earlier, unfinished step
             if step is not None:
                 tid, kind = step
-                st = self.stopped.get(tid)
-                if st is None:
-                    return False
-                self.tracer.step(tid, kind, st.frame)
+                self.tracer.step(tid, kind, self.stopped[tid].frame)
             self.tracer.resume()
             self.leader = None
             self._generation += 1

@@ -101,6 +101,24 @@ class AllStop(unittest.TestCase):
         self.assertNotIn("sys_hook", getattr(sys.excepthook, "__name__", ""))
 
 
+class StepsEnd(unittest.TestCase):
+    def test_continue_cancels_unfinished_steps(self):
+        h = Harness()
+        try:
+            h.set_breakpoints(["leaf1"])
+            t, result = h.start(tracee.outer, 1)
+            stop = h.wait_event("stopped")
+            # an unfinished step of some other thread (as if it had been overtaken by this stop)
+            h.session.tracer.step(123456789, "over", sys._getframe())
+            h.set_breakpoints([])
+            h.request("continue", {"threadId": stop["threadId"]})
+            t.join(5)
+            self.assertEqual(result["value"], 4)
+            self.assertEqual(h.session.tracer.steps, {})
+        finally:
+            h.close()
+
+
 class LateAttach(unittest.TestCase):
     def test_thread_started_before_attach_stops(self):
         evt = threading.Event()
