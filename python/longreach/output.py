@@ -9,6 +9,8 @@ import threading
 
 __all__ = ["OutputRedirect"]
 
+_RETIRED = []  # every tee ever installed (a few small objects per attach); see OutputRedirect.uninstall
+
 
 class _Tee(object):
     def __init__(self, target, category, emit):
@@ -69,4 +71,7 @@ class OutputRedirect(object):
             tee.active = False
             if getattr(sys, name, None) is tee:
                 setattr(sys, name, tee._target)
+            # Keep the retired tee alive for good: print() holds only a borrowed reference to sys.stdout while it
+            # writes, so freeing the tee under a print running in another thread crashed the interpreter.
+            _RETIRED.append(tee)
         self._tees = {}
