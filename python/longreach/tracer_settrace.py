@@ -48,8 +48,10 @@ class SettraceTracer(TracerBase):
         self._installed = False
         self._all_code = False
         self._unwinding = {}  # thread id -> (frame, exception) seen by an "exception" event, not yet handled
-        self._local_fn = self._local
         self._fast = {}       # code -> what the global trace function returns; cleared in place on changes
+        self._bp_lines = {}   # code -> its file's breakpoint lines, for the local trace's fast path
+        self._plain = [False]  # True while no step, pause or exception filter needs every line event
+        self._local_fn = self._make_local()
         self._global_fn = self._make_global()
         self._main_cb = None
 
@@ -61,6 +63,8 @@ class SettraceTracer(TracerBase):
     def _refresh(self, grew):
         self._interest = {}
         self._fast.clear()
+        self._bp_lines.clear()
+        self._plain[0] = not (self.steps or self.pausing or self.raised or self.unwind)
         self._all_code = bool(self.pausing or self.raised or self.unwind
                               or any(s.kind == "in" for s in self.steps.values()))
         if not self._needed():
@@ -133,6 +137,8 @@ class SettraceTracer(TracerBase):
     def _teardown(self):
         self._interest = {}
         self._fast.clear()
+        self._bp_lines.clear()
+        self._plain[0] = False
         self._all_code = False
         self._unwinding.clear()
         if self._installed:
@@ -158,6 +164,8 @@ class SettraceTracer(TracerBase):
             else:
                 self.note_file(code)
                 i = _YES if self.code_interest(code) else _NO
+                if i == _YES:
+                    self._bp_lines[code] = self.lines.get(canon(code.co_filename), frozenset())
             self._interest[code] = i
         return i
 
@@ -196,6 +204,21 @@ class SettraceTracer(TracerBase):
             result = None
         self._fast[code] = result
         return result
+
+    def _make_local(self):
+        """The local trace function. Fast path: a line event in breakpoint code, with no step, pause or exception
+        filter set, on a line that has no breakpoint, costs two dict lookups."""
+        bp_lines = self._bp_lines
+        plain = self._plain
+        slow = self._local
+
+        def local_trace(frame, event, arg):
+            if event == "line" and plain[0]:
+                lines = bp_lines.get(frame.f_code)
+                if lines is not None and frame.f_lineno not in lines:
+                    return local_trace
+            return slow(frame, event, arg)
+        return local_trace
 
     def _local(self, frame, event, arg):
         if not self.active:
