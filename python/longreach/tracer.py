@@ -18,14 +18,16 @@ Two implementations with one interface (`make_tracer(policy)`):
 * `tracer_settrace.SettraceTracer` for CPython 3.8-3.11 and PyPy.
 
 The cost model of SettraceTracer, and why: nothing at all is installed while nothing is set (attached with no
-breakpoints costs zero). Once something is set, `threading.settrace` covers threads started later, the main thread is
-given the trace function through `Py_AddPendingCall` (CPython: the main thread runs it at its next bytecode check,
-so a late attach still reaches `__main__`), and frames already running whose code has breakpoints get `f_trace` set
-directly (walking `sys._current_frames()`). The global trace function only answers "is this code object interesting"
-from a per-code cache and returns None otherwise, so uninteresting frames never see line events: the remaining cost
-is one cached Python call per function call. There is no pure-Python way on 3.8-3.11 to give a trace function to a
-thread that was already running before attach other than the main thread; such threads are listed and inspectable
-but only stop if they are the main thread (a documented limit; 3.12+ has no such limit).
+breakpoints costs zero). Once something is set, `threading.settrace` covers threads started later; threads already
+running get the trace function through `tracer_adopt` (CPython 3.9-3.11: `_PyEval_SetTrace` on each thread state)
+or, on CPython 3.8, the main thread through `Py_AddPendingCall`; frames already running whose code has breakpoints
+get `f_trace` directly (walking `sys._current_frames()`). The global trace function answers "is this code object
+interesting" with one dict lookup and returns None otherwise, so uninteresting frames never see line events, and
+the local trace function skips lines without a breakpoint with two lookups. What remains is CPython's own price
+for a thread having a trace function at all (a Python call per function call, and per-instruction bookkeeping in
+the eval loop; 3.11 also turns off its specialising interpreter): measured by bench/python, several times slower
+for call-heavy code. Limits: on PyPy (no C API) and for non-main threads on 3.8, a thread that was already running
+before something was set only stops if it calls into the agent (DebugSession.adopt_current_thread, break_into).
 """
 
 import os

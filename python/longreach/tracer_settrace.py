@@ -4,7 +4,8 @@
 * The global trace function answers only "does this code object matter" from a per-code cache; it returns None for
   code that does not, so such frames never produce line events. "All code" mode (step in, pause, exception filters)
   traces every non-agent frame while it lasts.
-* Frames already running get `f_trace` directly; the main thread gets the trace function through a pending call.
+* Frames already running get `f_trace` directly; threads already running get the trace function through
+  tracer_adopt (3.9-3.11), or, on 3.8, the main thread through a pending call.
 * Teardown: threading.settrace(None), f_trace cleared on every frame, and each thread's global trace function
   removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
 """
