@@ -133,6 +133,11 @@ class DebugSession(InspectHandlers):
         if not self._closed:
             self.tracer.adopt_current_thread(sys._getframe(1))
 
+    def adopt_thread(self, frame):
+        """The same for the calling thread, from `frame` outwards (api.wait_for_attach() passes its caller's)."""
+        if not self._closed and frame is not None:
+            self.tracer.adopt_current_thread(frame)
+
     def terminate_requested(self):
         return self._terminating
 

@@ -194,7 +194,7 @@ class Adopt(unittest.TestCase):
 
         def early():
             go.wait(10)
-            h.session.adopt_current_thread()
+            h.session.adopt_thread(sys._getframe())  # api.wait_for_attach() passes its caller's frame
             done["value"] = tracee.outer(1)
         t = threading.Thread(target=early, name="adopter")
         t.start()
