@@ -12,26 +12,14 @@ import { loadedSources, source, step, threads } from './handlers/control.js';
 import { completions, evaluate, exceptionInfoRequest, scopes, setVariable, stackTrace, variables } from './handlers/inspect.js';
 import { V8Runtime, type PauseState } from './runtime.js';
 import { Handles, OBJECT_GROUP, THREAD_ID, badRequest, type Handle, type SessionState } from './state.js';
+import { AGENT_CAPABILITIES } from '../../protocol/capabilities.js';
 
 export const EXCEPTION_FILTERS = [
   { filter: 'raised', label: 'Raised Exceptions', default: false, description: 'Stop where any exception is thrown, caught or not.' },
   { filter: 'uncaught', label: 'Uncaught Exceptions', default: true, description: 'Stop when an exception is not caught.' },
 ];
 
-export const CAPABILITIES = {
-  supportsConfigurationDoneRequest: true,
-  supportsConditionalBreakpoints: true,
-  supportsHitConditionalBreakpoints: true,
-  supportsLogPoints: true,
-  supportsEvaluateForHovers: true,
-  supportsSetVariable: true,
-  supportsExceptionInfoRequest: true,
-  supportsTerminateRequest: true,
-  supportsLoadedSourcesRequest: true,
-  supportsCompletionsRequest: true,
-  supportsDelayedStackTraceLoading: true,
-  exceptionBreakpointFilters: EXCEPTION_FILTERS,
-};
+export const CAPABILITIES = { ...AGENT_CAPABILITIES, exceptionBreakpointFilters: EXCEPTION_FILTERS };
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
