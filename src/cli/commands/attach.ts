@@ -15,7 +15,7 @@ import { parseBreakOption } from '../repl/commands.js';
 import { Controller, type Sink } from '../repl/controller.js';
 import { runRepl } from '../repl/interactive.js';
 import { readSecret } from '../secret.js';
-import { parseTimeout } from './list.js';
+import { CONNECTION_OPTIONS, parseTimeout } from '../connection-options.js';
 
 export const ATTACH_USAGE = `usage: longreach attach QUALIFIER [--break FILE:LINE[:COND]]... [--path-map LOCAL=REMOTE]...
                         [--catch raised|uncaught] [--batch FILE|-] [--json] [--timeout SECONDS]
@@ -49,13 +49,7 @@ export async function attachCommand(argv: string[], io: Io): Promise<number> {
       'path-map': { type: 'string', multiple: true },
       catch: { type: 'string', multiple: true },
       batch: { type: 'string' },
-      json: { type: 'boolean' },
-      timeout: { type: 'string' },
-      'secret-file': { type: 'string' },
-      'secret-env': { type: 'string' },
-      ca: { type: 'string' },
-      fingerprint: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...CONNECTION_OPTIONS,
     },
   });
   if (values.help) {

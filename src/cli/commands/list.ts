@@ -7,6 +7,7 @@ import { parseQualifier } from '../../protocol/qualifier.js';
 import { UsageError, type Io } from '../io.js';
 import { renderTable } from '../render/table.js';
 import { readSecret } from '../secret.js';
+import { CONNECTION_OPTIONS, parseTimeout } from '../connection-options.js';
 import { trustDecider } from '../prompt-trust.js';
 
 export const LIST_USAGE = `usage: longreach list [--json] [--timeout SECONDS] [--secret-file FILE | --secret-env VAR]
@@ -17,15 +18,7 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      json: { type: 'boolean' },
-      timeout: { type: 'string' },
-      'secret-file': { type: 'string' },
-      'secret-env': { type: 'string' },
-      ca: { type: 'string' },
-      fingerprint: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: CONNECTION_OPTIONS,
   });
   if (values.help) {
     io.stdout.write(`${LIST_USAGE}\n`);
@@ -83,11 +76,4 @@ function render(rows: ListRow[], width: number): string {
   }
   for (const row of failed) out += `${row.target}  error [${row.code}]: ${row.message}\n`;
   return out;
-}
-
-export function parseTimeout(value: string | undefined, defaultSeconds: number): number {
-  if (value === undefined) return defaultSeconds * 1000;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new UsageError(`--timeout takes seconds from 0 to 3600, got ${JSON.stringify(value)}`);
-  return Math.round(seconds * 1000);
 }
