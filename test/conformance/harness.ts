@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, type ClientSession, type ConnectOptions } from '../../src/client/index.js';
 import { LongreachError } from '../../src/protocol/errors.js';
 import { freePort, markerLine, type AgentKind, type LaunchOptions } from './agents.js';
+import { trackChild } from '../helpers/child.js';
 
 export const SECRET = 'conformance-secret';
 const WAIT_MS = 15_000;
@@ -23,15 +24,7 @@ export interface Program {
 export async function startProgram(t: TestContext, agent: AgentKind, mode: string, extra: Partial<LaunchOptions> = {}): Promise<Program> {
   const port = await freePort();
   const child = agent.launch({ mode, port, secret: SECRET, ...extra });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { child, port, stdout: () => out, stderr: () => err, exited };
+  return { ...trackChild(t, child), port };
 }
 
 /** Connects, retrying while the agent is still starting (connection refused), up to 15 s. */

@@ -8,6 +8,7 @@ import { ROOT } from '../helpers/paths.js';
 import { connectTo, SECRET, type Program } from '../conformance/harness.js';
 import { freePort } from '../conformance/agents.js';
 import type { ClientSession } from '../../src/client/index.js';
+import { trackChild } from '../helpers/child.js';
 
 export const REGISTER = join(ROOT, 'dist/src/agent-node/register.js');
 export const FIXTURES = join(ROOT, 'test/fixtures/node');
@@ -16,15 +17,7 @@ export const BUILT_FIXTURES = join(ROOT, 'dist/test/fixtures/node');
 export { SECRET };
 
 function track(t: TestContext, child: ChildProcess, port: number): Program {
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { child, port, stdout: () => out, stderr: () => err, exited };
+  return { ...trackChild(t, child), port };
 }
 
 /** `node --import longreach/register script args...` with the launcher's environment (waits for a debugger). */

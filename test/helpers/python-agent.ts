@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { trackChild } from './child.js';
 import { ROOT } from './paths.js';
 
 export const PYTHON = process.env.LONGREACH_PYTHON ?? 'python3';
@@ -34,15 +35,7 @@ export function spawnPython(t: TestContext, args: string[], { env = {}, cwd = PY
     env: { ...process.env, PYTHONPATH: join(ROOT, 'python'), PYTHONUNBUFFERED: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return trackChild(t, child);
 }
 
 /** `python -m longreach --listen 127.0.0.1:PORT --secret-env LR_TEST_SECRET [extra] script [args]`, listening when it resolves. */
