@@ -60,11 +60,4 @@ export function markerLine(file: string, marker: string): number {
   return index + 1;
 }
 
-/** A port nothing listens on right now (bound once and released). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../helpers/ports.js';

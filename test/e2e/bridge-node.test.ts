@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import { AGENTS, markerLine } from '../conformance/agents.js';
 import { SECRET, startProgram } from '../conformance/harness.js';
 import { startStdioBridge } from '../helpers/dap-bridge.js';
-import { waitForPort } from '../helpers/python-agent.js';
+import { waitForPort } from '../helpers/ports.js';
 
 const node = AGENTS.find((a) => a.lang === 'node')!;
 
 test('Node agent through the bridge: break, stack, variables, evaluate, step, detach', { timeout: 60_000 }, async (t) => {
   const program = await startProgram(t, node, 'plain');
-  await waitForPort(program.port, { child: program.child, stdout: program.stdout, stderr: program.stderr, exited: program.exited });
+  await waitForPort(program.port, program.child);
   const { client } = startStdioBridge(t, { LR_NODE_SECRET: SECRET });
   await client.initializeRequest({ adapterID: 'longreach', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
   const initialized = client.waitForEvent('initialized');

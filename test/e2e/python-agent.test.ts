@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { connect, type ClientSession } from '../../src/client/connect.js';
 import { freePort, launchAgent, PYTHON_FIXTURES, spawnPython, waitForPort } from '../helpers/python-agent.js';
 import { ROOT } from '../helpers/paths.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runCli } from '../helpers/cli.js';
 
 function lineOf(file: string, marker: string): number {
   const index = readFileSync(join(PYTHON_FIXTURES, file), 'utf8').split('\n').findIndex((l) => l.includes(marker));
@@ -43,7 +43,7 @@ async function topFrame(session: ClientSession, threadId: number) {
 test('a thread started before enable_attach stops at a breakpoint; all threads stop together; detach lets it finish', async (t) => {
   const port = await freePort();
   const proc = spawnPython(t, ['threads_before.py'], { env: { LR_TEST_SECRET: 's3cret', LR_TEST_PORT: String(port) } });
-  await waitForPort(port, proc);
+  await waitForPort(port, proc.child);
   const session = await attach(`tcp://s3cret@127.0.0.1:${port}`, { 'threads_before.py': [{ line: lineOf('threads_before.py', 'BREAK-TICK') }] });
   const stopped = session.waitForEvent('stopped');
   await session.request('configurationDone');
@@ -180,7 +180,7 @@ test('a client killed while the program is stopped counts as a detach: the progr
 test('re-attach after detach, and a wrong secret is refused without disturbing anything', async (t) => {
   const port = await freePort();
   const proc = spawnPython(t, ['threads_before.py'], { env: { LR_TEST_SECRET: 's3cret', LR_TEST_PORT: String(port) } });
-  await waitForPort(port, proc);
+  await waitForPort(port, proc.child);
   const first = await attach(`tcp://s3cret@127.0.0.1:${port}`);
   await first.disconnect();
   const second = await attach(`tcp://s3cret@127.0.0.1:${port}`, { 'threads_before.py': [{ line: lineOf('threads_before.py', 'BREAK-TICK') }] });

@@ -3,11 +3,14 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { trackChild } from './child.js';
 import { ROOT } from './paths.js';
+import { freePort, waitForPort } from './ports.js';
+
+export { freePort, waitForPort };
 
 export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 export const PYTHON = process.env.LONGREACH_PYTHON || 'python3';
@@ -40,51 +43,16 @@ export function runCli(args: string[], { input, env = {}, timeoutMs = 60_000, cw
   });
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 export interface Debuggee {
   port: number;
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  exited: Promise<number | null>;
+  exited: Promise<number | string>;
 }
 
 function watch(t: TestContext, child: ChildProcess, port: number): Debuggee {
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { port, child, exited, stdout: () => out, stderr: () => err };
-}
-
-/** Waits until something accepts connections on the port (bounded). */
-export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  const { connect } = await import('node:net');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (child.exitCode !== null) throw new Error(`the debuggee exited (${child.exitCode}) before listening`);
-    if (Date.now() > deadline) throw new Error(`nothing listened on ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return { ...trackChild(t, child), port };
 }
 
 /** A Python program under our agent, held with --wait until a debugger attaches. */

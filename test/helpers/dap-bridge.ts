@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { CLI } from './run-cli.js';
+import { BIN as CLI } from './cli.js';
 import { tempDir } from './tls-fixtures.js';
 
 export class BridgeClient extends DebugClient {

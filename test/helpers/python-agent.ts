@@ -1,10 +1,12 @@
 // Starts real Python processes hosting the agent, for end-to-end tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { trackChild } from './child.js';
+import { freePort, waitForPort } from './ports.js';
+
+export { freePort, waitForPort };
 import { ROOT } from './paths.js';
 
 export const PYTHON = process.env.LONGREACH_PYTHON ?? 'python3';
@@ -17,15 +19,6 @@ export interface PythonProcess {
   stderr: () => string;
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>;
-}
-
-/** A free port on 127.0.0.1 (the launcher takes HOST:PORT; the tiny race is acceptable in tests). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Spawns `python args...` with the agent importable; killed after the test if still running. */
@@ -42,25 +35,6 @@ export function spawnPython(t: TestContext, args: string[], { env = {}, cwd = PY
 export async function launchAgent(t: TestContext, script: string[], { secret = 's3cret', extra = ['--wait'], env = {} }: { secret?: string; extra?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<PythonProcess> {
   const port = await freePort();
   const proc = spawnPython(t, ['-m', 'longreach', '--listen', `127.0.0.1:${port}`, '--secret-env', 'LR_TEST_SECRET', ...extra, ...script], { env: { LR_TEST_SECRET: secret, ...env } });
-  await waitForPort(port, proc);
+  await waitForPort(port, proc.child);
   return { ...proc, port };
-}
-
-export async function waitForPort(port: number, proc: Omit<PythonProcess, 'port'>, timeoutMs = 10_000): Promise<void> {
-  const { connect } = await import('node:net');
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (proc.child.exitCode !== null) throw new Error(`the agent exited early (${proc.child.exitCode}): ${proc.stderr()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listened on ${port} within ${timeoutMs} ms: ${proc.stderr()}`);
 }
