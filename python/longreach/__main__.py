@@ -218,6 +218,7 @@ def main(argv=None):
         sys.stderr.write("%s\nlongreach: error: %s\n" % (USAGE, err))
         return 2
     import longreach
+    from longreach import program as program_state
     try:
         longreach.enable_attach(opts["secret"], address=opts["listen"], certfile=opts["certfile"],
                                 keyfile=opts["keyfile"], allow_plain_secret=opts["allow_plain_secret"])
@@ -236,13 +237,17 @@ def main(argv=None):
         if wait:
             longreach.wait_for_attach()
         runner(target, args)
-    except SystemExit:
+    except SystemExit as exc:
+        program_state.note_exit(program_state.system_exit_status(exc.code))
         raise
     except BaseException as exc:
         tb = _user_traceback(exc.__traceback__)
         sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, tb
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
-        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+        status = 130 if isinstance(exc, KeyboardInterrupt) else 1
+        program_state.note_exit(status)
+        return status
+    program_state.note_exit(0)
     return 0
 
 

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from longreach import log
+from longreach import log, program
 from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
 from longreach.breakpoints import EXCEPTION_FILTERS, Registry, should_stop
 from longreach.errors import LongreachError
@@ -252,6 +252,8 @@ class DebugSession(InspectHandlers):
         old_thr = getattr(threading, "excepthook", None)
 
         def sys_hook(t, v, tb):
+            if not isinstance(v, SystemExit):
+                program.note_uncaught()
             self._uncaught(v, tb)
             return old_sys(t, v, tb)
 
@@ -288,7 +290,10 @@ class DebugSession(InspectHandlers):
             _log.exception("stopping on an uncaught exception failed")
 
     def _at_exit(self):
-        if not self._closed:
+        """The program is ending while attached: tell the client how, before api's exit hook closes the
+        connection (atexit runs hooks last-registered first, and this one is registered at attach)."""
+        if not self._closed and not self._terminating:
+            self.send_event("exited", {"exitCode": program.exit_code()})
             self.send_event("terminated", {})
 
     def _stop_output(self):
