@@ -90,3 +90,15 @@ test('interactive: Ctrl-C pauses the running program (at the prompt and while co
   assert.equal(await agent.exited, 0);
   assert.match(agent.stdout(), /spun \d+ times/);
 });
+
+test('demo --interactive hands the prompt over at the first stop', async (t) => {
+  const config = tempDir(t);
+  const tmux = Tmux.start(t, [process.execPath, BIN, 'demo', '--interactive'], { XDG_CONFIG_HOME: config, NO_COLOR: '1', TERM: 'xterm' }, ROOT);
+  await tmux.waitFor(/\(longreach\) ?$/m);
+  tmux.type('p subtotal');
+  tmux.keys('Enter');
+  await tmux.waitFor(/^10\.5 {2}\(float\)$/m);
+  tmux.type('detach');
+  tmux.keys('Enter');
+  await tmux.waitFor(/Detached; the program keeps running\./);
+});
