@@ -113,3 +113,16 @@ test('attach usage errors: bad --break, bad --path-map, two qualifiers, bad sche
     assert.match(r.stderr, pattern);
   }
 });
+
+test('batch: a function breakpoint (break NAME) stops at the function, and info breakpoints lists it', async (t) => {
+  const agent = await startAgent(t, FIXTURE);
+  const result = await runCli(['attach', `tcp://127.0.0.1:${agent.port}`, '--secret-env', 'LR_CLI_SECRET', '--break', `${FIXTURE}:16`, '--batch', '-', '--timeout', '30'], {
+    input: ['break restock', 'delete 1', 'info breakpoints', 'continue', 'bt 1', 'p name, amount', 'detach'].join('\n'),
+    env: SECRET_ENV,
+  });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stdout, /restock/);
+  assert.match(result.stdout, /\* #0 {2}restock\(\) at test\/fixtures\/cli\/inventory\.py:\d+/);
+  assert.match(result.stdout, /^\('\w+', \d+\)/m);
+  assert.equal(await agent.exited, 0);
+});
