@@ -8,6 +8,7 @@ import { SourceMaps } from '../sourcemaps.js';
 import { stopReason } from '../translate/frames.js';
 import type { PathMapping } from '../translate/paths.js';
 import { Breakpoints, type BreakpointSpec } from './breakpoints.js';
+import { FunctionBreakpoints, type FunctionBreakpointSpec } from './function-breakpoints.js';
 import { loadedSources, source, step, threads } from './handlers/control.js';
 import { completions, evaluate, exceptionInfoRequest, scopes, setVariable, stackTrace, variables } from './handlers/inspect.js';
 import { V8Runtime, type PauseState } from './runtime.js';
@@ -19,7 +20,7 @@ export const EXCEPTION_FILTERS = [
   { filter: 'uncaught', label: 'Uncaught Exceptions', default: true, description: 'Stop when an exception is not caught.' },
 ];
 
-export const CAPABILITIES = { ...AGENT_CAPABILITIES, exceptionBreakpointFilters: EXCEPTION_FILTERS };
+export const CAPABILITIES = { ...AGENT_CAPABILITIES, supportsFunctionBreakpoints: true, exceptionBreakpointFilters: EXCEPTION_FILTERS };
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -34,6 +35,7 @@ export class NodeDebugSession implements DebugSessionHandler {
   readonly #slots: Int32Array;
   readonly #state: SessionState;
   readonly #table: Record<string, Handler>;
+  readonly #functionBreakpoints: FunctionBreakpoints;
   #exceptionMode: 'none' | 'uncaught' | 'all' = 'none';
   #lastAction: 'step' | 'pause' | 'break' | null = null;
   #breakPending = false;
@@ -58,6 +60,7 @@ export class NodeDebugSession implements DebugSessionHandler {
       mappings: [],
       send,
     };
+    this.#functionBreakpoints = new FunctionBreakpoints(runtime);
     runtime.on('paused', (p) => void this.#onPaused(p).catch(() => undefined));
     runtime.on('resumed', () => this.#onResumed());
     const s = this.#state;
@@ -175,9 +178,11 @@ export class NodeDebugSession implements DebugSessionHandler {
     return { breakpoints };
   }
 
-  #setFunctionBreakpoints(args: Record<string, unknown>): unknown {
-    const list = Array.isArray(args.breakpoints) ? args.breakpoints : [];
-    return { breakpoints: list.map(() => ({ verified: false, message: 'function breakpoints are not supported by the Node.js agent; set a line breakpoint' })) };
+  async #setFunctionBreakpoints(args: Record<string, unknown>): Promise<unknown> {
+    const list = Array.isArray(args.breakpoints) ? (args.breakpoints as FunctionBreakpointSpec[]) : [];
+    const breakpoints = await this.#functionBreakpoints.set(list.map((b) => b ?? {}));
+    await this.#updateDebugger();
+    return { breakpoints };
   }
 
   async #setExceptionBreakpoints(args: Record<string, unknown>): Promise<unknown> {
@@ -227,10 +232,11 @@ export class NodeDebugSession implements DebugSessionHandler {
   /** Keeps the V8 Debugger domain off unless something needs it (it slows async code down even with no breakpoint). */
   async #updateDebugger(): Promise<void> {
     const runtime = this.#state.runtime;
-    const wanted = this.#state.breakpoints.count > 0 || this.#exceptionMode !== 'none' || this.#lastAction !== null || this.#breakPending || runtime.paused !== null;
+    const wanted = this.#state.breakpoints.count > 0 || this.#functionBreakpoints.count > 0 || this.#exceptionMode !== 'none' || this.#lastAction !== null || this.#breakPending || runtime.paused !== null;
     if (!wanted && runtime.debuggerOn) {
       await runtime.disableDebugger();
       this.#state.breakpoints.forgetV8();
+      this.#functionBreakpoints.forgetV8();
     }
   }
 
@@ -254,8 +260,10 @@ export class NodeDebugSession implements DebugSessionHandler {
       await runtime.cdp.post('Debugger.stepOut');
       return;
     }
-    const hit = this.#state.breakpoints.dapIds(p.hitBreakpoints);
-    const reason = stopReason(p.reason, hit.length ? p.hitBreakpoints : [], this.#lastAction === 'break' ? 'pause' : this.#lastAction);
+    const functionHits = this.#functionBreakpoints.dapIds(p.hitBreakpoints);
+    const hit = [...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
+    let reason = stopReason(p.reason, hit.length ? p.hitBreakpoints : [], this.#lastAction === 'break' ? 'pause' : this.#lastAction);
+    if (reason === 'breakpoint' && functionHits.length === hit.length) reason = 'function breakpoint';
     const body: Record<string, unknown> = { reason, threadId: THREAD_ID, allThreadsStopped: true };
     if (hit.length) body.hitBreakpointIds = hit;
     if (reason === 'exception') {
