@@ -217,6 +217,10 @@ def main(argv=None):
     except UsageError as err:
         sys.stderr.write("%s\nlongreach: error: %s\n" % (USAGE, err))
         return 2
+    # Until the program starts, sys.argv describes it (the process event and processInfo read it), not the launcher:
+    # [script, args...], ["-m", module, args...] or ["-c", args...] as python would show; the runners then set the
+    # program's own.
+    sys.argv = ["-c"] + program[2:] if program[0] == "-c" else list(program)
     import longreach
     from longreach import program as program_state
     try:

@@ -94,7 +94,9 @@ class DebugSession(InspectHandlers):
 
     def started(self):
         self.send_event("initialized", {})
-        self.send_event("process", {"name": sys.argv[0] if sys.argv and sys.argv[0] else sys.executable,
+        argv = sys.argv or [""]
+        name = "-m " + argv[1] if argv[0] == "-m" and len(argv) > 1 else argv[0] or sys.executable
+        self.send_event("process", {"name": name,
                                     "systemProcessId": os.getpid(), "isLocalProcess": False,
                                     "startMethod": "attach", "pointerSize": 64 if sys.maxsize > 2 ** 32 else 32})
 

@@ -55,6 +55,29 @@ def _int_arg(args, name, default):
     return v
 
 
+def _is_bootstrap(filename):
+    """runpy's frames below a program run with -m (or by the launcher): `<frozen runpy>` or runpy.py itself."""
+    if filename == "<frozen runpy>":
+        return True
+    runpy = sys.modules.get("runpy")
+    where = getattr(runpy, "__file__", None)
+    return bool(where) and canon(filename) == canon(where)
+
+
+def _user_stack(frame):
+    """The frames from `frame` outwards without the agent's own (the launcher's run_script/main/<module> and any
+    agent code in between) and without the runpy bootstrap frames below the program, so the stack ends at the
+    program's <module>."""
+    frames = []
+    while frame is not None:
+        if not canon(frame.f_code.co_filename).startswith(_AGENT_DIR):
+            frames.append(frame)
+        frame = frame.f_back
+    while frames and _is_bootstrap(frames[-1].f_code.co_filename):
+        frames.pop()
+    return frames
+
+
 class InspectHandlers(object):
     # ---- frames ----
     def _top_frame(self, ident):
@@ -105,11 +128,7 @@ class InspectHandlers(object):
         ident = self.ident_of(args)
         start = _int_arg(args, "startFrame", 0)
         levels = _int_arg(args, "levels", 0)
-        frames = []
-        f = self._top_frame(ident)
-        while f is not None:
-            frames.append(f)
-            f = f.f_back
+        frames = _user_stack(self._top_frame(ident))
         total = len(frames)
         page = frames[start:start + levels] if levels else frames[start:]
         out = []
