@@ -39,6 +39,10 @@ export class NodeDebugSession implements DebugSessionHandler {
   #exceptionMode: 'none' | 'uncaught' | 'all' = 'none';
   #lastAction: 'step' | 'pause' | 'break' | null = null;
   #breakPending = false;
+  /** A stopped event went out and the client has not yet been told the program runs again. */
+  #stoppedSent = false;
+  /** The client asked to resume (continue, next...): its response says so, no continued event needed. */
+  #resumeExpected = false;
   #closed = false;
   #redirect = false;
 
@@ -203,6 +207,7 @@ export class NodeDebugSession implements DebugSessionHandler {
 
   async #continue(): Promise<unknown> {
     this.#lastAction = null;
+    this.#resumeExpected = true;
     if (this.#state.runtime.paused) await this.#state.runtime.cdp.post('Debugger.resume');
     await this.#updateDebugger();
     return { allThreadsContinued: true };
@@ -210,6 +215,7 @@ export class NodeDebugSession implements DebugSessionHandler {
 
   async #step(kind: 'next' | 'stepIn' | 'stepOut'): Promise<unknown> {
     this.#lastAction = 'step';
+    this.#resumeExpected = true;
     return step(this.#state, kind);
   }
 
@@ -274,10 +280,17 @@ export class NodeDebugSession implements DebugSessionHandler {
     this.#lastAction = null;
     // Let the response to the request that resumed the program (continue, next...) go out first.
     await new Promise((resolve) => setImmediate(resolve));
+    if (runtime.paused !== p) return; // already running again (resumed from elsewhere): nothing to report
+    this.#stoppedSent = true;
+    this.#resumeExpected = false;
     this.#state.send('stopped', body);
   }
 
   #onResumed(): void {
+    // Resumed without the client asking (another inspector session, the agent itself): tell the client.
+    if (this.#stoppedSent && !this.#resumeExpected) this.#state.send('continued', { threadId: THREAD_ID, allThreadsContinued: true });
+    this.#stoppedSent = false;
+    this.#resumeExpected = false;
     this.#state.variables.clear();
     this.#state.runtime.cdp.post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP }).catch(() => undefined);
   }
