@@ -72,3 +72,21 @@ test('unknown or malformed function names come back unverified with advice; modu
   await s.disconnect();
   assert.equal(await within(program.exited, 15_000, 'program end'), 0);
 });
+
+test('userUnhandled is not advertised; setting it is refused with a reason while the other filters apply', async (t) => {
+  const program = await launch(t, APP, ['uncaught']);
+  const s = await attachTo(t, program);
+  const filters = (s.hello.capabilities.exceptionBreakpointFilters as { filter: string }[]).map((f) => f.filter);
+  assert.deepEqual(filters.sort(), ['raised', 'uncaught']);
+  const { breakpoints } = await s.request('setExceptionBreakpoints', { filters: ['userUnhandled', 'uncaught'] });
+  assert.equal(breakpoints[0].verified, false);
+  assert.match(breakpoints[0].message, /userUnhandled filter is not supported by the Node\.js agent.*use uncaught/);
+  assert.equal(breakpoints[1].verified, true);
+  const stopped = s.waitForEvent('stopped', { timeoutMs: 15_000 });
+  await s.request('configurationDone');
+  const event = await stopped;
+  assert.equal(event.reason, 'exception');
+  assert.match(event.text, /boom uncaught/);
+  await s.disconnect();
+  await within(program.exited, 15_000, 'program end');
+});

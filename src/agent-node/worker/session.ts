@@ -20,6 +20,10 @@ export const EXCEPTION_FILTERS = [
   { filter: 'uncaught', label: 'Uncaught Exceptions', default: true, description: 'Stop when an exception is not caught.' },
 ];
 
+/** The Python agent's userUnhandled filter has no V8 counterpart: it is refused per filter, never advertised. */
+const USER_UNHANDLED =
+  'the userUnhandled filter is not supported by the Node.js agent: V8 cannot tell an exception that leaves your code into a library that catches it from one your code catches; use uncaught (or raised)';
+
 export const CAPABILITIES = { ...AGENT_CAPABILITIES, supportsFunctionBreakpoints: true, exceptionBreakpointFilters: EXCEPTION_FILTERS };
 
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -194,7 +198,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     for (const f of filters) {
       if (!EXCEPTION_FILTERS.some((e) => e.filter === f) && f !== 'userUnhandled') throw badRequest(`unknown exception filter ${JSON.stringify(f)}; use raised or uncaught`);
     }
-    this.#exceptionMode = filters.includes('raised') ? 'all' : filters.includes('uncaught') || filters.includes('userUnhandled') ? 'uncaught' : 'none';
+    this.#exceptionMode = filters.includes('raised') ? 'all' : filters.includes('uncaught') ? 'uncaught' : 'none';
     if (this.#exceptionMode !== 'none') {
       await this.#state.runtime.enableDebugger();
       await this.#state.runtime.cdp.post('Debugger.setPauseOnExceptions', { state: this.#exceptionMode });
@@ -202,7 +206,7 @@ export class NodeDebugSession implements DebugSessionHandler {
       await this.#state.runtime.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' });
     }
     await this.#updateDebugger();
-    return { breakpoints: filters.map(() => ({ verified: true })) };
+    return { breakpoints: filters.map((f) => (f === 'userUnhandled' ? { verified: false, message: USER_UNHANDLED } : { verified: true })) };
   }
 
   async #continue(): Promise<unknown> {
