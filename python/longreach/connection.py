@@ -249,6 +249,7 @@ class Connection(object):
         while view:
             chunk = view[:WRITE_SLICE]
             write = True
+            failed = False
             with self._io_lock:
                 if self._dead:
                     return
@@ -260,8 +261,10 @@ class Connection(object):
                     sent = 0
                 except (OSError, ValueError) as err:
                     _log.info("write to %s failed: %s", self.peer, err)
-                    self._write_failed()
-                    return
+                    failed = True
+            if failed:
+                self._write_failed()  # outside _io_lock: abort() takes it, and the lock is not re-entrant
+                return
             if sent:
                 view = view[sent:]
                 stall_deadline = time.monotonic() + WRITE_STALL
