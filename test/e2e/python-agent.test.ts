@@ -35,6 +35,19 @@ async function attach(qualifier: string, breakpoints: Record<string, object[]> =
   return session;
 }
 
+/**
+ * Sets the BREAK-TICK breakpoint in threads_before.py, configures, and returns the stopped event. The worker thread
+ * is already running, so it stops as soon as the breakpoint exists, before configurationDone: the listener must be
+ * in place before setBreakpoints (one added after it missed the event whenever the worker got there first).
+ */
+async function breakInRunningThread(session: ClientSession) {
+  const stopped = session.waitForEvent('stopped');
+  const { breakpoints } = await session.request('setBreakpoints', { source: { path: join(PYTHON_FIXTURES, 'threads_before.py') }, breakpoints: [{ line: lineOf('threads_before.py', 'BREAK-TICK') }] });
+  assert.equal(breakpoints[0].verified, true, JSON.stringify(breakpoints[0]));
+  await session.request('configurationDone');
+  return stopped;
+}
+
 async function topFrame(session: ClientSession, threadId: number) {
   const { stackFrames } = await session.request('stackTrace', { threadId, levels: 1 });
   return stackFrames[0];
@@ -44,10 +57,8 @@ test('a thread started before enable_attach stops at a breakpoint; all threads s
   const port = await freePort();
   const proc = spawnPython(t, ['threads_before.py'], { env: { LR_TEST_SECRET: 's3cret', LR_TEST_PORT: String(port) } });
   await waitForPort(port, proc.child);
-  const session = await attach(`tcp://s3cret@127.0.0.1:${port}`, { 'threads_before.py': [{ line: lineOf('threads_before.py', 'BREAK-TICK') }] });
-  const stopped = session.waitForEvent('stopped');
-  await session.request('configurationDone');
-  const stop = await stopped;
+  const session = await attach(`tcp://s3cret@127.0.0.1:${port}`);
+  const stop = await breakInRunningThread(session);
   assert.equal(stop.reason, 'breakpoint');
   assert.equal(stop.allThreadsStopped, true);
   const { threads } = await session.request('threads');
@@ -183,10 +194,8 @@ test('re-attach after detach, and a wrong secret is refused without disturbing a
   await waitForPort(port, proc.child);
   const first = await attach(`tcp://s3cret@127.0.0.1:${port}`);
   await first.disconnect();
-  const second = await attach(`tcp://s3cret@127.0.0.1:${port}`, { 'threads_before.py': [{ line: lineOf('threads_before.py', 'BREAK-TICK') }] });
-  const stopped = second.waitForEvent('stopped');
-  await second.request('configurationDone');
-  const stop = await stopped;
+  const second = await attach(`tcp://s3cret@127.0.0.1:${port}`);
+  const stop = await breakInRunningThread(second);
   assert.equal(stop.reason, 'breakpoint');
   await assert.rejects(connect(`tcp://wrong@127.0.0.1:${port}`, { timeoutMs: TIMEOUT_MS }), { code: 'LR_AUTH_FAILED' });
   assert.equal((await topFrame(second, stop.threadId)).name, 'tick', 'the attached session is undisturbed');
