@@ -1,5 +1,6 @@
 """Drive a DebugSession in-process: a list-collecting `send`, and target code in real threads."""
 
+import itertools
 import threading
 import time
 
@@ -7,6 +8,8 @@ from tests.tracer_support import line_of, tracee  # noqa: F401  (also puts pytho
 from longreach.errors import LongreachError  # noqa: E402
 from longreach.session import DebugSession  # noqa: E402
 from longreach._threads import AGENT_THREAD_IDS  # noqa: E402
+
+_NAMES = itertools.count()
 
 
 class Harness(object):
@@ -65,7 +68,9 @@ class Harness(object):
 
         def body():
             result["value"] = fn(*args)
-        t = threading.Thread(target=body, name="target-%d" % len(self.threads))
+        # names unique in the process: a thread from an earlier test may still be alive (an evaluation that timed
+        # out goes on running), and tests pick threads by name
+        t = threading.Thread(target=body, name="target-%d" % next(_NAMES))
         t.daemon = True
         t.start()
         self.threads.append(t)
