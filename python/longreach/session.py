@@ -128,17 +128,12 @@ class DebugSession(InspectHandlers):
         self.tracer.adopt_current_thread(frame)
         self.coord.stop(frame, "pause", None, forced=True)
 
-    def adopt_current_thread(self):
-        """Let the calling thread stop at breakpoints even where the tracer cannot reach threads that were already
-        running (PyPy; non-main threads on CPython 3.8). api.wait_for_attach() and the launcher should call this
-        on the thread that goes on to run the program. Harmless elsewhere."""
-        if not self._closed:
-            self.tracer.adopt_current_thread(sys._getframe(1))
-
     def adopt_thread(self, frame):
-        """The same for the calling thread, from `frame` outwards (api.wait_for_attach() passes its caller's)."""
+        """Let the calling thread stop at breakpoints where the tracer cannot reach threads that were already running
+        (PyPy; non-main threads on CPython 3.8): api.wait_for_attach() passes its caller's frame. Only when something
+        is set, so a program attached without breakpoints runs untraced."""
         if not self._closed and frame is not None:
-            self.tracer.adopt_current_thread(frame)
+            self.tracer.adopt_current_thread(frame, only_if_needed=True)
 
     def terminate_requested(self):
         return self._terminating

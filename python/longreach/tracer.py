@@ -265,8 +265,9 @@ class TracerBase(object):
         self.steps.pop(tid, None)
         self.policy.stopped(frame, reason, exc)
 
-    def adopt_current_thread(self, frame):
-        """Make sure the calling thread (about to stop outside a trace callback) can be stepped afterwards."""
+    def adopt_current_thread(self, frame, only_if_needed=False):
+        """Make sure the calling thread (about to stop outside a trace callback) can be stepped afterwards;
+        with only_if_needed, only when a breakpoint, step, pause or exception filter is set."""
 
     def _refresh(self, grew):
         raise NotImplementedError

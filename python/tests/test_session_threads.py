@@ -185,6 +185,23 @@ if __name__ == "__main__":
 
 
 class Adopt(unittest.TestCase):
+    def test_adopting_with_nothing_set_installs_no_trace_function(self):
+        # a thread holding a trace function pays for every call: with no breakpoint there is nothing to adopt for
+        seen = {}
+        h = Harness()
+
+        def waiter():
+            h.session.adopt_thread(sys._getframe())
+            seen["trace"] = sys.gettrace()
+            seen["f_trace"] = sys._getframe().f_trace
+        t = threading.Thread(target=waiter, name="adopter-idle")
+        try:
+            t.start()
+            t.join(5)
+            self.assertEqual(seen, {"trace": None, "f_trace": None})
+        finally:
+            h.close()
+
     def test_a_thread_that_was_running_can_adopt_tracing(self):
         # what api.wait_for_attach() does for the thread that then runs the program
         go, done = threading.Event(), {}
