@@ -8,22 +8,14 @@ import tempfile
 import time
 import unittest
 
-from .support import Certificate, Client, error_code
+from .support import Client, WithCertificate, error_code
 from .support.child import Child
 
 WARNING = ("longreach: WARNING: debug server on 0.0.0.0:%d accepts anyone without a secret; anyone who can reach "
            "this port can run code in this process\n")
 
 
-class EnableAttachErrors(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cert = Certificate()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cert.cleanup()
-
+class EnableAttachErrors(WithCertificate, unittest.TestCase):
     def test_errors(self):
         garbage = os.path.join(self.cert.dir, "garbage.pem")
         with open(garbage, "w") as f:

@@ -9,19 +9,11 @@ from longreach.errors import LongreachError
 from longreach.server import tls_context
 from longreach.throttle import Throttle
 
-from .support import Certificate, Client, FakeSession, error_code
+from .support import Certificate, Client, FakeSession, WithCertificate, error_code
 from .test_server import SECRET, ServerTestCase
 
 
-class TlsServer(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cert = Certificate()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cert.cleanup()
-
+class TlsServer(WithCertificate, ServerTestCase):
     def setUp(self):
         self.server_options = {"tls": tls_context(self.cert.certfile, self.cert.keyfile)}
         ServerTestCase.setUp(self)
@@ -85,15 +77,7 @@ class TlsServer(ServerTestCase):
         self.assertEqual(raw.recv(100), b"")
 
 
-class TlsContextErrors(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cert = Certificate()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cert.cleanup()
-
+class TlsContextErrors(WithCertificate, unittest.TestCase):
     def code(self, *args):
         with self.assertRaises(LongreachError) as ctx:
             tls_context(*args)

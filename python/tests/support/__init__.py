@@ -203,3 +203,17 @@ def wait_until(predicate, timeout=5.0, what="condition"):
             return
         time.sleep(0.01)
     raise AssertionError("timed out waiting for " + what)
+
+
+class WithCertificate(object):
+    """unittest mixin: one certificate (self.cert) made for the whole test class and removed after it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super(WithCertificate, cls).setUpClass()
+        cls.cert = Certificate()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cert.cleanup()
+        super(WithCertificate, cls).tearDownClass()
