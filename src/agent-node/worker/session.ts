@@ -14,6 +14,7 @@ import { completions, evaluate, exceptionInfoRequest, scopes, setVariable, stack
 import { V8Runtime, type PauseState } from './runtime.js';
 import { Handles, OBJECT_GROUP, THREAD_ID, badRequest, type Handle, type SessionState } from './state.js';
 import { AGENT_CAPABILITIES } from '../../protocol/capabilities.js';
+import { log } from '../../protocol/log.js';
 
 export const EXCEPTION_FILTERS = [
   { filter: 'raised', label: 'Raised Exceptions', default: false, description: 'Stop where any exception is thrown, caught or not.' },
@@ -212,8 +213,15 @@ export class NodeDebugSession implements DebugSessionHandler {
   async #continue(): Promise<unknown> {
     this.#lastAction = null;
     this.#resumeExpected = true;
-    if (this.#state.runtime.paused) await this.#state.runtime.cdp.post('Debugger.resume');
-    await this.#updateDebugger();
+    const runtime = this.#state.runtime;
+    if (!runtime.paused) {
+      await this.#updateDebugger();
+    } else {
+      // One turn later, so the continue response leaves before a resumed program can run to its end and exit.
+      setImmediate(() => {
+        runtime.cdp.post('Debugger.resume').then(() => this.#updateDebugger()).catch((err: unknown) => log('agent', `resume failed: ${String(err)}`));
+      });
+    }
     return { allThreadsContinued: true };
   }
 
