@@ -5,7 +5,8 @@
 //   3. copies the bridge and what it imports (dist/src/{bridge,client,protocol}, plain JavaScript, no npm
 //      dependencies at run time) to out/bridge/, an ESM package of its own;
 //   4. runs `vsce package --no-dependencies` (no npm, no marketplace calls).
-// Usage: node editors/vscode/build.mjs [--no-package]   → editors/vscode/longreach-vscode-VERSION.vsix
+// Usage: node editors/vscode/build.mjs [--no-package] [--built]   → editors/vscode/longreach-vscode-VERSION.vsix
+//   --built: the repository was just compiled (npm test does that first), so step 1 is skipped.
 
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ const out = join(here, 'out');
 const run = (file, args, cwd = root) => execFileSync(process.execPath, [file, ...args], { cwd, stdio: 'inherit' });
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
-run(tsc, ['-p', 'tsconfig.json']);
+if (!process.argv.includes('--built')) run(tsc, ['-p', 'tsconfig.json']);
 rmSync(out, { recursive: true, force: true });
 run(tsc, ['-p', join(here, 'tsconfig.json')]);
 
