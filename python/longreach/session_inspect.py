@@ -9,6 +9,7 @@ import traceback
 from longreach.errors import LongreachError
 from longreach.evaluate import assign_local, completions, evaluate
 from longreach.tracer import _AGENT_DIR, canon
+from longreach.wire import Encoded, dumps
 
 __all__ = ["InspectHandlers", "is_user_file"]
 
@@ -64,13 +65,28 @@ def _is_bootstrap(filename):
     return bool(where) and canon(filename) == canon(where)
 
 
+_agent_files = {}  # co_filename -> True when it is the agent's own code
+
+
+def _is_agent_file(filename):
+    r = _agent_files.get(filename)
+    if r is None:
+        r = _agent_files[filename] = canon(filename).startswith(_AGENT_DIR)
+    return r
+
+
 def _user_stack(frame):
     """The frames from `frame` outwards without the agent's own (the launcher's run_script/main/<module> and any
     agent code in between) and without the runpy bootstrap frames below the program, so the stack ends at the
     program's <module>."""
     frames = []
+    agent = _agent_files
     while frame is not None:
-        if not canon(frame.f_code.co_filename).startswith(_AGENT_DIR):
+        fn = frame.f_code.co_filename
+        mine = agent.get(fn)
+        if mine is None:
+            mine = _is_agent_file(fn)
+        if not mine:
             frames.append(frame)
         frame = frame.f_back
     while frames and _is_bootstrap(frames[-1].f_code.co_filename):
@@ -85,15 +101,9 @@ class InspectHandlers(object):
         if st is not None:
             return st.frame
         frame = sys._current_frames().get(ident)
-        while frame is not None and canon(frame.f_code.co_filename).startswith(_AGENT_DIR):
+        while frame is not None and _is_agent_file(frame.f_code.co_filename):
             frame = frame.f_back
         return frame
-
-    def _frame_id(self, ident, frame):
-        fid = self._next_frame
-        self._next_frame += 1
-        self._frames[fid] = (ident, frame)
-        return fid
 
     def _frame_arg(self, args, required=True):
         fid = args.get("frameId")
@@ -124,23 +134,50 @@ class InspectHandlers(object):
             self._sources[ref] = filename
         return {"name": filename, "sourceReference": ref}
 
+    def _code_info(self, code):
+        """(name, source, subtle, JSON template of a frame of `code` with %d for id and line), cached with the
+        sources until the program resumes (the cache's other keys are file names, never code objects)."""
+        key = (code,)
+        info = self._source_cache.get(key)
+        if info is None:
+            name = getattr(code, "co_qualname", code.co_name)
+            source = self._source_of(code.co_filename)
+            subtle = not is_user_file(code.co_filename)
+            template = '{"id":%%d,"name":%s,"line":%%d,"column":1,"source":%s%s}' % (
+                dumps(name).replace("%", "%%"), dumps(source).replace("%", "%%"),
+                ',"presentationHint":"subtle"' if subtle else "")
+            info = self._source_cache[key] = (name, source, subtle, template)
+        return info
+
     def on_stack_trace(self, args):
+        """Per frame only a dict look-up per code object; the JSON text is made alongside the dicts (a 900-deep
+        stack is the size that matters: see wire.Encoded)."""
         ident = self.ident_of(args)
         start = _int_arg(args, "startFrame", 0)
         levels = _int_arg(args, "levels", 0)
         frames = _user_stack(self._top_frame(ident))
         total = len(frames)
         page = frames[start:start + levels] if levels else frames[start:]
-        out = []
+        out, texts = [], []
+        cache, ids = self._source_cache, self._frames
+        fid = self._next_frame
         for frame in page:
             code = frame.f_code
-            fn = code.co_filename
-            item = {"id": self._frame_id(ident, frame), "name": getattr(code, "co_qualname", code.co_name),
-                    "line": frame.f_lineno or 0, "column": 1, "source": self._source_of(fn)}
-            if not is_user_file(fn):
+            info = cache.get((code,))
+            if info is None:
+                info = self._code_info(code)
+            name, source, subtle, template = info
+            line = frame.f_lineno or 0
+            ids[fid] = (ident, frame)
+            item = {"id": fid, "name": name, "line": line, "column": 1, "source": source}
+            if subtle:
                 item["presentationHint"] = "subtle"
             out.append(item)
-        return {"stackFrames": out, "totalFrames": total}
+            texts.append(template % (fid, line))
+            fid += 1
+        self._next_frame = fid
+        return Encoded({"stackFrames": out, "totalFrames": total},
+                       '{"stackFrames":[%s],"totalFrames":%d}' % (",".join(texts), total))
 
     def on_scopes(self, args):
         _ident, frame = self._frame_arg(args)

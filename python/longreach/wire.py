@@ -9,7 +9,8 @@ import re
 
 from .errors import LongreachError
 
-__all__ = ["FrameDecoder", "encode", "HEADER_LIMIT", "PRE_AUTH_BODY_LIMIT", "DEFAULT_BODY_LIMIT"]
+__all__ = ["FrameDecoder", "encode", "dumps", "Encoded", "HEADER_LIMIT", "PRE_AUTH_BODY_LIMIT",
+           "DEFAULT_BODY_LIMIT"]
 
 HEADER_LIMIT = 1024
 PRE_AUTH_BODY_LIMIT = 65536
@@ -143,11 +144,36 @@ def _short(err):
     return text if len(text) <= 120 else text[:120] + "..."
 
 
+def dumps(value):
+    """The JSON text of `value` as frames carry it: ASCII-escaped, compact, no NaN."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
+class Encoded(dict):
+    """A message body that comes with its JSON text already made, for big bodies of many small, regular objects
+    (the stack of a deep recursion): the generic encoder is pure Python on PyPy, and its first run over 900 stack
+    frames took ~50 ms while the JIT warmed up. It is also a dict of the same content, for in-process callers.
+    Whoever makes one keeps the two in step; `text` must be ASCII (make its pieces with dumps())."""
+    __slots__ = ("text",)
+
+    def __init__(self, content, text):
+        dict.__init__(self, content)
+        self.text = text
+
+
 def encode(message, body_limit=None):
     """One frame for `message`. ASCII-escaped JSON, so any Python str (even a lone surrogate) survives.
-    Raises LongreachError(LR_FRAME_TOO_LARGE) when the body would exceed body_limit, ValueError/TypeError when the
-    message is not JSON-serialisable."""
-    body = json.dumps(message, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+    A body that is an Encoded goes in as its text. Raises LongreachError(LR_FRAME_TOO_LARGE) when the body would
+    exceed body_limit, ValueError/TypeError when the message is not JSON-serialisable."""
+    inner = message.get("body")
+    if type(inner) is Encoded:
+        rest = dict(message)
+        del rest["body"]
+        head = dumps(rest)
+        text = head[:-1] + ("," if len(head) > 2 else "") + '"body":' + inner.text + "}"
+    else:
+        text = dumps(message)
+    body = text.encode("ascii")
     if body_limit is not None and len(body) > body_limit:
         raise LongreachError("LR_FRAME_TOO_LARGE", "message of %d bytes exceeds the %d-byte limit" % (
             len(body), body_limit))
