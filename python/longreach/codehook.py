@@ -1,10 +1,12 @@
-"""Entry hooks in code objects (CPython 3.8-3.11): a copy of a code object that calls `hook()` before its first line.
+"""Entry hooks in code objects (CPython 3.8-3.11): a copy of a code object that starts with
+`if sys.gettrace() is None: hook()`.
 
 Why: on these versions a thread can only see line events while it has a global trace function, and CPython then
 calls that function for every function call the thread makes (a Python call plus a copy of the frame's locals each
 time) — several times slower for call-heavy code even when the trace function answers "not interested" at once.
 A code object with a breakpoint instead gets a prologue, `hook()`, that switches tracing on for its own frame only
-when it actually starts running, so code that never reaches a breakpoint's function runs at full speed.
+when it actually starts running, so code that never reaches a breakpoint's function runs at full speed. The guard
+is a C call, so a thread that is already tracing (inside a breakpoint function, or stepping) pays no Python call.
 
 `hooked(code, hook)` returns the new code object, or None where this is not safe (generators and coroutines, which
 resume without running the prologue again; a jump that would need a longer argument; an unknown bytecode). The
@@ -38,10 +40,11 @@ def supported():
 def hooked(code, hook):
     if not supported() or not isinstance(code, types.CodeType) or code.co_flags & _NO_RESTART:
         return None
-    consts = tuple(code.co_consts) + (hook,)
+    n = len(code.co_consts)
+    consts = tuple(code.co_consts) + (sys.gettrace, None, hook)
     if _V < (3, 11):
-        return _hooked_310(code, consts)
-    return _hooked_311(code, consts)
+        return _hooked_310(code, consts, n)
+    return _hooked_311(code, consts, n)
 
 
 def _with_ext(op, arg):
@@ -77,10 +80,26 @@ def _decode(raw):
     return out
 
 
-def _hooked_310(code, consts):
+def _prologue_310(n, unit):
+    """if gettrace() is None: hook()   (consts n, n+1, n+2 = gettrace, None, hook)"""
+    op = dis.opmap
+    if _V >= (3, 9):
+        compare = [op["IS_OP"], 0]
+    else:
+        compare = [op["COMPARE_OP"], dis.cmp_op.index("is")]
+    end = 0
+    while True:
+        out = (_with_ext(op["LOAD_CONST"], n) + [op["CALL_FUNCTION"], 0] + _with_ext(op["LOAD_CONST"], n + 1) +
+               compare + _with_ext(op["POP_JUMP_IF_FALSE"], end) + _with_ext(op["LOAD_CONST"], n + 2) +
+               [op["CALL_FUNCTION"], 0, op["POP_TOP"], 0])
+        if len(out) // unit == end:
+            return bytes(out)
+        end = len(out) // unit
+
+
+def _hooked_310(code, consts, n):
     unit = 2 if _V >= (3, 10) else 1  # jump arguments count code units on 3.10, bytes before
-    prologue = bytes(_with_ext(dis.opmap["LOAD_CONST"], len(consts) - 1) +
-                     [dis.opmap["CALL_FUNCTION"], 0, dis.opmap["POP_TOP"], 0])
+    prologue = _prologue_310(n, unit)
     moved = len(prologue) // unit
     raw = bytearray(code.co_code)
     jabs = set(dis.hasjabs)
@@ -95,7 +114,7 @@ def _hooked_310(code, consts):
     if len(prologue) > 254:
         return None
     changes = {"co_code": prologue + bytes(raw), "co_consts": consts,
-               "co_stacksize": max(code.co_stacksize, 1)}
+               "co_stacksize": max(code.co_stacksize, 2)}
     if _V >= (3, 10):
         changes["co_linetable"] = bytes([len(prologue), 0x80]) + code.co_linetable
     else:
@@ -105,7 +124,17 @@ def _hooked_310(code, consts):
 
 # ---- 3.11 ----
 
-def _hooked_311(code, consts):
+def _call_311(n):
+    """PUSH_NULL; LOAD_CONST n; PRECALL 0; CALL 0, with their inline caches."""
+    caches = opcode._inline_cache_entries
+    out = [dis.opmap["PUSH_NULL"], 0] + _with_ext(dis.opmap["LOAD_CONST"], n)
+    for name in ("PRECALL", "CALL"):
+        op = dis.opmap[name]
+        out += [op, 0] + [0, 0] * caches[op]
+    return out
+
+
+def _hooked_311(code, consts, n):
     raw = bytes(code.co_code)
     resume = dis.opmap["RESUME"]
     at = None
@@ -115,12 +144,11 @@ def _hooked_311(code, consts):
             break
     if at is None:
         return None
-    caches = opcode._inline_cache_entries
-    prologue = [dis.opmap["PUSH_NULL"], 0] + _with_ext(dis.opmap["LOAD_CONST"], len(consts) - 1)
-    for name in ("PRECALL", "CALL"):
-        op = dis.opmap[name]
-        prologue += [op, 0] + [0, 0] * caches[op]
-    prologue += [dis.opmap["POP_TOP"], 0]
+    call_hook = _call_311(n + 2) + [dis.opmap["POP_TOP"], 0]
+    skip = dis.opmap["POP_JUMP_FORWARD_IF_NOT_NONE"]
+    if opcode._inline_cache_entries[skip] or len(call_hook) // 2 > 255:
+        return None
+    prologue = _call_311(n) + [skip, len(call_hook) // 2] + call_hook
     size = len(prologue) // 2
     table = _shift_exception_table(code.co_exceptiontable, at, size)
     lines = _insert_no_location(code.co_linetable, at, size)

@@ -95,9 +95,10 @@ def available():
     return _STATE["probe"] is not None
 
 
-def settrace_running_threads(fn, skip, remove=False):
-    """Set `fn` as the trace function of every thread whose id is not in `skip` and that has no trace function
-    (or, with remove=True, clear it where it is `fn`). Returns the number of threads changed."""
+def settrace_running_threads(fn, skip, remove=False, only=None):
+    """Set `fn` as the trace function of every thread whose id is not in `skip` (and is in `only`, when given) and
+    that has no trace function (or, with remove=True, clear it where it is `fn`). Returns the number of threads
+    changed."""
     if not available():
         return 0
     p = _STATE["probe"]
@@ -110,7 +111,8 @@ def settrace_running_threads(fn, skip, remove=False):
     ts = thead(head())
     while ts:
         fields = arr.from_address(ts)
-        if fields[tid_slot] not in skip:
+        tid = fields[tid_slot]
+        if tid not in skip and (only is None or tid in only):
             current = fields[obj_slot]
             if remove:
                 if current == target and settrace(ts, None, None) == 0:

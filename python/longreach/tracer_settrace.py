@@ -13,8 +13,8 @@
 import sys
 import threading
 
-from longreach import log, tracer_adopt
-from longreach.tracer import AGENT_THREAD_IDS, TracerBase, canon, is_agent_code, _AGENT_DIR
+from longreach import log, tracer_adopt, tracer_hooks
+from longreach.tracer import AGENT_THREAD_IDS, TracerBase, canon, code_lines, is_agent_code, _AGENT_DIR
 
 __all__ = ["SettraceTracer"]
 
@@ -55,6 +55,12 @@ class SettraceTracer(TracerBase):
         self._local_fn = self._make_local()
         self._global_fn = self._make_global()
         self._main_cb = None
+        self._hooks = tracer_hooks.CodeHooks(canon) if tracer_hooks.available() else None
+        self._hooked_lines = None  # the `lines` the hooks were last applied for
+        self._hooks_ok = False
+        self._hook_mode = False    # breakpoints only, all hooked: threads trace only inside breakpoint functions
+        self._owners = {}          # thread id -> the frame whose start gave the thread its trace function
+        self._interesting_code = None
 
     # ---- configuration ----
     def _needed(self):
@@ -68,16 +74,110 @@ class SettraceTracer(TracerBase):
         self._plain[0] = not (self.steps or self.pausing or self.raised or self.unwind)
         self._all_code = bool(self.pausing or self.raised or self.unwind
                               or any(s.kind == "in" for s in self.steps.values()))
+        self._update_hooks()
+        self._hook_mode = self._hooks_ok and bool(self.lines) and not (
+            self.functions or self.steps or self.pausing or self.raised or self.unwind or self.watch_files)
         if not self._needed():
             return  # an installed global trace function stays, idle: threads could not get it back later
-        if not self._installed:
+        if self._hook_mode:
+            self._leave_all_threads()
+            self._mark_running_frames()
+            return
+        first = not self._installed
+        if first:
             self._installed = True
             threading.settrace(self._global_fn)
-            if not tracer_adopt.available():
-                self._give_main_thread()
-        if tracer_adopt.available():  # threads already running, whenever they started (3.9-3.11)
+        if not tracer_adopt.available():
+            if first or self._hooks is not None:
+                self._give_main_thread()  # on 3.8 again each time: hook mode may have let it run untraced
+        else:  # threads already running, whenever they started (3.9-3.11)
             tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids())
         self._mark_running_frames()
+
+    def _update_hooks(self):
+        """Hooked code for the functions of files with breakpoints (CPython 3.8-3.11); re-applied only when the
+        breakpoint lines change, since it walks every live object."""
+        if self._hooks is None:
+            return
+        if not self.active or not self.lines:
+            if self._hooked_lines is not None:
+                tracer_hooks.set_target(None)
+                tracer_hooks.watch_exec(None)
+                self._hooks.restore()
+                self._hooked_lines = None
+            self._hooks_ok = False
+            return
+        if self._hooked_lines is self.lines:
+            return
+        lines = self.lines
+
+        def interesting(code):
+            found = lines.get(canon(code.co_filename))
+            return bool(found) and not found.isdisjoint(code_lines(code))
+        self._interesting_code = interesting
+        tracer_hooks.set_target((self._local_fn, self._global_fn, self._owners))
+        tracer_hooks.watch_exec(self._on_exec)
+        try:
+            self._hooks_ok = self._hooks.apply(set(lines), interesting)
+        except Exception:
+            _log.exception("hooking breakpoint functions failed; tracing every call instead")
+            self._hooks_ok = False
+        self._hooked_lines = lines
+        if not self._hooks_ok:
+            _log.info("some breakpoint code cannot be hooked (a generator, or a long jump); tracing every call")
+
+    def _on_exec(self, code):
+        """A module (or anything exec'd) from a file with breakpoints is about to run: hook the functions it will
+        define; when its own top-level code has a breakpoint, trace this thread until that code returns."""
+        lines = self._hooked_lines
+        if not lines or canon(code.co_filename) not in lines:
+            return
+        if not self._hooks.patch_consts(code, lines) and self._hooks_ok:
+            with self._lock:
+                self._hooks_ok = False
+                self._refresh(grew=True)
+            return
+        tid = threading.get_ident()
+        if self._hook_mode and sys.gettrace() is None and tid not in AGENT_THREAD_IDS \
+                and self._interesting_code(code):
+            self._owners[tid] = code  # becomes its frame at the call event (_global_slow)
+            sys.settrace(self._global_fn)
+
+    def _leave_all_threads(self):
+        """Hook mode: no thread keeps the global trace function unless a frame it runs needs it."""
+        if not tracer_adopt.available():
+            # CPython 3.8: a thread started later could not be reached afterwards (pause, a breakpoint added in a
+            # loop it runs), so threads still get the trace function when they start; only the main thread, which
+            # a pending call can reach, runs untraced
+            if not self._installed:
+                self._installed = True
+                threading.settrace(self._global_fn)
+            return
+        if not self._installed:
+            return
+        threading.settrace(None)
+        self._installed = False
+        if tracer_adopt.available():
+            tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids() | set(self._owners),
+                                                  remove=True)
+
+    def _give_threads(self, wanted):
+        """Hook mode: the global trace function for the threads in `wanted` (tid -> outermost frame that needs
+        it), which have a breakpoint function already running."""
+        me = threading.get_ident()
+        if me in wanted:
+            if sys.gettrace() is None:
+                self._owners[me] = wanted[me]
+                sys.settrace(self._global_fn)
+        others = dict((t, f) for t, f in wanted.items() if t != me)
+        if not others:
+            return
+        if tracer_adopt.available():
+            tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids(), only=set(others))
+            for tid, frame in others.items():
+                self._owners.setdefault(tid, frame)
+        elif threading.main_thread().ident in others:
+            self._give_main_thread()
 
     def _skip_ids(self):
         return set(AGENT_THREAD_IDS) | {threading.get_ident()}
@@ -85,6 +185,7 @@ class SettraceTracer(TracerBase):
     def _mark_running_frames(self):
         """Give f_trace to already-running frames that matter now."""
         stepping = dict((tid, st) for tid, st in self.steps.items() if st.kind != "in")
+        wanted = {}
         for tid, top in sys._current_frames().items():
             if tid in AGENT_THREAD_IDS:
                 continue
@@ -96,7 +197,10 @@ class SettraceTracer(TracerBase):
                     if whole_stack or self._classify(code) == _YES:
                         if f.f_trace is not self._local_fn:
                             f.f_trace = self._local_fn
+                        wanted[tid] = f
                 f = f.f_back
+        if self._hook_mode and wanted:
+            self._give_threads(wanted)
 
     def _give_main_thread(self):
         main = threading.main_thread()
@@ -111,7 +215,12 @@ class SettraceTracer(TracerBase):
 
         def give(_arg):
             try:
-                if self._installed and self.active and sys.gettrace() is None:
+                if (self._installed or self._hook_mode) and self.active and sys.gettrace() is None:
+                    if self._hook_mode:
+                        outer = self._outermost_interesting(sys._getframe(1))
+                        if outer is None:
+                            return 0
+                        self._owners[threading.get_ident()] = outer
                     sys.settrace(self._global_fn)
                     self._mark_running_frames()
             except Exception:
@@ -129,6 +238,13 @@ class SettraceTracer(TracerBase):
             # With nothing set, a thread holding a trace function pays for every call (measured 2-10x on
             # call-heavy code): adopt only when there is something to stop at.
             return
+        if self._hook_mode and only_if_needed:
+            # hooks reach every breakpoint function that starts later: only frames already running need tracing
+            outer = self._outermost_interesting(frame)
+            if outer is not None and sys.gettrace() is None:
+                self._owners[threading.get_ident()] = outer
+                sys.settrace(self._global_fn)
+            return
         if sys.gettrace() is None:
             sys.settrace(self._global_fn)
         f = frame
@@ -137,6 +253,16 @@ class SettraceTracer(TracerBase):
                 f.f_trace = self._local_fn
             f = f.f_back
 
+    def _outermost_interesting(self, frame):
+        """Gives f_trace to the frames from `frame` outwards whose code has breakpoints; returns the outermost."""
+        outer = None
+        while frame is not None:
+            if self._classify(frame.f_code) == _YES:
+                frame.f_trace = self._local_fn
+                outer = frame
+            frame = frame.f_back
+        return outer
+
     def _teardown(self):
         self._interest = {}
         self._fast.clear()
@@ -144,6 +270,9 @@ class SettraceTracer(TracerBase):
         self._plain[0] = False
         self._all_code = False
         self._unwinding.clear()
+        self._hook_mode = False
+        self._owners.clear()
+        self._update_hooks()
         if self._installed:
             threading.settrace(None)
             self._installed = False
@@ -197,6 +326,8 @@ class SettraceTracer(TracerBase):
         if i is None:
             i = self._classify(code)
         if i == _YES:
+            if self._owners and self._owners.get(threading.get_ident()) is code:
+                self._owners[threading.get_ident()] = frame
             if self.functions and self.function_match(code):
                 self.on_function(frame)
                 return self._local_fn  # not cached: every call must be checked
@@ -227,6 +358,8 @@ class SettraceTracer(TracerBase):
         if not self.active:
             return None
         try:
+            if frame.f_code not in self._interest:
+                self._classify(frame.f_code)  # hooked code: its frames start without a call event
             self._local_event(frame, event, arg)
         except Exception:
             _log.exception("trace event failed")
@@ -245,6 +378,10 @@ class SettraceTracer(TracerBase):
                 self._unwinding[threading.get_ident()] = (frame, exc)
         elif event == "return":
             tid = threading.get_ident()
+            if self._owners.get(tid) is frame:
+                del self._owners[tid]
+                if self._hook_mode and tid not in self.steps and sys.gettrace() is self._global_fn:
+                    sys.settrace(None)  # the breakpoint function that switched tracing on is done
             pending = self._unwinding.pop(tid, None)
             if pending is not None and pending[0] is frame and arg is None and self.unwind:
                 self.on_exception(frame, pending[1], "unwind")

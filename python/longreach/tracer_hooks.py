@@ -1,0 +1,195 @@
+"""Live functions switched to hooked code, and the hook they call (CPython 3.8-3.11; see codehook.py for why).
+
+`CodeHooks.apply(files, interesting)` finds every live function whose code comes from one of `files` (a walk of
+gc.get_objects()) and gives it a copy of its code object in which each code object that `interesting` picks —
+itself, or one nested in its constants, like a closure, a lambda or a comprehension made each time it runs — starts
+with a call to `_hook`. `restore()` puts every original back. Frames already running keep the code they started
+with (the tracer reaches those through f_trace).
+
+Code that starts running later (a module imported after the breakpoints were set, the launcher's script) is reached
+through an audit hook: the "exec" event hands over the module's code object just before it runs, and
+`patch_consts` swaps the code objects among its constants (functions and classes it is about to define) for hooked
+copies, in place — a tuple's item slots written through ctypes with the references kept right — since an audit hook
+cannot replace the object being executed. The audit hook is added the first time hooks are used and, like every
+audit hook, stays for the life of the process; it returns at once while no tracer uses it.
+
+`_hook` is a module-level function, so code that is pickled by value (cloudpickle) refers to it by name. While a
+tracer has set `target` = (local trace function, global trace function, owners), the hook gives its caller's frame
+the local trace function and, when the thread has no trace function yet, installs the global one and records the
+frame in owners[thread id]: the tracer removes the thread's trace function again when that frame returns.
+"""
+
+import gc
+import sys
+import threading
+import types
+
+from longreach import codehook
+
+__all__ = ["CodeHooks", "set_target", "available", "watch_exec"]
+
+_getframe = sys._getframe
+_gettrace = sys.gettrace
+_settrace = sys.settrace
+_get_ident = threading.get_ident
+_target = None
+_FunctionType = types.FunctionType
+_CodeType = types.CodeType
+
+try:
+    from longreach._threads import AGENT_THREAD_IDS
+except Exception:  # pragma: no cover - only while the package is half-built
+    AGENT_THREAD_IDS = set()
+
+
+def available():
+    return codehook.supported()
+
+
+def set_target(target):
+    global _target
+    _target = target
+
+
+_exec_target = None
+_audit_added = False
+
+
+def watch_exec(callback):
+    """callback(code) before each exec()/eval() of a code object (None: stop calling it)."""
+    global _exec_target, _audit_added
+    _exec_target = callback
+    if callback is not None and not _audit_added:
+        _audit_added = True
+        sys.addaudithook(_audit)
+
+
+def _audit(event, args):
+    if event != "exec":
+        return
+    callback = _exec_target
+    if callback is None:
+        return
+    try:
+        code = args[0]
+        if type(code) is _CodeType:
+            callback(code)
+    except Exception:
+        pass  # an exception here would fail the program's exec or import
+
+
+def _set_tuple_item(t, i, value):
+    """t[i] = value for a tuple nobody has seen yet (a module's constants before it runs), references kept right."""
+    import ctypes
+    slot = ctypes.c_void_p.from_address(id(t) + tuple.__basicsize__ + i * ctypes.sizeof(ctypes.c_void_p))
+    old = t[i]
+    if slot.value != id(old):
+        raise RuntimeError("unexpected tuple layout")
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(value))
+    slot.value = id(value)
+    ctypes.pythonapi.Py_DecRef(ctypes.py_object(old))
+
+
+def _hook():
+    t = _target
+    if t is None:
+        return
+    try:
+        frame = _getframe(1)
+        frame.f_trace = t[0]
+        if _gettrace() is None:
+            tid = _get_ident()
+            if tid not in AGENT_THREAD_IDS:
+                t[2][tid] = frame
+                _settrace(t[1])
+    except Exception:
+        pass  # the program's line must run whatever happens here
+
+
+class CodeHooks(object):
+    def __init__(self, canon):
+        self._canon = canon
+        self._originals = {}  # code object we made -> the program's own
+        self._made = {}       # the program's code object -> what it runs now, for the current `interesting`
+        self._interesting = None
+        self._ok = True
+
+    def _transform(self, code):
+        made = self._made
+        done = made.get(code)
+        if done is not None:
+            return done
+        consts = code.co_consts
+        new_consts = tuple(self._transform(self._originals.get(c, c)) if type(c) is _CodeType else c
+                           for c in consts)
+        result = code
+        if any(a is not b for a, b in zip(consts, new_consts)):
+            result = code.replace(co_consts=new_consts)
+        if self._interesting(code):
+            hooked = codehook.hooked(result, _hook)
+            if hooked is None:
+                self._ok = False
+            else:
+                result = hooked
+        if result is not code:
+            self._originals[result] = code
+        made[code] = result
+        return result
+
+    def patch_consts(self, code, files):
+        """Before `code` (a module, or anything exec'd) runs: the code objects among its constants from `files`
+        become their hooked copies, in place. Returns False when some could not be hooked."""
+        if self._interesting is None or self._canon(code.co_filename) not in files:
+            return True
+        consts = code.co_consts
+        for i, c in enumerate(consts):
+            if type(c) is _CodeType:
+                new = self._transform(self._originals.get(c, c))
+                if new is not c:
+                    _set_tuple_item(consts, i, new)
+        return self._ok
+
+    def apply(self, files, interesting):
+        """Returns False when some code object that `interesting` picks could not be hooked (a generator, or a
+        jump that would need a longer argument): the caller must trace that code another way."""
+        if not files:
+            self.restore()
+            return True
+        self._made = {}
+        self._interesting = interesting
+        self._ok = True
+        ok = [True]
+        originals = self._originals
+        transform = self._transform
+        canon = self._canon
+        for obj in gc.get_objects():
+            if type(obj) is not _FunctionType:
+                continue
+            code = obj.__code__
+            original = originals.get(code, code)
+            if canon(original.co_filename) in files:
+                new = transform(original)
+            else:
+                new = original
+            if new is not code:
+                try:
+                    obj.__code__ = new
+                except Exception:
+                    ok[0] = False
+        return ok[0] and self._ok
+
+    def restore(self):
+        self._interesting = None
+        self._made = {}
+        if not self._originals:
+            return
+        originals = self._originals
+        for obj in gc.get_objects():
+            if type(obj) is _FunctionType:
+                original = originals.get(obj.__code__)
+                if original is not None:
+                    try:
+                        obj.__code__ = original
+                    except Exception:
+                        pass
+        self._originals = {}
