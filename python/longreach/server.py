@@ -356,7 +356,7 @@ class Server(object):
         session = None
         try:
             options = {"on_configured": lambda: self._on_configured(conn), "redirect_output": self.redirect_output,
-                       "is_tls": conn.is_tls}
+                       "is_tls": conn.is_tls, "after_reply": lambda fn: self._after_reply(conn, fn)}
             session = self.session_factory(conn.send, conn.peer, options)
             conn.state["session"] = session
             body = session.handle("attach", args)
@@ -432,6 +432,14 @@ class Server(object):
             conn.state["then"].append(lambda: self._on_configured(conn))
         elif self._attached is conn:
             self._configured.set()
+
+    def _after_reply(self, conn, fn):
+        """Run fn() once the response to the request being handled is on the wire (at once outside a handler): a
+        resumed program must not be able to send its next stop before the response that resumed it."""
+        if conn.state.get("handling") == threading.get_ident():
+            conn.state["then"].append(fn)
+        else:
+            fn()
 
     def _detach(self, conn):
         """Release the attach slot and close the connection's session, exactly once."""

@@ -383,10 +383,19 @@ class DebugSession(InspectHandlers):
         return {"breakpoints": [{"verified": True} for _ in filters]}
 
     # ---- execution control ----
+    def _after_reply(self, fn):
+        """Resume only once the response is on the wire (docs/protocol.md 5.2): otherwise a thread released here
+        could report its next stop before the response that released it."""
+        later = self.options.get("after_reply")
+        if later is None:
+            fn()
+        else:
+            later(fn)
+
     def on_continue(self, args):
         self.refs.clear()
         self._frames.clear()
-        self.coord.resume()
+        self._after_reply(self.coord.resume)
         return {"allThreadsContinued": True}
 
     def _step(self, command, args):
@@ -394,7 +403,15 @@ class DebugSession(InspectHandlers):
         if ident not in self.coord.stopped:
             raise LongreachError("LR_NOT_STOPPED", "thread %s is not stopped; pause it first" % args["threadId"])
         self.refs.clear()
-        self.coord.resume(step=(ident, _STEP_KINDS[command]))
+        step, tid = (ident, _STEP_KINDS[command]), args["threadId"]
+
+        def go():
+            if self._closed:
+                return
+            # every thread runs again, which a step response cannot say: tell the client before anything can stop
+            self.send_event("continued", {"threadId": tid, "allThreadsContinued": True})
+            self.coord.resume(step=step)
+        self._after_reply(go)
         return None
 
     def on_next(self, args):

@@ -1,0 +1,98 @@
+"""Events the client cannot infer from its own requests (docs/protocol.md 5.2): `continued` after a step.
+In-process first, then on the wire through the real server in a child process."""
+
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+from tests.session_support import Harness, tracee
+from .support import Client
+from .support.child import Child
+
+
+def _names(messages, wanted):
+    return [m["event"] for m in messages if m.get("type") == "event" and m.get("event") in wanted]
+
+
+class InProcess(unittest.TestCase):
+    def setUp(self):
+        self.h = Harness()
+        self.addCleanup(self.h.close)
+
+    def test_a_step_is_followed_by_continued_then_its_stop_and_continue_by_neither(self):
+        h = self.h
+        h.set_breakpoints(["leaf1"])
+        t, result = h.start(tracee.outer, 1)
+        stop = h.wait_event("stopped")
+        h.set_breakpoints([])
+        h.request("next", {"threadId": stop["threadId"]})
+        continued = h.wait_event("continued")
+        self.assertEqual(continued, {"threadId": stop["threadId"], "allThreadsContinued": True})
+        self.assertEqual(h.wait_event("stopped")["reason"], "step")  # after the continued event
+        h.request("continue", {"threadId": stop["threadId"]})
+        t.join(10)
+        self.assertEqual(result["value"], 4)
+        self.assertEqual(_names(h.messages, ("stopped", "continued")), ["stopped", "continued", "stopped"])
+
+
+
+PROGRAM = """\
+import sys, threading, time
+import longreach
+host, port = longreach.enable_attach(None, ("127.0.0.1", 0))
+print(port, flush=True)
+def work(n):
+    total = n * 2  # line 6: breakpoint
+    return total
+longreach.wait_for_attach(30)
+mode = sys.argv[1]
+if mode == "step":
+    # a thread started after attach: every runtime traces it
+    worker = threading.Thread(target=lambda: print("result", work(21), flush=True))
+    worker.start()
+    worker.join()
+print("done", flush=True)
+"""
+
+
+class OnTheWire(unittest.TestCase):
+    def start(self, mode):
+        directory = tempfile.mkdtemp(prefix="longreach-events-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        self.path = os.path.join(directory, "prog.py")
+        with open(self.path, "w") as f:
+            f.write(PROGRAM)
+        child = Child("", argv=[sys.executable, self.path, mode], cwd=directory)
+        self.addCleanup(child.kill)
+        client = Client(int(child.line()), timeout=20)
+        self.addCleanup(client.close)
+        client.initialize()
+        self.assertTrue(client.request("attach", {"redirectOutput": False})["success"])
+        return child, client
+
+    def test_step_response_then_continued_then_stopped(self):
+        child, client = self.start("step")
+        client.request("setBreakpoints", {"source": {"path": self.path}, "breakpoints": [{"line": 6}]})
+        self.assertTrue(client.request("configurationDone")["success"])
+        tid = client.event("stopped")["body"]["threadId"]
+        client.request("setBreakpoints", {"source": {"path": self.path}, "breakpoints": []})
+        self.assertTrue(client.request("next", {"threadId": tid})["success"])
+        self.assertEqual(_names(client.backlog, ("stopped", "continued")), [], "events before the step response")
+        order = []
+        while len(order) < 2:
+            message = client.expect(lambda m: m.get("event") in ("stopped", "continued"))
+            order.append((message["event"], message["body"]))
+        self.assertEqual(order[0], ("continued", {"threadId": tid, "allThreadsContinued": True}))
+        self.assertEqual((order[1][0], order[1][1]["reason"]), ("stopped", "step"))
+        self.assertTrue(client.request("continue", {"threadId": tid})["success"])
+        rest = client.expect_closed()
+        self.assertEqual(_names(rest, ("stopped", "continued")), [], "continue is answered by its response alone")
+        self.assertEqual(child.line(), "result 42")
+        self.assertEqual(child.wait(), 0)
+
+
+
+if __name__ == "__main__":
+    unittest.main()
