@@ -328,8 +328,8 @@ class DebugSession(InspectHandlers):
 
     def on_terminate(self, args):
         self._terminating = True
+        self.send_event("exited", {"exitCode": 0})  # the order of a program that ends by itself (_at_exit)
         self.send_event("terminated", {})
-        self.send_event("exited", {"exitCode": 0})
         self.close()
         main = threading.main_thread()
         if main.is_alive():

@@ -1,5 +1,6 @@
-"""Events the client cannot infer from its own requests (docs/protocol.md 5.2): `continued` after a step.
-In-process first, then on the wire through the real server in a child process."""
+"""Events the client cannot infer from its own requests (docs/protocol.md 5.2): `continued` after a step, and
+`exited` before `terminated` on a terminate request. In-process first, then on the wire through the real server in a
+child process."""
 
 import os
 import shutil
@@ -53,6 +54,10 @@ if mode == "step":
     worker = threading.Thread(target=lambda: print("result", work(21), flush=True))
     worker.start()
     worker.join()
+elif mode == "terminate":
+    print("running", flush=True)
+    for _ in range(600):  # the agent's SystemExit arrives between two sleeps
+        time.sleep(0.05)
 print("done", flush=True)
 """
 
@@ -92,6 +97,16 @@ class OnTheWire(unittest.TestCase):
         self.assertEqual(child.line(), "result 42")
         self.assertEqual(child.wait(), 0)
 
+    def test_terminate_sends_exited_then_terminated(self):
+        child, client = self.start("terminate")
+        self.assertTrue(client.request("configurationDone")["success"])
+        self.assertEqual(child.line(), "running")
+        self.assertTrue(client.request("terminate")["success"])
+        seen = client.expect_closed()
+        self.assertEqual(_names(seen, ("exited", "terminated")), ["exited", "terminated"])
+        self.assertEqual([m["body"] for m in seen if m.get("event") == "exited"], [{"exitCode": 0}])
+        self.assertEqual(child.wait(), 0)
+        self.assertEqual(child.stderr(), "")
 
 
 if __name__ == "__main__":
