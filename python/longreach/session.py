@@ -18,6 +18,7 @@ from longreach.errors import LongreachError
 from longreach.output import OutputRedirect
 from longreach.paths import PathResolver
 from longreach.session_inspect import InspectHandlers, is_user_file
+from longreach.thread_events import ThreadEvents
 from longreach.threads import Coordinator, user_threads
 from longreach.tracer import canon, make_tracer
 from longreach.variables import Refs, Renderer
@@ -69,7 +70,7 @@ class DebugSession(InspectHandlers):
         self._terminating = False
         self._tids = {}          # python thread ident -> DAP thread id (small ints: idents do not fit in JS)
         self._idents = {}
-        self._announced = set()
+        self.thread_events = ThreadEvents(self.send_event, self.dap_tid)
         self._frames = {}
         self._next_frame = 1
         self._sources = {}       # sourceReference -> file name (code without a file on disk)
@@ -107,12 +108,13 @@ class DebugSession(InspectHandlers):
             self._lock = threading.Lock()
             self.tracer._lock = threading.RLock()
             self.coord._cond = threading.Condition()
+            self.thread_events.forget_after_fork()
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        for step in (self.coord.close, self.tracer.uninstall, self._restore_hooks, self._stop_output,
-                     self.refs.clear):
+        for step in (self.thread_events.stop, self.coord.close, self.tracer.uninstall, self._restore_hooks,
+                     self._stop_output, self.refs.clear):
             try:
                 step()
             except Exception:
@@ -168,17 +170,6 @@ class DebugSession(InspectHandlers):
             raise _bad("unknown threadId %r; send a threads request for the current ids" % (t,))
         return self._idents[t]
 
-    def _announce_threads(self):
-        live = user_threads()
-        for ident in live:
-            if ident not in self._announced:
-                self._announced.add(ident)
-                self.send_event("thread", {"reason": "started", "threadId": self.dap_tid(ident)})
-        for ident in list(self._announced):
-            if ident not in live:
-                self._announced.discard(ident)
-                self.send_event("thread", {"reason": "exited", "threadId": self.dap_tid(ident)})
-
     # ---- the tracer's policy ----
     def break_at_line(self, frame):
         stop = False
@@ -228,7 +219,7 @@ class DebugSession(InspectHandlers):
         self.refs.clear()
         self._frames.clear()
         self._source_cache = {}
-        self._announce_threads()
+        self.thread_events.announce()
         body = {"reason": st.reason, "threadId": self.dap_tid(st.tid), "allThreadsStopped": True}
         if st.exc is not None:
             body["description"] = "%s: %s" % (type(st.exc).__name__, self._exc_text(st.exc))
@@ -290,6 +281,7 @@ class DebugSession(InspectHandlers):
         """The program is ending while attached: tell the client how, before api's exit hook closes the
         connection (atexit runs hooks last-registered first, and this one is registered at attach)."""
         if not self._closed and not self._terminating:
+            self.thread_events.stop()
             self.send_event("exited", {"exitCode": program.exit_code()})
             self.send_event("terminated", {})
 
@@ -323,11 +315,13 @@ class DebugSession(InspectHandlers):
             cb = self.options.get("on_configured")
             if cb is not None:
                 cb()
-        self._announce_threads()
+        self.thread_events.announce()
+        self.thread_events.watch()
         return None
 
     def on_terminate(self, args):
         self._terminating = True
+        self.thread_events.stop()
         self.send_event("exited", {"exitCode": 0})  # the order of a program that ends by itself (_at_exit)
         self.send_event("terminated", {})
         self.close()

@@ -1,11 +1,12 @@
-"""Events the client cannot infer from its own requests (docs/protocol.md 5.2): `continued` after a step, and
-`exited` before `terminated` on a terminate request. In-process first, then on the wire through the real server in a
-child process."""
+"""Events the client cannot infer from its own requests (docs/protocol.md 5.2): `continued` after a step, `thread`
+while the program runs, and `exited` before `terminated` on a terminate request. In-process first, then on the wire
+through the real server in a child process."""
 
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import unittest
 
 from tests.session_support import Harness, tracee
@@ -37,6 +38,30 @@ class InProcess(unittest.TestCase):
         self.assertEqual(result["value"], 4)
         self.assertEqual(_names(h.messages, ("stopped", "continued")), ["stopped", "continued", "stopped"])
 
+    def test_threads_starting_and_ending_while_running_are_announced(self):
+        h = self.h
+        h.request("configurationDone")
+        go = threading.Event()
+        t, _ = h.start(go.wait, 30)
+        tid = h.session.dap_tid(t.ident)
+        h.wait_event("thread", pred=lambda b: b == {"reason": "started", "threadId": tid})
+        self.assertIn(tid, [th["id"] for th in h.request("threads")["threads"]])
+        go.set()
+        t.join(10)
+        h.wait_event("thread", pred=lambda b: b == {"reason": "exited", "threadId": tid})
+        self.assertEqual(h.events("stopped"), [])
+
+    def test_the_watcher_runs_only_from_configuration_done_to_detach_and_is_hidden(self):
+        h = self.h
+        events = h.session.thread_events
+        self.assertIsNone(events._watcher, "nothing may run before the client is configured")
+        h.request("configurationDone")
+        watcher = events._watcher
+        self.assertTrue(watcher.is_alive())
+        names = [th["name"] for th in h.request("threads")["threads"]]
+        self.assertFalse([n for n in names if n.startswith("longreach")], names)
+        h.session.close()
+        self.assertFalse(watcher.is_alive(), "the watcher outlived the session")
 
 
 PROGRAM = """\
@@ -54,6 +79,17 @@ if mode == "step":
     worker = threading.Thread(target=lambda: print("result", work(21), flush=True))
     worker.start()
     worker.join()
+elif mode == "threads":
+    sys.stdin.readline()
+    go = threading.Event()
+    short = threading.Thread(target=go.wait, args=(30,), name="short-lived")
+    short.start()
+    print("started", flush=True)
+    sys.stdin.readline()
+    go.set()
+    short.join()
+    print("ended", flush=True)
+    sys.stdin.readline()
 elif mode == "terminate":
     print("running", flush=True)
     for _ in range(600):  # the agent's SystemExit arrives between two sleeps
@@ -96,6 +132,23 @@ class OnTheWire(unittest.TestCase):
         self.assertEqual(_names(rest, ("stopped", "continued")), [], "continue is answered by its response alone")
         self.assertEqual(child.line(), "result 42")
         self.assertEqual(child.wait(), 0)
+
+    def test_thread_events_reach_the_client_while_nothing_is_stopped(self):
+        child, client = self.start("threads")
+        self.assertTrue(client.request("configurationDone")["success"])
+        child.send("")
+        self.assertEqual(child.line(), "started")
+        threads = client.request("threads")["body"]["threads"]
+        tid = [t["id"] for t in threads if t["name"] == "short-lived"][0]
+        client.expect(lambda m: m.get("event") == "thread" and m["body"] == {"reason": "started", "threadId": tid})
+        child.send("")
+        self.assertEqual(child.line(), "ended")
+        client.expect(lambda m: m.get("event") == "thread" and m["body"] == {"reason": "exited", "threadId": tid})
+        child.send("")
+        self.assertEqual(child.line(), "done")
+        self.assertEqual(child.wait(), 0)
+        self.assertEqual(_names(client.expect_closed(), ("stopped",)), [])
+        self.assertEqual(child.stderr(), "")
 
     def test_terminate_sends_exited_then_terminated(self):
         child, client = self.start("terminate")
