@@ -1,5 +1,5 @@
-// Events the client cannot infer from its own requests: `continued` when the program runs again without the
-// client asking (here another inspector session resumes it).
+// Events the client cannot infer from its own requests (docs/protocol.md 5.2): `continued` when the program runs
+// again without the client asking (here another inspector session resumes it), and after a step.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ test('resumed by another inspector session while stopped: the client gets contin
   assert.match(program.stdout(), /other session resumed 1/);
 });
 
-test('continue and next answer with a response only: no continued event follows them', async (t) => {
+test('next is followed by continued then its stop; continue is answered by its response alone', async (t) => {
   const program = await launch(t, OTHER);
   const s = await attachTo(t, program);
   const seen: string[] = [];
@@ -39,6 +39,8 @@ test('continue and next answer with a response only: no continued event follows 
   stopped = s.waitForEvent('stopped', { timeoutMs: 15_000 });
   await s.request('next', { threadId: 1 });
   await stopped;
+  assert.deepEqual(seen.filter((n) => n === 'stopped' || n === 'continued'), ['stopped', 'continued', 'stopped']);
+  seen.length = 0;
   await s.request('setBreakpoints', { source: { path: OTHER }, breakpoints: [] });
   const terminated = s.waitForEvent('terminated', { timeoutMs: 15_000 });
   await s.request('continue', { threadId: 1 });

@@ -29,6 +29,9 @@ export const CAPABILITIES = { ...AGENT_CAPABILITIES, supportsFunctionBreakpoints
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
+/** The exit status of a Node.js program ended by SIGTERM with no handler of its own (what `terminate` sends). */
+const SIGTERM_STATUS = 128 + 15;
+
 export interface AgentHooks {
   /** Runs an expression in the main thread's global scope (for the agent's own hidden helpers). */
   redirectOutput(on: boolean): void;
@@ -46,8 +49,10 @@ export class NodeDebugSession implements DebugSessionHandler {
   #breakPending = false;
   /** A stopped event went out and the client has not yet been told the program runs again. */
   #stoppedSent = false;
-  /** The client asked to resume (continue, next...): its response says so, no continued event needed. */
+  /** The client asked to resume (continue, next...): no continued event for the resume itself (a step sends its own). */
   #resumeExpected = false;
+  /** A step was answered and its continued event has not gone out yet. */
+  #continuedOwed = false;
   #closed = false;
   #redirect = false;
 
@@ -140,6 +145,9 @@ export class NodeDebugSession implements DebugSessionHandler {
   }
 
   async terminate(): Promise<void> {
+    // The order of a program that ends by itself (docs/protocol.md 5.2). The program gets SIGTERM below: without a
+    // handler of its own it ends with status 128 + 15.
+    this.#state.send('exited', { exitCode: SIGTERM_STATUS });
     this.#state.send('terminated');
     await this.close();
     setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20);
@@ -228,7 +236,23 @@ export class NodeDebugSession implements DebugSessionHandler {
   async #step(kind: 'next' | 'stepIn' | 'stepOut'): Promise<unknown> {
     this.#lastAction = 'step';
     this.#resumeExpected = true;
-    return step(this.#state, kind);
+    // A step response cannot say that every thread runs again: a continued event says it after the response
+    // (which the gate sends within this turn), and in any case before the step's stopped event (#onPaused).
+    this.#continuedOwed = true;
+    try {
+      await step(this.#state, kind);
+    } catch (err) {
+      this.#continuedOwed = false;
+      throw err;
+    }
+    setImmediate(() => this.#sendOwedContinued());
+    return undefined;
+  }
+
+  #sendOwedContinued(): void {
+    if (!this.#continuedOwed) return;
+    this.#continuedOwed = false;
+    this.#state.send('continued', { threadId: THREAD_ID, allThreadsContinued: true });
   }
 
   async #pause(): Promise<unknown> {
@@ -295,6 +319,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     if (runtime.paused !== p) return; // already running again (resumed from elsewhere): nothing to report
     this.#stoppedSent = true;
     this.#resumeExpected = false;
+    this.#sendOwedContinued();
     this.#state.send('stopped', body);
   }
 
