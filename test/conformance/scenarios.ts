@@ -267,6 +267,42 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'a step is followed by continued (all threads) then its stop; continue is answered by its response alone',
+    async run(t, agent) {
+      const dbg = await begin(t, agent);
+      await dbg.setBreakpoints(agent.app, [{ line: dbg.line('loop-body') }]);
+      await configurationDone(dbg);
+      const stop = await dbg.expectStopped('breakpoint');
+      await dbg.setBreakpoints(agent.app, []);
+      const mark = dbg.events.length;
+      await dbg.s.request('next', { threadId: stop.threadId });
+      await dbg.expectStopped('step');
+      const seen = dbg.events.slice(mark).filter((e) => e.event === 'continued' || e.event === 'stopped');
+      assert.deepEqual(seen.map((e) => e.event), ['continued', 'stopped']);
+      assert.deepEqual(seen[0]?.body, { threadId: stop.threadId, allThreadsContinued: true });
+      const afterStep = dbg.events.length;
+      const terminated = dbg.s.waitForEvent('terminated', { timeoutMs: 15_000 });
+      await finish(dbg);
+      await terminated; // every event the program sent before it ended has arrived
+      assert.ok(!dbg.events.slice(afterStep).some((e) => e.event === 'continued'), 'no continued after continue');
+    },
+  },
+  {
+    name: 'terminate sends exited then terminated and ends the program',
+    async run(t, agent) {
+      const dbg = await begin(t, agent, 'busy');
+      await configurationDone(dbg);
+      const terminated = dbg.s.waitForEvent('terminated', { timeoutMs: 15_000 });
+      await dbg.s.request('terminate', {});
+      await terminated;
+      const ends = dbg.events.filter((e) => e.event === 'exited' || e.event === 'terminated');
+      assert.deepEqual(ends.map((e) => e.event), ['exited', 'terminated']);
+      // Python ends the program as sys.exit(0); Node.js sends SIGTERM (status 128 + 15 without a handler).
+      assert.deepEqual(ends[0]?.body, { exitCode: agent.lang === 'python' ? 0 : 143 });
+      assert.equal(await exitCode(dbg.program), agent.lang === 'python' ? 0 : 'SIGTERM');
+    },
+  },
+  {
     name: 'detach while stopped: the program continues and finishes normally',
     async run(t, agent) {
       const dbg = await begin(t, agent);
