@@ -66,6 +66,7 @@ def _compile_log(message):
 
 
 class LineBreakpoint(object):
+    """condition: code compiled when set (eval mode); hit: predicate of the hit count; log: _compile_log parts."""
     __slots__ = ("id", "client_path", "requested_line", "line", "file", "condition", "hit", "log", "hits",
                  "verified", "message")
 
@@ -74,6 +75,18 @@ class LineBreakpoint(object):
         if self.message:
             d["message"] = self.message
         return d
+
+
+class FunctionBreakpoint(object):
+    __slots__ = ("id", "name", "condition", "hit", "log", "hits")
+
+    def __init__(self, bp_id, name):
+        self.id, self.name = bp_id, name
+        self.condition = self.hit = self.log = None
+        self.hits = 0
+
+
+_NO_LINES = {}
 
 
 def executable_lines(path):
@@ -106,7 +119,9 @@ class Registry(object):
         self._lock = threading.Lock()
         self._by_source = {}      # client path -> [LineBreakpoint]
         self._by_location = {}    # (canon file, line) -> [LineBreakpoint]
-        self._functions = []      # [(name, condition code, hit predicate, hits list)]
+        self._by_file = {}        # canon file -> {line: (LineBreakpoint, ...)}
+        self._by_code_file = {}   # co_filename as the code object spells it -> the same {line: (...)}, filled by at()
+        self._functions = []      # [FunctionBreakpoint]
         self.exception_filters = frozenset()
         self._next_id = 1
         self._exe_cache = {}
@@ -173,12 +188,17 @@ class Registry(object):
         return False
 
     def _reindex(self):
-        loc = {}
+        loc, by_file = {}, {}
         for bps in self._by_source.values():
             for bp in bps:
                 if bp.verified and bp.file is not None:
                     loc.setdefault((bp.file, bp.line), []).append(bp)
+        for (f, line), bps in loc.items():
+            by_file.setdefault(f, {})[line] = tuple(bps)
+        # at() reads these without the lock: whole new dicts, the file index before the cache built from it
         self._by_location = loc
+        self._by_file = by_file
+        self._by_code_file = {}
 
     def lines_by_file(self):
         out = {}
@@ -205,7 +225,13 @@ class Registry(object):
         return changed
 
     def at(self, frame):
-        return self._by_location.get((canon(frame.f_code.co_filename), frame.f_lineno), ())
+        """The breakpoints on the line `frame` is at (called on every hit: two dict look-ups)."""
+        by_code_file = self._by_code_file
+        lines = by_code_file.get(frame.f_code.co_filename)
+        if lines is None:
+            name = frame.f_code.co_filename
+            lines = by_code_file[name] = self._by_file.get(canon(name), _NO_LINES)
+        return lines.get(frame.f_lineno, ())
 
     def all_line_breakpoints(self):
         return [bp for bps in self._by_source.values() for bp in bps]
@@ -216,32 +242,32 @@ class Registry(object):
         funcs, out = [], []
         for spec in specs:
             name = spec.get("name") or ""
-            entry = {"id": self._new_id(), "name": name, "condition": None, "hit": None, "hits": 0}
+            entry = FunctionBreakpoint(self._new_id(), name)
             msg = None
             try:
                 if not name.strip():
                     raise ValueError("function breakpoint needs a function name")
                 if spec.get("condition"):
-                    entry["condition"] = compile(spec["condition"], "<condition>", "eval")
+                    entry.condition = compile(spec["condition"], "<condition>", "eval")
                 if spec.get("hitCondition"):
-                    entry["hit"] = parse_hit_condition(spec["hitCondition"])
+                    entry.hit = parse_hit_condition(spec["hitCondition"])
             except SyntaxError as e:
                 msg = "condition is not valid Python: %s" % (e.msg,)
             except ValueError as e:
                 msg = str(e)
             if msg is None:
                 funcs.append(entry)
-            out.append({"id": entry["id"], "verified": msg is None, "message": msg} if msg else
-                       {"id": entry["id"], "verified": True})
+            out.append({"id": entry.id, "verified": msg is None, "message": msg} if msg else
+                       {"id": entry.id, "verified": True})
         self._functions = funcs
         return out
 
     def function_names(self):
-        return set(e["name"].strip() for e in self._functions)
+        return set(e.name.strip() for e in self._functions)
 
     def functions_at(self, code):
         names = (code.co_name, getattr(code, "co_qualname", None))
-        return [e for e in self._functions if e["name"].strip() in names]
+        return [e for e in self._functions if e.name.strip() in names]
 
     # ---- exceptions ----
     def set_exception_filters(self, filters):
@@ -254,11 +280,14 @@ class Registry(object):
 
 
 def should_stop(bp, frame, emit_log, condition_error):
-    """Apply condition, hit count and log message of one breakpoint (a LineBreakpoint or a function entry dict)
+    """Apply condition, hit count and log message of one breakpoint (a LineBreakpoint or a FunctionBreakpoint)
     at `frame`; True when the thread should stop. emit_log(text) sends a log message; condition_error(text)
-    reports a condition that raised (the thread then stops, so the user sees it)."""
-    get = bp.get if isinstance(bp, dict) else (lambda k: getattr(bp, k))
-    cond = get("condition")
+    reports a condition that raised (the thread then stops, so the user sees it).
+
+    Runs on every hit of the line, so a false condition costs one eval of the code compiled when the breakpoint
+    was set, in the frame's globals and f_locals (a snapshot refreshed on each access before 3.13, a live view
+    since PEP 667: either way the current values)."""
+    cond = bp.condition
     if cond is not None:
         try:
             if not eval(cond, frame.f_globals, frame.f_locals):
@@ -266,26 +295,25 @@ def should_stop(bp, frame, emit_log, condition_error):
         except Exception as e:
             condition_error("breakpoint condition raised %s: %s" % (type(e).__name__, e))
             return True
-    if isinstance(bp, dict):
-        bp["hits"] += 1
-        hits = bp["hits"]
-    else:
-        bp.hits += 1
-        hits = bp.hits
-    hit = get("hit")
-    if hit is not None and not hit(hits):
+    bp.hits += 1
+    hit = bp.hit
+    if hit is not None and not hit(bp.hits):
         return False
-    log = None if isinstance(bp, dict) else bp.log
+    log = bp.log
     if log is not None:
-        out = []
-        for text, code in log:
-            if code is None:
-                out.append(text)
-            else:
-                try:
-                    out.append(str(eval(code, frame.f_globals, frame.f_locals)))
-                except Exception as e:
-                    out.append("<%s: %s>" % (type(e).__name__, e))
-        emit_log("".join(out) + "\n")
+        emit_log(_format_log(log, frame))
         return False
     return True
+
+
+def _format_log(parts, frame):
+    out = []
+    for text, code in parts:
+        if code is None:
+            out.append(text)
+        else:
+            try:
+                out.append(str(eval(code, frame.f_globals, frame.f_locals)))
+            except Exception as e:
+                out.append("<%s: %s>" % (type(e).__name__, e))
+    return "".join(out) + "\n"

@@ -1,5 +1,6 @@
 """Breakpoint registry: snapping, validation messages, hit conditions, log messages, conditions."""
 
+import os
 import sys
 import unittest
 
@@ -14,6 +15,12 @@ def frame_with(**values):
     frame = f()
     g = dict(values)
     return type("Frame", (), {"f_globals": g, "f_locals": g})()
+
+
+def at_line(filename, line):
+    """What Registry.at reads of a frame: its code's file name (as spelled there) and its line."""
+    code = type("Code", (), {"co_filename": filename})()
+    return type("Frame", (), {"f_code": code, "f_lineno": line})()
 
 
 class HitConditions(unittest.TestCase):
@@ -93,6 +100,34 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual([o["verified"] for o in out], [True, False, True])
         self.assertEqual(self.reg.function_names(), {"leaf", "Thing.method"})
         self.assertEqual(len(self.reg.functions_at(tracee.leaf.__code__)), 1)
+
+    def test_function_breakpoint_condition_and_hit_count(self):
+        out = self.reg.set_functions([{"name": "leaf", "condition": "n > 1", "hitCondition": "2"},
+                                      {"name": "middle", "condition": "n >"}])
+        self.assertEqual(out[0], {"id": out[0]["id"], "verified": True})
+        self.assertFalse(out[1]["verified"])
+        self.assertIn("condition is not valid Python", out[1]["message"])
+        self.assertEqual(self.reg.function_names(), {"leaf"})
+        bp = self.reg.functions_at(tracee.leaf.__code__)[0]
+        logs, errors = [], []
+        stops = [should_stop(bp, frame_with(n=n), logs.append, errors.append) for n in (1, 2, 3, 4)]
+        self.assertEqual(stops, [False, False, True, False])  # n=2 is the first counted hit, n=3 the second
+        self.assertEqual((logs, errors), ([], []))
+
+    def test_at_follows_every_change_whatever_the_spelling_of_the_file(self):
+        line = line_of("leaf1")
+        spelled = os.path.join(os.path.dirname(tracee.__file__), ".", os.path.basename(tracee.__file__))
+        frame = at_line(spelled, line)
+        self.assertEqual(self.reg.at(frame), ())
+        bp = self.reg.set_source(tracee.__file__, [{"line": line, "condition": "n == 3"}])[0]
+        self.assertEqual(self.reg.at(frame), (bp,))
+        self.assertEqual(self.reg.at(at_line(tracee.__file__, line)), (bp,))
+        self.assertEqual(self.reg.at(at_line(spelled, line + 1)), ())
+        moved = self.reg.set_source(tracee.__file__, [{"line": line + 1}])[0]
+        self.assertEqual(self.reg.at(frame), ())
+        self.assertEqual(self.reg.at(at_line(spelled, line + 1)), (moved,))
+        self.reg.set_source(tracee.__file__, [])
+        self.assertEqual(self.reg.at(at_line(spelled, line + 1)), ())
 
     def test_exception_filters(self):
         self.reg.set_exception_filters(["raised", "uncaught"])
