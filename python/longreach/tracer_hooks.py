@@ -6,12 +6,12 @@ itself, or one nested in its constants, like a closure, a lambda or a comprehens
 with a call to `_hook`. `restore()` puts every original back. Frames already running keep the code they started
 with (the tracer reaches those through f_trace).
 
-Code that starts running later (a module imported after the breakpoints were set, the launcher's script) is reached
-through an audit hook: the "exec" event hands over the module's code object just before it runs, and
-`patch_consts` swaps the code objects among its constants (functions and classes it is about to define) for hooked
-copies, in place — a tuple's item slots written through ctypes with the references kept right — since an audit hook
-cannot replace the object being executed. The audit hook is added the first time hooks are used and, like every
-audit hook, stays for the life of the process; it returns at once while no tracer uses it.
+Code that starts running later (a module imported after the breakpoints were set, the launcher's script) is caught
+by the tracer when its module code starts (the "call" event, before its first line); `patch_consts` then swaps the
+code objects among that code's constants (the functions and classes it is about to define) for hooked copies, in
+place — a tuple's item slots written through ctypes with the references kept right — since the frame already runs
+that code object. (An audit hook on "exec" would see modules earlier, but every audit hook is also called for each
+`frame.f_code` read, which doubles the cost of tracing.)
 
 `_hook` is a module-level function, so code that is pickled by value (cloudpickle) refers to it by name. While a
 tracer has set `target` = (local trace function, global trace function, owners), the hook gives its caller's frame
@@ -26,7 +26,7 @@ import types
 
 from longreach import codehook
 
-__all__ = ["CodeHooks", "set_target", "available", "watch_exec"]
+__all__ = ["CodeHooks", "set_target", "available"]
 
 _getframe = sys._getframe
 _gettrace = sys.gettrace
@@ -49,33 +49,6 @@ def available():
 def set_target(target):
     global _target
     _target = target
-
-
-_exec_target = None
-_audit_added = False
-
-
-def watch_exec(callback):
-    """callback(code) before each exec()/eval() of a code object (None: stop calling it)."""
-    global _exec_target, _audit_added
-    _exec_target = callback
-    if callback is not None and not _audit_added:
-        _audit_added = True
-        sys.addaudithook(_audit)
-
-
-def _audit(event, args):
-    if event != "exec":
-        return
-    callback = _exec_target
-    if callback is None:
-        return
-    try:
-        code = args[0]
-        if type(code) is _CodeType:
-            callback(code)
-    except Exception:
-        pass  # an exception here would fail the program's exec or import
 
 
 def _set_tuple_item(t, i, value):
@@ -113,6 +86,7 @@ class CodeHooks(object):
         self._made = {}       # the program's code object -> what it runs now, for the current `interesting`
         self._interesting = None
         self._ok = True
+        self.found_files = set()  # files that had a live function at the last apply()
 
     def _transform(self, code):
         made = self._made
@@ -162,12 +136,15 @@ class CodeHooks(object):
         originals = self._originals
         transform = self._transform
         canon = self._canon
+        found = self.found_files = set()
         for obj in gc.get_objects():
             if type(obj) is not _FunctionType:
                 continue
             code = obj.__code__
             original = originals.get(code, code)
-            if canon(original.co_filename) in files:
+            name = canon(original.co_filename)
+            if name in files:
+                found.add(name)
                 new = transform(original)
             else:
                 new = original

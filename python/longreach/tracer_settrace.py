@@ -60,7 +60,8 @@ class SettraceTracer(TracerBase):
         self._hooks_ok = False
         self._hook_mode = False    # breakpoints only, all hooked: threads trace only inside breakpoint functions
         self._owners = {}          # thread id -> the frame whose start gave the thread its trace function
-        self._interesting_code = None
+        self._pending_files = set()  # breakpoint files with no code loaded yet: global mode until they load
+        self._switch = False
 
     # ---- configuration ----
     def _needed(self):
@@ -76,7 +77,8 @@ class SettraceTracer(TracerBase):
                               or any(s.kind == "in" for s in self.steps.values()))
         self._update_hooks()
         self._hook_mode = self._hooks_ok and bool(self.lines) and not (
-            self.functions or self.steps or self.pausing or self.raised or self.unwind or self.watch_files)
+            self._pending_files or self.functions or self.steps or self.pausing or self.raised or self.unwind
+            or self.watch_files)
         if not self._needed():
             return  # an installed global trace function stays, idle: threads could not get it back later
         if self._hook_mode:
@@ -102,10 +104,10 @@ class SettraceTracer(TracerBase):
         if not self.active or not self.lines:
             if self._hooked_lines is not None:
                 tracer_hooks.set_target(None)
-                tracer_hooks.watch_exec(None)
                 self._hooks.restore()
                 self._hooked_lines = None
             self._hooks_ok = False
+            self._pending_files = set()
             return
         if self._hooked_lines is self.lines:
             return
@@ -114,37 +116,68 @@ class SettraceTracer(TracerBase):
         def interesting(code):
             found = lines.get(canon(code.co_filename))
             return bool(found) and not found.isdisjoint(code_lines(code))
-        self._interesting_code = interesting
         tracer_hooks.set_target((self._local_fn, self._global_fn, self._owners))
-        tracer_hooks.watch_exec(self._on_exec)
         try:
             self._hooks_ok = self._hooks.apply(set(lines), interesting)
         except Exception:
             _log.exception("hooking breakpoint functions failed; tracing every call instead")
             self._hooks_ok = False
         self._hooked_lines = lines
+        loaded = set(self._hooks.found_files)
+        for module in list(sys.modules.values()):
+            f = getattr(module, "__file__", None)
+            if isinstance(f, str):
+                loaded.add(canon(f))
+        try:
+            loaded |= self._patch_running(lines)
+        except Exception:
+            _log.exception("hooking code that runs now failed; tracing every call instead")
+            self._hooks_ok = False
+        self._pending_files = set(lines) - loaded
+
+    def _patch_running(self, lines):
+        """Code of breakpoint files running now (a module half-way through its top level, a function that makes
+        closures) makes its functions from hooked constants from now on. Returns those files."""
+        seen, files = set(), set()
+        for tid, top in sys._current_frames().items():
+            if tid in AGENT_THREAD_IDS:
+                continue
+            f = top
+            while f is not None:
+                code = f.f_code
+                name = canon(code.co_filename)
+                if name in lines and id(code) not in seen:
+                    seen.add(id(code))
+                    files.add(name)
+                    if not self._hooks.patch_consts(code, lines):
+                        self._hooks_ok = False
+                f = f.f_back
+        return files
         if not self._hooks_ok:
             _log.info("some breakpoint code cannot be hooked (a generator, or a long jump); tracing every call")
 
-    def _on_exec(self, code):
-        """A module (or anything exec'd) from a file with breakpoints is about to run: hook the functions it will
-        define; when its own top-level code has a breakpoint, trace this thread until that code returns."""
-        lines = self._hooked_lines
-        if not lines or canon(code.co_filename) not in lines:
+    def _module_starts(self, code):
+        """Global mode while a breakpoint file was not loaded yet: its code starts now (a module's top level,
+        before its first line), so the functions it is about to define get hooked code; once no breakpoint file is
+        still awaited, hook mode can take over (done by _global_slow once this event is classified)."""
+        f = canon(code.co_filename)
+        if f not in self._pending_files:
             return
-        if not self._hooks.patch_consts(code, lines) and self._hooks_ok:
-            with self._lock:
+        self._pending_files.discard(f)
+        try:
+            if not self._hooks.patch_consts(code, self._hooked_lines):
                 self._hooks_ok = False
-                self._refresh(grew=True)
-            return
-        tid = threading.get_ident()
-        if self._hook_mode and sys.gettrace() is None and tid not in AGENT_THREAD_IDS \
-                and self._interesting_code(code):
-            self._owners[tid] = code  # becomes its frame at the call event (_global_slow)
-            sys.settrace(self._global_fn)
+        except Exception:
+            _log.exception("hooking a module that starts failed; tracing every call instead")
+            self._hooks_ok = False
+        if not self._pending_files and self._hooks_ok:
+            self._switch = True
 
     def _leave_all_threads(self):
         """Hook mode: no thread keeps the global trace function unless a frame it runs needs it."""
+        me = threading.get_ident()
+        if me not in AGENT_THREAD_IDS and me not in self._owners and sys.gettrace() is self._global_fn:
+            sys.settrace(None)  # a debuggee thread switching modes (a module it imports just loaded)
         if not tracer_adopt.available():
             # CPython 3.8: a thread started later could not be reached afterwards (pause, a breakpoint added in a
             # loop it runs), so threads still get the trace function when they start; only the main thread, which
@@ -295,6 +328,8 @@ class SettraceTracer(TracerBase):
                 i = _AGENT
             else:
                 self.note_file(code)
+                if self._pending_files:
+                    self._module_starts(code)
                 i = _YES if self.code_interest(code) else _NO
                 if i == _YES:
                     self._bp_lines[code] = self.lines.get(canon(code.co_filename), frozenset())
@@ -337,6 +372,10 @@ class SettraceTracer(TracerBase):
         else:
             result = None
         self._fast[code] = result
+        if self._switch:
+            self._switch = False
+            with self._lock:
+                self._refresh(grew=False)
         return result
 
     def _make_local(self):
