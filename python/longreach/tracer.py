@@ -18,16 +18,16 @@ Two implementations with one interface (`make_tracer(policy)`):
 * `tracer_settrace.SettraceTracer` for CPython 3.8-3.11 and PyPy.
 
 The cost model of SettraceTracer, and why: nothing at all is installed while nothing is set (attached with no
-breakpoints costs zero). Once something is set, `threading.settrace` covers threads started later; threads already
-running get the trace function through `tracer_adopt` (CPython 3.9-3.11: `_PyEval_SetTrace` on each thread state)
-or, on CPython 3.8, the main thread through `Py_AddPendingCall`; frames already running whose code has breakpoints
-get `f_trace` directly (walking `sys._current_frames()`). The global trace function answers "is this code object
-interesting" with one dict lookup and returns None otherwise, so uninteresting frames never see line events, and
-the local trace function skips lines without a breakpoint with two lookups. What remains is CPython's own price
-for a thread having a trace function at all (a Python call per function call, and per-instruction bookkeeping in
-the eval loop; 3.11 also turns off its specialising interpreter): measured by bench/python, several times slower
-for call-heavy code. Limits: on PyPy (no C API) and for non-main threads on 3.8, a thread that was already running
-before something was set only stops if it calls into the agent (DebugSession.adopt_current_thread, break_into).
+breakpoints costs zero). CPython makes a thread that has a trace function pay for every function call (a Python call
+plus a copy of the frame's locals, measured several times slower for call-heavy code, and 3.11 turns off its
+specialising interpreter), even when the function answers "not interested". So on CPython 3.8-3.11 line
+breakpoints alone use hook mode: the functions that contain them run a copy of their code with an entry hook, and a
+thread traces only while it runs such a function (a breakpoint elsewhere costs nothing measurable). Steps, pause,
+exception filters and function breakpoints need every thread's calls seen and use global mode, as does PyPy (no
+code hooks there). Inside a traced frame, lines without a breakpoint cost two dict lookups in the local trace
+function. Limits: on PyPy (no C API) and for non-main threads on 3.8, a thread that was already running before
+something was set only stops if it calls into the agent (wait_for_attach, break_into) or, on 3.8, enters a hooked
+breakpoint function.
 """
 
 import os

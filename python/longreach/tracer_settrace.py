@@ -1,13 +1,23 @@
 """sys.settrace mechanism for CPython 3.8-3.11 and PyPy (see tracer.py for the cost model and its limits).
 
-* Nothing is installed until something is set (a breakpoint, a step, a pause, an exception filter).
-* The global trace function answers only "does this code object matter" from a per-code cache; it returns None for
-  code that does not, so such frames never produce line events. "All code" mode (step in, pause, exception filters)
-  traces every non-agent frame while it lasts.
-* Frames already running get `f_trace` directly; threads already running get the trace function through
-  tracer_adopt (3.9-3.11), or, on 3.8, the main thread through a pending call.
-* Teardown: threading.settrace(None), f_trace cleared on every frame, and each thread's global trace function
-  removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
+Two modes, chosen at every change of what is set:
+
+* Hook mode (CPython 3.8-3.11, when only line breakpoints are set and every code object with one could be hooked,
+  see codehook.py / tracer_hooks.py): no thread has a trace function until it enters a breakpoint function, whose
+  entry hook installs the global trace function for that thread and records the frame as its owner; when the owner
+  returns, the thread drops the trace function again. Frames of breakpoint code already running get f_trace and
+  their thread the trace function (tracer_adopt, or a pending call for 3.8's main thread). A breakpoint file whose
+  code is not loaded yet keeps global mode until its module code starts; its constants are hooked then.
+* Global mode (PyPy; any step, pause, exception filter, function breakpoint or file awaited; code that cannot be
+  hooked): every thread gets the global trace function (threading.settrace for threads started later, tracer_adopt
+  or a pending call for those running). It answers only "does this code object matter" from a per-code cache and
+  returns None for code that does not, so such frames never produce line events; "all code" (step in, pause,
+  exception filters) traces every non-agent frame while it lasts.
+
+On 3.8, where threads already running cannot be given a trace function (except the main thread), threads started
+while attached get it in hook mode too, so pause and breakpoints added later still reach them.
+Teardown: threading.settrace(None), functions get their own code back, f_trace cleared on every frame, and each
+thread's global trace function removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
 """
 
 import sys
