@@ -151,6 +151,36 @@ class LateAttach(unittest.TestCase):
             h.close()
 
 
+    def test_thread_started_before_attach_stops_in_a_function_it_enters_later(self):
+        # CPython 3.8 cannot give a running non-main thread a trace function, but the breakpoint function's entry
+        # hook installs it from inside; PyPy has neither, so there the thread runs on
+        evt, result = threading.Event(), {}
+
+        def early():
+            evt.wait(10)
+            result["value"] = tracee.outer(1)
+        t = threading.Thread(target=early, name="early-caller")
+        t.daemon = True
+        t.start()
+        h = Harness()
+        try:
+            ids = dict((th["name"], th["id"]) for th in h.request("threads")["threads"])
+            h.set_breakpoints(["leaf1"])
+            evt.set()
+            if sys.implementation.name == "cpython":
+                stop = h.wait_event("stopped")
+                self.assertEqual(stop["threadId"], ids["early-caller"])
+                self.assertEqual(frames_of(h, stop["threadId"])[0], ("leaf", line_of("leaf1")))
+                h.request("continue", {})
+            t.join(5)
+            self.assertEqual(result["value"], 4)
+            if sys.implementation.name != "cpython":
+                self.assertEqual(h.events("stopped"), [])
+        finally:
+            evt.set()
+            h.close()
+
+
 class Output(unittest.TestCase):
     def test_stdout_goes_to_output_events_and_the_real_stream(self):
         real = io.StringIO()
