@@ -13,8 +13,11 @@ resume without running the prologue again; a jump that would need a longer argum
 caller then falls back to tracing. Nothing here knows about breakpoints or threads.
 
 Per version:
-* 3.8/3.9: the prologue goes at offset 0; absolute jump arguments (byte offsets) move by its length; co_lnotab gets
-  a leading (length, +0) pair, so every line keeps its own offsets.
+* 3.8/3.9: the prologue goes at offset 0; absolute jump arguments (byte offsets) move by its length. co_lnotab has
+  no "no line" entry, so the prologue joins the first line's range (a "(0, +n)" pair stays first, then a
+  "(length, +0)" pair): a frame traced from its start sees that line once, at offset 0, as before. A frame whose
+  tracing the hook switches on is already past that point, so there the hook must report the first line itself
+  (FIRST_LINE_FROM_HOOK).
 * 3.10: the same with jump arguments counted in code units, and a leading "no line" entry in co_linetable.
 * 3.11: the prologue goes right after RESUME (frames before RESUME are invisible to sys._getframe); jumps are
   relative, so only the exception table's offsets move, and the location table gets "no location" entries for the
@@ -26,11 +29,12 @@ import opcode
 import sys
 import types
 
-__all__ = ["hooked", "supported"]
+__all__ = ["hooked", "supported", "FIRST_LINE_FROM_HOOK"]
 
 _V = sys.version_info[:2]
 _NO_RESTART = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _EXT = dis.opmap["EXTENDED_ARG"]
+FIRST_LINE_FROM_HOOK = _V < (3, 10)
 
 
 def supported():
@@ -118,8 +122,16 @@ def _hooked_310(code, consts, n):
     if _V >= (3, 10):
         changes["co_linetable"] = bytes([len(prologue), 0x80]) + code.co_linetable
     else:
-        changes["co_lnotab"] = bytes([len(prologue), 0]) + code.co_lnotab
+        changes["co_lnotab"] = _lnotab_with_prologue(code.co_lnotab, len(prologue))
     return code.replace(**changes)
+
+
+def _lnotab_with_prologue(lnotab, size):
+    """The pairs that apply at offset 0 stay first; then `size` more bytes on the same line."""
+    i = 0
+    while i < len(lnotab) and lnotab[i] == 0:
+        i += 2
+    return bytes(lnotab[:i]) + bytes([size, 0]) + bytes(lnotab[i:])
 
 
 # ---- 3.11 ----

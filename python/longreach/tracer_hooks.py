@@ -33,6 +33,7 @@ _gettrace = sys.gettrace
 _settrace = sys.settrace
 _get_ident = threading.get_ident
 _target = None
+_first_line_from_hook = codehook.FIRST_LINE_FROM_HOOK
 _FunctionType = types.FunctionType
 _CodeType = types.CodeType
 
@@ -73,8 +74,13 @@ def _hook():
         if _gettrace() is None:
             tid = _get_ident()
             if tid not in AGENT_THREAD_IDS:
-                t[2][tid] = frame
-                _settrace(t[1])
+                if _first_line_from_hook:
+                    # 3.8/3.9: tracing starts past the first line's event, so report it here, before this thread
+                    # traces (a stop here must not step into the agent's own calls)
+                    t[0](frame, "line", None)
+                if _gettrace() is None:
+                    t[2][tid] = frame
+                    _settrace(t[1])
     except Exception:
         pass  # the program's line must run whatever happens here
 
