@@ -132,7 +132,7 @@ class DebugSession(InspectHandlers):
 
     def adopt_thread(self, frame):
         """Let the calling thread stop at breakpoints where the tracer cannot reach threads that were already running
-        (PyPy; non-main threads on CPython 3.8): api.wait_for_attach() passes its caller's frame. Only when something
+        (PyPy): api.wait_for_attach() passes its caller's frame. Only when something
         is set, so a program attached without breakpoints runs untraced."""
         if not self._closed and frame is not None:
             self.tracer.adopt_current_thread(frame, only_if_needed=True)

@@ -25,9 +25,8 @@ breakpoints alone use hook mode: the functions that contain them run a copy of t
 thread traces only while it runs such a function (a breakpoint elsewhere costs nothing measurable). Steps, pause,
 exception filters and function breakpoints need every thread's calls seen and use global mode, as does PyPy (no
 code hooks there). Inside a traced frame, lines without a breakpoint cost two dict lookups in the local trace
-function. Limits: on PyPy (no C API) and for non-main threads on 3.8, a thread that was already running before
-something was set only stops if it calls into the agent (wait_for_attach, break_into) or, on 3.8, enters a hooked
-breakpoint function.
+function. Limit: on PyPy (no C API) a thread that was already running before something was set only stops if it
+calls into the agent (wait_for_attach, break_into).
 """
 
 import os

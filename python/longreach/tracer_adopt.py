@@ -1,4 +1,4 @@
-"""Give the trace function to threads that were already running (CPython 3.9-3.11).
+"""Give the trace function to threads that were already running (CPython 3.8-3.11).
 
 `sys.settrace` reaches only the calling thread and `threading.settrace` only threads started later. CPython 3.9-3.11
 export `_PyEval_SetTrace(tstate, func, arg)`, written to set another thread's trace function from the current one
@@ -10,6 +10,15 @@ threading.settrace_all_threads does in C. What it needs:
   layout of 3.9-3.11); each guess is verified (the fields clear again after sys.settrace(None)).
 * every thread state and its thread id: PyInterpreterState_ThreadHead / PyThreadState_Next, with the id field's
   offset found the same way (this thread's own id) and verified against sys._current_frames().
+
+CPython 3.8 has no `_PyEval_SetTrace`: there the fields are written the way PyEval_SetTrace writes them for the
+calling thread — the trace object (with a reference taken), the trampoline, `use_tracing`, and the interpreter-wide
+count of tracing threads (`_PyRuntime.ceval.tracing_possible`, without which no thread gets line events). Each
+offset is found by toggling sys.settrace on this thread and seeing which field follows (three times, and the answer
+must be unique). Every write is one store made while holding the GIL, in an order where each intermediate state is
+one CPython already handles (a trampoline with no object, or use_tracing with no trampoline, traces nothing).
+Residual risk, stated: a sys.settrace() on another thread in the instant between reading and writing the count
+would be lost.
 
 We deliberately do not make another thread's state current (PyThreadState_Swap): Python code running with a
 foreign thread state current can hit the eval loop's "tstate mix-up" fatal error when the GIL is handed over.
@@ -34,10 +43,19 @@ def _marker(frame, event, arg):
 
 
 def _probe():
-    if sys.implementation.name != "cpython" or not ((3, 9) <= sys.version_info < (3, 12)):
+    if sys.implementation.name != "cpython" or not ((3, 8) <= sys.version_info < (3, 12)):
         return None
     import ctypes
     api = ctypes.PyDLL(ctypes.pythonapi._name, handle=ctypes.pythonapi._handle)
+    if sys.version_info < (3, 9):
+        return _probe_38(ctypes, api)
+    _get, head, thead, nxt = _thread_api(ctypes, api)
+    settrace = api._PyEval_SetTrace
+    settrace.restype, settrace.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    return _probe_fields(ctypes, api, (head, thead, nxt, settrace))
+
+
+def _thread_api(ctypes, api):
     get = api.PyThreadState_Get
     get.restype = ctypes.c_void_p
     head = api.PyInterpreterState_Head
@@ -46,8 +64,41 @@ def _probe():
     thead.restype, thead.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
     nxt = api.PyThreadState_Next
     nxt.restype, nxt.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
-    settrace = api._PyEval_SetTrace
-    settrace.restype, settrace.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    return get, head, thead, nxt
+
+
+def _probe_38(ctypes, api):
+    get, head, thead, nxt = _thread_api(ctypes, api)
+    found = _probe_fields(ctypes, api, (head, thead, nxt, None))
+    if found is None:
+        return None
+    me = get()
+    ints = (ctypes.c_int * (found["words"] * 2)).from_address(me)
+    runtime = ctypes.addressof(ctypes.c_int.in_dll(api, "_PyRuntime"))
+    counts = (ctypes.c_int * 4096).from_address(runtime)
+    use, possible = None, None
+    for _ in range(3):
+        before_i, before_c = list(ints), list(counts)
+        sys.settrace(_marker)
+        with_i, with_c = list(ints), list(counts)
+        sys.settrace(None)
+        after_i, after_c = list(ints), list(counts)
+        u = [k for k in range(len(before_i)) if before_i[k] == 0 and with_i[k] == 1 and after_i[k] == 0]
+        c = [k for k in range(len(before_c)) if with_c[k] == before_c[k] + 1 and after_c[k] == before_c[k]]
+        if len(u) != 1 or len(c) != 1 or (use is not None and (u[0], c[0]) != (use, possible)):
+            return None
+        use, possible = u[0], c[0]
+    found["use"] = use
+    found["possible"] = ctypes.c_int.from_address(runtime + possible * ctypes.sizeof(ctypes.c_int))
+    found["incref"], found["decref"] = api.Py_IncRef, api.Py_DecRef
+    return found
+
+
+def _probe_fields(ctypes, api, calls):
+    """The thread state's trace object, trampoline and thread id slots (in words), verified on every thread."""
+    head, thead, nxt, _settrace = calls
+    get = api.PyThreadState_Get
+    get.restype = ctypes.c_void_p
     words = 64
     me = get()
     view = (ctypes.c_size_t * words).from_address(me)
@@ -78,8 +129,8 @@ def _probe():
             seen.add((ctypes.c_size_t * words).from_address(ts)[slot])
             ts = nxt(ts)
         if seen == known:
-            return {"api": (head, thead, nxt, settrace), "trampoline": trampoline, "obj": i, "tid": slot,
-                    "words": words, "ctypes": ctypes}
+            return {"api": calls, "trampoline": trampoline, "obj": i, "tid": slot, "words": words,
+                    "ctypes": ctypes}
     return None
 
 
@@ -114,10 +165,37 @@ def settrace_running_threads(fn, skip, remove=False, only=None):
         tid = fields[tid_slot]
         if tid not in skip and (only is None or tid in only):
             current = fields[obj_slot]
-            if remove:
+            if settrace is None:
+                changed += _write_38(p, ts, fields, fn, remove)
+            elif remove:
                 if current == target and settrace(ts, None, None) == 0:
                     changed += 1
             elif current == 0 and settrace(ts, tramp, target) == 0:
                 changed += 1
         ts = nxt(ts)
     return changed
+
+
+def _write_38(p, ts, fields, fn, remove):
+    """What PyEval_SetTrace(fn) / PyEval_SetTrace(NULL) does to its own thread, done to thread state `ts`."""
+    ctypes = p["ctypes"]
+    obj_slot, tramp = p["obj"], p["trampoline"]
+    ints = (ctypes.c_int * (p["words"] * 2)).from_address(ts)
+    trace_slot, profile_slot = obj_slot - 2, obj_slot - 3
+    if remove:
+        if fields[obj_slot] != id(fn):
+            return 0
+        ints[p["use"]] = 1 if fields[profile_slot] else 0
+        fields[trace_slot] = 0
+        fields[obj_slot] = 0
+        p["possible"].value -= 1
+        p["decref"](ctypes.py_object(fn))
+        return 1
+    if fields[obj_slot] != 0 or fields[trace_slot] != 0:
+        return 0
+    p["incref"](ctypes.py_object(fn))
+    fields[obj_slot] = id(fn)
+    fields[trace_slot] = tramp
+    ints[p["use"]] = 1
+    p["possible"].value += 1
+    return 1

@@ -6,7 +6,7 @@ Two modes, chosen at every change of what is set:
   see codehook.py / tracer_hooks.py): no thread has a trace function until it enters a breakpoint function, whose
   entry hook installs the global trace function for that thread and records the frame as its owner; when the owner
   returns, the thread drops the trace function again. Frames of breakpoint code already running get f_trace and
-  their thread the trace function (tracer_adopt, or a pending call for 3.8's main thread). A breakpoint file whose
+  their thread the trace function (tracer_adopt). A breakpoint file whose
   code is not loaded yet keeps global mode until its module code starts; its constants are hooked then.
 * Global mode (PyPy; any step, pause, exception filter, function breakpoint or file awaited; code that cannot be
   hooked): every thread gets the global trace function (threading.settrace for threads started later, tracer_adopt
@@ -14,8 +14,9 @@ Two modes, chosen at every change of what is set:
   returns None for code that does not, so such frames never produce line events; "all code" (step in, pause,
   exception filters) traces every non-agent frame while it lasts.
 
-On 3.8, where threads already running cannot be given a trace function (except the main thread), threads started
-while attached get it in hook mode too, so pause and breakpoints added later still reach them.
+Where threads already running cannot be given a trace function (tracer_adopt's probe failed; only the main thread,
+through a pending call), threads started while attached get it in hook mode too, so pause and breakpoints added
+later still reach them.
 Teardown: threading.settrace(None), functions get their own code back, f_trace cleared on every frame, and each
 thread's global trace function removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
 """
@@ -101,7 +102,7 @@ class SettraceTracer(TracerBase):
             threading.settrace(self._global_fn)
         if not tracer_adopt.available():
             if first or self._hooks is not None:
-                self._give_main_thread()  # on 3.8 again each time: hook mode may have let it run untraced
+                self._give_main_thread()  # again each time: hook mode may have let it run untraced
         else:  # threads already running, whenever they started (3.9-3.11)
             tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids())
         self._mark_running_frames()
@@ -189,7 +190,7 @@ class SettraceTracer(TracerBase):
         if me not in AGENT_THREAD_IDS and me not in self._owners and sys.gettrace() is self._global_fn:
             sys.settrace(None)  # a debuggee thread switching modes (a module it imports just loaded)
         if not tracer_adopt.available():
-            # CPython 3.8: a thread started later could not be reached afterwards (pause, a breakpoint added in a
+            # no tracer_adopt: a thread started later could not be reached afterwards (pause, a breakpoint added in a
             # loop it runs), so threads still get the trace function when they start; only the main thread, which
             # a pending call can reach, runs untraced
             if not self._installed:
