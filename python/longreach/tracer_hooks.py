@@ -11,7 +11,10 @@ by the tracer when its module code starts (the "call" event, before its first li
 code objects among that code's constants (the functions and classes it is about to define) for hooked copies, in
 place — a tuple's item slots written through ctypes with the references kept right — since the frame already runs
 that code object. (An audit hook on "exec" would see modules earlier, but every audit hook is also called for each
-`frame.f_code` read, which doubles the cost of tracing.)
+`frame.f_code` read, which doubles the cost of tracing.) A module that is imported again (importlib.reload) or
+whose file was known before its code ran is announced by `watch_imports`: a finder placed first on sys.meta_path
+while a tracer uses hooks, which finds nothing itself but asks the finders after it which file the import will run,
+so the tracer can watch that thread until the module's code starts.
 
 `_hook` is a module-level function, so code that is pickled by value (cloudpickle) refers to it by name. While a
 tracer has set `target` = (local trace function, global trace function, owners), the hook gives its caller's frame
@@ -26,7 +29,7 @@ import types
 
 from longreach import codehook
 
-__all__ = ["CodeHooks", "set_target", "available"]
+__all__ = ["CodeHooks", "set_target", "available", "watch_imports"]
 
 _getframe = sys._getframe
 _gettrace = sys.gettrace
@@ -50,6 +53,51 @@ def available():
 def set_target(target):
     global _target
     _target = target
+
+
+class _ImportWatch(object):
+    """A meta path finder that finds nothing: it tells `callback(origin)` which file an import is about to run."""
+
+    def __init__(self, callback):
+        self.callback = callback
+        self._busy = threading.local()
+
+    def find_spec(self, name, path=None, target=None):
+        if getattr(self._busy, "on", False):
+            return None
+        self._busy.on = True
+        try:
+            for finder in list(sys.meta_path):
+                find = getattr(finder, "find_spec", None)
+                if finder is self or find is None:
+                    continue
+                spec = find(name, path, target)
+                if spec is not None:
+                    if isinstance(spec.origin, str):
+                        self.callback(spec.origin)
+                    break
+        except Exception:
+            pass  # the import itself will meet the same problem and report it
+        finally:
+            self._busy.on = False
+        return None
+
+
+_watch = [None]
+
+
+def watch_imports(callback):
+    """callback(file) before each import runs a module from a file (None: take the finder away)."""
+    old = _watch[0]
+    if old is not None:
+        try:
+            sys.meta_path.remove(old)
+        except ValueError:
+            pass
+        _watch[0] = None
+    if callback is not None:
+        _watch[0] = _ImportWatch(callback)
+        sys.meta_path.insert(0, _watch[0])
 
 
 def _set_tuple_item(t, i, value):

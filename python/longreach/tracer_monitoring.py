@@ -12,12 +12,17 @@ What is enabled, and when:
   never reached costs one callback per *reached line location*, once;
 * stepping over/out: LINE locally on the code objects of the stepping thread's stack; stepping in and pausing: LINE
   globally until the next stop; exception filters: RAISE / PY_UNWIND globally (exceptions only, no per-line cost);
-* whenever interest grows, sys.monitoring.restart_events() re-arms locations we disabled earlier.
+* whenever interest grows, sys.monitoring.restart_events() re-arms locations we disabled earlier;
+* 3.13 reports no LINE event for the line a function starts on when its body shares that line (a one-line lambda or
+  `def f(v): return v`) — or only sometimes, depending on how the code was instrumented: such code objects with a
+  breakpoint on that line also get PY_START locally, their start counts as that line's event, and a LINE event for
+  the same line of the same frame right after it is ignored.
 
 Monitoring is global, so threads started before attach are covered like the others. Teardown sets every event off,
 clears local events, unregisters callbacks and frees the tool id.
 """
 
+import dis
 import sys
 import threading
 
@@ -31,6 +36,7 @@ _mon = sys.monitoring
 _E = _mon.events
 _DISABLE = _mon.DISABLE
 _TOOL_IDS = (_mon.DEBUGGER_ID, 3, 4)
+_NO_ENTRY_LINE_EVENT = sys.version_info >= (3, 13)
 
 
 class MonitoringTracer(TracerBase):
@@ -41,6 +47,8 @@ class MonitoringTracer(TracerBase):
         self._applied = {}        # code -> local events we set
         self._interest = {}       # code -> bool (breakpoint lines), reset when lines change
         self._lines_seen = None   # the `lines` dict the caches were computed for
+        self._entry = {}          # code -> its start line when that line has a breakpoint and no LINE event (3.13)
+        self._entered = {}        # thread id -> the frame whose start just counted as its first line (3.13)
 
     # ---- tool id ----
     def _claim(self):
@@ -70,6 +78,7 @@ class MonitoringTracer(TracerBase):
         if self._lines_seen is not self.lines:
             self._lines_seen = self.lines
             self._interest = {}
+            self._entry = {}
             self._bp_codes = set(c for c in self._bp_codes if self._has_bp(c))
         self._scan_running()
         ev = 0
@@ -94,6 +103,26 @@ class MonitoringTracer(TracerBase):
             self._interest[code] = i
         return i
 
+    def _entry_line(self, code):
+        """The line a one-line function starts on, when it carries a breakpoint and 3.13 sends no LINE for it."""
+        if not _NO_ENTRY_LINE_EVENT:
+            return None
+        if code in self._entry:
+            return self._entry[code]
+        line = None
+        resume = [i.offset for i in dis.get_instructions(code) if i.opname == "RESUME"]
+        if resume:
+            for start, end, at in code.co_lines():
+                if start <= resume[0] < end:
+                    if end > resume[0] + 2 and at is not None and at in self.lines.get(canon(code.co_filename), ()):
+                        line = at
+                    break
+        self._entry[code] = line
+        return line
+
+    def _events_for(self, code):
+        return _E.LINE | (_E.PY_START if self._entry_line(code) else 0)
+
     def _scan_running(self):
         """Code objects already running (a loop in __main__, a long function) will not start again: look at stacks."""
         for tid, top in sys._current_frames().items():
@@ -107,7 +136,7 @@ class MonitoringTracer(TracerBase):
                 f = f.f_back
 
     def _apply_local(self):
-        want = dict((c, _E.LINE) for c in self._bp_codes)
+        want = dict((c, self._events_for(c)) for c in self._bp_codes)
         for tid, st in self.steps.items():
             if st.kind == "in":
                 continue
@@ -148,7 +177,7 @@ class MonitoringTracer(TracerBase):
         with self._lock:
             if self._tool is not None and self._has_bp(code):
                 self._bp_codes.add(code)
-                ev = self._applied.get(code, 0) | _E.LINE
+                ev = self._applied.get(code, 0) | self._events_for(code)
                 _mon.set_local_events(self._tool, code, ev)
                 self._applied[code] = ev
 
@@ -169,6 +198,11 @@ class MonitoringTracer(TracerBase):
             self._arm(code)
         if self.functions and self.function_match(code):
             self.on_function(frame)
+            return None
+        line = self._entry_line(code)
+        if line is not None:
+            self._entered[threading.get_ident()] = frame
+            self.on_line(frame, line)
             return None
         return _DISABLE
 
@@ -191,6 +225,10 @@ class MonitoringTracer(TracerBase):
     def _on_line(self, code, line):
         if not self.active or canon(code.co_filename).startswith(_AGENT_DIR):
             return _DISABLE
+        if self._entered:
+            entered = self._entered.pop(threading.get_ident(), None)
+            if entered is not None and entered is sys._getframe(1) and line == self._entry.get(code):
+                return None  # already reported by its start
         if self.on_line(sys._getframe(1), line) and not self.steps and not self.pausing:
             return _DISABLE
         return None

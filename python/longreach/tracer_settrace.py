@@ -73,6 +73,7 @@ class SettraceTracer(TracerBase):
         self._owners = {}          # thread id -> the frame whose start gave the thread its trace function
         self._pending_files = set()  # breakpoint files with no code loaded yet: global mode until they load
         self._switch = False
+        self._reloading = set()      # breakpoint files an import is about to run again (hook mode)
 
     # ---- configuration ----
     def _needed(self):
@@ -91,7 +92,10 @@ class SettraceTracer(TracerBase):
             self._pending_files or self.functions or self.steps or self.pausing or self.raised or self.unwind
             or self.watch_files)
         if not self._needed():
-            return  # an installed global trace function stays, idle: threads could not get it back later
+            if tracer_adopt.available():
+                self._leave_all_threads(keep_owners=False)  # attached with nothing set costs nothing
+            # without tracer_adopt an installed global trace function stays, idle: threads could not get it back
+            return
         if self._hook_mode:
             self._leave_all_threads()
             self._mark_running_frames()
@@ -115,6 +119,7 @@ class SettraceTracer(TracerBase):
         if not self.active or not self.lines:
             if self._hooked_lines is not None:
                 tracer_hooks.set_target(None)
+                tracer_hooks.watch_imports(None)
                 self._hooks.restore()
                 self._hooked_lines = None
             self._hooks_ok = False
@@ -128,6 +133,7 @@ class SettraceTracer(TracerBase):
             found = lines.get(canon(code.co_filename))
             return bool(found) and not found.isdisjoint(code_lines(code))
         tracer_hooks.set_target((self._local_fn, self._global_fn, self._owners))
+        tracer_hooks.watch_imports(self._module_loading)
         try:
             self._hooks_ok = self._hooks.apply(set(lines), interesting)
         except Exception:
@@ -167,11 +173,36 @@ class SettraceTracer(TracerBase):
         if not self._hooks_ok:
             _log.info("some breakpoint code cannot be hooked (a generator, or a long jump); tracing every call")
 
+    def _module_loading(self, origin):
+        """An import (or a reload) is about to run the module in `origin`: when it is a breakpoint file, this thread
+        traces until that module's code starts, to hook what it defines (hook mode sees no calls otherwise)."""
+        f = canon(origin)
+        lines = self._hooked_lines
+        if not self._hook_mode or not lines or f not in lines:
+            return
+        tid = threading.get_ident()
+        if tid in AGENT_THREAD_IDS:
+            return
+        self._reloading.add(f)
+        if sys.gettrace() is None:
+            self._owners[tid] = f  # becomes the module's frame when its code starts (_global_slow)
+            sys.settrace(self._global_fn)
+
     def _module_starts(self, code):
         """Global mode while a breakpoint file was not loaded yet: its code starts now (a module's top level,
         before its first line), so the functions it is about to define get hooked code; once no breakpoint file is
-        still awaited, hook mode can take over (done by _global_slow once this event is classified)."""
+        still awaited, hook mode can take over (done by _global_slow once this event is classified). A module
+        imported again in hook mode (_module_loading) only gets its constants hooked."""
         f = canon(code.co_filename)
+        if f in self._reloading and code.co_name == "<module>":
+            self._reloading.discard(f)
+            try:
+                if not self._hooks.patch_consts(code, self._hooked_lines):
+                    self._hooks_ok = False
+                    self._switch = True
+            except Exception:
+                _log.exception("hooking a module that starts failed")
+            return
         if f not in self._pending_files:
             return
         self._pending_files.discard(f)
@@ -184,8 +215,11 @@ class SettraceTracer(TracerBase):
         if not self._pending_files and self._hooks_ok:
             self._switch = True
 
-    def _leave_all_threads(self):
-        """Hook mode: no thread keeps the global trace function unless a frame it runs needs it."""
+    def _leave_all_threads(self, keep_owners=True):
+        """Hook mode: no thread keeps the global trace function unless a frame it runs needs it (keep_owners=False:
+        nothing is set, no thread keeps it at all)."""
+        if not keep_owners:
+            self._owners.clear()
         me = threading.get_ident()
         if me not in AGENT_THREAD_IDS and me not in self._owners and sys.gettrace() is self._global_fn:
             sys.settrace(None)  # a debuggee thread switching modes (a module it imports just loaded)
@@ -197,13 +231,10 @@ class SettraceTracer(TracerBase):
                 self._installed = True
                 threading.settrace(self._global_fn)
             return
-        if not self._installed:
-            return
-        threading.settrace(None)
-        self._installed = False
-        if tracer_adopt.available():
-            tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids() | set(self._owners),
-                                                  remove=True)
+        if self._installed:
+            threading.settrace(None)
+            self._installed = False
+        tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids() | set(self._owners), remove=True)
 
     def _give_threads(self, wanted):
         """Hook mode: the global trace function for the threads in `wanted` (tid -> outermost frame that needs
@@ -320,8 +351,8 @@ class SettraceTracer(TracerBase):
         if self._installed:
             threading.settrace(None)
             self._installed = False
-            if tracer_adopt.available():
-                tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids(), remove=True)
+        if tracer_adopt.available():  # hook mode too: threads inside a breakpoint function trace
+            tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids(), remove=True)
         for tid, top in sys._current_frames().items():
             f = top
             while f is not None:
@@ -339,7 +370,7 @@ class SettraceTracer(TracerBase):
                 i = _AGENT
             else:
                 self.note_file(code)
-                if self._pending_files:
+                if self._pending_files or self._reloading:
                     self._module_starts(code)
                 i = _YES if self.code_interest(code) else _NO
                 if i == _YES:
@@ -371,9 +402,12 @@ class SettraceTracer(TracerBase):
         i = self._interest.get(code)
         if i is None:
             i = self._classify(code)
+        if self._owners and code.co_name == "<module>":
+            tid = threading.get_ident()
+            if self._owners.get(tid) == canon(code.co_filename):
+                self._owners[tid] = frame  # the module _module_loading waited for: trace until it returns
+                return self._local_fn
         if i == _YES:
-            if self._owners and self._owners.get(threading.get_ident()) is code:
-                self._owners[threading.get_ident()] = frame
             if self.functions and self.function_match(code):
                 self.on_function(frame)
                 return self._local_fn  # not cached: every call must be checked
@@ -430,7 +464,8 @@ class SettraceTracer(TracerBase):
             tid = threading.get_ident()
             if self._owners.get(tid) is frame:
                 del self._owners[tid]
-                if self._hook_mode and tid not in self.steps and sys.gettrace() is self._global_fn:
+                if (self._hook_mode or not self._needed()) and tid not in self.steps \
+                        and sys.gettrace() is self._global_fn:
                     sys.settrace(None)  # the breakpoint function that switched tracing on is done
             pending = self._unwinding.pop(tid, None)
             if pending is not None and pending[0] is frame and arg is None and self.unwind:

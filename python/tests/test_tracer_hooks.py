@@ -123,6 +123,21 @@ class CodeThatComesLater(unittest.TestCase):
         self.assertEqual([entry[:2] for entry in self.policy.log], [("breakpoint", "work")])
         self.assertEqual(is_hooked(module.work), HOOKS, "the module's functions were not hooked as it started")
 
+    def test_a_module_reloaded_after_the_breakpoint_is_set(self):
+        module = importlib.import_module(self.name)
+        self.tracer.set_lines({canon(self.path): {late_line("work")}})
+
+        def body():
+            again = importlib.reload(module)
+            seen = sys.gettrace()
+            return again, again.work(1), seen
+        again, value, seen = run_in_thread(body)
+        self.assertEqual(value, 2)
+        self.assertEqual([entry[:2] for entry in self.policy.log], [("breakpoint", "work")])
+        self.assertEqual(is_hooked(again.work), HOOKS, "the reloaded module's functions were not hooked")
+        if HOOKS:
+            self.assertIsNone(seen, "the thread kept tracing after the reloaded module's code ended")
+
     def test_a_closure_made_by_a_function_already_running(self):
         module = importlib.import_module(self.name)
         self.tracer.set_lines({TRACEE: {line_of("never")}})  # installed before the thread starts (PyPy needs it)
