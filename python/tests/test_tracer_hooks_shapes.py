@@ -357,7 +357,7 @@ class Edges(unittest.TestCase):
             failures += seen["after"] is not None
         if ADOPT or MONITORING:
             self.assertEqual(failures, 0, "the thread kept the trace function after detach")
-        # PyPy (no tracer_adopt): the trace function removes itself at the thread's next call, tested in Detach
+        # PyPy (no tracer_adopt): the trace function removes itself at the thread's next call (checked above)
 
 
 if __name__ == "__main__":
