@@ -17,7 +17,7 @@ Per version:
   no "no line" entry, so the prologue joins the first line's range (a "(0, +n)" pair stays first, then a
   "(length, +0)" pair): a frame traced from its start sees that line once, at offset 0, as before. A frame whose
   tracing the hook switches on is already past that point, so there the hook must report the first line itself
-  (FIRST_LINE_FROM_HOOK).
+  (FIRST_LINE_FROM_HOOK). When nothing follows, no pair is added: the first line runs to the end anyway.
 * 3.10: the same with jump arguments counted in code units, and a leading "no line" entry in co_linetable.
 * 3.11: the prologue goes right after RESUME (frames before RESUME are invisible to sys._getframe); jumps are
   relative, so only the exception table's offsets move, and the location table gets "no location" entries for the
@@ -38,6 +38,8 @@ FIRST_LINE_FROM_HOOK = _V < (3, 10)
 
 
 def supported():
+    """CPython 3.8-3.11. (PyPy 3.9's code objects have the same layout and hooked copies run right there, but the
+    tracer also rewrites constants of code already running, in place, which needs CPython's object layout.)"""
     return sys.implementation.name == "cpython" and (3, 8) <= _V < (3, 12)
 
 
@@ -131,6 +133,8 @@ def _lnotab_with_prologue(lnotab, size):
     i = 0
     while i < len(lnotab) and lnotab[i] == 0:
         i += 2
+    if i >= len(lnotab):
+        return bytes(lnotab)  # the first line runs to the end anyway
     return bytes(lnotab[:i]) + bytes([size, 0]) + bytes(lnotab[i:])
 
 
