@@ -20,8 +20,10 @@ from longreach.paths import PathResolver
 from longreach.session_inspect import InspectHandlers, is_user_file
 from longreach.thread_events import ThreadEvents
 from longreach.threads import Coordinator, user_threads
-from longreach.tracer import canon, make_tracer
+from longreach.tracer import canon, make_tracer, mechanism
 from longreach.variables import Refs, Renderer
+
+mechanism()  # imported with the session (at enable_attach), so the first attach does not wait for it
 
 __all__ = ["DebugSession", "CAPABILITIES"]
 

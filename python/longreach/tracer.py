@@ -40,7 +40,7 @@ try:
 except Exception:  # pragma: no cover - only while the package is half-built
     AGENT_THREAD_IDS = set()
 
-__all__ = ["make_tracer", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
+__all__ = ["make_tracer", "mechanism", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
 
 _log = log.get_logger("dap")
 _AGENT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -275,10 +275,15 @@ class TracerBase(object):
         raise NotImplementedError
 
 
-def make_tracer(policy):
+def mechanism():
+    """The tracer class for this interpreter (importing it is part of what the first attach would wait for)."""
     if sys.implementation.name == "cpython" and sys.version_info >= (3, 12):
         from longreach.tracer_monitoring import MonitoringTracer
-        return MonitoringTracer(policy)
+        return MonitoringTracer
     from longreach.tracer_settrace import SettraceTracer
-    return SettraceTracer(policy)
+    return SettraceTracer
+
+
+def make_tracer(policy):
+    return mechanism()(policy)
 
