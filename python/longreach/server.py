@@ -389,7 +389,9 @@ class Server(object):
             _log.info("%s asked to terminate the program", conn.peer)
             session.handle("terminate", {})
         elif session is not None:
-            self._detach(conn)
+            # resume the program only once the response is out: a program that then runs to its end at once
+            # could otherwise exit before the client heard that it was detached
+            self._after_reply(conn, lambda: self._detach(conn))
         conn.finish()
         return None
 
