@@ -6,8 +6,10 @@ Two modes, chosen at every change of what is set:
   see codehook.py / tracer_hooks.py): no thread has a trace function until it enters a breakpoint function, whose
   entry hook installs the global trace function for that thread and records the frame as its owner; when the owner
   returns, the thread drops the trace function again. Frames of breakpoint code already running get f_trace and
-  their thread the trace function (tracer_adopt). A breakpoint file whose
-  code is not loaded yet keeps global mode until its module code starts; its constants are hooked then.
+  their thread the trace function (tracer_adopt). A breakpoint file whose code is not loaded yet keeps global mode
+  until its module code starts; its constants are hooked then. A module imported again (reload) is announced by
+  tracer_hooks.watch_imports and hooked the same way. Not reached: code compiled and exec()'d under the name of a
+  breakpoint file already loaded.
 * Global mode (PyPy; any step, pause, exception filter, function breakpoint or file awaited; code that cannot be
   hooked): every thread gets the global trace function (threading.settrace for threads started later, tracer_adopt
   or a pending call for those running). It answers only "does this code object matter" from a per-code cache and
@@ -16,7 +18,7 @@ Two modes, chosen at every change of what is set:
 
 Where threads already running cannot be given a trace function (tracer_adopt's probe failed; only the main thread,
 through a pending call), threads started while attached get it in hook mode too, so pause and breakpoints added
-later still reach them.
+later still reach them. With nothing set, no thread keeps the trace function where tracer_adopt can take it away.
 Teardown: threading.settrace(None), functions get their own code back, f_trace cleared on every frame, and each
 thread's global trace function removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
 """
