@@ -13,7 +13,7 @@ resume without running the prologue again; a jump that would need a longer argum
 caller then falls back to tracing. Nothing here knows about breakpoints or threads.
 
 Per version:
-* 3.8/3.9: the prologue goes at offset 0; absolute jump arguments (byte offsets) move by its length. co_lnotab has
+* 3.8/3.9 (and PyPy 3.9): the prologue goes at offset 0; absolute jump arguments (byte offsets) move by its length. co_lnotab has
   no "no line" entry, so the prologue joins the first line's range (a "(0, +n)" pair stays first, then a
   "(length, +0)" pair): a frame traced from its start sees that line once, at offset 0, as before. A frame whose
   tracing the hook switches on is already past that point, so there the hook must report the first line itself
@@ -38,9 +38,11 @@ FIRST_LINE_FROM_HOOK = _V < (3, 10)
 
 
 def supported():
-    """CPython 3.8-3.11. (PyPy 3.9's code objects have the same layout and hooked copies run right there, but the
-    tracer also rewrites constants of code already running, in place, which needs CPython's object layout.)"""
-    return sys.implementation.name == "cpython" and (3, 8) <= _V < (3, 12)
+    """CPython 3.8-3.11; PyPy 3.9, whose code objects have CPython 3.9's layout (byte-offset jumps, co_lnotab; its
+    own extra opcodes are in its dis tables)."""
+    if sys.implementation.name == "cpython":
+        return (3, 8) <= _V < (3, 12)
+    return sys.implementation.name == "pypy" and _V == (3, 9)
 
 
 def hooked(code, hook):

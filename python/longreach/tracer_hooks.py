@@ -29,7 +29,7 @@ import types
 
 from longreach import codehook
 
-__all__ = ["CodeHooks", "set_target", "available", "watch_imports"]
+__all__ = ["CodeHooks", "set_target", "available", "watch_imports", "IN_PLACE"]
 
 _getframe = sys._getframe
 _gettrace = sys.gettrace
@@ -38,6 +38,7 @@ _get_ident = threading.get_ident
 _target = None
 _first_line_from_hook = codehook.FIRST_LINE_FROM_HOOK
 _FunctionType = types.FunctionType
+IN_PLACE = sys.implementation.name == "cpython"  # patch_consts writes object memory: CPython's layout only
 _CodeType = types.CodeType
 
 try:
@@ -169,6 +170,8 @@ class CodeHooks(object):
         become their hooked copies, in place. Returns False when some could not be hooked."""
         if self._interesting is None or self._canon(code.co_filename) not in files:
             return True
+        if not IN_PLACE:
+            return False
         consts = code.co_consts
         for i, c in enumerate(consts):
             if type(c) is _CodeType:
@@ -195,6 +198,8 @@ class CodeHooks(object):
             if type(obj) is not _FunctionType:
                 continue
             code = obj.__code__
+            if type(code) is not _CodeType:
+                continue  # PyPy: its built-in functions are functions with built-in code
             original = originals.get(code, code)
             name = canon(original.co_filename)
             if name in files:

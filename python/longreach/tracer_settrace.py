@@ -10,15 +10,17 @@ Two modes, chosen at every change of what is set:
   until its module code starts; its constants are hooked then. A module imported again (reload) is announced by
   tracer_hooks.watch_imports and hooked the same way. Not reached: code compiled and exec()'d under the name of a
   breakpoint file already loaded.
-* Global mode (PyPy; any step, pause, exception filter, function breakpoint or file awaited; code that cannot be
+* Global mode (PyPy, where hooks only help threads it cannot reach, see below; any step, pause, exception filter, function breakpoint or file awaited; code that cannot be
   hooked): every thread gets the global trace function (threading.settrace for threads started later, tracer_adopt
   or a pending call for those running). It answers only "does this code object matter" from a per-code cache and
   returns None for code that does not, so such frames never produce line events; "all code" (step in, pause,
   exception filters) traces every non-agent frame while it lasts.
 
-Where threads already running cannot be given a trace function (tracer_adopt's probe failed; only the main thread,
-through a pending call), threads started while attached get it in hook mode too, so pause and breakpoints added
-later still reach them. With nothing set, no thread keeps the trace function where tracer_adopt can take it away.
+Where threads already running cannot be given a trace function (PyPy; CPython if tracer_adopt's probe failed, where
+a pending call still reaches the main thread), threads started while attached get it in hook mode too, so pause and
+breakpoints added later still reach them; and a thread that was running before attach gets it from the entry hook
+of the first breakpoint function it enters (PyPy 3.9 hooks functions too, but cannot patch running code in place,
+so it stays in global mode). With nothing set, no thread keeps the trace function where tracer_adopt can take it away.
 Teardown: threading.settrace(None), functions get their own code back, f_trace cleared on every frame, and each
 thread's global trace function removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
 """
@@ -90,7 +92,7 @@ class SettraceTracer(TracerBase):
         self._all_code = bool(self.pausing or self.raised or self.unwind
                               or any(s.kind == "in" for s in self.steps.values()))
         self._update_hooks()
-        self._hook_mode = self._hooks_ok and bool(self.lines) and not (
+        self._hook_mode = tracer_hooks.IN_PLACE and self._hooks_ok and bool(self.lines) and not (
             self._pending_files or self.functions or self.steps or self.pausing or self.raised or self.unwind
             or self.watch_files)
         if not self._needed():
