@@ -25,9 +25,10 @@ breakpoints alone use hook mode: the functions that contain them run a copy of t
 thread traces only while it runs such a function (a breakpoint elsewhere costs nothing measurable). Steps, pause,
 exception filters and function breakpoints need every thread's calls seen and use global mode, as does PyPy
 (running code cannot be patched in place there, so PyPy hooks functions only to reach threads). Inside a traced
-frame, lines without a breakpoint cost two dict lookups in the local trace function. Limit: on PyPy (no C API) a thread that was already running before something was set only stops if it
-calls into the agent (wait_for_attach, break_into) or enters a function with a breakpoint (its entry hook); it
-cannot be paused, nor stop in a frame it was already running.
+frame, lines without a breakpoint cost two dict lookups in the local trace function. Limit: on PyPy (no C API) a
+thread that was already running before something was set only stops if it calls into the agent (wait_for_attach,
+break_into) or enters a function with a breakpoint (its entry hook); it cannot be paused, nor stop in a frame it
+was already running.
 """
 
 import os
