@@ -26,6 +26,7 @@ import gc
 import sys
 import threading
 import types
+import weakref
 
 from longreach import codehook
 
@@ -138,6 +139,7 @@ class CodeHooks(object):
     def __init__(self, canon):
         self._canon = canon
         self._originals = {}  # code object we made -> the program's own
+        self._touched = weakref.WeakSet()  # functions whose __code__ we set
         self._made = {}       # the program's code object -> what it runs now, for the current `interesting`
         self._interesting = None
         self._ok = True
@@ -194,7 +196,7 @@ class CodeHooks(object):
         transform = self._transform
         canon = self._canon
         found = self.found_files = set()
-        for obj in gc.get_objects():
+        for obj in self._candidates(files):
             if type(obj) is not _FunctionType:
                 continue
             code = obj.__code__
@@ -210,9 +212,42 @@ class CodeHooks(object):
             if new is not code:
                 try:
                     obj.__code__ = new
+                    self._touched.add(obj)
                 except Exception:
                     ok[0] = False
         return ok[0] and self._ok
+
+    def _candidates(self, files):
+        """Where to look for live functions. CPython: every object the collector tracks (complete: callbacks kept in
+        registries, closures, decorated functions). PyPy: gc.get_objects() walks its whole heap (tens of ms even for
+        a small program), and its hooks only help threads global tracing cannot reach, so the functions reachable
+        from the breakpoint files' modules (and their classes and decorators) and those hooked before suffice."""
+        if IN_PLACE:
+            return gc.get_objects()
+        out = list(self._touched)
+        seen = set()
+
+        def visit(obj, depth):
+            if id(obj) in seen or depth > 3:
+                return
+            seen.add(id(obj))
+            if type(obj) is _FunctionType:
+                out.append(obj)
+                visit(getattr(obj, "__wrapped__", None), depth + 1)
+            elif isinstance(obj, (staticmethod, classmethod)):
+                visit(obj.__func__, depth + 1)
+            elif isinstance(obj, property):
+                for f in (obj.fget, obj.fset, obj.fdel):
+                    visit(f, depth + 1)
+            elif isinstance(obj, type):
+                for value in list(vars(obj).values()):
+                    visit(value, depth + 1)
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__file__", None)
+            if isinstance(name, str) and self._canon(name) in files:
+                for value in list(vars(module).values()):
+                    visit(value, 0)
+        return out
 
     def restore(self):
         self._interesting = None
@@ -220,7 +255,7 @@ class CodeHooks(object):
         if not self._originals:
             return
         originals = self._originals
-        for obj in gc.get_objects():
+        for obj in gc.get_objects() if IN_PLACE else list(self._touched):
             if type(obj) is _FunctionType:
                 original = originals.get(obj.__code__)
                 if original is not None:
@@ -229,3 +264,4 @@ class CodeHooks(object):
                     except Exception:
                         pass
         self._originals = {}
+        self._touched = weakref.WeakSet()
