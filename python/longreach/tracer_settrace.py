@@ -111,7 +111,7 @@ class SettraceTracer(TracerBase):
         if not tracer_adopt.available():
             if first or self._hooks is not None:
                 self._give_main_thread()  # again each time: hook mode may have let it run untraced
-        else:  # threads already running, whenever they started (3.9-3.11)
+        else:  # threads already running, whenever they started (CPython 3.8-3.11)
             tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids())
         self._mark_running_frames()
 
