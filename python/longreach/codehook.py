@@ -13,8 +13,8 @@ resume without running the prologue again; a jump that would need a longer argum
 caller then falls back to tracing. Nothing here knows about breakpoints or threads.
 
 Per version:
-* 3.8/3.9 (and PyPy 3.9): the prologue goes at offset 0; absolute jump arguments (byte offsets) move by its length. co_lnotab has
-  no "no line" entry, so the prologue joins the first line's range (a "(0, +n)" pair stays first, then a
+* 3.8/3.9 (and PyPy 3.9): the prologue goes at offset 0; absolute jump arguments (byte offsets) move by its length.
+  co_lnotab has no "no line" entry, so the prologue joins the first line's range (a "(0, +n)" pair stays first, then a
   "(length, +0)" pair): a frame traced from its start sees that line once, at offset 0, as before. A frame whose
   tracing the hook switches on is already past that point, so there the hook must report the first line itself
   (FIRST_LINE_FROM_HOOK). When nothing follows, no pair is added: the first line runs to the end anyway.

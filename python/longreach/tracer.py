@@ -42,7 +42,7 @@ try:
 except Exception:  # pragma: no cover - only while the package is half-built
     AGENT_THREAD_IDS = set()
 
-__all__ = ["make_tracer", "mechanism", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
+__all__ = ["make_tracer", "mechanism", "running_frames", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
 
 _log = log.get_logger("dap")
 _AGENT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -64,6 +64,17 @@ def canon(filename):
 
 def is_agent_code(code):
     return canon(code.co_filename).startswith(_AGENT_DIR)
+
+
+def running_frames():
+    """(thread id, frame) for every frame on every thread's stack but the agent's own threads, innermost first."""
+    for tid, top in sys._current_frames().items():
+        if tid in AGENT_THREAD_IDS:
+            continue
+        f = top
+        while f is not None:
+            yield tid, f
+            f = f.f_back
 
 
 def frame_depth(frame):

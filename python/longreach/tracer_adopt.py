@@ -49,10 +49,10 @@ def _probe():
     api = ctypes.PyDLL(ctypes.pythonapi._name, handle=ctypes.pythonapi._handle)
     if sys.version_info < (3, 9):
         return _probe_38(ctypes, api)
-    _get, head, thead, nxt = _thread_api(ctypes, api)
+    get, head, thead, nxt = _thread_api(ctypes, api)
     settrace = api._PyEval_SetTrace
     settrace.restype, settrace.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    return _probe_fields(ctypes, api, (head, thead, nxt, settrace))
+    return _probe_fields(ctypes, get, (head, thead, nxt, settrace))
 
 
 def _thread_api(ctypes, api):
@@ -69,7 +69,7 @@ def _thread_api(ctypes, api):
 
 def _probe_38(ctypes, api):
     get, head, thead, nxt = _thread_api(ctypes, api)
-    found = _probe_fields(ctypes, api, (head, thead, nxt, None))
+    found = _probe_fields(ctypes, get, (head, thead, nxt, None))
     if found is None:
         return None
     me = get()
@@ -94,11 +94,9 @@ def _probe_38(ctypes, api):
     return found
 
 
-def _probe_fields(ctypes, api, calls):
+def _probe_fields(ctypes, get, calls):
     """The thread state's trace object, trampoline and thread id slots (in words), verified on every thread."""
     head, thead, nxt, _settrace = calls
-    get = api.PyThreadState_Get
-    get.restype = ctypes.c_void_p
     words = 64
     me = get()
     view = (ctypes.c_size_t * words).from_address(me)

@@ -191,7 +191,6 @@ class CodeHooks(object):
         self._made = {}
         self._interesting = interesting
         self._ok = True
-        ok = [True]
         originals = self._originals
         transform = self._transform
         canon = self._canon
@@ -214,8 +213,8 @@ class CodeHooks(object):
                     obj.__code__ = new
                     self._touched.add(obj)
                 except Exception:
-                    ok[0] = False
-        return ok[0] and self._ok
+                    self._ok = False
+        return self._ok
 
     def _candidates(self, files):
         """Where to look for live functions. CPython: every object the collector tracks (complete: callbacks kept in

@@ -27,7 +27,7 @@ import sys
 import threading
 
 from longreach import log
-from longreach.tracer import AGENT_THREAD_IDS, TracerBase, canon, code_lines, _AGENT_DIR
+from longreach.tracer import AGENT_THREAD_IDS, TracerBase, canon, code_lines, running_frames, _AGENT_DIR
 
 __all__ = ["MonitoringTracer"]
 
@@ -125,15 +125,9 @@ class MonitoringTracer(TracerBase):
 
     def _scan_running(self):
         """Code objects already running (a loop in __main__, a long function) will not start again: look at stacks."""
-        for tid, top in sys._current_frames().items():
-            if tid in AGENT_THREAD_IDS:
-                continue
-            f = top
-            while f is not None:
-                code = f.f_code
-                if self._has_bp(code):
-                    self._bp_codes.add(code)
-                f = f.f_back
+        for _tid, f in running_frames():
+            if self._has_bp(f.f_code):
+                self._bp_codes.add(f.f_code)
 
     def _apply_local(self):
         want = dict((c, self._events_for(c)) for c in self._bp_codes)

@@ -10,11 +10,11 @@ Two modes, chosen at every change of what is set:
   until its module code starts; its constants are hooked then. A module imported again (reload) is announced by
   tracer_hooks.watch_imports and hooked the same way. Not reached: code compiled and exec()'d under the name of a
   breakpoint file already loaded.
-* Global mode (PyPy, where hooks only help threads it cannot reach, see below; any step, pause, exception filter, function breakpoint or file awaited; code that cannot be
-  hooked): every thread gets the global trace function (threading.settrace for threads started later, tracer_adopt
-  or a pending call for those running). It answers only "does this code object matter" from a per-code cache and
-  returns None for code that does not, so such frames never produce line events; "all code" (step in, pause,
-  exception filters) traces every non-agent frame while it lasts.
+* Global mode (PyPy, where hooks only help threads it cannot reach, see below; any step, pause, exception filter,
+  function breakpoint or file awaited; code that cannot be hooked): every thread gets the global trace function
+  (threading.settrace for threads started later, tracer_adopt or a pending call for those running). It answers only
+  "does this code object matter" from a per-code cache and returns None for code that does not, so such frames never
+  produce line events; "all code" (step in, pause, exception filters) traces every non-agent frame while it lasts.
 
 Where threads already running cannot be given a trace function (PyPy; CPython if tracer_adopt's probe failed, where
 a pending call still reaches the main thread), threads started while attached get it in hook mode too, so pause and
@@ -29,7 +29,8 @@ import sys
 import threading
 
 from longreach import log, tracer_adopt, tracer_hooks
-from longreach.tracer import AGENT_THREAD_IDS, TracerBase, canon, code_lines, is_agent_code, _AGENT_DIR
+from longreach.tracer import (AGENT_THREAD_IDS, TracerBase, canon, code_lines, is_agent_code, running_frames,
+                              _AGENT_DIR)
 
 __all__ = ["SettraceTracer"]
 
@@ -109,7 +110,7 @@ class SettraceTracer(TracerBase):
             self._installed = True
             threading.settrace(self._global_fn)
         if not tracer_adopt.available():
-            if first or self._hooks is not None:
+            if first or tracer_hooks.IN_PLACE:
                 self._give_main_thread()  # again each time: hook mode may have let it run untraced
         else:  # threads already running, whenever they started (CPython 3.8-3.11)
             tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids())
@@ -160,19 +161,14 @@ class SettraceTracer(TracerBase):
         """Code of breakpoint files running now (a module half-way through its top level, a function that makes
         closures) makes its functions from hooked constants from now on. Returns those files."""
         seen, files = set(), set()
-        for tid, top in sys._current_frames().items():
-            if tid in AGENT_THREAD_IDS:
-                continue
-            f = top
-            while f is not None:
-                code = f.f_code
-                name = canon(code.co_filename)
-                if name in lines and id(code) not in seen:
-                    seen.add(id(code))
-                    files.add(name)
-                    if not self._hooks.patch_consts(code, lines):
-                        self._hooks_ok = False
-                f = f.f_back
+        for _tid, f in running_frames():
+            code = f.f_code
+            name = canon(code.co_filename)
+            if name in lines and id(code) not in seen:
+                seen.add(id(code))
+                files.add(name)
+                if not self._hooks.patch_consts(code, lines):
+                    self._hooks_ok = False
         return files
         if not self._hooks_ok:
             _log.info("some breakpoint code cannot be hooked (a generator, or a long jump); tracing every call")
@@ -265,19 +261,13 @@ class SettraceTracer(TracerBase):
         """Give f_trace to already-running frames that matter now."""
         stepping = dict((tid, st) for tid, st in self.steps.items() if st.kind != "in")
         wanted = {}
-        for tid, top in sys._current_frames().items():
-            if tid in AGENT_THREAD_IDS:
-                continue
-            whole_stack = self._all_code or tid in stepping
-            f = top
-            while f is not None:
-                code = f.f_code
-                if not canon(code.co_filename).startswith(_AGENT_DIR):
-                    if whole_stack or self._classify(code) == _YES:
-                        if f.f_trace is not self._local_fn:
-                            f.f_trace = self._local_fn
-                        wanted[tid] = f
-                f = f.f_back
+        for tid, f in running_frames():
+            code = f.f_code
+            if not canon(code.co_filename).startswith(_AGENT_DIR):
+                if self._all_code or tid in stepping or self._classify(code) == _YES:
+                    if f.f_trace is not self._local_fn:
+                        f.f_trace = self._local_fn
+                    wanted[tid] = f  # the outermost, once the walk is done
         if self._hook_mode and wanted:
             self._give_threads(wanted)
 
