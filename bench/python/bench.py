@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"))
 
-from longreach import auth, wire  # noqa: E402
+from longreach.wire import auth, framing as wire  # noqa: E402
 import workloads  # noqa: E402
 
 SECRET = "bench-secret"

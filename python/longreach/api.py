@@ -11,10 +11,10 @@ import os
 import sys
 import threading
 
-from . import log
-from .connection import format_peer
-from .errors import LongreachError
-from .server import Server, tls_context
+from longreach import log
+from longreach.errors import LongreachError
+from longreach.wire.connection import format_peer
+from longreach.wire.server import DEFAULT_CAPABILITIES, Server, tls_context
 
 __all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger"]
 
@@ -44,8 +44,10 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
             raise LongreachError("LR_ALREADY_ENABLED", "the debug server is already listening on %s in this "
                                  "process; call enable_attach() once" % format_peer(_server.address))
         tls = tls_context(certfile, keyfile) if certfile is not None else None
+        session_factory, capabilities = _load_session()
         server = Server(secret, host, port, tls=tls, allow_plain_secret=allow_plain_secret,
-                        redirect_output=redirect_output)
+                        redirect_output=redirect_output, session_factory=session_factory,
+                        capabilities=capabilities)
         bound = server.listen()
         server.start()
         _server = server
@@ -54,6 +56,17 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
         _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
               "port can run code in this process\n" % format_peer(bound))
     return bound[0], bound[1]
+
+
+def _load_session():
+    """The debugging half (longreach.session) as the server's session factory and capabilities; without it the
+    server still lists and authenticates, and attach answers LR_UNSUPPORTED."""
+    try:
+        from longreach import session
+    except ImportError as err:
+        _log.warning("debugging unavailable: cannot import longreach.session: %s", err)
+        return None, dict(DEFAULT_CAPABILITIES)
+    return getattr(session, "DebugSession", None), dict(getattr(session, "CAPABILITIES", DEFAULT_CAPABILITIES))
 
 
 def wait_for_attach(timeout=None):

@@ -3,9 +3,9 @@ import json
 import os
 import unittest
 
-from longreach import auth
+from longreach.wire import auth
 from longreach.errors import LongreachError
-from longreach.throttle import Throttle
+from longreach.wire.throttle import Throttle
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "spec")
 

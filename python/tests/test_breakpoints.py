@@ -5,8 +5,8 @@ import sys
 import unittest
 
 from tests.tracer_support import TRACEE, line_of, tracee
-from longreach.breakpoints import Registry, parse_hit_condition, should_stop
-from longreach.paths import PathResolver
+from longreach.session.breakpoints import Registry, parse_hit_condition, should_stop
+from longreach.session.paths import PathResolver
 
 
 def frame_with(**values):

@@ -14,7 +14,7 @@ import traceback
 import types
 import unittest
 
-from longreach import codehook
+from longreach.tracer import codehook
 from tests.fixtures import hook_corpus
 
 SUPPORTED = (sys.implementation.name == "cpython" and (3, 8) <= sys.version_info < (3, 12)

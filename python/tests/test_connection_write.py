@@ -4,7 +4,7 @@ import socket
 import threading
 import unittest
 
-from longreach.connection import Connection
+from longreach.wire.connection import Connection
 
 
 class FailedWrite(unittest.TestCase):

@@ -7,8 +7,8 @@ import tempfile
 import unittest
 
 from tests import tracer_support  # noqa: F401  (python/ on sys.path)
-from longreach.paths import PathResolver, package_tail, split_client_path
-from longreach.tracer import canon
+from longreach.session.paths import PathResolver, package_tail, split_client_path
+from longreach.tracer.base import canon
 
 
 class Tree(object):

@@ -7,10 +7,10 @@ import threading
 import time
 import unittest
 
-from longreach import auth
+from longreach.wire import auth
 from longreach._threads import AGENT_THREAD_IDS
-from longreach.server import Server
-from longreach.throttle import Throttle
+from longreach.wire.server import Server
+from longreach.wire.throttle import Throttle
 
 from .support import Client, FakeSession, error_code, wait_until
 

@@ -6,8 +6,8 @@ import unittest
 import warnings
 
 from longreach.errors import LongreachError
-from longreach.server import tls_context
-from longreach.throttle import Throttle
+from longreach.wire.server import tls_context
+from longreach.wire.throttle import Throttle
 
 from .support import Certificate, Client, FakeSession, WithCertificate, error_code
 from .test_server import SECRET, ServerTestCase

@@ -10,7 +10,7 @@ import tempfile
 import unittest
 
 from tests.session_support import Harness, tracee
-from longreach import wire
+from longreach.wire import framing as wire
 from longreach.errors import LongreachError
 
 # a directory and a module whose names need JSON escapes and hold a '%' (the text is made with % templates)

@@ -13,8 +13,8 @@ import tempfile
 import threading
 import unittest
 
-from longreach import tracer_hooks
-from longreach.tracer import canon
+from longreach.tracer import hooks as tracer_hooks
+from longreach.tracer.base import canon
 from tests.fixtures import tracee
 from tests.tracer_support import TRACEE, ScriptPolicy, line_of, new_tracer, run_in_thread
 

@@ -14,8 +14,8 @@ import sys
 import threading
 import unittest
 
-from longreach import tracer_adopt, tracer_hooks
-from longreach.tracer import canon
+from longreach.tracer import adopt as tracer_adopt, hooks as tracer_hooks
+from longreach.tracer.base import canon
 from tests.fixtures import hook_shapes as shapes
 from tests.test_tracer import SCENARIOS
 from tests.tracer_support import TRACEE, ScriptPolicy, line_of, name_of_line, new_tracer, run_in_thread, tracee

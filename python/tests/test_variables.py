@@ -4,7 +4,7 @@ import threading
 import unittest
 
 from tests import tracer_support  # noqa: F401
-from longreach.variables import MAX_REPR, Refs, Renderer
+from longreach.session.variables import MAX_REPR, Refs, Renderer
 
 RELEASE = threading.Event()
 

@@ -3,7 +3,7 @@ import json
 import os
 import unittest
 
-from longreach import wire
+from longreach.wire import framing as wire
 from longreach.errors import LongreachError
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "spec")

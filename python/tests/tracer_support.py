@@ -8,7 +8,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if os.path.dirname(HERE) not in sys.path:
     sys.path.insert(0, os.path.dirname(HERE))
 
-from longreach.tracer import canon, make_tracer  # noqa: E402
+from longreach.tracer.base import canon  # noqa: E402
+from longreach.tracer.factory import make_tracer  # noqa: E402
 from tests.fixtures import tracee  # noqa: E402
 
 TRACEE = canon(tracee.__file__)

@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 
-from longreach import auth, wire
+from longreach.wire import auth, framing as wire
 from longreach.errors import LongreachError
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,7 +1,7 @@
 """The debug server's policy: listener, the authentication gate, the one-session rule, server-level requests.
 
 docs/protocol.md sections 3-5. Connection mechanics (TLS, framing, sends, closing) live in connection.py; the
-debugging itself lives in session.py, reached only through `DebugSession` (see python-interface notes).
+debugging itself lives in longreach.session, handed in by the API as `session_factory` (this room never imports it).
 """
 
 import errno
@@ -12,12 +12,13 @@ import ssl
 import threading
 import time
 
-from . import auth, log, processinfo
-from ._threads import start_agent_thread
-from .connection import Connection, format_peer
-from .errors import LongreachError, error_body
-from .throttle import Throttle
-from .wire import DEFAULT_BODY_LIMIT
+from longreach import log, processinfo
+from longreach._threads import start_agent_thread
+from longreach.errors import LongreachError, error_body
+from longreach.wire import auth
+from longreach.wire.connection import Connection, format_peer
+from longreach.wire.framing import DEFAULT_BODY_LIMIT
+from longreach.wire.throttle import Throttle
 
 __all__ = ["Server", "tls_context", "DEFAULT_CAPABILITIES"]
 
@@ -49,15 +50,6 @@ def tls_context(certfile, keyfile):
     return context
 
 
-def _load_session_module():
-    try:
-        from . import session
-    except ImportError as err:
-        _log.warning("debugging unavailable: cannot import longreach.session: %s", err)
-        return None, dict(DEFAULT_CAPABILITIES)
-    return getattr(session, "DebugSession", None), dict(getattr(session, "CAPABILITIES", DEFAULT_CAPABILITIES))
-
-
 def _now_iso():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -72,9 +64,6 @@ class Server(object):
         self.tls = tls
         self.allow_plain_secret = allow_plain_secret
         self.redirect_output = redirect_output
-        if session_factory is None:
-            session_factory, default_caps = _load_session_module()
-            capabilities = default_caps if capabilities is None else capabilities
         self.session_factory = session_factory
         self.capabilities = dict(DEFAULT_CAPABILITIES if capabilities is None else capabilities)
         self.throttle = throttle or Throttle()

@@ -2,7 +2,7 @@
 
 One dispatch table (HANDLERS) maps each DAP command to a method that returns a response body or raises
 LongreachError. The session is also the tracer's policy (break_at_*, stopped, new_file).
-Inspection handlers (stack, variables, evaluate, sources) live in session_inspect.py.
+Inspection handlers (stack, variables, evaluate, sources) live in inspection.py.
 """
 
 import atexit
@@ -13,15 +13,16 @@ import time
 
 from longreach import log, program
 from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
-from longreach.breakpoints import EXCEPTION_FILTERS, Registry, should_stop
+from longreach.session.breakpoints import EXCEPTION_FILTERS, Registry, should_stop
 from longreach.errors import LongreachError
-from longreach.output import OutputRedirect
-from longreach.paths import PathResolver
-from longreach.session_inspect import InspectHandlers, is_user_file
-from longreach.thread_events import ThreadEvents
-from longreach.threads import Coordinator, user_threads
-from longreach.tracer import canon, make_tracer, mechanism
-from longreach.variables import Refs, Renderer
+from longreach.session.output import OutputRedirect
+from longreach.session.paths import PathResolver
+from longreach.session.inspection import InspectHandlers, is_user_file
+from longreach.session.thread_events import ThreadEvents
+from longreach.session.threads import Coordinator, user_threads
+from longreach.tracer.base import canon
+from longreach.tracer.factory import make_tracer, mechanism
+from longreach.session.variables import Refs, Renderer
 
 mechanism()  # imported with the session (at enable_attach), so the first attach does not wait for it
 
@@ -82,7 +83,7 @@ class DebugSession(InspectHandlers):
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
-    # ---- the contract with server.py ----
+    # ---- the contract with longreach.wire.server ----
     def handle(self, command, arguments):
         handler = HANDLERS.get(command)
         if handler is None:
@@ -481,7 +482,7 @@ HANDLERS = {
     "stepIn": DebugSession.on_step_in,
     "stepOut": DebugSession.on_step_out,
     "pause": DebugSession.on_pause,
-    # inspection (session_inspect.py)
+    # inspection (inspection.py)
     "threads": DebugSession.on_threads,
     "stackTrace": DebugSession.on_stack_trace,
     "scopes": DebugSession.on_scopes,

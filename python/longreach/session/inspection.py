@@ -1,5 +1,5 @@
 """Inspection handlers of the debug session: stackTrace, scopes, variables, setVariable, evaluate, completions,
-exceptionInfo, source, loadedSources, modules. Mixed into DebugSession (session.py holds the dispatch table)."""
+exceptionInfo, source, loadedSources, modules. Mixed into DebugSession (core.py holds the dispatch table)."""
 
 import linecache
 import os
@@ -7,9 +7,9 @@ import sys
 import traceback
 
 from longreach.errors import LongreachError
-from longreach.evaluate import assign_local, completions, evaluate
-from longreach.tracer import _AGENT_DIR, canon
-from longreach.wire import Encoded, dumps
+from longreach.session.evaluate import assign_local, completions, evaluate
+from longreach.tracer.base import _AGENT_DIR, canon
+from longreach.wire.framing import Encoded, dumps
 
 __all__ = ["InspectHandlers", "is_user_file"]
 

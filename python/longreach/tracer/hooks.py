@@ -28,7 +28,7 @@ import threading
 import types
 import weakref
 
-from longreach import codehook
+from longreach.tracer import codehook
 
 __all__ = ["CodeHooks", "set_target", "available", "watch_imports", "IN_PLACE"]
 

@@ -1,6 +1,6 @@
 """One client connection: TLS handshake, reading frames, a serialised thread-safe send, orderly close.
 
-Mechanism only. What a message means is decided by the `on_message(connection, message)` callback (server.py), run
+Mechanism only. What a message means is decided by the `on_message(connection, message)` callback (server.py, in this folder), run
 on this connection's reader thread. Every way a connection can end (EOF, reset, framing error, auth deadline, failed
 write, a close requested by the server) arrives at one place, `_finish`, which calls `on_closed(connection)` once.
 
@@ -15,8 +15,9 @@ import ssl
 import threading
 import time
 
-from . import log, wire
-from .errors import LongreachError, error_body
+from longreach import log
+from longreach.errors import LongreachError, error_body
+from longreach.wire import framing as wire
 
 __all__ = ["Connection", "format_peer"]
 

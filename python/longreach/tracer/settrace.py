@@ -1,26 +1,26 @@
-"""sys.settrace mechanism for CPython 3.8-3.11 and PyPy (see tracer.py for the cost model and its limits).
+"""sys.settrace mechanism for CPython 3.8-3.11 and PyPy (see base.py for the cost model and its limits).
 
 Two modes, chosen at every change of what is set:
 
 * Hook mode (CPython 3.8-3.11, when only line breakpoints are set and every code object with one could be hooked,
-  see codehook.py / tracer_hooks.py): no thread has a trace function until it enters a breakpoint function, whose
+  see codehook.py / hooks.py): no thread has a trace function until it enters a breakpoint function, whose
   entry hook installs the global trace function for that thread and records the frame as its owner; when the owner
   returns, the thread drops the trace function again. Frames of breakpoint code already running get f_trace and
-  their thread the trace function (tracer_adopt). A breakpoint file whose code is not loaded yet keeps global mode
+  their thread the trace function (adopt). A breakpoint file whose code is not loaded yet keeps global mode
   until its module code starts; its constants are hooked then. A module imported again (reload) is announced by
-  tracer_hooks.watch_imports and hooked the same way. Not reached: code compiled and exec()'d under the name of a
+  hooks.watch_imports and hooked the same way. Not reached: code compiled and exec()'d under the name of a
   breakpoint file already loaded.
 * Global mode (PyPy, where hooks only help threads it cannot reach, see below; any step, pause, exception filter,
   function breakpoint or file awaited; code that cannot be hooked): every thread gets the global trace function
-  (threading.settrace for threads started later, tracer_adopt or a pending call for those running). It answers only
+  (threading.settrace for threads started later, adopt or a pending call for those running). It answers only
   "does this code object matter" from a per-code cache and returns None for code that does not, so such frames never
   produce line events; "all code" (step in, pause, exception filters) traces every non-agent frame while it lasts.
 
-Where threads already running cannot be given a trace function (PyPy; CPython if tracer_adopt's probe failed, where
+Where threads already running cannot be given a trace function (PyPy; CPython if adopt's probe failed, where
 a pending call still reaches the main thread), threads started while attached get it in hook mode too, so pause and
 breakpoints added later still reach them; and a thread that was running before attach gets it from the entry hook
 of the first breakpoint function it enters (PyPy 3.9 hooks functions too, but cannot patch running code in place,
-so it stays in global mode). With nothing set, no thread keeps the trace function where tracer_adopt can take it away.
+so it stays in global mode). With nothing set, no thread keeps the trace function where adopt can take it away.
 Teardown: threading.settrace(None), functions get their own code back, f_trace cleared on every frame, and each
 thread's global trace function removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
 """
@@ -28,8 +28,9 @@ thread's global trace function removes itself (sys.settrace(None)) at its next c
 import sys
 import threading
 
-from longreach import log, tracer_adopt, tracer_hooks
-from longreach.tracer import (AGENT_THREAD_IDS, TracerBase, canon, code_lines, is_agent_code, running_frames,
+from longreach import log
+from longreach.tracer import adopt, hooks
+from longreach.tracer.base import (AGENT_THREAD_IDS, TracerBase, canon, code_lines, is_agent_code, running_frames,
                               _AGENT_DIR)
 
 __all__ = ["SettraceTracer"]
@@ -71,7 +72,7 @@ class SettraceTracer(TracerBase):
         self._local_fn = self._make_local()
         self._global_fn = self._make_global()
         self._main_cb = None
-        self._hooks = tracer_hooks.CodeHooks(canon) if tracer_hooks.available() else None
+        self._hooks = hooks.CodeHooks(canon) if hooks.available() else None
         self._hooked_lines = None  # the `lines` the hooks were last applied for
         self._hooks_ok = False
         self._hook_mode = False    # breakpoints only, all hooked: threads trace only inside breakpoint functions
@@ -93,13 +94,13 @@ class SettraceTracer(TracerBase):
         self._all_code = bool(self.pausing or self.raised or self.unwind
                               or any(s.kind == "in" for s in self.steps.values()))
         self._update_hooks()
-        self._hook_mode = tracer_hooks.IN_PLACE and self._hooks_ok and bool(self.lines) and not (
+        self._hook_mode = hooks.IN_PLACE and self._hooks_ok and bool(self.lines) and not (
             self._pending_files or self.functions or self.steps or self.pausing or self.raised or self.unwind
             or self.watch_files)
         if not self._needed():
-            if tracer_adopt.available():
+            if adopt.available():
                 self._leave_all_threads(keep_owners=False)  # attached with nothing set costs nothing
-            # without tracer_adopt an installed global trace function stays, idle: threads could not get it back
+            # without adopt an installed global trace function stays, idle: threads could not get it back
             return
         if self._hook_mode:
             self._leave_all_threads()
@@ -109,11 +110,11 @@ class SettraceTracer(TracerBase):
         if first:
             self._installed = True
             threading.settrace(self._global_fn)
-        if not tracer_adopt.available():
-            if first or tracer_hooks.IN_PLACE:
+        if not adopt.available():
+            if first or hooks.IN_PLACE:
                 self._give_main_thread()  # again each time: hook mode may have let it run untraced
         else:  # threads already running, whenever they started (CPython 3.8-3.11)
-            tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids())
+            adopt.settrace_running_threads(self._global_fn, self._skip_ids())
         self._mark_running_frames()
 
     def _update_hooks(self):
@@ -123,8 +124,8 @@ class SettraceTracer(TracerBase):
             return
         if not self.active or not self.lines:
             if self._hooked_lines is not None:
-                tracer_hooks.set_target(None)
-                tracer_hooks.watch_imports(None)
+                hooks.set_target(None)
+                hooks.watch_imports(None)
                 self._hooks.restore()
                 self._hooked_lines = None
             self._hooks_ok = False
@@ -137,8 +138,8 @@ class SettraceTracer(TracerBase):
         def interesting(code):
             found = lines.get(canon(code.co_filename))
             return bool(found) and not found.isdisjoint(code_lines(code))
-        tracer_hooks.set_target((self._local_fn, self._global_fn, self._owners))
-        tracer_hooks.watch_imports(self._module_loading)
+        hooks.set_target((self._local_fn, self._global_fn, self._owners))
+        hooks.watch_imports(self._module_loading)
         try:
             self._hooks_ok = self._hooks.apply(set(lines), interesting)
         except Exception:
@@ -223,8 +224,8 @@ class SettraceTracer(TracerBase):
         me = threading.get_ident()
         if me not in AGENT_THREAD_IDS and me not in self._owners and sys.gettrace() is self._global_fn:
             sys.settrace(None)  # a debuggee thread switching modes (a module it imports just loaded)
-        if not tracer_adopt.available():
-            # no tracer_adopt: a thread started later could not be reached afterwards (pause, a breakpoint added in a
+        if not adopt.available():
+            # no adopt: a thread started later could not be reached afterwards (pause, a breakpoint added in a
             # loop it runs), so threads still get the trace function when they start; only the main thread, which
             # a pending call can reach, runs untraced
             if not self._installed:
@@ -234,7 +235,7 @@ class SettraceTracer(TracerBase):
         if self._installed:
             threading.settrace(None)
             self._installed = False
-        tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids() | set(self._owners), remove=True)
+        adopt.settrace_running_threads(self._global_fn, self._skip_ids() | set(self._owners), remove=True)
 
     def _give_threads(self, wanted):
         """Hook mode: the global trace function for the threads in `wanted` (tid -> outermost frame that needs
@@ -247,8 +248,8 @@ class SettraceTracer(TracerBase):
         others = dict((t, f) for t, f in wanted.items() if t != me)
         if not others:
             return
-        if tracer_adopt.available():
-            tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids(), only=set(others))
+        if adopt.available():
+            adopt.settrace_running_threads(self._global_fn, self._skip_ids(), only=set(others))
             for tid, frame in others.items():
                 self._owners.setdefault(tid, frame)
         elif threading.main_thread().ident in others:
@@ -345,8 +346,8 @@ class SettraceTracer(TracerBase):
         if self._installed:
             threading.settrace(None)
             self._installed = False
-        if tracer_adopt.available():  # hook mode too: threads inside a breakpoint function trace
-            tracer_adopt.settrace_running_threads(self._global_fn, self._skip_ids(), remove=True)
+        if adopt.available():  # hook mode too: threads inside a breakpoint function trace
+            adopt.settrace_running_threads(self._global_fn, self._skip_ids(), remove=True)
         for tid, top in sys._current_frames().items():
             f = top
             while f is not None:

@@ -14,7 +14,7 @@ import os
 import re
 import sys
 
-from longreach.tracer import canon
+from longreach.tracer.base import canon
 
 __all__ = ["PathResolver", "split_client_path"]
 

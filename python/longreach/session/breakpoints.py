@@ -11,7 +11,7 @@ import os
 import re
 import threading
 
-from longreach.tracer import canon, code_lines
+from longreach.tracer.base import canon, code_lines
 
 __all__ = ["Registry", "parse_hit_condition", "EXCEPTION_FILTERS"]
 

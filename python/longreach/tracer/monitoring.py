@@ -27,7 +27,7 @@ import sys
 import threading
 
 from longreach import log
-from longreach.tracer import AGENT_THREAD_IDS, TracerBase, canon, code_lines, running_frames, _AGENT_DIR
+from longreach.tracer.base import AGENT_THREAD_IDS, TracerBase, canon, code_lines, running_frames, _AGENT_DIR
 
 __all__ = ["MonitoringTracer"]
 

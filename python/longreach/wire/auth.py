@@ -10,7 +10,7 @@ import hmac
 import os
 import re
 
-from .errors import LongreachError
+from longreach.errors import LongreachError
 
 __all__ = ["new_nonce", "b64", "decode_client_nonce", "client_proof", "server_proof", "check_proof",
            "secrets_equal", "NONCE_BYTES"]

@@ -11,7 +11,7 @@ import threading
 
 from longreach import log
 from longreach._threads import start_agent_thread
-from longreach.threads import user_threads
+from longreach.session.threads import user_threads
 
 try:
     import _thread

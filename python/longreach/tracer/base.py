@@ -12,10 +12,10 @@ thread at its next line") and asks its policy *whether* to stop and *what to do*
                                                   "exception"
     policy.new_file(filename) -> None            code from a file not seen before started running (module loads)
 
-Two implementations with one interface (`make_tracer(policy)`):
+Two implementations with one interface, chosen by `factory.make_tracer(policy)`:
 
-* `tracer_monitoring.MonitoringTracer` on CPython 3.12+ (sys.monitoring, see that file);
-* `tracer_settrace.SettraceTracer` for CPython 3.8-3.11 and PyPy.
+* `monitoring.MonitoringTracer` on CPython 3.12+ (sys.monitoring, see that file);
+* `settrace.SettraceTracer` for CPython 3.8-3.11 and PyPy.
 
 The cost model of SettraceTracer, and why: nothing at all is installed while nothing is set (attached with no
 breakpoints costs zero). CPython makes a thread that has a trace function pay for every function call (a Python call
@@ -37,15 +37,12 @@ import threading
 
 from longreach import log
 
-try:
-    from longreach._threads import AGENT_THREAD_IDS
-except Exception:  # pragma: no cover - only while the package is half-built
-    AGENT_THREAD_IDS = set()
+from longreach._threads import AGENT_THREAD_IDS
 
-__all__ = ["make_tracer", "mechanism", "running_frames", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
+__all__ = ["running_frames", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
 
 _log = log.get_logger("dap")
-_AGENT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_AGENT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the whole longreach package
 _get_ident = threading.get_ident
 _canon_cache = {}
 
@@ -286,17 +283,4 @@ class TracerBase(object):
 
     def _teardown(self):
         raise NotImplementedError
-
-
-def mechanism():
-    """The tracer class for this interpreter (importing it is part of what the first attach would wait for)."""
-    if sys.implementation.name == "cpython" and sys.version_info >= (3, 12):
-        from longreach.tracer_monitoring import MonitoringTracer
-        return MonitoringTracer
-    from longreach.tracer_settrace import SettraceTracer
-    return SettraceTracer
-
-
-def make_tracer(policy):
-    return mechanism()(policy)
 

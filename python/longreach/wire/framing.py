@@ -7,7 +7,7 @@ LR_BAD_FRAME or LR_BAD_MESSAGE; what to do about it (send longreach/error, close
 import json
 import re
 
-from .errors import LongreachError
+from longreach.errors import LongreachError
 
 __all__ = ["FrameDecoder", "encode", "dumps", "Encoded", "HEADER_LIMIT", "PRE_AUTH_BODY_LIMIT",
            "DEFAULT_BODY_LIMIT"]

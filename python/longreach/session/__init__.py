@@ -1,0 +1,19 @@
+"""The debugging session: DAP requests translated to the tracer (bdb's policy half).
+
+core          DebugSession: the dispatch table, attach/detach, stops and resumes, the tracer's policy
+breakpoints   the breakpoint registry (lines, functions, exceptions), conditions, hit counts, log messages
+paths         matching the client's file names to the files this process runs
+threads       stopping and resuming threads (Coordinator), the user's threads
+thread_events thread started/exited events while the program runs
+output        the program's stdout/stderr teed to the client as output events
+inspection    stackTrace, scopes, variables, evaluate, setVariable, completions, source
+variables     rendering values and variable references
+evaluate      evaluation in a frame, assignment, completions
+
+May import: longreach.tracer, longreach.wire (framing helpers only), longreach.errors, longreach.log,
+longreach.program, longreach._threads. Never imports longreach.api.
+"""
+
+from longreach.session.core import CAPABILITIES, DebugSession
+
+__all__ = ["DebugSession", "CAPABILITIES"]
