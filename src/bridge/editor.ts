@@ -73,13 +73,14 @@ export interface ProcessItem {
 export function processItems(base: string | Qualifier, rows: ListRow[]): ProcessItem[] {
   const q = typeof base === 'string' ? parseQualifier(base, { allowRange: true }) : base;
   const items = rows.map((row): ProcessItem => {
-    const target = formatQualifier({ ...q, secret: null, port: row.port, portEnd: row.port });
+    const pid = row.ok && row.target.includes('pid=') ? { pid: row.pid } : {};
+    const target = formatQualifier({ ...q, secret: null, port: row.port, portEnd: row.port, ...pid });
     if (!row.ok) return { label: `$(error) port ${row.port}`, description: row.code, detail: row.message, config: null };
     const info = row.info;
     const program = info.argv.length > 0 ? info.argv.join(' ') : info.executable;
     const attached = info.attached ? `attached by ${info.attached.address} since ${info.attached.since}` : 'not attached';
     return {
-      label: `${info.pid}  ${program.length > 60 ? `${program.slice(0, 57)}...` : program}`,
+      label: `${info.pid}  ${row.label ? `${row.label}  ` : ''}${program.length > 60 ? `${program.slice(0, 57)}...` : program}`,
       description: `${info.runtimeDisplay} · ${info.user}@${info.hostname}`,
       detail: `${target} · ${attached}`,
       config: { type: DEBUG_TYPE, request: 'attach', name: `Longreach: ${info.pid} ${info.argv[0] ?? info.executable}`, qualifier: target },

@@ -54,6 +54,7 @@ export async function connect(target: string | Qualifier, options: ConnectOption
   const session = new DapSession(conn, { target: shown, timeoutMs });
   try {
     const hello = await handshake(session, q, secret, options, shown);
+    if (q.pid !== undefined) await selectProcess(session, hello, q.pid);
     // The server is now known (or was accepted without a secret): lift the small pre-authentication frame limit.
     conn.bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     return Object.assign(session, { hello, qualifier: q });
@@ -110,6 +111,14 @@ async function handshake(session: DapSession, q: Qualifier, secret: string | nul
     throw new LongreachError('LR_AUTH_FAILED', `${shown} does not know the secret (its proof did not match): it may not be the server you meant`);
   }
   return hello;
+}
+
+/** `?pid=`: ask the gateway or hub for that process (docs/protocol.md 5.3); from here the connection is that process's. */
+async function selectProcess(session: DapSession, hello: ServerHello, pid: number): Promise<void> {
+  if (!hello.longreach) throw new LongreachError('LR_NOT_LONGREACH', 'a plain DAP server cannot select a process: leave ?pid= out');
+  const body = await session.request<{ capabilities?: unknown } | undefined>('longreach/selectProcess', { pid });
+  const caps = body?.capabilities;
+  if (caps && typeof caps === 'object' && !Array.isArray(caps)) hello.capabilities = { ...(caps as Record<string, unknown>) };
 }
 
 /** A failure before the first answer usually means the other end is not what the qualifier says. */

@@ -6,8 +6,9 @@ import { parseFingerprint } from './tls.js';
 export const DEFAULT_PORT = 5678;
 export const MAX_PORT_RANGE = 1024;
 
-const SHAPE = 'tcp://[SECRET@]HOST[:PORT] or tcps://[SECRET@]HOST[:PORT][?ca=FILE|fingerprint=sha256:HEX|insecure=1]';
+const SHAPE = 'tcp://[SECRET@]HOST[:PORT][?pid=PID] or tcps://[SECRET@]HOST[:PORT][?pid=PID&ca=FILE|fingerprint=sha256:HEX|insecure=1]';
 const TLS_OPTIONS = ['ca', 'fingerprint', 'insecure'] as const;
+const OPTIONS = ['pid', ...TLS_OPTIONS] as const;
 
 export interface Qualifier {
   scheme: 'tcp' | 'tcps';
@@ -21,6 +22,8 @@ export interface Qualifier {
   ca?: string;
   fingerprint?: string;
   insecure: boolean;
+  /** `?pid=PID`: one process of a job or hub reached through this address (docs/protocol.md 5.3). */
+  pid?: number;
 }
 
 export interface ParseOptions {
@@ -110,7 +113,13 @@ export function parseQualifier(input: string, options: ParseOptions = {}): Quali
   const result: Qualifier = { scheme, secret, host, port, portEnd, insecure: false };
   if (query !== '') {
     for (const [key, value] of new URLSearchParams(query)) {
-      if (!(TLS_OPTIONS as readonly string[]).includes(key)) return fail(`unknown option ${JSON.stringify(key)} (known: ${TLS_OPTIONS.join(', ')})`);
+      if (!(OPTIONS as readonly string[]).includes(key)) return fail(`unknown option ${JSON.stringify(key)} (known: ${OPTIONS.join(', ')})`);
+      if (key === 'pid') {
+        if (!/^[1-9]\d{0,9}$/.test(value) || Number(value) > 0x7fffffff) return fail('pid takes a process id, like ?pid=4242');
+        if (result.pid !== undefined) return fail('pid is given twice');
+        result.pid = Number(value);
+        continue;
+      }
       if (scheme !== 'tcps') return fail(`option ${key} needs tcps://`);
       if (key === 'insecure') {
         if (!['1', 'true', '0', 'false'].includes(value)) return fail('insecure takes 1 or 0');
@@ -129,6 +138,7 @@ export function parseQualifier(input: string, options: ParseOptions = {}): Quali
       }
     }
   }
+  if (result.pid !== undefined && portEnd !== port) return fail('?pid= names one process: give one port, not a range');
   return result;
 }
 
@@ -146,6 +156,7 @@ export function formatQualifier(q: Qualifier, { revealSecret = false } = {}): st
   const secret = q.secret === null ? '' : revealSecret ? `${encodeURIComponent(q.secret)}@` : '***@';
   const ports = q.portEnd !== q.port ? `${q.port}-${q.portEnd}` : String(q.port);
   const params = new URLSearchParams();
+  if (q.pid !== undefined) params.set('pid', String(q.pid));
   if (q.ca !== undefined) params.set('ca', q.ca);
   if (q.fingerprint !== undefined) params.set('fingerprint', q.fingerprint);
   if (q.insecure) params.set('insecure', '1');

@@ -109,11 +109,27 @@ export class Gate {
       case 'longreach/processInfo':
         this.#requireAuth();
         return this.#shared.processInfo(this.#attachedInfo());
+      case 'longreach/selectProcess':
+        this.#requireAuth();
+        return this.#selectProcess(args);
       default:
         this.#requireAuth();
         if (!this.#session) throw new LongreachError('LR_BAD_REQUEST', `${command} needs an attached debugger: send attach first`);
         return this.#session.handle(command, args);
     }
+  }
+
+  /** docs/protocol.md 5.3: a client that names a process (?pid=) asks for it before attach. */
+  #selectProcess(args: Record<string, unknown>): unknown {
+    const pid = args.pid;
+    if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) {
+      throw new LongreachError('LR_BAD_REQUEST', 'longreach/selectProcess needs {"pid": <positive integer>}');
+    }
+    if (this.#session) throw new LongreachError('LR_BAD_REQUEST', 'select the process before attach');
+    if (pid !== process.pid) {
+      throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${process.pid} (see longreach list)`);
+    }
+    return { capabilities: { ...this.#shared.capabilities } };
   }
 
   #initialize(args: Record<string, unknown>): unknown {

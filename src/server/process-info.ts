@@ -19,6 +19,14 @@ export interface ProcessInfo {
   agentVersion: string;
   protocol: number;
   attached: { address: string; since: string } | null;
+  /** Jobs and hubs (docs/protocol.md 5.3): the parent's pid, when the process belongs to a job. */
+  ppid?: number | null;
+  /** What the process is: `rank 1/4`, `DataLoader worker 0`, `SpawnPoolWorker-3`, `exec'd`, ... */
+  label?: string;
+  /** Set while the process waits for a debugger at a breakpoint() call. */
+  waiting?: { file: string; line: number; since: string } | null;
+  /** Every process reachable through the answering address (a job's gateway, a hub); each may be selected. */
+  processes?: ProcessInfo[];
 }
 
 export function nodeProcessInfo(attached: ProcessInfo['attached']): ProcessInfo {

@@ -83,3 +83,18 @@ test('maskSecrets masks every qualifier in a text, but not the usage placeholder
   assert.equal(maskSecrets('expected tcp://[SECRET@]HOST, got tcp://[x@h'), 'expected tcp://[SECRET@]HOST, got tcp://***@h');
   assert.equal(maskSecrets('to tcp://a@h:1 and tcps://b%40c@[::1]:2?x=1 and tcp://h:3'), 'to tcp://***@h:1 and tcps://***@[::1]:2?x=1 and tcp://h:3');
 });
+
+test('?pid= names one process of a job or hub, on either scheme', () => {
+  const q = parseQualifier('tcp://s@h:5678?pid=4242');
+  assert.equal(q.pid, 4242);
+  assert.equal(formatQualifier(q), 'tcp://***@h:5678?pid=4242');
+  const fp = 'sha256:' + 'ab'.repeat(32);
+  const t = parseQualifier(`tcps://h:1?pid=7&fingerprint=${fp}`);
+  assert.equal(t.pid, 7);
+  assert.equal(formatQualifier(t), `tcps://h:1?pid=7&fingerprint=${fp}`);
+  assert.equal(parseQualifier('tcp://h').pid, undefined);
+  for (const bad of ['tcp://h?pid=', 'tcp://h?pid=0', 'tcp://h?pid=-3', 'tcp://h?pid=12a', 'tcp://h?pid=99999999999', 'tcp://h?pid=1&pid=2']) {
+    assert.throws(() => parseQualifier(bad), { code: 'LR_BAD_QUALIFIER', message: /pid.*expected tcp:\/\/\[SECRET@\]HOST\[:PORT\]\[\?pid=PID\]/ }, bad);
+  }
+  assert.throws(() => parseQualifier('tcp://h:5678-5680?pid=4', { allowRange: true }), { code: 'LR_BAD_QUALIFIER', message: /one port, not a range/ });
+});

@@ -31,7 +31,7 @@ test('reachable processes first, each with an attach configuration without the s
 
 test('TLS options of the qualifier stay in each configuration', () => {
   const items = processItems('tcps://host:5678-5679?fingerprint=sha256:' + 'ab'.repeat(32), [
-    { target: 'x', port: 5679, ok: true, info: { pid: 7, executable: '/usr/bin/python3', argv: ['train.py'], cwd: '/', runtime: 'CPython', runtimeVersion: '3.11.7', runtimeDisplay: 'CPython 3.11.7', os: 'linux', arch: 'x64', hostname: 'gpu', user: 'ann', agent: 'longreach-python', agentVersion: '0.1.0', protocol: 1, attached: { address: '10.0.0.9:5312', since: '2026-01-01T00:00:00Z' } } },
+    { target: 'x', port: 5679, ok: true, pid: 7, ppid: null, label: '', info: { pid: 7, executable: '/usr/bin/python3', argv: ['train.py'], cwd: '/', runtime: 'CPython', runtimeVersion: '3.11.7', runtimeDisplay: 'CPython 3.11.7', os: 'linux', arch: 'x64', hostname: 'gpu', user: 'ann', agent: 'longreach-python', agentVersion: '0.1.0', protocol: 1, attached: { address: '10.0.0.9:5312', since: '2026-01-01T00:00:00Z' } } },
   ]);
   assert.equal(items[0]!.config!.qualifier, `tcps://host:5679?fingerprint=sha256:${'ab'.repeat(32)}`);
   assert.equal(items[0]!.label, '7  train.py');

@@ -86,6 +86,7 @@ class Server(object):
             "attach": self._attach,
             "disconnect": self._disconnect,
             "longreach/processInfo": self._process_info,
+            "longreach/selectProcess": self._select_process,
         }
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
@@ -386,6 +387,18 @@ class Server(object):
 
     def _process_info(self, conn, args):
         return processinfo.process_info(self.attached_info())
+
+    def _select_process(self, conn, args):
+        """docs/protocol.md 5.3: a client that names a process (?pid=) asks for it before attach."""
+        pid = args.get("pid")
+        if not _is_int(pid) or pid <= 0:
+            raise LongreachError("LR_BAD_REQUEST", "longreach/selectProcess needs {\"pid\": <positive integer>}")
+        if conn.state.get("session") is not None:
+            raise LongreachError("LR_BAD_REQUEST", "select the process before attach")
+        if pid != os.getpid():
+            raise LongreachError("LR_NO_SUCH_PROCESS", "no process %d is reachable through this address; its "
+                                 "processes: %d (see longreach list)" % (pid, os.getpid()))
+        return {"capabilities": dict(self.capabilities)}
 
     # ---- helpers -----------------------------------------------------------------------------------------------
     def _take_nonce(self, conn):

@@ -3,6 +3,7 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { listProcesses, type ListRow } from '../../client/list.js';
+import type { ProcessInfo } from '../../server/process-info.js';
 import { parseQualifier } from '../../protocol/qualifier.js';
 import { UsageError, type Io } from '../io.js';
 import { renderTable } from '../render/table.js';
@@ -57,7 +58,9 @@ function render(rows: ListRow[], width: number): string {
   const ok = rows.filter((r): r is Extract<ListRow, { ok: true }> => r.ok);
   const failed = rows.filter((r): r is Extract<ListRow, { ok: false }> => !r.ok);
   let out = '';
-  if (ok.length > 0) {
+  if (ok.some((r) => r.label !== '' || r.ppid !== null || r.target.includes('?pid=') || r.target.includes('&pid='))) {
+    out += renderJob(ok, width);
+  } else if (ok.length > 0) {
     out += renderTable(
       ['TARGET', 'PID', 'PROGRAM', 'RUNTIME', 'USER', 'ATTACHED BY', 'COMMAND LINE'],
       ok.map(({ target, info }) => [
@@ -66,7 +69,7 @@ function render(rows: ListRow[], width: number): string {
         basename(info.argv[0] ?? info.executable),
         info.runtimeDisplay,
         info.user,
-        info.attached ? `${info.attached.address} since ${info.attached.since}` : '-',
+        state(info),
         info.argv.join(' '),
       ]),
       width,
@@ -76,4 +79,29 @@ function render(rows: ListRow[], width: number): string {
   }
   for (const row of failed) out += `${row.target}  error [${row.code}]: ${row.message}\n`;
   return out;
+}
+
+/** A job or a hub: one row per process, children indented under their parent (rows arrive in tree order). */
+function renderJob(ok: Extract<ListRow, { ok: true }>[], width: number): string {
+  const depth = new Map<number, number>();
+  for (const r of ok) depth.set(r.pid, r.ppid !== null && depth.has(r.ppid) ? depth.get(r.ppid)! + 1 : 0);
+  return renderTable(
+    ['PID', 'PARENT', 'LABEL', 'PROGRAM', 'RUNTIME', 'ATTACHED BY', 'TARGET'],
+    ok.map((r) => [
+      `${'  '.repeat(depth.get(r.pid) ?? 0)}${r.pid}`,
+      r.ppid === null ? '-' : String(r.ppid),
+      r.label || '-',
+      basename(r.info.argv?.[0] ?? r.info.executable ?? ''),
+      r.info.runtimeDisplay ?? '',
+      state(r.info),
+      r.target,
+    ]),
+    width,
+  );
+}
+
+function state(info: ProcessInfo): string {
+  if (info.attached) return `${info.attached.address} since ${info.attached.since}`;
+  if (info.waiting) return `waiting at ${basename(info.waiting.file)}:${info.waiting.line} since ${info.waiting.since}`;
+  return '-';
 }
