@@ -1,25 +1,11 @@
-// Process information for listing (docs/protocol.md section 5.1), for the Node.js agent.
+// Process information for listing (docs/protocol.md section 5.1), for the Node.js agent. The shape is the
+// protocol's (src/protocol/process-info.ts).
 
 import { hostname, userInfo } from 'node:os';
+import type { ProcessInfo } from '../protocol/process-info.js';
 import { PACKAGE_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 
-export interface ProcessInfo {
-  pid: number;
-  executable: string;
-  argv: string[];
-  cwd: string;
-  runtime: string;
-  runtimeVersion: string;
-  runtimeDisplay: string;
-  os: string;
-  arch: string;
-  hostname: string;
-  user: string;
-  agent: string;
-  agentVersion: string;
-  protocol: number;
-  attached: { address: string; since: string } | null;
-}
+export type { ProcessInfo };
 
 export function nodeProcessInfo(attached: ProcessInfo['attached']): ProcessInfo {
   let user = '';

@@ -99,6 +99,11 @@ test('the Node agent and the client never import each other', () => {
   assert.deepEqual(crossings((r) => r === 'client', (r) => r === 'agent-node'), []);
 });
 
+test('the client and the server meet only in src/protocol', () => {
+  assert.deepEqual(crossings((r) => r === 'client', (r) => r === 'server'), []);
+  assert.deepEqual(crossings((r) => r === 'server', (r) => r === 'client' || r === 'agent-node' || r === 'cli' || r === 'bridge'), []);
+});
+
 test('the CLI and the editor bridge use neither the Node agent nor the server', () => {
   assert.deepEqual(crossings((r) => r === 'cli' || r === 'bridge', (r) => r === 'agent-node' || r === 'server'), []);
 });
