@@ -1,72 +1,26 @@
 // A client-side debugger model on top of DapSession: the attach flow, numbered breakpoints, stop tracking
 // (thread, frames, current frame), stepping, evaluation, variables, threads, detach/kill. Every front end
-// (the terminal CLI, the editor bridge, a UI) reuses it; nothing here knows about terminals.
+// (the terminal CLI, the editor bridge, a UI) reuses it; nothing here knows about terminals. This file keeps the
+// state (configuring, running, stopped, exited, closed) and the flow; breakpoints.ts numbers and syncs breakpoints,
+// frames.ts reads stops' frames, values.ts evaluates and expands values.
 //
 // It copes with both our agents and plain DAP servers such as debugpy: `initialized` may arrive before or after the
 // attach response (debugpy answers attach only after configurationDone), `hitBreakpointIds` may be missing, and
 // optional requests are used only when the capabilities say so.
 
 import { EventEmitter } from 'node:events';
-import { resolve as resolvePath } from 'node:path';
 import type { DebugProtocol as P } from '@vscode/debugprotocol';
 import { LongreachError } from '../protocol/errors.js';
+import { BreakpointTable, type BreakpointInfo, type LineBreakpointSpec } from './breakpoints.js';
 import type { ClientSession } from './connect.js';
-import { toLocalPath, toRemotePath, type PathMapping } from './path-map.js';
+import { fetchException, fetchFrames, type Frame, type Stop } from './frames.js';
+import { toRemotePath, type PathMapping } from './path-map.js';
 import { SourceCache } from './source.js';
+import { completionsFor, evaluateIn, scopesOf, setVariableIn, variablesOf, type Variable } from './values.js';
 
-export interface LineBreakpointSpec {
-  /** A local path (absolute, or relative to the current directory); mapped with pathMappings by the agent. */
-  file: string;
-  line: number;
-  condition?: string;
-  hitCondition?: string;
-  logMessage?: string;
-  /** Deleted after its first stop (`tbreak`). */
-  temporary?: boolean;
-}
-
-export interface BreakpointInfo {
-  /** The number users refer to (`delete 2`); never reused in a session. */
-  number: number;
-  kind: 'line' | 'function';
-  file?: string;
-  line?: number;
-  name?: string;
-  condition?: string;
-  hitCondition?: string;
-  logMessage?: string;
-  temporary: boolean;
-  verified: boolean;
-  /** Why it is not verified (from the agent), if it said. */
-  message?: string;
-  hits: number;
-  dapId?: number;
-}
-
-export interface Frame {
-  index: number;
-  id: number;
-  name: string;
-  /** The path the agent reported, and its local counterpart (same when no mapping applies). */
-  remotePath: string | null;
-  path: string | null;
-  sourceReference: number;
-  line: number;
-  column: number;
-}
-
-export interface Stop {
-  reason: string;
-  description?: string;
-  text?: string;
-  threadId: number;
-  threadName: string;
-  frames: Frame[];
-  totalFrames: number;
-  /** Numbers of the breakpoints that caused the stop. */
-  breakpoints: number[];
-  exception?: { id: string; description?: string };
-}
+export type { BreakpointInfo, LineBreakpointSpec } from './breakpoints.js';
+export type { Frame, Stop } from './frames.js';
+export type { Variable } from './values.js';
 
 export interface OutputEvent {
   category: string;
@@ -99,18 +53,6 @@ export interface AttachOptions {
   timeoutMs?: number;
 }
 
-export interface Variable {
-  name: string;
-  value: string;
-  type?: string;
-  /** Non-zero when it has children (expand it). */
-  ref: number;
-  named?: number;
-  indexed?: number;
-}
-
-const FRAME_PAGE = 64;
-
 export class Debugger extends EventEmitter<DebuggerEvents> {
   readonly session: ClientSession;
   readonly pathMappings: readonly PathMapping[];
@@ -121,8 +63,7 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   #stopCount = 0;
   #exitCode: number | null = null;
   #closeError: LongreachError | null = null;
-  #nextNumber = 1;
-  readonly #breakpoints = new Map<number, BreakpointInfo>();
+  readonly #breakpoints: BreakpointTable;
   readonly #threadNames = new Map<number, string>();
   #exceptionFilters: string[] = [];
   #chain: Promise<void> = Promise.resolve();
@@ -135,6 +76,7 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     this.pathMappings = pathMappings;
     this.capabilities = session.hello.capabilities as P.Capabilities;
     this.#sources = new SourceCache(session, pathMappings);
+    this.#breakpoints = new BreakpointTable(session);
     session.on('event', (name, body) => {
       this.#chain = this.#chain.then(() => this.#onEvent(name, body)).catch(() => undefined);
     });
@@ -163,10 +105,10 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     const attached = session.request('attach', args, { timeoutMs });
     attached.catch(() => undefined);
     await Promise.race([initialized, attached.then(() => initialized)]);
-    for (const spec of options.breakpoints ?? []) dbg.#add(dbg.#lineInfo(spec));
-    await Promise.all([...dbg.#files()].map((file) => dbg.#syncFile(file)));
-    for (const name of options.functionBreakpoints ?? []) dbg.#add({ kind: 'function', name, temporary: false });
-    if ((options.functionBreakpoints ?? []).length > 0) await dbg.#syncFunctions();
+    for (const spec of options.breakpoints ?? []) dbg.#breakpoints.addLine(spec);
+    await Promise.all([...dbg.#breakpoints.files()].map((file) => dbg.#breakpoints.syncFile(file)));
+    for (const name of options.functionBreakpoints ?? []) dbg.#breakpoints.addFunction(name);
+    if ((options.functionBreakpoints ?? []).length > 0) await dbg.#breakpoints.syncFunctions();
     dbg.#exceptionFilters = options.exceptionFilters ?? [];
     if (dbg.#exceptionFilters.length > 0 || dbg.capabilities.exceptionBreakpointFilters) {
       await session.request('setExceptionBreakpoints', { filters: dbg.#exceptionFilters });
@@ -213,17 +155,17 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   }
 
   breakpoints(): BreakpointInfo[] {
-    return [...this.#breakpoints.values()];
+    return this.#breakpoints.list();
   }
 
   // ---- breakpoints ----
 
   async setBreakpoint(spec: LineBreakpointSpec): Promise<BreakpointInfo> {
-    const info = this.#add(this.#lineInfo(spec));
+    const info = this.#breakpoints.addLine(spec);
     try {
-      await this.#syncFile(info.file!);
+      await this.#breakpoints.syncFile(info.file!);
     } catch (err) {
-      this.#breakpoints.delete(info.number);
+      this.#breakpoints.forget(info.number);
       throw err;
     }
     return info;
@@ -231,11 +173,11 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
 
   async setFunctionBreakpoint(name: string, condition?: string): Promise<BreakpointInfo> {
     if (!this.capabilities.supportsFunctionBreakpoints) throw new LongreachError('LR_UNSUPPORTED', 'this server does not support function breakpoints; use FILE:LINE');
-    const info = this.#add({ kind: 'function', name, temporary: false, ...(condition ? { condition } : {}) });
+    const info = this.#breakpoints.addFunction(name, condition);
     try {
-      await this.#syncFunctions();
+      await this.#breakpoints.syncFunctions();
     } catch (err) {
-      this.#breakpoints.delete(info.number);
+      this.#breakpoints.forget(info.number);
       throw err;
     }
     return info;
@@ -244,9 +186,9 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   async deleteBreakpoint(number: number): Promise<BreakpointInfo> {
     const info = this.#breakpoints.get(number);
     if (!info) throw new LongreachError('LR_BAD_REQUEST', `no breakpoint number ${number} (info breakpoints lists them)`);
-    this.#breakpoints.delete(number);
-    if (info.kind === 'line') await this.#syncFile(info.file!);
-    else await this.#syncFunctions();
+    this.#breakpoints.forget(number);
+    if (info.kind === 'line') await this.#breakpoints.syncFile(info.file!);
+    else await this.#breakpoints.syncFunctions();
     return info;
   }
 
@@ -256,61 +198,6 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     if (unknown.length > 0) throw new LongreachError('LR_UNSUPPORTED', `this server has no exception filter ${unknown.join(', ')} (it offers: ${known.join(', ') || 'none'})`);
     await this.session.request('setExceptionBreakpoints', { filters });
     this.#exceptionFilters = filters;
-  }
-
-  #lineInfo(spec: LineBreakpointSpec): Omit<BreakpointInfo, 'number' | 'verified' | 'hits'> {
-    if (!Number.isInteger(spec.line) || spec.line < 1) throw new LongreachError('LR_BAD_REQUEST', `line numbers start at 1, got ${spec.line}`);
-    return {
-      kind: 'line',
-      file: resolvePath(spec.file),
-      line: spec.line,
-      temporary: spec.temporary === true,
-      ...(spec.condition ? { condition: spec.condition } : {}),
-      ...(spec.hitCondition ? { hitCondition: spec.hitCondition } : {}),
-      ...(spec.logMessage ? { logMessage: spec.logMessage } : {}),
-    };
-  }
-
-  #add(partial: Omit<BreakpointInfo, 'number' | 'verified' | 'hits'>): BreakpointInfo {
-    const info: BreakpointInfo = { ...partial, number: this.#nextNumber++, verified: false, hits: 0 };
-    this.#breakpoints.set(info.number, info);
-    return info;
-  }
-
-  #files(): Set<string> {
-    return new Set(this.breakpoints().flatMap((b) => (b.kind === 'line' ? [b.file!] : [])));
-  }
-
-  /** DAP sets breakpoints per file: send the whole list for `file` and read back each one's verification. */
-  async #syncFile(file: string): Promise<void> {
-    const list = this.breakpoints().filter((b) => b.kind === 'line' && b.file === file);
-    const body = await this.session.request<P.SetBreakpointsResponse['body']>('setBreakpoints', {
-      source: { path: file, name: file.split(/[\\/]/).pop() },
-      breakpoints: list.map((b) => ({ line: b.line!, ...(b.condition ? { condition: b.condition } : {}), ...(b.hitCondition ? { hitCondition: b.hitCondition } : {}), ...(b.logMessage ? { logMessage: b.logMessage } : {}) })),
-      lines: list.map((b) => b.line!),
-      sourceModified: false,
-    });
-    this.#absorb(list, body?.breakpoints ?? []);
-  }
-
-  async #syncFunctions(): Promise<void> {
-    const list = this.breakpoints().filter((b) => b.kind === 'function');
-    const body = await this.session.request<P.SetFunctionBreakpointsResponse['body']>('setFunctionBreakpoints', {
-      breakpoints: list.map((b) => ({ name: b.name!, ...(b.condition ? { condition: b.condition } : {}) })),
-    });
-    this.#absorb(list, body?.breakpoints ?? []);
-  }
-
-  #absorb(list: BreakpointInfo[], answers: P.Breakpoint[]): void {
-    list.forEach((b, i) => {
-      const a = answers[i];
-      if (!a) return;
-      b.verified = a.verified;
-      if (a.id !== undefined) b.dapId = a.id;
-      if (a.line !== undefined && b.kind === 'line') b.line = a.line;
-      if (a.message) b.message = a.message;
-      else delete b.message;
-    });
   }
 
   // ---- events ----
@@ -333,14 +220,8 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
         return;
       }
       case 'breakpoint': {
-        const b = (body as P.BreakpointEvent['body']).breakpoint;
-        const info = this.breakpoints().find((x) => x.dapId !== undefined && x.dapId === b.id);
-        if (!info) return;
-        info.verified = b.verified;
-        if (b.line !== undefined && info.kind === 'line') info.line = b.line;
-        if (b.message) info.message = b.message;
-        else delete info.message;
-        this.emit('breakpoint', info);
+        const info = this.#breakpoints.changed((body as P.BreakpointEvent['body']).breakpoint);
+        if (info) this.emit('breakpoint', info);
         return;
       }
       case 'thread': {
@@ -381,17 +262,13 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
       threadName: this.#threadNames.get(threadId) ?? (await this.#threadName(threadId)),
       frames,
       totalFrames,
-      breakpoints: this.#hitBreakpoints(body, frames[0]),
+      breakpoints: this.#breakpoints.hitBy(body, frames[0]),
       ...(body.description ? { description: body.description } : {}),
       ...(body.text ? { text: body.text } : {}),
     };
     if (body.reason === 'exception' && this.capabilities.supportsExceptionInfoRequest) {
-      try {
-        const info = await this.session.request<P.ExceptionInfoResponse['body']>('exceptionInfo', { threadId });
-        stop.exception = { id: info.exceptionId, ...(info.description ? { description: info.description } : {}) };
-      } catch {
-        // the stop is still worth showing without it
-      }
+      const exception = await fetchException(this.session, threadId);
+      if (exception) stop.exception = exception;
     }
     this.#stop = stop;
     this.#frameIndex = 0;
@@ -408,41 +285,14 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     }
   }
 
-  /** Our numbers for the breakpoints behind a stop: by DAP id when the server names them, else by location. */
-  #hitBreakpoints(body: P.StoppedEvent['body'], top: Frame | undefined): number[] {
-    if (body.reason !== 'breakpoint' && body.reason !== 'function breakpoint') return [];
-    const ids = body.hitBreakpointIds ?? [];
-    const byId = this.breakpoints().filter((b) => b.dapId !== undefined && ids.includes(b.dapId));
-    if (byId.length > 0) return byId.map((b) => b.number);
-    if (!top) return [];
-    return this.breakpoints()
-      .filter((b) => (b.kind === 'line' ? b.line === top.line && top.path !== null && sameFile(b.file!, top.path) : b.name === top.name))
-      .map((b) => b.number);
-  }
-
   async #threadName(threadId: number): Promise<string> {
     await this.threads().catch(() => []);
     return this.#threadNames.get(threadId) ?? `thread ${threadId}`;
   }
 
   async #stackTrace(threadId: number): Promise<{ frames: Frame[]; totalFrames: number }> {
-    const body = await this.session.request<P.StackTraceResponse['body']>('stackTrace', { threadId, startFrame: 0, levels: FRAME_PAGE });
-    const frames = (body?.stackFrames ?? []).map((f, index) => this.#frame(f, index));
-    return { frames, totalFrames: body?.totalFrames ?? frames.length };
-  }
-
-  #frame(f: P.StackFrame, index: number): Frame {
-    const remotePath = f.source?.path ?? null;
-    return {
-      index,
-      id: f.id,
-      name: f.name,
-      remotePath,
-      path: remotePath === null ? null : toLocalPath(remotePath, this.pathMappings),
-      sourceReference: f.source?.sourceReference ?? 0,
-      line: f.line,
-      column: f.column,
-    };
+    const { frames, totalFrames } = await fetchFrames(this.session, threadId, 0, this.pathMappings);
+    return { frames, totalFrames: totalFrames ?? frames.length };
   }
 
   // ---- waiting ----
@@ -558,10 +408,9 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   async backtrace(limit = 1000): Promise<Frame[]> {
     const stop = this.#requireStop('backtrace');
     while (stop.frames.length < Math.min(stop.totalFrames, limit)) {
-      const body = await this.session.request<P.StackTraceResponse['body']>('stackTrace', { threadId: stop.threadId, startFrame: stop.frames.length, levels: FRAME_PAGE });
-      const more = body?.stackFrames ?? [];
+      const { frames: more } = await fetchFrames(this.session, stop.threadId, stop.frames.length, this.pathMappings);
       if (more.length === 0) break;
-      stop.frames.push(...more.map((f, i) => this.#frame(f, stop.frames.length + i)));
+      stop.frames.push(...more);
     }
     return stop.frames.slice(0, limit);
   }
@@ -578,24 +427,13 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   async evaluate(expression: string, context: 'repl' | 'watch' | 'hover' = 'repl'): Promise<Variable> {
     const frame = this.frame;
     if (!frame) this.#requireStop('evaluating an expression');
-    try {
-      const body = await this.session.request<P.EvaluateResponse['body']>('evaluate', { expression, context, frameId: frame!.id });
-      return { name: expression, value: body.result, ref: body.variablesReference ?? 0, ...(body.type ? { type: body.type } : {}), ...counts(body) };
-    } catch (err) {
-      if (err instanceof LongreachError && err.code === 'LR_BAD_REQUEST') {
-        // debugpy sends a whole traceback; its last line says what went wrong.
-        const lines = err.message.split('\n').map((l) => l.trim()).filter(Boolean);
-        throw new LongreachError('LR_EVAL_FAILED', lines[0]?.startsWith('Traceback') ? lines[lines.length - 1]! : err.message);
-      }
-      throw err;
-    }
+    return evaluateIn(this.session, frame!.id, expression, context);
   }
 
   async scopes(): Promise<{ name: string; ref: number; expensive: boolean }[]> {
     const frame = this.frame;
     if (!frame) this.#requireStop('scopes');
-    const body = await this.session.request<P.ScopesResponse['body']>('scopes', { frameId: frame!.id });
-    return (body?.scopes ?? []).map((s) => ({ name: s.name, ref: s.variablesReference, expensive: s.expensive }));
+    return scopesOf(this.session, frame!.id);
   }
 
   /** The variables of the current frame's scope whose name starts with `prefix` (Locals, Globals). */
@@ -607,15 +445,7 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   }
 
   async variables(ref: number, start?: number, count?: number): Promise<Variable[]> {
-    if (ref <= 0) throw new LongreachError('LR_BAD_REQUEST', 'that value has no children to expand');
-    const body = await this.session.request<P.VariablesResponse['body']>('variables', {
-      variablesReference: ref,
-      ...(start !== undefined ? { start } : {}),
-      ...(count !== undefined ? { count } : {}),
-    });
-    return (body?.variables ?? [])
-      .filter((v) => v.presentationHint?.visibility !== 'internal')
-      .map((v) => ({ name: v.name, value: v.value, ref: v.variablesReference, ...(v.type ? { type: v.type } : {}), ...counts(v) }));
+    return variablesOf(this.session, ref, start, count);
   }
 
   /** `set NAME = EXPR`: setVariable on a local or global when the name is plain, else an assignment in the repl. */
@@ -626,8 +456,7 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
         if (scope.expensive && !/^global/i.test(scope.name)) continue;
         const vars = await this.variables(scope.ref);
         if (!vars.some((v) => v.name === target)) continue;
-        const body = await this.session.request<P.SetVariableResponse['body']>('setVariable', { variablesReference: scope.ref, name: target, value: expression });
-        return { name: target, value: body.value, ref: body.variablesReference ?? 0, ...(body.type ? { type: body.type } : {}) };
+        return setVariableIn(this.session, scope.ref, target, expression);
       }
     }
     await this.evaluate(`${target} = ${expression}`, 'repl');
@@ -637,9 +466,7 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   /** Completions for `text` at its end, in the current frame (empty when the server has none). */
   async completions(text: string): Promise<string[]> {
     if (!this.capabilities.supportsCompletionsRequest) return [];
-    const frame = this.frame;
-    const body = await this.session.request<P.CompletionsResponse['body']>('completions', { text, column: text.length + 1, ...(frame ? { frameId: frame.id } : {}) }, { timeoutMs: 2000 });
-    return (body?.targets ?? []).map((t) => t.text ?? t.label);
+    return completionsFor(this.session, text, this.frame?.id);
   }
 
   /** The lines of a frame's file: the local copy when it matches the agent's, else the agent's (`source`). */
@@ -684,12 +511,4 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
       this.#stop = null;
     }
   }
-}
-
-function counts(v: { namedVariables?: number; indexedVariables?: number }): { named?: number; indexed?: number } {
-  return { ...(v.namedVariables !== undefined ? { named: v.namedVariables } : {}), ...(v.indexedVariables !== undefined ? { indexed: v.indexedVariables } : {}) };
-}
-
-function sameFile(a: string, b: string): boolean {
-  return a === b || a.replace(/\\/g, '/').toLowerCase() === b.replace(/\\/g, '/').toLowerCase();
 }

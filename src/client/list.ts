@@ -3,7 +3,7 @@
 
 import { LongreachError } from '../protocol/errors.js';
 import { expandPorts, formatQualifier, parseQualifier, type Qualifier } from '../protocol/qualifier.js';
-import type { ProcessInfo } from '../server/process-info.js';
+import type { ProcessInfo } from '../protocol/process-info.js';
 import { connect, type ConnectOptions } from './connect.js';
 
 export type ListRow =

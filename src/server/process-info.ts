@@ -1,33 +1,11 @@
-// Process information for listing (docs/protocol.md section 5.1), for the Node.js agent.
+// Process information for listing (docs/protocol.md section 5.1), for the Node.js agent. The shape is the
+// protocol's (src/protocol/process-info.ts).
 
 import { hostname, userInfo } from 'node:os';
+import type { ProcessInfo } from '../protocol/process-info.js';
 import { PACKAGE_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 
-export interface ProcessInfo {
-  pid: number;
-  executable: string;
-  argv: string[];
-  cwd: string;
-  runtime: string;
-  runtimeVersion: string;
-  runtimeDisplay: string;
-  os: string;
-  arch: string;
-  hostname: string;
-  user: string;
-  agent: string;
-  agentVersion: string;
-  protocol: number;
-  attached: { address: string; since: string } | null;
-  /** Jobs and hubs (docs/protocol.md 5.3): the parent's pid, when the process belongs to a job. */
-  ppid?: number | null;
-  /** What the process is: `rank 1/4`, `DataLoader worker 0`, `SpawnPoolWorker-3`, `exec'd`, ... */
-  label?: string;
-  /** Set while the process waits for a debugger at a breakpoint() call. */
-  waiting?: { file: string; line: number; since: string } | null;
-  /** Every process reachable through the answering address (a job's gateway, a hub); each may be selected. */
-  processes?: ProcessInfo[];
-}
+export type { ProcessInfo };
 
 export function nodeProcessInfo(attached: ProcessInfo['attached']): ProcessInfo {
   let user = '';

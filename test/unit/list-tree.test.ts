@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { treeOrder } from '../../src/client/list.js';
-import type { ProcessInfo } from '../../src/server/process-info.js';
+import type { ProcessInfo } from '../../src/protocol/process-info.js';
 
 const p = (pid: number, ppid: number | null): ProcessInfo => ({ pid, ppid } as ProcessInfo);
 

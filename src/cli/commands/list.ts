@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { listProcesses, type ListRow } from '../../client/list.js';
-import type { ProcessInfo } from '../../server/process-info.js';
+import type { ProcessInfo } from '../../protocol/process-info.js';
 import { parseQualifier } from '../../protocol/qualifier.js';
 import { UsageError, type Io } from '../io.js';
 import { renderTable } from '../render/table.js';

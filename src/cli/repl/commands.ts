@@ -1,8 +1,9 @@
 // The debugger commands shared by the interactive prompt and batch mode: one table, each entry parsing its
-// arguments and returning a Result (or throwing a LongreachError). Waiting policy lives in the Controller.
+// arguments and returning a Result (or throwing a LongreachError). Waiting policy lives in the Controller, which
+// commands see only as a CommandContext (context.ts), so the controller imports this table and not the reverse.
 
 import { LongreachError } from '../../protocol/errors.js';
-import type { Controller } from './controller.js';
+import type { CommandContext } from './context.js';
 import type { Result } from './results.js';
 import { breakpointView, frameView, showPath, valueView } from './views.js';
 
@@ -15,7 +16,7 @@ export interface CommandSpec {
   needsStop: boolean;
   /** Lets the program run (waits for the next stop or the end). */
   resumes?: boolean;
-  run(ctx: Controller, args: string): Promise<Result>;
+  run(ctx: CommandContext, args: string): Promise<Result>;
 }
 
 const bad = (message: string): never => {
@@ -41,7 +42,7 @@ export function parseBreakOption(text: string): { file: string; line: number; co
   return { file: m[1]!, line: Number(m[2]), ...(m[3] ? { condition: m[3] } : {}) };
 }
 
-async function setBreak(ctx: Controller, args: string, temporary: boolean): Promise<Result> {
+async function setBreak(ctx: CommandContext, args: string, temporary: boolean): Promise<Result> {
   const m = /^(\S+)(?:\s+if\s+(.+))?$/.exec(args.trim());
   if (!m) return bad(`usage: ${temporary ? 'tbreak' : 'break'} FILE:LINE [if CONDITION]`);
   const where = parseLocation(m[1]!, ctx.dbg.frame?.path ?? null);
@@ -53,7 +54,7 @@ async function setBreak(ctx: Controller, args: string, temporary: boolean): Prom
   return { kind: 'breakpoint', action: 'set', breakpoint: breakpointView(info) };
 }
 
-async function resume(ctx: Controller, how: 'continue' | 'next' | 'step' | 'finish'): Promise<Result> {
+async function resume(ctx: CommandContext, how: 'continue' | 'next' | 'step' | 'finish'): Promise<Result> {
   return ctx.resume(how);
 }
 
@@ -64,14 +65,14 @@ function count(args: string, fallback: number): number {
   return n;
 }
 
-async function moveFrame(ctx: Controller, delta: number): Promise<Result> {
+async function moveFrame(ctx: CommandContext, delta: number): Promise<Result> {
   const frame = await ctx.dbg.selectFrame(ctx.dbg.frameIndex + delta).catch(() => {
     return bad(delta < 0 ? 'already at the innermost frame' : 'already at the outermost frame');
   });
   return { kind: 'frame', frame: await frameView(ctx.dbg, frame) };
 }
 
-async function list(ctx: Controller, args: string): Promise<Result> {
+async function list(ctx: CommandContext, args: string): Promise<Result> {
   const frame = ctx.dbg.frame;
   if (!frame) return bad('list needs a stopped program');
   let center = ctx.listNext ?? frame.line;
@@ -86,7 +87,7 @@ async function list(ctx: Controller, args: string): Promise<Result> {
   return { kind: 'source', file: showPath(frame.path), origin: source.origin, current: frame.line, lines };
 }
 
-async function expand(ctx: Controller, args: string): Promise<Result> {
+async function expand(ctx: CommandContext, args: string): Promise<Result> {
   const parts = args.trim().split(/\s+/);
   const m = /^(.*?)(?:\s+(\d+))?(?:\s+(\d+))?$/.exec(args.trim());
   if (!m || parts[0] === '') return bad('usage: expand $N|EXPRESSION [START [COUNT]]');

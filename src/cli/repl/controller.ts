@@ -6,6 +6,7 @@ import type { BreakpointInfo, Debugger, DebuggerEvents, OutputEvent, Stop, WaitO
 import { LongreachError } from '../../protocol/errors.js';
 import { maskSecrets } from '../../protocol/qualifier.js';
 import { findCommand } from './commands.js';
+import type { CommandContext } from './context.js';
 import type { CommandReport, EventView, Result } from './results.js';
 import { breakpointView, Handles, stopView } from './views.js';
 
@@ -27,7 +28,7 @@ export interface ControllerOptions {
 
 const FOREVER = 2_147_483_647;
 
-export class Controller {
+export class Controller implements CommandContext {
   readonly dbg: Debugger;
   readonly handles = new Handles();
   readonly #sink: Sink;
