@@ -121,7 +121,11 @@ function writeAtomically(out: string, data: Buffer): void {
     writeFileSync(temp, data, { mode: 0o644, flag: 'wx' });
     renameSync(temp, out);
   } catch (err) {
-    rmSync(temp, { force: true });
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // the folder could not hold it in the first place
+    }
     throw new LongreachError('LR_BAD_OPTION', `cannot write --out ${out}: ${whyUnwritable(out, err as NodeJS.ErrnoException)}`);
   }
 }
