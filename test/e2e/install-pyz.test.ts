@@ -4,7 +4,8 @@
 // sys.path to import longreach. Bad --out values get clear errors and leave nothing behind.
 
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BIN } from '../helpers/cli.js';
@@ -130,21 +131,24 @@ test('pyz: bad usage and an --out that cannot be written get clear errors, and n
   assert.deepEqual(readdirSync(dir).sort(), ['a-file', 'folder']);
   assert.deepEqual(readdirSync(join(dir, 'folder')), []);
 
-  // A folder the user may not write to (as root, the command runs as nobody, for whom the mode is enforced).
+  // A folder the user may not write to. As root, the command runs as nobody, for whom the mode is enforced, from a
+  // copy of the package that nobody can read (the checkout may sit in a folder only root can enter).
+  chmodSync(dir, 0o755);
+  const pkg = join(dir, 'pkg');
+  cpSync(join(ROOT, 'dist', 'src'), join(pkg, 'dist', 'src'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+  cpSync(AGENT, join(pkg, 'python', 'longreach'), { recursive: true });
   const locked = join(dir, 'locked');
   mkdirSync(locked);
   chmodSync(locked, 0o555);
-  chmodSync(dir, 0o755);
   const asRoot = process.getuid?.() === 0;
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    import('node:child_process').then(({ execFile }) =>
-      execFile(process.execPath, [BIN, 'pyz', '--out', join(locked, 'x.pyz')], { cwd: '/', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) }, (err, _stdout, stderr) => {
-        if (err && typeof err.code !== 'number') reject(err);
-        else resolve({ code: err ? (err.code as number) : 0, stderr });
-      }),
-    );
+    execFile(process.execPath, [join(pkg, 'dist', 'src', 'cli', 'bin.js'), 'pyz', '--out', join(locked, 'x.pyz')], { cwd: '/', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) }, (err, _stdout, stderr) => {
+      if (err && typeof err.code !== 'number') reject(err);
+      else resolve({ code: err ? (err.code as number) : 0, stderr });
+    });
   });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /^longreach: error \[LR_BAD_OPTION\]: cannot write --out \S+\/locked\/x\.pyz: permission denied \(choose a folder you can write to\)\n$/);
-  assert.equal(existsSync(join(locked, 'x.pyz')), false);
+  assert.deepEqual(readdirSync(locked), []);
 });
