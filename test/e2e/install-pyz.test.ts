@@ -128,6 +128,9 @@ test('pyz: bad usage and an --out that cannot be written get clear errors, and n
     assert.match(r.stderr, stderr, args.join(' '));
     assert.equal(r.stdout, '');
   }
+  const help = await run(process.execPath, [BIN, 'pyz', '--help'], { cwd: dir });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: longreach pyz --out FILE\n/);
   assert.deepEqual(readdirSync(dir).sort(), ['a-file', 'folder']);
   assert.deepEqual(readdirSync(join(dir, 'folder')), []);
 
