@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites use: PyPy 3 (the Python agent's tests run on it too),
 # Debian's debugpy (a DAP server we did not write, for the interop test), openssl (Python TLS tests),
-# and script/tmux (pseudo-terminal tests). CPython 3.8-3.13 are expected from pyenv (see README).
+# script/tmux (pseudo-terminal tests), and venv/pip/setuptools/wheel for python3 and pypy3 (the offline
+# `pip install ./python` test). CPython 3.8-3.13 are expected from pyenv (see README).
 set -euo pipefail
 packages=()
 command -v pypy3 >/dev/null 2>&1 || packages+=(pypy3)
 python3 -c 'import debugpy' >/dev/null 2>&1 || packages+=(python3-debugpy)
+/usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
+/usr/bin/python3 -c 'import pip' >/dev/null 2>&1 || packages+=(python3-pip)
+/usr/bin/python3 -c 'import setuptools' >/dev/null 2>&1 || packages+=(python3-setuptools)
+/usr/bin/python3 -c 'import wheel' >/dev/null 2>&1 || packages+=(python3-wheel)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v script >/dev/null 2>&1 || packages+=(bsdutils)
 command -v tmux >/dev/null 2>&1 || packages+=(tmux)
