@@ -84,8 +84,8 @@ for (const minor of [8, 13]) {
     const pyz = await writePyz(dir);
     const script = copyFixture(dir);
     const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
-    const imported = await ok(python, ['-c', 'import sys; sys.path.insert(0, sys.argv[1]); import longreach, longreach.tracer; print(longreach.__version__, longreach.tracer.__file__)', pyz], { cwd: dir });
-    assert.equal(imported.stdout, `${version} ${join(pyz, 'longreach', 'tracer.py')}\n`);
+    const imported = await ok(python, ['-c', 'import sys; sys.path.insert(0, sys.argv[1]); import longreach, longreach.tracer.base; print(longreach.__version__, longreach.tracer.base.__file__)', pyz], { cwd: dir });
+    assert.equal(imported.stdout, `${version} ${join(pyz, 'longreach', 'tracer', 'base.py')}\n`);
 
     // A program that starts the agent itself (enable_attach) with the archive on sys.path.
     const api = [
