@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   attach: { summary: 'attach to a process and debug it (interactive, or --batch for scripts)', load: async () => (await import('./commands/attach.js')).attachCommand },
   cert: { summary: 'cert create: make a self-signed TLS certificate and key for an agent', load: async () => (await import('./commands/cert.js')).certCommand },
   dap: { summary: 'a DAP debug adapter for editors (stdio, or --port N): attach with a qualifier and secret', load: async () => (await import('./commands/dap.js')).dapCommand },
+  stacks: { summary: 'every thread\'s current stack of running processes ("where is it stuck?"), leaving them running', load: async () => (await import('./commands/stacks.js')).stacksCommand },
   inject: { summary: 'load the agent into a running Node.js or Python process (no restart)', load: async () => (await import('./commands/inject.js')).injectCommand },
   demo: { summary: 'run the walkthrough: start an example program, list, attach, break, step, detach', load: async () => (await import('./commands/demo.js')).demoCommand },
 };
