@@ -86,6 +86,13 @@ class Inject(unittest.TestCase):
         self.assertIn("nothing was changed", err)
         self.assertNotIn("inject-secret", out + err)
 
+    def test_needs_no_gdb_nor_any_other_tool_on_path(self):
+        # the loader is our own ptrace code (docs/inject.md says why not gdb): an empty PATH changes nothing
+        proc = self.target("busy.py", "30")
+        code, out, err = inject(proc.pid, env={"PATH": "/nonexistent"})
+        self.assertEqual((code, err), (0, ""), out)
+        self.assertIn("agent started in process %d" % proc.pid, out)
+
     def test_the_secret_is_not_on_the_command_line_nor_left_on_disk(self):
         proc = self.target("busy.py", "30")
         code, out, err = inject(proc.pid)
