@@ -29,7 +29,8 @@ options:
   --allow-plain-secret    accept a secret in attach arguments over plain tcp://
   -h, --help              show this help
 
-The secret is never accepted on the command line, where `ps` shows it to every user."""
+The secret is never accepted on the command line, where `ps` shows it to every user.
+To load the agent into a process that is already running: python -m longreach --pid PID --help (docs/inject.md)."""
 
 
 class UsageError(Exception):

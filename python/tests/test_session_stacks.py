@@ -1,4 +1,4 @@
-"""The longreachStacks request (`longreach stacks`): every thread's stack read without stopping anything."""
+"""The longreach/stacks request (`longreach stacks`): every thread's stack read without stopping anything."""
 
 import threading
 import unittest
@@ -30,8 +30,8 @@ class Stacks(unittest.TestCase):
             for _ in range(500):
                 if t.ident in __import__("sys")._current_frames():
                     break
-            body = self.h.request("longreachStacks", {"levels": 3})
-            full = self.h.request("longreachStacks", {})
+            body = self.h.request("longreach/stacks", {"levels": 3})
+            full = self.h.request("longreach/stacks", {})
         finally:
             self.evt.set()
             t.join(5)

@@ -1,5 +1,5 @@
 // Every thread's current stack of a running process, leaving it running: "where is it stuck?".
-// Our agents answer `longreachStacks` with a snapshot taken without stopping anything (Python: every thread's
+// Our agents answer `longreach/stacks` with a snapshot taken without stopping anything (Python: every thread's
 // frames; Node.js: the main thread's call sites, captured in a V8 interrupt). Any other DAP server (debugpy) is
 // paused for as long as it takes to read the stacks, then continued.
 
@@ -20,7 +20,7 @@ export interface ThreadStacks {
 }
 
 export interface StacksResult {
-  /** snapshot: read without stopping; paused: stopped briefly and continued (servers without longreachStacks). */
+  /** snapshot: read without stopping; paused: stopped briefly and continued (servers without longreach/stacks). */
   how: 'snapshot' | 'paused';
   threads: ThreadStacks[];
 }
@@ -35,7 +35,7 @@ export async function readStacks(session: ClientSession, { timeoutMs = session.t
   await session.request('configurationDone', {}, { timeoutMs }).catch(() => undefined);
   await attached;
   try {
-    const body = await session.request<{ threads: ThreadStacks[] }>('longreachStacks', { levels: LEVELS }, { timeoutMs });
+    const body = await session.request<{ threads: ThreadStacks[] }>('longreach/stacks', { levels: LEVELS }, { timeoutMs });
     return { how: 'snapshot', threads: body.threads };
   } catch (err) {
     if (!(err instanceof LongreachError) || (err.code !== 'LR_UNSUPPORTED' && err.code !== 'LR_BAD_REQUEST')) throw err;

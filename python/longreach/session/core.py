@@ -496,5 +496,5 @@ HANDLERS = {
     "loadedSources": DebugSession.on_loaded_sources,
     "modules": DebugSession.on_modules,
     # every thread's stack without stopping (stacks.py; `longreach stacks`)
-    "longreachStacks": on_stacks,
+    "longreach/stacks": on_stacks,
 }

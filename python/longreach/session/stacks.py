@@ -1,4 +1,4 @@
-"""The longreachStacks request: every thread's current stack, read without stopping anything ("where is it
+"""The longreach/stacks request: every thread's current stack, read without stopping anything ("where is it
 stuck?"). sys._current_frames() is a snapshot taken under the GIL; a thread blocked in a C call (time.sleep, a
 lock, a socket read) shows the Python line that made the call."""
 

@@ -101,7 +101,7 @@ export class NodeDebugSession implements DebugSessionHandler {
       source: (a) => source(s, a),
       loadedSources: () => this.#loadedSources(),
       terminate: () => this.terminate(),
-      longreachStacks: () => stacks(s),
+      'longreach/stacks': () => stacks(s),
     };
   }
 

@@ -1,4 +1,4 @@
-// longreachStacks: the main thread's current stack without pausing it (`longreach stacks`). A Runtime.evaluate from
+// longreach/stacks: the main thread's current stack without pausing it (`longreach stacks`). A Runtime.evaluate from
 // the agent's session runs in a V8 interrupt wherever the main thread is — inside a busy synchronous loop too — or
 // at once when it waits in the event loop, so the call sites captured there are the program's own frames below our
 // evaluation (none when it is idle). Error.prepareStackTrace and stackTraceLimit are put back before it returns.
