@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 import { trackChild, type Tracked } from '../helpers/child.js';
 import { ROOT } from '../helpers/paths.js';
 
@@ -118,6 +118,18 @@ test('inject refuses a process named node that does not handle SIGUSR1, and send
   assert.equal(child.exitCode, null, 'the process is still running');
   child.kill();
   await tracked.exited;
+});
+
+test('inject refuses another user\'s process with the sudo line', async (t) => {
+  // as root: the CLI runs as nobody against our own node process; otherwise: against pid 1 (root's)
+  const root = process.geteuid?.() === 0;
+  let pid = 1;
+  if (root) pid = (await startTarget(t, [process.execPath, APP, '20'])).child.pid!;
+  const argv = [...(root ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []), process.execPath, BIN, 'inject', String(pid), '--listen', '0', '--secret-env', 'LR_INJECT_SECRET'];
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = trackChild(t, child);
+  assert.equal(await run.exited, 1, run.stdout());
+  assert.match(run.stderr(), /\[LR_INJECT_REFUSED\]: process \d+ \(\S+\) runs as root and you are \S+; only the same user or root may load code into it: run `sudo -u root longreach inject \d+ \.\.\.`/);
 });
 
 test('inject: a process that is neither Node nor Python, no such process, usage errors', async (t) => {

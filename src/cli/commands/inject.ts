@@ -9,7 +9,7 @@ import { LongreachError } from '../../protocol/errors.js';
 import { UsageError, type Io } from '../io.js';
 import { readSecret } from '../secret.js';
 import { injectNode } from '../inject/node.js';
-import { describe, inspectTarget } from '../inject/target.js';
+import { checkOwner, describe, inspectTarget } from '../inject/target.js';
 
 export const INJECT_USAGE = `usage: longreach inject PID --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
                         [--certfile FILE --keyfile FILE] [--allow-plain-secret] [--timeout SECONDS]
@@ -50,6 +50,7 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
   const secret = values['no-secret'] ? null : readSecret(values, io.env)!;
 
   const target = inspectTarget(pid);
+  checkOwner(target);
   if (target.kind === 'cpython' || target.kind === 'pypy') {
     const args = ['--pid', String(pid), '--listen', values.listen, '--timeout', String(seconds)];
     if (values['secret-env'] !== undefined) args.push('--secret-env', values['secret-env']);
