@@ -120,6 +120,19 @@ test('inject refuses a process named node that does not handle SIGUSR1, and send
   await tracked.exited;
 });
 
+test('inject into a Node program busy in synchronous code: refused before any signal, the program untouched', async (t) => {
+  const child = spawn(process.execPath, ['test/fixtures/inject/spin.js', '3'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const target = trackChild(t, child);
+  while (!target.stdout().includes('ready')) await new Promise((r) => setTimeout(r, 20));
+  child.stdin!.write('go\n');
+  while (!target.stdout().includes('spinning')) await new Promise((r) => setTimeout(r, 20));
+  const result = await runCli(['inject', String(child.pid), '--listen', '127.0.0.1:0', '--secret-env', 'LR_INJECT_SECRET'], { env: ENV });
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stderr, /\[LR_INJECT_FAILED\]: .* is busy running code on its main thread .*nothing was sent/);
+  assert.equal(await target.exited, 6, target.stderr());
+  assert.equal(target.stderr(), '', 'no inspector was opened');
+});
+
 test('inject refuses another user\'s process with the sudo line', async (t) => {
   // as root: the CLI runs as nobody against our own node process; otherwise: against pid 1 (root's)
   const root = process.geteuid?.() === 0;

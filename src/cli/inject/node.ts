@@ -3,7 +3,7 @@
 // evaluated code reads and deletes), read back the bound address, and close the inspector again so no
 // unauthenticated port stays open.
 
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,11 +43,15 @@ export async function injectNode(target: Target, options: AgentOptions, timeoutM
   if (/--inspect(-brk)?(=|\s|$)/.test(flags)) {
     throw new LongreachError('LR_INJECT_UNSUPPORTED', `${describe(target)} was started with --inspect: its inspector is already open to anyone on that port, and closing it would change the program; restart it without --inspect, or use that inspector`);
   }
+  if (await mainThreadBusy(target.pid)) {
+    throw new LongreachError('LR_INJECT_FAILED', `${describe(target)} is busy running code on its main thread (it has been running, not waiting for events, for 200 ms), so it could not run the loader and its inspector would stay open meanwhile; nothing was sent. Try again when it is idle`);
+  }
   const before = new Set(listeners(target.pid).map(key));
   process.kill(target.pid, 'SIGUSR1');
   const inspector = await waitFor(deadline, () => listeners(target.pid).find((l) => !before.has(key(l))), `${describe(target)} did not open its inspector after SIGUSR1 (does the program handle SIGUSR1 itself?); nothing else was done`);
   const workdir = mkdtempSync(join(tmpdir(), 'longreach-inject-'));
   let socket: InspectorSocket | undefined;
+  let answered = false;
   try {
     const params = join(workdir, 'params.json');
     writeFileSync(params, JSON.stringify(options), { mode: 0o600, flag: 'wx' });
@@ -60,7 +64,8 @@ export async function injectNode(target: Target, options: AgentOptions, timeoutM
     socket = await InspectorSocket.open(url, Math.max(1, deadline - Date.now()));
     const evaluation = socket.send('Runtime.evaluate', { expression: loader(params), awaitPromise: true, returnByValue: true, includeCommandLineAPI: true });
     const reply = await Promise.race([evaluation, sleep(Math.max(1, deadline - Date.now())).then(() => null)]);
-    if (reply === null) throw new LongreachError('LR_TIMEOUT', `${describe(target)} did not run the loader within ${timeoutMs / 1000} s (its main thread is busy in synchronous code); the inspector was closed`);
+    if (reply === null) throw new LongreachError('LR_TIMEOUT', `${describe(target)} did not run the loader within ${timeoutMs / 1000} s (its main thread is busy in synchronous code). Nothing was loaded: when the main thread is free the queued loader finds its parameters gone, does nothing and closes the inspector (loopback port ${inspector.port}), which stays open until then`);
+    answered = true;
     const value = (reply.result as { value?: { ok: boolean; host?: string; port?: number; code?: string; message?: string } } | undefined)?.value;
     if (!value) throw new LongreachError('LR_INJECT_FAILED', `the loader returned nothing: ${JSON.stringify(reply.exceptionDetails ?? reply).slice(0, 300)}`);
     if (!value.ok) throw new LongreachError((value.code as 'LR_INJECT_FAILED') ?? 'LR_INJECT_FAILED', value.message ?? 'the agent did not start');
@@ -69,23 +74,24 @@ export async function injectNode(target: Target, options: AgentOptions, timeoutM
     socket?.close();
     rmSync(workdir, { recursive: true, force: true });
     // The loader closes the inspector as soon as our connection is gone; make sure the port is shut.
-    await waitFor(Date.now() + 5000, () => (listeners(target.pid).some((l) => key(l) === key(inspector)) ? undefined : true), '').catch(() => {
-      throw new LongreachError('LR_INJECT_FAILED', `${describe(target)} still has its inspector open on ${inspector.host}:${inspector.port} (loopback only) 5 s after loading; restart the process to close it`);
-    });
+    if (answered) {
+      await waitFor(Date.now() + 5000, () => (listeners(target.pid).some((l) => key(l) === key(inspector)) ? undefined : true), '').catch(() => {
+        throw new LongreachError('LR_INJECT_FAILED', `${describe(target)} still has its inspector open on ${inspector.host}:${inspector.port} (loopback only) 5 s after loading; restart the process to close it`);
+      });
+    }
   }
 }
 
 /** The code run in the target: start the agent from the parameter file, report, then close the inspector. */
 function loader(params: string): string {
   return `(async () => {
-  const fs = process.getBuiltinModule('node:fs');
   const inspector = process.getBuiltinModule('node:inspector');
-  const close = () => setTimeout(() => { try { inspector.close(); } catch {} }, 20);
-  let o;
-  try { o = JSON.parse(fs.readFileSync(${JSON.stringify(params)}, 'utf8')); } finally { try { fs.unlinkSync(${JSON.stringify(params)}); } catch {} }
   try {
+    const fs = process.getBuiltinModule('node:fs');
+    let o;
+    try { o = JSON.parse(fs.readFileSync(${JSON.stringify(params)}, 'utf8')); } catch { return { ok: false, code: 'LR_INJECT_FAILED', message: 'the parameters were withdrawn; nothing was loaded' }; } finally { try { fs.unlinkSync(${JSON.stringify(params)}); } catch {} }
     const existing = globalThis[Symbol.for('longreach.agent')];
-    if (existing && existing.address) { close(); return { ok: false, code: 'LR_ALREADY_ENABLED', message: 'already has a Longreach agent listening on ' + existing.address.host + ':' + existing.address.port + '; attach to it, nothing was changed' }; }
+    if (existing && existing.address) return { ok: false, code: 'LR_ALREADY_ENABLED', message: 'already has a Longreach agent listening on ' + existing.address.host + ':' + existing.address.port + '; attach to it, nothing was changed' };
     const vm = process.getBuiltinModule('node:vm');
     const warn = process.emitWarning;
     process.emitWarning = () => {};  // the loader's own experimental-API warning is not the program's output
@@ -96,13 +102,28 @@ function loader(params: string): string {
     if (o.certfile) { opts.certfile = o.certfile; opts.keyfile = o.keyfile; }
     o = null;
     const bound = agent.enableAttach(opts);
-    close();
     return { ok: true, host: bound.host, port: bound.port };
   } catch (e) {
-    close();
     return { ok: false, code: e && e.code, message: String(e && e.message || e) };
+  } finally {
+    setTimeout(() => { try { inspector.close(); } catch {} }, 20);
   }
 })()`;
+}
+
+/** True when the main thread was running (state R) in every sample over 200 ms: busy in synchronous code. */
+async function mainThreadBusy(pid: number): Promise<boolean> {
+  for (let i = 0; i < 10; i++) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    } catch {
+      return false;
+    }
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'R') return false;
+    await sleep(20);
+  }
+  return true;
 }
 
 function key(l: Listener): string {
