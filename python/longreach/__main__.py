@@ -29,7 +29,8 @@ options:
   --allow-plain-secret    accept a secret in attach arguments over plain tcp://
   -h, --help              show this help
 
-The secret is never accepted on the command line, where `ps` shows it to every user."""
+The secret is never accepted on the command line, where `ps` shows it to every user.
+To load the agent into a process that is already running: python -m longreach --pid PID --help (docs/inject.md)."""
 
 
 class UsageError(Exception):
@@ -212,6 +213,9 @@ def _user_traceback(tb):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    from longreach.inject import cli as inject_cli
+    if inject_cli.wanted(argv):  # --pid: load the agent into a running process (longreach/inject)
+        return inject_cli.main(argv, _parse_listen, _read_secret, UsageError)
     try:
         opts, program = parse(argv)
     except UsageError as err:

@@ -1,6 +1,7 @@
 """The package's shape: imports run one way between its rooms, with no circle, and every file stays short.
 
-Rooms (docs/architecture.md): the public face (api, __main__, __init__) -> session -> tracer / wire -> the base
+Rooms (docs/architecture.md): the public face (api, __main__, __init__) -> inject
+(loading into a running process; face-level, imports only the base) and session -> tracer / wire -> the base
 (errors, log, processinfo, program, _threads). Every import counts, including those inside functions.
 """
 
@@ -16,7 +17,8 @@ ALLOWED = {
     "wire": {"base"},
     "tracer": {"base"},
     "session": {"tracer", "wire", "base"},
-    "face": {"session", "tracer", "wire", "base"},
+    "face": {"session", "tracer", "wire", "base", "inject"},
+    "inject": {"base"},
 }
 BASE = {"errors", "log", "processinfo", "program", "_threads"}
 FACE = {"__init__", "__main__", "api"}
@@ -67,7 +69,7 @@ def room(module):
     parts = module.split(".")
     if len(parts) == 1:
         return "face"
-    if parts[1] in ("wire", "tracer", "session"):
+    if parts[1] in ("wire", "tracer", "session", "inject"):
         return parts[1]
     if parts[1] in BASE:
         return "base"

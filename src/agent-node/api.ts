@@ -109,6 +109,8 @@ function installHelpers(a: Agent): void {
   const hits = new Map<string, number>();
   let restore: (() => void) | null = null;
   const helpers = {
+    /** Where this agent listens (`longreach inject` reads it to say an agent is already inside). */
+    address: { ...a.address },
     hit(key: string): number {
       const n = (hits.get(key) ?? 0) + 1;
       hits.set(key, n);

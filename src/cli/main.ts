@@ -11,6 +11,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   cert: { summary: 'cert create: make a self-signed TLS certificate and key for an agent', load: async () => (await import('./commands/cert.js')).certCommand },
   dap: { summary: 'a DAP debug adapter for editors (stdio, or --port N): attach with a qualifier and secret', load: async () => (await import('./commands/dap.js')).dapCommand },
   pyz: { summary: 'write the Python agent as one file for hosts without pip: python3 longreach.pyz --listen ...', load: async () => (await import('./commands/pyz.js')).pyzCommand },
+  stacks: { summary: 'every thread\'s current stack of running processes ("where is it stuck?"), leaving them running', load: async () => (await import('./commands/stacks.js')).stacksCommand },
+  inject: { summary: 'load the agent into a running Node.js or Python process (no restart)', load: async () => (await import('./commands/inject.js')).injectCommand },
   demo: { summary: 'run the walkthrough: start an example program, list, attach, break, step, detach', load: async () => (await import('./commands/demo.js')).demoCommand },
 };
 

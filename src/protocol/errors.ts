@@ -32,6 +32,9 @@ export const ERROR_IDS = {
   LR_ADDRESS_IN_USE: 1603,
   LR_ALREADY_ENABLED: 1604,
   LR_CERT: 1605,
+  LR_INJECT_REFUSED: 1701,
+  LR_INJECT_UNSUPPORTED: 1702,
+  LR_INJECT_FAILED: 1703,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_IDS;

@@ -9,6 +9,7 @@ output        the program's stdout/stderr teed to the client as output events
 inspection    stackTrace, scopes, variables, evaluate, setVariable, completions, source
 variables     rendering values and variable references
 evaluate      evaluation in a frame, assignment, completions
+stacks        every thread's stack without stopping (the longreach/stacks request of `longreach stacks`)
 
 May import: longreach.tracer, longreach.wire (framing helpers only), longreach.errors, longreach.log,
 longreach.program, longreach._threads. Never imports longreach.api.

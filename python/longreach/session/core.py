@@ -18,6 +18,7 @@ from longreach.errors import LongreachError
 from longreach.session.output import OutputRedirect
 from longreach.session.paths import PathResolver
 from longreach.session.inspection import InspectHandlers, is_user_file
+from longreach.session.stacks import on_stacks
 from longreach.session.thread_events import ThreadEvents
 from longreach.session.threads import Coordinator, user_threads
 from longreach.tracer.base import canon
@@ -494,4 +495,6 @@ HANDLERS = {
     "source": DebugSession.on_source,
     "loadedSources": DebugSession.on_loaded_sources,
     "modules": DebugSession.on_modules,
+    # every thread's stack without stopping (stacks.py; `longreach stacks`)
+    "longreach/stacks": on_stacks,
 }

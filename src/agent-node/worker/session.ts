@@ -10,6 +10,7 @@ import type { PathMapping } from '../translate/paths.js';
 import { Breakpoints, type BreakpointSpec } from './breakpoints.js';
 import { FunctionBreakpoints, type FunctionBreakpointSpec } from './function-breakpoints.js';
 import { loadedSources, source, step, threads } from './handlers/control.js';
+import { stacks } from './handlers/stacks.js';
 import { completions, evaluate, exceptionInfoRequest, scopes, setVariable, stackTrace, variables } from './handlers/inspect.js';
 import { V8Runtime, type PauseState } from './runtime.js';
 import { Handles, OBJECT_GROUP, THREAD_ID, badRequest, type Handle, type SessionState } from './state.js';
@@ -100,6 +101,7 @@ export class NodeDebugSession implements DebugSessionHandler {
       source: (a) => source(s, a),
       loadedSources: () => this.#loadedSources(),
       terminate: () => this.terminate(),
+      'longreach/stacks': () => stacks(s),
     };
   }
 
