@@ -102,7 +102,7 @@ def parse(argv):
 
 def _checked(opts):
     if opts["listen"] is None and opts["connect"] is None:
-        raise UsageError("--listen [HOST:]PORT (or --connect HOST:PORT to dial a hub) is required")
+        raise UsageError("--listen [HOST:]PORT is required (or --connect HOST:PORT to dial a hub)")
     if opts["listen"] is not None and opts["connect"] is not None:
         raise UsageError("give --listen or --connect, not both")
     if opts["connect"] is None and (opts["ca"] or opts["fingerprint"]):
