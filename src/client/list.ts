@@ -41,6 +41,10 @@ function rowsOf(q: Qualifier, info: ProcessInfo): ListRow[] {
   });
   if (!Array.isArray(info.processes)) return [row(info, formatQualifier(q))];
   const valid = info.processes.filter((p) => p !== null && typeof p === 'object' && Number.isInteger(p.pid));
+  if (valid.length === 0) {
+    const what = info.agent === 'longreach-hub' ? 'this hub has no agent connected yet (start one with --connect)' : 'this address reaches no process right now';
+    return [{ target: formatQualifier(q), port: q.port, ok: false, code: 'LR_NO_SUCH_PROCESS', message: what, details: {} }];
+  }
   return treeOrder(valid).map((p) => row(p, formatQualifier({ ...q, pid: p.pid })));
 }
 

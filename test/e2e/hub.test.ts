@@ -75,6 +75,11 @@ test('tcps://: the hub serves a certificate from `longreach cert create`; the ag
   assert.equal(attached.code, 0, attached.stdout + attached.stderr);
   assert.match(attached.stdout, /Stopped at breakpoint 1/);
 
+  // an agent given the hub's cert.pem as its CA trusts it too (the certificate names 127.0.0.1)
+  const byCa = startPythonDialer(t, hub.port, { extra: ['--ca', join(dir, 'cert.pem')] });
+  await hub.waitFor(new RegExp(`agent connected: pid ${byCa.child.pid} `));
+  assertNoListeningSocket(byCa.child.pid!, hub.port);
+
   // an agent pinning another fingerprint never says anything to this hub
   const wrongPin = startPythonDialer(t, hub.port, { extra: ['--fingerprint', `sha256:${'ab'.repeat(32)}`], script: [HUB_LOOP, '20'] });
   assert.equal(await wrongPin.exited, 0, wrongPin.stderr());

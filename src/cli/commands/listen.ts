@@ -10,8 +10,8 @@ import { readSecret } from '../secret.js';
 export const LISTEN_USAGE = `usage: longreach listen [HOST:]PORT (--secret-file FILE | --secret-env VAR) [--certfile FILE --keyfile FILE]
   Runs a hub in the foreground (Ctrl-C stops it). Agents dial into it (python -m longreach --connect HOST:PORT,
   LONGREACH_CONNECT=HOST:PORT for Node.js) and must prove they know the secret, after the hub proved it first.
-  Clients reach every connected agent at the same port: longreach list tcp://SECRET@HOST:PORT, then
-  longreach attach tcp://SECRET@HOST:PORT?pid=PID. HOST defaults to 0.0.0.0; port 0 picks a free port.
+  Clients reach every connected agent at the same port: longreach list tcp://HOST:PORT --secret-env VAR, then
+  longreach attach tcp://HOST:PORT?pid=PID --secret-env VAR. HOST defaults to 0.0.0.0; port 0 picks a free port.
   --certfile/--keyfile serve TLS (tcps://) to agents and clients alike (make them with longreach cert create).`;
 
 export function parseListenAddress(text: string): { host: string; port: number } {
@@ -58,8 +58,8 @@ export async function listenCommand(argv: string[], io: Io, signal?: AbortSignal
     `longreach hub listening on ${formatAddress(hub.host, hub.port)}${tls ? ` (TLS, fingerprint ${tls.fingerprint})` : ''}\n` +
       `  agents:  python -m longreach --connect ${shown} --secret-env VAR${tls ? ` --fingerprint ${tls.fingerprint}` : ''} script.py\n` +
       `           LONGREACH_CONNECT=${shown}${tls ? ` LONGREACH_FINGERPRINT=${tls.fingerprint}` : ''} node --import longreach/register app.js\n` +
-      `  clients: longreach list ${scheme}://SECRET@${shown}${pin}\n` +
-      `           longreach attach ${scheme}://SECRET@${shown}?pid=PID${tls ? `&fingerprint=${tls.fingerprint}` : ''}\n`,
+      `  clients: longreach list '${scheme}://${shown}${pin}' --secret-env VAR\n` +
+      `           longreach attach '${scheme}://${shown}?pid=PID${tls ? `&fingerprint=${tls.fingerprint}` : ''}' --secret-env VAR\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
