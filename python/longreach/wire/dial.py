@@ -21,6 +21,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 
 from longreach import log, processinfo
 from longreach._threads import start_agent_thread
@@ -32,6 +33,7 @@ __all__ = ["Dialer", "client_tls_context", "parse_fingerprint", "hub_proof"]
 
 _log = log.get_logger("agent")
 _auth_log = log.get_logger("auth")
+_wire_log = log.get_logger("wire")
 
 HANDSHAKE_TIMEOUT = 10.0
 MAX_SESSIONS = 8
@@ -217,11 +219,12 @@ class Dialer(object):
             raise HubRefused("the hub's certificate is not the pinned one (it presented sha256:%s)" % presented)
 
     def _handshake(self, sock, role, ticket):
+        deadline = time.monotonic() + HANDSHAKE_TIMEOUT
         agent_nonce = os.urandom(32)
         _send(sock, {"seq": 1, "type": "request", "command": "longreach/agentHello",
                      "arguments": {"longreachProtocol": processinfo.PROTOCOL,
                                    "nonce": base64.b64encode(agent_nonce).decode("ascii")}})
-        body = _expect_success(_read_frame(sock), "longreach/agentHello")
+        body = _expect_success(_read_frame(sock, deadline), "longreach/agentHello")
         hub_nonce = _decode_nonce(body.get("nonce"))
         proof = body.get("proof")
         expected = hub_proof(self._secret, "hub", agent_nonce, hub_nonce) if hub_nonce else ""
@@ -233,21 +236,32 @@ class Dialer(object):
         if ticket is not None:
             args["ticket"] = ticket
         _send(sock, {"seq": 2, "type": "request", "command": "longreach/agentAuth", "arguments": args})
-        _expect_success(_read_frame(sock), "longreach/agentAuth")
+        _expect_success(_read_frame(sock, deadline), "longreach/agentAuth")
 
 
 def _send(sock, message):
+    if _wire_log.isEnabledFor(10):
+        _wire_log.debug("-> hub %r", log.redact(message))
     sock.sendall(framing.encode(message, framing.PRE_AUTH_BODY_LIMIT))
 
 
-def _read_frame(sock):
-    """Exactly one frame, byte for byte (whatever follows it belongs to the Connection that takes the socket)."""
+def _recv(sock, size, deadline):
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise LongreachError("LR_TIMEOUT", "the hub did not finish the handshake within %g s" % HANDSHAKE_TIMEOUT)
+    sock.settimeout(remaining)
+    return sock.recv(size)
+
+
+def _read_frame(sock, deadline):
+    """Exactly one frame, byte for byte (whatever follows it belongs to the Connection that takes the socket), all
+    of it before `deadline` (a hub that trickles bytes cannot hold the dialing thread)."""
     header = bytearray()
     while not header.endswith(b"\r\n\r\n"):
         if len(header) > framing.HEADER_LIMIT:
             raise LongreachError("LR_BAD_FRAME", "the hub sent a frame header longer than %d bytes"
                                  % framing.HEADER_LIMIT)
-        byte = sock.recv(1)
+        byte = _recv(sock, 1, deadline)
         if not byte:
             raise LongreachError("LR_CLOSED", "the hub closed the connection during the handshake")
         header += byte
@@ -259,13 +273,15 @@ def _read_frame(sock):
         raise LongreachError("LR_FRAME_TOO_LARGE", "the hub announced a %d-byte frame during the handshake" % length)
     body = bytearray()
     while len(body) < length:
-        chunk = sock.recv(length - len(body))
+        chunk = _recv(sock, length - len(body), deadline)
         if not chunk:
             raise LongreachError("LR_CLOSED", "the hub closed the connection during the handshake")
         body += chunk
     messages += list(decoder.feed(bytes(body)))
     if len(messages) != 1:
         raise LongreachError("LR_BAD_FRAME", "the hub sent a malformed frame during the handshake")
+    if _wire_log.isEnabledFor(10):
+        _wire_log.debug("<- hub %r", log.redact(messages[0]))
     return messages[0]
 
 
