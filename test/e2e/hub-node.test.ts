@@ -58,3 +58,24 @@ test('Node agent trusts a TLS hub by LONGREACH_FINGERPRINT; a hub with another s
   assert.equal(stranger.stderr(), '');
   assert.doesNotMatch(other.stdout(), /agent connected/);
 });
+
+test('Node agent: the hub restarted mid-run is found again, and a program that ends is not held by the dialer', { timeout: 60_000 }, async (t) => {
+  const idle = join(FIXTURES, 'hub-idle.mjs');
+  const first = await startHubProcess(t);
+  const program = startNodeDialer(t, first.port, idle, ['60']);
+  const pid = program.child.pid!;
+  await first.waitFor(new RegExp(`agent connected: pid ${pid} `));
+  await first.stop();
+  const second = await startHubProcess(t, { port: first.port });
+  await second.waitFor(new RegExp(`agent connected: pid ${pid} `), 20_000);
+  const listed = await runCli(['list', `tcp://127.0.0.1:${second.port}`, '--secret-env', 'LR_CLIENT_SECRET', '--json'], { env: ENV });
+  assert.match(listed.stdout, new RegExp(`"pid":${pid}`));
+  await second.stop();
+  // with no hub at all the dialer keeps retrying in the background; the program still ends on time
+  const short = startNodeDialer(t, second.port, idle, ['1']);
+  const started = Date.now();
+  assert.equal(await short.exited, 0, short.stderr());
+  assert.ok(Date.now() - started < 10_000, 'the program was not held');
+  assert.equal(short.stdout(), 'idle\ndone\n');
+});
+
