@@ -56,7 +56,8 @@ export interface RegistryOptions {
 
 export class AgentRegistry {
   readonly #options: RegistryOptions;
-  readonly #links = new Map<number, AgentLink>();
+  /** Keyed by host name and pid: the same process dialing again replaces its old link; equal pids on two hosts do not. */
+  readonly #links = new Map<string, AgentLink>();
   readonly #tickets = new Map<string, Ticket>();
 
   constructor(options: RegistryOptions) {
@@ -84,12 +85,17 @@ export class AgentRegistry {
 
   /** The agent that reaches `pid` (its own, or a child it reported), after a fresh listing if need be. */
   async route(pid: number): Promise<AgentLink> {
-    const find = (): AgentLink | undefined => [...this.#links.values()].find((l) => l.processes().some((p) => p.pid === pid));
-    let link = find();
-    if (!link) {
+    const find = (): AgentLink[] => [...this.#links.values()].filter((l) => l.processes().some((p) => p.pid === pid));
+    let found = find();
+    if (found.length !== 1) {
       await this.list();
-      link = find();
+      found = find();
     }
+    if (found.length > 1) {
+      const hosts = found.map((l) => `${l.info.hostname || '?'} (from ${l.conn.peer})`).join(', ');
+      throw new LongreachError('LR_BAD_REQUEST', `pid ${pid} is a process on more than one machine connected to this hub: ${hosts}; a pid cannot tell them apart, so stop one of the agents or give each machine its own hub`);
+    }
+    const link = found[0];
     if (!link) {
       const pids = [...this.#links.values()].flatMap((l) => l.processes().map((p) => p.pid));
       throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this hub; its processes: ${pids.length > 0 ? pids.join(', ') : 'none (no agent is connected)'} (see longreach list)`);
@@ -181,13 +187,14 @@ export class AgentRegistry {
       return;
     }
     const link = new AgentLink(conn, requester, info);
-    const previous = this.#links.get(link.pid);
-    this.#links.set(link.pid, link);
+    const key = `${String(info.hostname ?? '')}\u0000${link.pid}`;
+    const previous = this.#links.get(key);
+    this.#links.set(key, link);
     previous?.conn.close(); // the same process dialed again (e.g. after a network break): the newer link wins
     const program = Array.isArray(info.argv) ? info.argv.join(' ').slice(0, 80) : '';
     this.#options.onEvent(`agent connected: pid ${link.pid} (${info.runtimeDisplay ?? info.runtime ?? '?'}${program ? `: ${program}` : ''}) from ${conn.peer}`);
     conn.on('close', () => {
-      if (this.#links.get(link.pid) === link) this.#links.delete(link.pid);
+      if (this.#links.get(key) === link) this.#links.delete(key);
       for (const [key, ticket] of this.#tickets) {
         if (ticket.link !== link) continue;
         this.#tickets.delete(key);

@@ -131,3 +131,20 @@ test('the hub refuses an agent without the secret, then throttles its address; b
   assert.equal(codeOf(early), 'LR_AUTH_REQUIRED', 'clients authenticate to the hub before anything');
   assert.doesNotMatch(events.join('\n'), new RegExp(SECRET));
 });
+
+test('equal pids on two machines are both listed but cannot be selected; the same process dialing again replaces itself', { timeout: 30_000 }, async (t) => {
+  const events: string[] = [];
+  const port = await hub(t, events);
+  const agents = [];
+  for (const host of ['machine-a', 'machine-b', 'machine-a']) {
+    const a = await dial(port, 'control');
+    t.after(() => a.c.destroy());
+    serve(a.c, (m) => (m.command === 'longreach/processInfo' ? info(300, { hostname: host }) : new Error('unexpected')));
+    agents.push(a);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(await agents[0]!.c.closedWithin(), 'the older link of machine-a pid 300 was closed when it dialed again');
+  const rows = await listProcesses(`tcp://${SECRET}@127.0.0.1:${port}`);
+  assert.deepEqual(rows.map((r) => (r.ok ? `${r.info.hostname}:${r.pid}` : r.code)).sort(), ['machine-a:300', 'machine-b:300']);
+  await assert.rejects(connect(`tcp://${SECRET}@127.0.0.1:${port}?pid=300`), (err: Error & { code?: string }) => err.code === 'LR_BAD_REQUEST' && /more than one machine.*machine-a.*machine-b|more than one machine.*machine-b.*machine-a/.test(err.message));
+});
