@@ -114,7 +114,7 @@ export function startDialer(options: DialOptions): Dialer {
         reject(err);
       };
       const deadline = setTimeout(() => fail(new Error(`the hub did not finish the handshake within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS).unref();
-      conn.on('close', () => fail(new Error('the hub closed the connection during the handshake')));
+      conn.on('close', () => fail(new Error(`the hub closed the connection during the handshake${useTls ? '' : ' (a hub that serves TLS needs LONGREACH_FINGERPRINT or LONGREACH_CA here)'}`)));
       const onMessage = (message: DapMessage): void => {
         if (step === 'done') return;
         const body = (message.body ?? {}) as Record<string, unknown>;

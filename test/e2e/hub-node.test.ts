@@ -3,6 +3,7 @@
 // trusts a TLS hub by LONGREACH_FINGERPRINT (tcps://); a hub with another secret never sees it.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { markerLine } from '../conformance/agents.js';
@@ -53,10 +54,14 @@ test('Node agent trusts a TLS hub by LONGREACH_FINGERPRINT; a hub with another s
   assert.equal(await program.exited, 0, program.stderr());
 
   const other = await startHubProcess(t, { secret: 'another-secret' });
-  const stranger = startNodeDialer(t, other.port, APP, ['plain']);
+  const logFile = join(dir, 'stranger.log');
+  const stranger = startNodeDialer(t, other.port, APP, ['plain'], { LONGREACH_LOG: 'auth', LONGREACH_LOG_FILE: logFile });
   assert.equal(await stranger.exited, 0, stranger.stderr());
   assert.equal(stranger.stderr(), '');
   assert.doesNotMatch(other.stdout(), /agent connected/);
+  const logged = readFileSync(logFile, 'utf8');
+  assert.match(logged, /does not know the secret/, 'the refusal is in the opt-in log');
+  assert.doesNotMatch(logged, new RegExp(HUB_SECRET));
 });
 
 test('Node agent: the hub restarted mid-run is found again, and a program that ends is not held by the dialer', { timeout: 60_000 }, async (t) => {

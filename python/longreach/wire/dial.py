@@ -263,7 +263,8 @@ def _read_frame(sock, deadline):
                                  % framing.HEADER_LIMIT)
         byte = _recv(sock, 1, deadline)
         if not byte:
-            raise LongreachError("LR_CLOSED", "the hub closed the connection during the handshake")
+            raise LongreachError("LR_CLOSED", "the hub closed the connection during the handshake (a hub that "
+                                 "serves TLS needs --fingerprint or --ca here)")
         header += byte
     decoder = framing.FrameDecoder()
     messages = list(decoder.feed(bytes(header)))
