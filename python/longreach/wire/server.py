@@ -256,6 +256,9 @@ class Server(object):
         conn.state["handlers"] = dict(handlers or {})
         conn.mark_authenticated()
         with self._lock:
+            if self._closing:  # a session dial that finished while the program was ending
+                sock.close()
+                raise LongreachError("LR_CLOSED", "the debug server is closing")
             self._connections.add(conn)
         conn.thread = start_agent_thread(conn.run, "longreach-conn " + conn.peer)
         return conn
