@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { FrameDecoder, encodeFrame, type DapMessage } from '../../src/protocol/framing.js';
 import { runCli } from '../helpers/cli.js';
+import { spawnPython } from '../helpers/python-agent.js';
 import { tempDir } from '../helpers/tls-fixtures.js';
 import { assertNoListeningSocket, HUB_LOOP, HUB_SECRET, listeningPorts, startHubProcess, startPythonDialer, until } from './hub-helpers.js';
 
@@ -167,4 +168,23 @@ test('--wait in connect mode: the program starts only once a debugger attached t
   assert.equal(attached.code, 0, attached.stdout + attached.stderr);
   assert.equal(await agent.exited, 0, agent.stderr());
   await until('program output', () => /done after 10 ticks/.test(agent.stdout()));
+});
+
+test('from code: enable_attach(secret, connect=...) returns at once, wait_for_attach() returns once attached through the hub', { timeout: 60_000 }, async (t) => {
+  const hub = await startHubProcess(t);
+  const code = [
+    'import os, longreach',
+    `print(longreach.enable_attach(os.environ["LR_TEST_SECRET"], connect=("127.0.0.1", ${hub.port})), flush=True)`,
+    'print(longreach.is_attached(), longreach.wait_for_attach(timeout=0.2), flush=True)',
+    'print("attached", longreach.wait_for_attach(timeout=30), longreach.is_attached(), flush=True)',
+  ].join('\n');
+  const agent = spawnPython(t, ['-c', code], { env: { LR_TEST_SECRET: HUB_SECRET } });
+  const pid = agent.child.pid!;
+  await hub.waitFor(new RegExp(`agent connected: pid ${pid} `));
+  await until('not attached yet', () => agent.stdout().includes('False False'));
+  assert.match(agent.stdout(), new RegExp(`^\\('127\\.0\\.0\\.1', ${hub.port}\\)\\n`));
+  const attached = runCli(['attach', `tcp://127.0.0.1:${hub.port}?pid=${pid}`, '--secret-env', 'LR_CLIENT_SECRET', '--batch', '-', '--timeout', '30'], { input: 'wait\n', env: ENV });
+  await until('wait_for_attach returned', () => agent.stdout().includes('attached True True'));
+  assert.equal((await attached).code, 0);
+  assert.equal(await agent.exited, 0, agent.stderr());
 });
