@@ -1,5 +1,6 @@
 """The launcher: python -m longreach --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
 [--certfile F --keyfile F] [--wait] [--allow-plain-secret] (script.py | -m module | -c code) [args ...]
+(or --connect HOST:PORT [--ca F | --fingerprint sha256:HEX] instead of --listen: dial a hub, listen on nothing)
 
 Starts the debug server, then runs the program as __main__ exactly as `python script.py` (or -m / -c) would.
 """
@@ -11,6 +12,9 @@ import types
 
 USAGE = """usage: python -m longreach --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
                           [--certfile FILE --keyfile FILE] [--wait] [--allow-plain-secret]
+                          (script.py | -m module | -c code) [args ...]
+       python -m longreach --connect HOST:PORT (--secret-env VAR | --secret-file FILE)
+                          [--ca FILE | --fingerprint sha256:HEX] [--wait]
                           (script.py | -m module | -c code) [args ...]"""
 
 HELP = USAGE + """
@@ -20,6 +24,10 @@ tcp://SECRET@HOST:PORT (or tcps:// with --certfile/--keyfile).
 
 options:
   --listen [HOST:]PORT    address to listen on (HOST defaults to 0.0.0.0; [::1]:PORT for IPv6; port 0 picks one)
+  --connect HOST:PORT     listen on nothing: dial the hub there (longreach listen) and keep dialing while it is
+                          away; the hub must prove it knows the secret first
+  --ca FILE               with --connect: speak TLS, trust the hub's certificate if this CA file vouches for it
+  --fingerprint sha256:HEX  with --connect: speak TLS, trust the hub's certificate with this fingerprint
   --secret-env VAR        read the secret from environment variable VAR
   --secret-file FILE      read the secret from FILE (one line)
   --no-secret             let anyone who can reach the port attach (prints a warning off loopback)
@@ -39,7 +47,7 @@ class UsageError(Exception):
 
 def parse(argv):
     """Options dict and the program's argv ("-m"/"-c" first for those forms). UsageError on bad input."""
-    opts = {"listen": None, "secret": None, "secret_source": None, "certfile": None, "keyfile": None,
+    opts = {"listen": None, "connect": None, "ca": None, "fingerprint": None, "secret": None, "secret_source": None, "certfile": None, "keyfile": None,
             "wait": False, "allow_plain_secret": False}
     args = list(argv)
     while args:
@@ -67,7 +75,9 @@ def parse(argv):
             opts["secret"] = None if name == "--no-secret" else _read_secret(name, value())
             if name == "--no-secret" and eq:
                 raise UsageError("--no-secret takes no value")
-        elif name in ("--certfile", "--keyfile"):
+        elif name == "--connect":
+            opts["connect"] = _parse_listen(value(), connect=True)
+        elif name in ("--certfile", "--keyfile", "--ca", "--fingerprint"):
             opts[name[2:]] = value()
         elif name in ("--wait", "--allow-plain-secret"):
             if eq:
@@ -92,8 +102,17 @@ def parse(argv):
 
 
 def _checked(opts):
-    if opts["listen"] is None:
-        raise UsageError("--listen [HOST:]PORT is required")
+    if opts["listen"] is None and opts["connect"] is None:
+        raise UsageError("--listen [HOST:]PORT is required (or --connect HOST:PORT to dial a hub)")
+    if opts["listen"] is not None and opts["connect"] is not None:
+        raise UsageError("give --listen or --connect, not both")
+    if opts["connect"] is None and (opts["ca"] or opts["fingerprint"]):
+        raise UsageError("--ca and --fingerprint trust a hub: they go with --connect")
+    if opts["connect"] is not None and (opts["certfile"] or opts["keyfile"] or opts["allow_plain_secret"]):
+        raise UsageError("--certfile, --keyfile and --allow-plain-secret are for --listen; with --connect the hub "
+                         "serves TLS (trust it with --ca or --fingerprint)")
+    if opts["connect"] is not None and opts["secret_source"] == "--no-secret":
+        raise UsageError("--connect needs a secret (--secret-env or --secret-file): the hub must prove it knows it")
     if opts["secret_source"] is None:
         raise UsageError("choose how to get the secret: --secret-env VAR, --secret-file FILE or --no-secret")
     if bool(opts["certfile"]) != bool(opts["keyfile"]):
@@ -101,20 +120,23 @@ def _checked(opts):
     return opts
 
 
-def _parse_listen(text):
+def _parse_listen(text, connect=False):
+    option = "--connect" if connect else "--listen"
+    if connect and ":" not in text:
+        raise UsageError("--connect %r: expected HOST:PORT of the hub, e.g. bastion.example.com:5678" % text)
     host, port = "0.0.0.0", text
     if text.startswith("["):
         close = text.find("]")
         if close < 0 or text[close + 1:close + 2] != ":":
-            raise UsageError("--listen %r: write an IPv6 address as [ADDR]:PORT" % text)
+            raise UsageError("%s %r: write an IPv6 address as [ADDR]:PORT" % (option, text))
         host, port = text[1:close], text[close + 2:]
     elif ":" in text:
         host, _, port = text.rpartition(":")
         if ":" in host:
-            raise UsageError("--listen %r: write an IPv6 address as [ADDR]:PORT" % text)
-    if not host or not port.isdigit() or int(port) > 65535:
-        raise UsageError("--listen %r: expected [HOST:]PORT with PORT from 0 to 65535, e.g. 5678 or "
-                         "0.0.0.0:5678" % text)
+            raise UsageError("%s %r: write an IPv6 address as [ADDR]:PORT" % (option, text))
+    if not host or not port.isdigit() or int(port) > 65535 or (connect and int(port) == 0):
+        raise UsageError("%s %r: expected [HOST:]PORT with PORT from %d to 65535, e.g. 5678 or "
+                         "0.0.0.0:5678" % (option, text, 1 if connect else 0))
     return host, int(port)
 
 
@@ -228,8 +250,12 @@ def main(argv=None):
     import longreach
     from longreach import program as program_state
     try:
-        longreach.enable_attach(opts["secret"], address=opts["listen"], certfile=opts["certfile"],
-                                keyfile=opts["keyfile"], allow_plain_secret=opts["allow_plain_secret"])
+        if opts["connect"] is not None:
+            longreach.enable_attach(opts["secret"], connect=opts["connect"], ca=opts["ca"],
+                                    fingerprint=opts["fingerprint"])
+        else:
+            longreach.enable_attach(opts["secret"], address=opts["listen"], certfile=opts["certfile"],
+                                    keyfile=opts["keyfile"], allow_plain_secret=opts["allow_plain_secret"])
     except longreach.LongreachError as err:
         sys.stderr.write("longreach: error: %s\n" % err)
         return 2

@@ -14,6 +14,7 @@ import threading
 from longreach import log
 from longreach.errors import LongreachError
 from longreach.wire.connection import format_peer
+from longreach.wire.dial import start_connect
 from longreach.wire.server import DEFAULT_CAPABILITIES, Server, tls_context
 
 __all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger"]
@@ -25,14 +26,20 @@ _hooks_installed = False
 
 
 def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None, redirect_output=True,
-                  allow_plain_secret=False):
+                  allow_plain_secret=False, connect=None, ca=None, fingerprint=None):
     """Start the debug server in this process; returns the (host, port) it listens on (port 0 picks one).
 
     `secret` is a non-empty string a debugger must prove it knows, or None to let anyone attach. With certfile and
     keyfile the server speaks TLS (tcps://). Non-blocking: the server runs on a daemon thread.
+
+    Reverse connect: with connect=(host, port) (or "host:port") nothing listens; the agent dials that hub
+    (`longreach listen`), keeps dialing while it is away, and returns its address at once. The hub must prove it
+    knows the secret first. ca=FILE or fingerprint="sha256:HEX" make the agent speak TLS and trust the hub by them.
     """
     global _server
     _check_secret(secret)
+    if connect is not None or ca is not None or fingerprint is not None:
+        return _enable_connect(secret, address, certfile, keyfile, redirect_output, connect, ca, fingerprint)
     host, port = _check_address(address)
     certfile, keyfile = _check_path("certfile", certfile), _check_path("keyfile", keyfile)
     if keyfile is not None and certfile is None:
@@ -42,7 +49,8 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
     with _lock:
         if _server is not None:
             raise LongreachError("LR_ALREADY_ENABLED", "the debug server is already listening on %s in this "
-                                 "process; call enable_attach() once" % format_peer(_server.address))
+                                 "process; call enable_attach() once" % (format_peer(_server.address) if _server.address
+                                                                         else "(dialing a hub)"))
         tls = tls_context(certfile, keyfile) if certfile is not None else None
         session_factory, capabilities = _load_session()
         server = Server(secret, host, port, tls=tls, allow_plain_secret=allow_plain_secret,
@@ -56,6 +64,28 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
         _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
               "port can run code in this process\n" % format_peer(bound))
     return bound[0], bound[1]
+
+
+def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect, ca, fingerprint):
+    global _server
+    if connect is None:
+        raise LongreachError("LR_BAD_OPTION", "ca and fingerprint are for trusting a hub: pass connect=(host, port)")
+    if not (isinstance(address, (tuple, list)) and tuple(address) == ("0.0.0.0", 5678)):
+        raise LongreachError("LR_BAD_OPTION", "give address (listen) or connect (dial a hub), not both")
+    if certfile is not None or keyfile is not None:
+        raise LongreachError("LR_BAD_OPTION", "certfile and keyfile are for listening; with connect the hub serves "
+                             "TLS: trust it with ca=FILE or fingerprint='sha256:HEX'")
+    _check_bool("redirect_output", redirect_output)
+    with _lock:
+        if _server is not None:
+            raise LongreachError("LR_ALREADY_ENABLED", "the debug server is already started in this process; "
+                                 "call enable_attach() once")
+        session_factory, capabilities = _load_session()
+        server = start_connect(secret, connect, ca=ca, fingerprint=fingerprint, redirect_output=redirect_output,
+                               session_factory=session_factory, capabilities=capabilities)
+        _server = server
+        _install_hooks()
+    return server.dialer.host, server.dialer.port
 
 
 def _load_session():

@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { LongreachError } from '../protocol/errors.js';
 import { loadServerTls } from '../protocol/tls.js';
+import { connectConfig } from './connect-options.js';
 import { AGENT_GLOBAL, SLOT, createSharedState, readResult, slots, type ToWorker, type WorkerConfig } from './shared.js';
 
 export interface EnableAttachOptions {
@@ -17,6 +18,11 @@ export interface EnableAttachOptions {
   redirectOutput?: boolean;
   /** Accept a secret in the attach arguments over plain tcp:// (docs/protocol.md 4.2). */
   allowPlainSecret?: boolean;
+  /** Reverse connect: dial a hub (`longreach listen`) at "HOST:PORT" instead of listening (docs/protocol.md 11). */
+  connect?: string | { host: string; port: number };
+  /** With connect: trust the hub's TLS certificate by this CA file, or by its pinned fingerprint (sha256:HEX). */
+  ca?: string;
+  fingerprint?: string;
 }
 
 export interface BoundAddress {
@@ -56,6 +62,7 @@ function validate(options: EnableAttachOptions): void {
 export function enableAttach(options: EnableAttachOptions): BoundAddress {
   if (agent) throw new LongreachError('LR_ALREADY_ENABLED', `the debug server is already listening on ${agent.address.host}:${agent.address.port} in this process; call enableAttach once`);
   validate(options);
+  const connect = connectConfig(options);
   const tls = options.certfile !== undefined && options.keyfile !== undefined ? loadServerTls({ certFile: options.certfile, keyFile: options.keyfile }).options : undefined;
   const state = createSharedState();
   const config: WorkerConfig & { tls?: { cert: string; key: string } } = {
@@ -69,6 +76,7 @@ export function enableAttach(options: EnableAttachOptions): BoundAddress {
     argv: [...process.argv],
   };
   if (tls) config.tls = { cert: String(tls.cert), key: String(tls.key) };
+  if (connect) config.connect = connect;
   const worker = new Worker(new URL('./worker/main.js', import.meta.url), {
     workerData: config,
     execArgv: [],

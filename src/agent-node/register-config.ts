@@ -39,7 +39,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RegisterConfig {
   } else {
     fail('no secret: set LONGREACH_SECRET_FILE (a file holding the secret) or LONGREACH_SECRET, or LONGREACH_NO_SECRET=1 to let anyone attach');
   }
-  const options: EnableAttachOptions = { secret, host, port };
+  const options: EnableAttachOptions = env.LONGREACH_CONNECT?.trim() ? { secret, connect: env.LONGREACH_CONNECT.trim() } : { secret, host, port };
+  if (env.LONGREACH_CA) options.ca = env.LONGREACH_CA;
+  if (env.LONGREACH_FINGERPRINT) options.fingerprint = env.LONGREACH_FINGERPRINT;
   if (env.LONGREACH_CERTFILE) options.certfile = env.LONGREACH_CERTFILE;
   if (env.LONGREACH_KEYFILE) options.keyfile = env.LONGREACH_KEYFILE;
   let wait: number | null = null;

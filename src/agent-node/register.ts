@@ -6,6 +6,8 @@
 //   LONGREACH_SECRET        the secret itself (removed from the environment once read)
 //   LONGREACH_NO_SECRET=1   let anyone attach (ptvsd 3 semantics; warns beyond loopback)
 //   LONGREACH_CERTFILE / LONGREACH_KEYFILE   serve TLS (tcps://)
+//   LONGREACH_CONNECT       HOST:PORT of a hub (longreach listen) to dial instead of listening (reverse connect)
+//   LONGREACH_CA / LONGREACH_FINGERPRINT     trust the hub's TLS certificate (a CA file, or sha256:HEX)
 //   LONGREACH_WAIT          1 to wait for a debugger before the program starts, or a number of seconds
 
 import { isMainThread } from 'node:worker_threads';

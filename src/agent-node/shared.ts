@@ -1,6 +1,8 @@
 // The state the main thread and the agent's worker share: one SharedArrayBuffer of Int32 slots (so the main
 // thread can block in Atomics.wait without an event loop) and the messages they exchange.
 
+import type { ConnectConfig } from './connect-options.js';
+
 export const SLOT = {
   /** 0 starting, 1 listening, 2 failed (see the result text). */
   STATE: 0,
@@ -55,6 +57,8 @@ export interface WorkerConfig {
   apiUrl: string;
   /** The program's argv (the worker's own argv names the worker). */
   argv: string[];
+  /** Reverse connect: dial this hub instead of listening (connect-options.ts). */
+  connect?: ConnectConfig;
 }
 
 /** Main thread → worker. */

@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   list: { summary: 'list the debuggable processes at qualifiers (port ranges allowed)', load: async () => (await import('./commands/list.js')).listCommand },
   attach: { summary: 'attach to a process and debug it (interactive, or --batch for scripts)', load: async () => (await import('./commands/attach.js')).attachCommand },
   cert: { summary: 'cert create: make a self-signed TLS certificate and key for an agent', load: async () => (await import('./commands/cert.js')).certCommand },
+  listen: { summary: 'run a hub that agents dial into (reverse connect through firewalls); clients attach with ?pid=', load: async () => (await import('./commands/listen.js')).listenCommand },
   dap: { summary: 'a DAP debug adapter for editors (stdio, or --port N): attach with a qualifier and secret', load: async () => (await import('./commands/dap.js')).dapCommand },
   pyz: { summary: 'write the Python agent as one file for hosts without pip: python3 longreach.pyz --listen ...', load: async () => (await import('./commands/pyz.js')).pyzCommand },
   stacks: { summary: 'every thread\'s current stack of running processes ("where is it stuck?"), leaving them running', load: async () => (await import('./commands/stacks.js')).stacksCommand },

@@ -41,6 +41,10 @@ function rowsOf(q: Qualifier, info: ProcessInfo): ListRow[] {
   });
   if (!Array.isArray(info.processes)) return [row(info, formatQualifier(q))];
   const valid = info.processes.filter((p) => p !== null && typeof p === 'object' && Number.isInteger(p.pid));
+  if (valid.length === 0) {
+    const what = info.agent === 'longreach-hub' ? 'this hub has no agent connected yet (start one with --connect)' : 'this address reaches no process right now';
+    return [{ target: formatQualifier(q), port: q.port, ok: false, code: 'LR_NO_SUCH_PROCESS', message: what, details: {} }];
+  }
   return treeOrder(valid).map((p) => row(p, formatQualifier({ ...q, pid: p.pid })));
 }
 
@@ -53,17 +57,18 @@ export function treeOrder(processes: ProcessInfo[]): ProcessInfo[] {
     children.set(parent, [...(children.get(parent) ?? []), p]);
   }
   const out: ProcessInfo[] = [];
-  const seen = new Set<number>();
+  // by entry, not by pid: a hub may reach two machines that both have a process 4242
+  const seen = new Set<ProcessInfo>();
   const visit = (parent: number | null): void => {
     for (const p of (children.get(parent) ?? []).sort((a, b) => a.pid - b.pid)) {
-      if (seen.has(p.pid)) continue;
-      seen.add(p.pid);
+      if (seen.has(p)) continue;
+      seen.add(p);
       out.push(p);
       visit(p.pid);
     }
   };
   visit(null);
-  for (const p of processes) if (!seen.has(p.pid)) out.push(p); // a cycle of ppids: list them anyway
+  for (const p of processes) if (!seen.has(p)) out.push(p); // a cycle of ppids: list them anyway
   return out;
 }
 

@@ -47,3 +47,16 @@ export function decodeNonce(value: unknown, min = MIN_CLIENT_NONCE_BYTES, max = 
   const bytes = Buffer.from(value, 'base64');
   return bytes.length >= min && bytes.length <= max ? bytes : null;
 }
+
+/** Reverse connect (docs/protocol.md section 11): who proves, in the agent-to-hub handshake. */
+export type HubProofRole = 'hub' | 'agent';
+
+/** HMAC-SHA256(secret, "longreach-hub-v1 <role>" 0x00 agentNonce hubNonce), as lowercase hex. */
+export function computeHubProof(secret: string, role: HubProofRole, agentNonce: Buffer, hubNonce: Buffer): string {
+  return createHmac('sha256', Buffer.from(secret, 'utf8'))
+    .update(Buffer.from(`longreach-hub-v1 ${role}`, 'latin1'))
+    .update(Buffer.from([0]))
+    .update(agentNonce)
+    .update(hubNonce)
+    .digest('hex');
+}

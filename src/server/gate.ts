@@ -50,6 +50,18 @@ interface Request extends DapMessage {
   arguments?: Record<string, unknown>;
 }
 
+/** Requests a connection answers beyond the gate's own (reverse connect: the hub's `longreach/openSession`). */
+export type ExtraHandlers = Record<string, (args: Record<string, unknown>) => unknown>;
+
+export interface GateOptions {
+  isTls: boolean;
+  address: string;
+  authTimeoutMs: number;
+  /** The connection was authenticated before the gate saw it (an agent's dialed connection, docs/protocol.md 11). */
+  authenticated?: boolean;
+  handlers?: ExtraHandlers;
+}
+
 export class Gate {
   readonly #conn: DapConnection;
   readonly #shared: GateShared;
@@ -65,12 +77,16 @@ export class Gate {
   #closeAfterReply = false;
   /** Runs after the next successful reply (the attach response precedes `initialized`). */
   #afterReply: (() => void) | null = null;
+  readonly #handlers: ExtraHandlers;
 
-  constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs }: { isTls: boolean; address: string; authTimeoutMs: number }) {
+  constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs, authenticated = false, handlers = {} }: GateOptions) {
     this.#conn = conn;
     this.#shared = shared;
     this.#isTls = isTls;
     this.#address = address;
+    this.#handlers = handlers;
+    this.#authenticated = authenticated;
+    if (authenticated) conn.bodyLimit = shared.bodyLimit;
     this.#deadline = setTimeout(() => {
       if (!this.#authenticated) this.#conn.fail(new LongreachError('LR_TIMEOUT', `no authentication within ${authTimeoutMs / 1000} s of connecting; connect again`));
     }, authTimeoutMs).unref();
@@ -112,10 +128,13 @@ export class Gate {
       case 'longreach/selectProcess':
         this.#requireAuth();
         return this.#selectProcess(args);
-      default:
+      default: {
         this.#requireAuth();
+        const extra = Object.hasOwn(this.#handlers, command) ? this.#handlers[command] : undefined;
+        if (extra) return extra(args);
         if (!this.#session) throw new LongreachError('LR_BAD_REQUEST', `${command} needs an attached debugger: send attach first`);
         return this.#session.handle(command, args);
+      }
     }
   }
 

@@ -47,17 +47,7 @@ export async function startServer(options: ServerOptions): Promise<DebugServer> 
   validate(options);
   const host = options.host ?? '0.0.0.0';
   const authTimeoutMs = options.authTimeoutMs ?? 10_000;
-  const shared: GateShared = {
-    secret: options.secret,
-    allowPlainSecret: options.allowPlainSecret ?? false,
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    agentName: options.agentName ?? 'longreach-node',
-    capabilities: options.capabilities ?? {},
-    throttle: new Throttle({ baseMs: options.throttleBaseMs ?? 250 }),
-    processInfo: options.processInfo ?? nodeProcessInfo,
-    createSession: options.createSession,
-    attached: null,
-  };
+  const shared = createGateShared(options);
   const sockets = new Set<Socket>();
   const maxConnections = options.maxConnections ?? 64;
   const isTls = options.tls !== undefined;
@@ -121,6 +111,21 @@ export async function startServer(options: ServerOptions): Promise<DebugServer> 
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The state every connection's gate shares (one per agent): also used by the reverse-connect dialer (dial.ts). */
+export function createGateShared(options: Omit<ServerOptions, 'host' | 'port' | 'tls'>): GateShared {
+  return {
+    secret: options.secret,
+    allowPlainSecret: options.allowPlainSecret ?? false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    agentName: options.agentName ?? 'longreach-node',
+    capabilities: options.capabilities ?? {},
+    throttle: new Throttle({ baseMs: options.throttleBaseMs ?? 250 }),
+    processInfo: options.processInfo ?? nodeProcessInfo,
+    createSession: options.createSession,
+    attached: null,
   };
 }
 

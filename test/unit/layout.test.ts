@@ -82,7 +82,7 @@ test('the import checker sees every kind of relative import', () => {
 
 test('the room checks see files in every room', () => {
   const rooms = new Set([...src.keys()].map(room));
-  for (const r of ['protocol', 'server', 'client', 'cli', 'bridge', 'agent-node']) assert.ok(rooms.has(r), `src/${r} has .ts files`);
+  for (const r of ['protocol', 'server', 'client', 'cli', 'bridge', 'agent-node', 'hub']) assert.ok(rooms.has(r), `src/${r} has .ts files`);
   for (const [file, targets] of src) for (const t of targets) assert.ok(src.has(t), `${file} imports ${t}, which exists`);
 });
 
@@ -106,6 +106,11 @@ test('the client and the server meet only in src/protocol', () => {
 
 test('the CLI and the editor bridge use neither the Node agent nor the server', () => {
   assert.deepEqual(crossings((r) => r === 'cli' || r === 'bridge', (r) => r === 'agent-node' || r === 'server'), []);
+});
+
+test('the hub (longreach listen) uses only protocol, server and client pieces, and only the CLI starts it', () => {
+  assert.deepEqual(crossings((r) => r === 'hub', (r) => !['hub', 'protocol', 'server', 'client'].includes(r)), []);
+  assert.deepEqual(crossings((r) => r !== 'hub' && r !== 'cli', (r) => r === 'hub'), []);
 });
 
 test(`every .ts file under src/ and test/ is under ${MAX_LINES} lines`, () => {

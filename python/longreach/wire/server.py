@@ -80,6 +80,7 @@ class Server(object):
         self._wake = None
         self._thread = None
         self._closing = False
+        self.dialer = None             # reverse connect (dial.py): this server serves what the dialer dials
         self._handlers = {
             "initialize": self._initialize,
             "authenticate": self._authenticate,
@@ -127,6 +128,8 @@ class Server(object):
     def close(self, timeout=1.0):
         """Stop listening, detach the session, close every connection. Never blocks for long; never raises."""
         self._closing = True
+        if self.dialer is not None:
+            self.dialer.close()
         wake = self._wake
         if wake is not None:
             try:
@@ -147,6 +150,8 @@ class Server(object):
     def after_fork_in_child(self):
         """In a forked child: drop inherited descriptors (without disturbing the parent's sockets) and detach."""
         self._closing = True
+        if self.dialer is not None:
+            self.dialer.after_fork_in_child()
         sessions = []
         for conn in list(self._connections):
             session = conn.state.pop("session", None)
@@ -233,6 +238,31 @@ class Server(object):
             self._on_closed(conn)
             conn.forget()
 
+    def adopt(self, sock, address, is_tls=False, peer=None, handlers=None, on_closed=None, seq=0):
+        """Serve a connection the agent dialed and authenticated itself (reverse connect, wire/dial.py): from
+        here on it is handled like an authenticated client's. `handlers` answer extra requests on it; `on_closed`
+        is told when it ends; `seq` is the last sequence number the dialer used on it."""
+        def closed(conn):
+            self._on_closed(conn)
+            if on_closed is not None:
+                on_closed(conn)
+
+        conn = Connection(sock, address, self._on_message, closed, auth_timeout=self.auth_timeout,
+                          body_limit=self.body_limit)
+        conn.is_tls = is_tls
+        conn._seq = seq
+        if peer:
+            conn.peer = peer
+        conn.state["handlers"] = dict(handlers or {})
+        conn.mark_authenticated()
+        with self._lock:
+            if self._closing:  # a session dial that finished while the program was ending
+                sock.close()
+                raise LongreachError("LR_CLOSED", "the debug server is closing")
+            self._connections.add(conn)
+        conn.thread = start_agent_thread(conn.run, "longreach-conn " + conn.peer)
+        return conn
+
     def _on_closed(self, conn):
         _log.info("connection from %s closed", conn.peer)
         self._detach(conn)
@@ -279,7 +309,7 @@ class Server(object):
     def _dispatch(self, conn, command, args):
         if not conn.authenticated and command not in _PRE_AUTH:
             raise LongreachError("LR_AUTH_REQUIRED", "authentication required: send authenticate after initialize")
-        handler = self._handlers.get(command)
+        handler = self._handlers.get(command) or conn.state.get("handlers", {}).get(command)
         if handler is not None:
             return handler(conn, args)
         session = conn.state.get("session")

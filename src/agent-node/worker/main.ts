@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { LongreachError } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
-import { startServer } from '../../server/server.js';
+import { startDialer } from '../../server/dial.js';
+import { startServer, type ServerOptions } from '../../server/server.js';
 import { SLOT, slots, writeResult, type ToWorker, type WorkerConfig } from '../shared.js';
 import { CAPABILITIES, NodeDebugSession } from './session.js';
 
@@ -36,7 +37,9 @@ parentPort?.on('message', (message: ToWorker) => {
   }
 });
 
-startServer({
+const serve = config.connect ? dialHub : startServer;
+
+serve({
   secret: config.secret,
   host: config.host,
   port: config.port,
@@ -68,3 +71,17 @@ startServer({
     Atomics.notify(shared, SLOT.STATE);
   },
 );
+
+/** Reverse connect (docs/protocol.md 11): dial the hub instead of listening; resolves with the hub's address. */
+async function dialHub(options: ServerOptions): Promise<{ host: string; port: number }> {
+  const hub = config.connect!;
+  if (options.secret === null) throw new LongreachError('LR_BAD_OPTION', 'connect needs a secret: the hub must prove that it knows it');
+  const { host: _host, port: _port, tls: _tls, ...rest } = options;
+  return startDialer({
+    ...rest,
+    secret: options.secret,
+    hub: { host: hub.host, port: hub.port },
+    ...(hub.ca !== undefined ? { ca: hub.ca } : {}),
+    ...(hub.fingerprint !== undefined ? { fingerprint: hub.fingerprint } : {}),
+  });
+}
