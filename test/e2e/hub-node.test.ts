@@ -3,7 +3,7 @@
 // trusts a TLS hub by LONGREACH_FINGERPRINT (tcps://); a hub with another secret never sees it.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { markerLine } from '../conformance/agents.js';
@@ -55,7 +55,12 @@ test('Node agent trusts a TLS hub by LONGREACH_FINGERPRINT; a hub with another s
 
   const other = await startHubProcess(t, { secret: 'another-secret' });
   const logFile = join(dir, 'stranger.log');
-  const stranger = startNodeDialer(t, other.port, APP, ['plain'], { LONGREACH_LOG: 'auth', LONGREACH_LOG_FILE: logFile });
+  // idles long enough for the dialer to meet the stranger hub however loaded the machine is, then ends by itself
+  const stranger = startNodeDialer(t, other.port, join(FIXTURES, 'hub-idle.mjs'), ['20'], { LONGREACH_LOG: 'auth', LONGREACH_LOG_FILE: logFile });
+  const deadline = Date.now() + 18_000;
+  while (!(existsSync(logFile) && /does not know the secret/.test(readFileSync(logFile, 'utf8'))) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   assert.equal(await stranger.exited, 0, stranger.stderr());
   assert.equal(stranger.stderr(), '');
   assert.doesNotMatch(other.stdout(), /agent connected/);
