@@ -18,8 +18,8 @@ ALLOWED = {
     "session": {"tracer", "wire", "base"},
     "face": {"session", "tracer", "wire", "base"},
 }
-BASE = {"errors", "log", "processinfo", "program", "_threads"}
-FACE = {"__init__", "__main__", "api"}
+BASE = {"errors", "log", "processinfo", "program", "_threads", "envconfig"}
+FACE = {"__init__", "__main__", "api", "breakhook", "lazystart"}
 
 
 def modules():
