@@ -1,5 +1,6 @@
 """The LONGREACH_* environment, read as the Node agent's register hook reads it (src/agent-node/register-config.ts)."""
 
+import json
 import os
 import shutil
 import tempfile
@@ -7,6 +8,13 @@ import unittest
 
 from longreach.envconfig import agent_config, breakpoint_wait, parse_address
 from longreach.errors import LongreachError
+
+SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "spec")
+
+
+def vectors():
+    with open(os.path.join(SPEC, "vectors", "environment.json"), encoding="utf-8") as f:
+        return json.load(f)
 
 
 class EnvConfig(unittest.TestCase):
@@ -81,6 +89,21 @@ class EnvConfig(unittest.TestCase):
         self.fails(dict(env, LONGREACH_CERTFILE=""), "LONGREACH_KEYFILE is set without LONGREACH_CERTFILE")
         self.fails(dict(env, LONGREACH_KEYFILE=self.dir + "/nope"), "LONGREACH_KEYFILE %s/nope is not a readable "
                    "file" % self.dir)
+
+    def test_shared_vectors_read_as_the_node_agent_reads_them(self):
+        spec = vectors()
+        for case in spec["listen"]:
+            env = {"LONGREACH_LISTEN": case["value"], "LONGREACH_SECRET": "s"}
+            if case.get("error"):
+                self.fails(env, "LONGREACH_LISTEN")
+            else:
+                self.assertEqual(agent_config(env).address, (case["host"], case["port"]), case)
+        for case in spec["secretFile"]:
+            env = {"LONGREACH_LISTEN": "5678", "LONGREACH_SECRET_FILE": self.file(case["content"])}
+            if case.get("error"):
+                self.fails(env, "LONGREACH_SECRET_FILE")
+            else:
+                self.assertEqual(agent_config(env).secret, case["secret"], case)
 
     def test_breakpoint_wait(self):
         self.assertIsNone(breakpoint_wait({}))
