@@ -25,7 +25,7 @@ def main():
     total = 40
     breakpoint()
     total += 2
-    print("after", total, flush=True)
+    print("after %d" % total, flush=True)  # the text in one write: two threads cannot split "after 42"
 """
 BP_LINE, NEXT_LINE = 3, 4
 
