@@ -18,6 +18,15 @@ _lock = threading.Lock()
 _failed = False
 
 
+def _after_fork_in_child():
+    global _lock
+    _lock = threading.Lock()  # a thread of the parent may have held it; the child starts its own agent afresh
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def breakpoint(*args, **kws):
     """The PYTHONBREAKPOINT target: start the agent if none runs, then stop here (or wait for a debugger)."""
     frame = breakhook.caller_frame()

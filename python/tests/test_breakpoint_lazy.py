@@ -84,6 +84,35 @@ class LazyStart(WithCertificate, ProgramCase):
         self.assertEqual(child.stderr(), "")
 
 
+    def test_a_forked_child_starts_its_own_agent_at_its_breakpoint(self):
+        child_port = free_port()
+        fork = """
+import os
+import warnings
+warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with the agent's threads running
+main()
+pid = os.fork()
+if pid == 0:
+    os.environ["LONGREACH_LISTEN"] = "127.0.0.1:%d" % int(os.environ["TEST_CHILD_PORT"])
+    os.environ["LONGREACH_BREAKPOINT_WAIT"] = ""
+    main()
+    os._exit(0)
+print("child status", os.waitpid(pid, 0)[1], flush=True)
+"""
+        path = self.program(fork)
+        child = self.run_program(path, {"PYTHONBREAKPOINT": "longreach.breakpoint", "TEST_PORT": "0",
+                                        "TEST_CHILD_PORT": str(child_port),
+                                        "LONGREACH_LISTEN": "127.0.0.1:0", "LONGREACH_NO_SECRET": "1",
+                                        "LONGREACH_BREAKPOINT_WAIT": "0"})
+        self.assertEqual(child.line(), "after 42")  # the parent's agent started, and did not wait (0)
+        self.assertEqual(self.wait_listed_waiting(child_port)["line"], BP_LINE)
+        self.assertNotEqual(self.info(child_port)["pid"], child.proc.pid)
+        client = self.attach(child_port)
+        self.assert_stopped_at(client, path, BP_LINE)
+        self.assertTrue(client.request("disconnect", {})["success"])
+        self.assertEqual(self.finish(child, "child status 0"), "")
+
+
 class BadConfiguration(ProgramCase):
     """Each one: a single stderr line naming the variable, breakpoint() a no-op (twice), exit status 0."""
 
