@@ -18,7 +18,8 @@ import time
 from longreach import envconfig, log, processinfo
 from longreach.errors import LongreachError
 
-__all__ = ["OUR_HOOK", "install", "hook", "current_server", "live_server", "chosen_hook", "stop_here", "caller_frame", "report_once"]
+__all__ = ["OUR_HOOK", "install", "hook", "current_server", "live_server", "chosen_hook", "stop_here", "caller_frame",
+           "report_once"]
 
 OUR_HOOK = "longreach.breakpoint"
 _OUR_MODULES = frozenset(["longreach.breakhook", "longreach.lazystart"])
