@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 
-from longreach import log
+from longreach import breakhook, log
 from longreach.errors import LongreachError
 from longreach.wire.connection import format_peer
 from longreach.wire.dial import start_connect
@@ -60,6 +60,7 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
         server.start()
         _server = server
         _install_hooks()
+    breakhook.install(lambda: _server)  # breakpoint() stops here, or waits for a debugger
     if secret is None and not _is_loopback(bound[0]):
         _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
               "port can run code in this process\n" % format_peer(bound))

@@ -1,12 +1,15 @@
 """What a listing shows about this process (docs/protocol.md section 5.1)."""
 
+import itertools
 import os
 import platform
 import socket
 import struct
 import sys
+import time
 
-__all__ = ["AGENT_NAME", "AGENT_VERSION", "PROTOCOL", "process_info", "runtime", "node_os", "node_arch"]
+__all__ = ["AGENT_NAME", "AGENT_VERSION", "PROTOCOL", "process_info", "runtime", "node_os", "node_arch",
+           "mark_waiting", "clear_waiting", "waiting"]
 
 AGENT_NAME = "longreach-python"
 AGENT_VERSION = "0.1.0"
@@ -102,4 +105,33 @@ def process_info(attached=None):
         "agentVersion": AGENT_VERSION,
         "protocol": PROTOCOL,
         "attached": attached,
+        "waiting": waiting(),
     }
+
+
+# ---- waiting at breakpoint() (docs/protocol.md 5.3) ----------------------------------------------------------
+# Process-wide: a process waits, whichever server or hub lists it. No lock (dict operations are atomic), so a fork
+# can never leave one held; entries carry the pid, so a forked child never reports its parent's waiting threads.
+_waiting = {}
+_counter = itertools.count(1)
+
+
+def mark_waiting(file, line):
+    """Note that a thread waits for a debugger at file:line; returns a token for clear_waiting()."""
+    token = next(_counter)
+    _waiting[token] = (os.getpid(), {"file": file, "line": line,
+                                     "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    return token
+
+
+def clear_waiting(token):
+    _waiting.pop(token, None)
+
+
+def waiting():
+    """{"file", "line", "since"} of the longest-waiting thread of this process, or None."""
+    pid = os.getpid()
+    for owner, info in list(_waiting.values()):
+        if owner == pid:
+            return dict(info)
+    return None

@@ -20,8 +20,8 @@ ALLOWED = {
     "face": {"session", "tracer", "wire", "base", "inject"},
     "inject": {"base"},
 }
-BASE = {"errors", "log", "processinfo", "program", "_threads"}
-FACE = {"__init__", "__main__", "api"}
+BASE = {"errors", "log", "processinfo", "program", "_threads", "envconfig"}
+FACE = {"__init__", "__main__", "api", "breakhook", "lazystart"}
 
 
 def modules():

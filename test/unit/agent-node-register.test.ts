@@ -6,6 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { configFromEnv } from '../../src/agent-node/register-config.js';
+import { readJson } from '../helpers/paths.js';
+
+interface EnvVectors {
+  listen: { value: string; host?: string; port?: number; error?: boolean }[];
+  secretFile: { content: string; secret?: string; error?: boolean }[];
+}
 
 test('LONGREACH_LISTEN forms, secret sources, TLS files and LONGREACH_WAIT', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'longreach-reg-'));
@@ -40,4 +46,22 @@ test('bad launcher settings get LR_BAD_OPTION with what to do', (t) => {
   for (const [env, pattern] of cases) {
     assert.throws(() => configFromEnv(env), (err: any) => err.code === 'LR_BAD_OPTION' && pattern.test(err.message), JSON.stringify(env));
   }
+});
+
+test('the shared environment vectors read as the Python agent reads them (spec/vectors/environment.json)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'longreach-reg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const vectors = readJson<EnvVectors>('spec/vectors/environment.json');
+  for (const c of vectors.listen) {
+    const env = { LONGREACH_LISTEN: c.value, LONGREACH_SECRET: 's' };
+    if (c.error) assert.throws(() => configFromEnv(env), (err: any) => err.code === 'LR_BAD_OPTION' && /LONGREACH_LISTEN/.test(err.message), c.value);
+    else assert.deepEqual([configFromEnv(env).options.host, configFromEnv(env).options.port], [c.host, c.port], c.value);
+  }
+  vectors.secretFile.forEach((c, i) => {
+    const file = join(dir, `secret-${i}`);
+    writeFileSync(file, c.content);
+    const env = { LONGREACH_SECRET_FILE: file };
+    if (c.error) assert.throws(() => configFromEnv(env), (err: any) => err.code === 'LR_BAD_OPTION' && /LONGREACH_SECRET_FILE/.test(err.message), JSON.stringify(c.content));
+    else assert.equal(configFromEnv(env).options.secret, c.secret, JSON.stringify(c.content));
+  });
 });

@@ -186,6 +186,9 @@ class Server(object):
     def wait_configured(self, timeout=None):
         return self._configured.wait(timeout)
 
+    def is_closing(self):
+        return self._closing
+
     # ---- listener thread -------------------------------------------------------------------------------------
     def _accept_loop(self):
         listener, wake = self._listener, self._wake[0]
