@@ -86,6 +86,7 @@ def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect
                                session_factory=session_factory, capabilities=capabilities)
         _server = server
         _install_hooks()
+    breakhook.install(lambda: _server)  # breakpoint() stops here, or waits for a debugger to come through the hub
     return server.dialer.host, server.dialer.port
 
 

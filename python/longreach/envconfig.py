@@ -27,9 +27,11 @@ _SECONDS = re.compile(r"^\d+(\.\d+)?s?$")
 class AgentConfig(object):
     """How to start the agent: `mode` "listen" (address = where to listen) or "connect" (address = the hub)."""
 
-    __slots__ = ("mode", "address", "secret", "certfile", "keyfile")
+    __slots__ = ("mode", "address", "secret", "certfile", "keyfile", "ca", "fingerprint")
 
-    def __init__(self, mode, address, secret, certfile=None, keyfile=None):
+    def __init__(self, mode, address, secret, certfile=None, keyfile=None, ca=None, fingerprint=None):
+        self.ca = ca
+        self.fingerprint = fingerprint
         self.mode = mode
         self.address = address
         self.secret = secret
@@ -121,8 +123,24 @@ def agent_config(env, hook="the agent"):
     if secret is None and mode == "listen" and not _is_loopback(address[0]):
         _fail("LONGREACH_NO_SECRET=1 is refused with LONGREACH_LISTEN=%s: anyone who can reach that address could "
               "run code here; set LONGREACH_SECRET_FILE, or listen on 127.0.0.1" % _show(address))
+    if mode == "connect":
+        return AgentConfig(mode, address, secret, ca=_hub_trust(env, "ca"), fingerprint=_hub_trust(env, "fingerprint"))
     certfile, keyfile = _tls(env)
     return AgentConfig(mode, address, secret, certfile, keyfile)
+
+
+def _hub_trust(env, which):
+    """LONGREACH_CA / LONGREACH_FINGERPRINT: how an agent that dials a hub trusts its certificate (connect mode)."""
+    if env.get("LONGREACH_CERTFILE") or env.get("LONGREACH_KEYFILE"):
+        _fail("LONGREACH_CERTFILE / LONGREACH_KEYFILE are for listening; with LONGREACH_CONNECT the hub serves TLS: "
+              "trust it with LONGREACH_FINGERPRINT=sha256:HEX or LONGREACH_CA=FILE")
+    if which == "ca":
+        path = env.get("LONGREACH_CA") or None
+        if path is not None and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            _fail("LONGREACH_CA %s is not a readable file; give the hub's certificate (cert.pem) or set "
+                  "LONGREACH_FINGERPRINT instead" % path)
+        return path
+    return (env.get("LONGREACH_FINGERPRINT") or "").strip() or None
 
 
 def breakpoint_wait(env):

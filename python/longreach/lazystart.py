@@ -70,10 +70,19 @@ def _listen(config):
 
 
 def _connect(config):
-    # The seam for reverse connect: dialling a hub is one call here (api's connect counterpart of enable_attach,
-    # with config.address, config.secret and the TLS files) once this build has it.
-    raise LongreachError("LR_UNSUPPORTED", "LONGREACH_CONNECT is not supported by this build of the Python agent yet; "
-                         "use LONGREACH_LISTEN=HOST:PORT and attach to that address")
+    host, port = config.address
+    shown = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    if config.secret is None:
+        raise LongreachError("LR_BAD_OPTION", "LONGREACH_CONNECT=%s needs a secret (the hub must prove it knows it): "
+                             "set LONGREACH_SECRET_FILE or LONGREACH_SECRET" % shown)
+    try:
+        api.enable_attach(config.secret, connect=(host, port), ca=config.ca, fingerprint=config.fingerprint)
+    except LongreachError as err:
+        if err.code == "LR_CERT":
+            raise LongreachError(err.code, "LONGREACH_CA: " + err.message)
+        if err.code == "LR_BAD_OPTION" and "fingerprint" in err.message:
+            raise LongreachError(err.code, "LONGREACH_FINGERPRINT: " + err.message)
+        raise
 
 
 _STARTERS = {"listen": _listen, "connect": _connect}

@@ -17,7 +17,8 @@ from .support.child import Child
 # leak in); an empty value means unset to the agent, and to Python for PYTHONBREAKPOINT.
 CLEAN_ENV = dict((name, "") for name in (
     "PYTHONBREAKPOINT", "LONGREACH_LISTEN", "LONGREACH_CONNECT", "LONGREACH_SECRET_FILE", "LONGREACH_SECRET",
-    "LONGREACH_NO_SECRET", "LONGREACH_CERTFILE", "LONGREACH_KEYFILE", "LONGREACH_BREAKPOINT_WAIT"))
+    "LONGREACH_NO_SECRET", "LONGREACH_CERTFILE", "LONGREACH_KEYFILE", "LONGREACH_BREAKPOINT_WAIT", "LONGREACH_CA",
+    "LONGREACH_FINGERPRINT"))
 
 # The function every program calls; BP_LINE is its breakpoint() line, NEXT_LINE the one after.
 MAIN = """\

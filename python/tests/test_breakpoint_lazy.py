@@ -191,6 +191,19 @@ class BadConfiguration(ProgramCase):
         self.check({"LONGREACH_LISTEN": "127.0.0.1:PORT", "LONGREACH_CONNECT": "127.0.0.1:1",
                     "LONGREACH_SECRET": SECRET}, "set only one of LONGREACH_LISTEN")
 
-    def test_connect_not_in_this_build(self):
-        self.check({"LONGREACH_CONNECT": "127.0.0.1:PORT", "LONGREACH_SECRET": SECRET},
-                   "LONGREACH_CONNECT is not supported by this build")
+    def test_connect_without_a_secret(self):
+        self.check({"LONGREACH_CONNECT": "127.0.0.1:PORT", "LONGREACH_NO_SECRET": "1"},
+                   "LONGREACH_CONNECT=127.0.0.1:")
+
+    def test_connect_with_listening_tls_files(self):
+        cert = self.secret_file()
+        self.check({"LONGREACH_CONNECT": "127.0.0.1:PORT", "LONGREACH_SECRET": SECRET, "LONGREACH_CERTFILE": cert,
+                    "LONGREACH_KEYFILE": cert}, "LONGREACH_CERTFILE / LONGREACH_KEYFILE are for listening")
+
+    def test_connect_with_an_unreadable_ca(self):
+        self.check({"LONGREACH_CONNECT": "127.0.0.1:PORT", "LONGREACH_SECRET": SECRET,
+                    "LONGREACH_CA": self.dir + "/missing.pem"}, "LONGREACH_CA")
+
+    def test_connect_with_a_malformed_fingerprint(self):
+        self.check({"LONGREACH_CONNECT": "127.0.0.1:PORT", "LONGREACH_SECRET": SECRET,
+                    "LONGREACH_FINGERPRINT": "sha256:nothex"}, "LONGREACH_FINGERPRINT")

@@ -13,6 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { trackChild, type Tracked } from '../helpers/child.js';
 import { freePort, PYTHON, runCli, startAgent, waitForPort } from '../helpers/cli.js';
 import { ROOT } from '../helpers/paths.js';
+import { HUB_SECRET, listeningPorts, startHubProcess } from './hub-helpers.js';
 
 const FIXTURE = 'test/fixtures/python/breakpoint_here.py';
 const LINE = 10;
@@ -21,7 +22,7 @@ const SECRET_ENV = { LR_CLI_SECRET: SECRET };
 const STOP = `Stopped paused in thread MainThread (1)\n> ${FIXTURE}:${LINE} in main()\n-> breakpoint()`;
 
 /** Every variable the hook reads, unset for the child unless the test sets it. */
-const CLEAN: NodeJS.ProcessEnv = Object.fromEntries(['PYTHONBREAKPOINT', 'LONGREACH_LISTEN', 'LONGREACH_CONNECT', 'LONGREACH_SECRET_FILE', 'LONGREACH_SECRET', 'LONGREACH_NO_SECRET', 'LONGREACH_CERTFILE', 'LONGREACH_KEYFILE', 'LONGREACH_BREAKPOINT_WAIT'].map((k) => [k, '']));
+const CLEAN: NodeJS.ProcessEnv = Object.fromEntries(['PYTHONBREAKPOINT', 'LONGREACH_LISTEN', 'LONGREACH_CONNECT', 'LONGREACH_SECRET_FILE', 'LONGREACH_SECRET', 'LONGREACH_NO_SECRET', 'LONGREACH_CERTFILE', 'LONGREACH_KEYFILE', 'LONGREACH_BREAKPOINT_WAIT', 'LONGREACH_CA', 'LONGREACH_FINGERPRINT'].map((k) => [k, '']));
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'lr-bp-e2e-'));
@@ -101,6 +102,35 @@ test('PYTHONBREAKPOINT=longreach.breakpoint with LONGREACH_LISTEN starts the age
   assert.ok(r.stdout.includes(STOP), r.stdout);
   assert.equal(await p.exited, 0);
   assert.equal(p.stdout(), 'before: False nothing\nafter 42\nafterwards: listening\n');
+  assert.equal(p.stderr(), '');
+});
+
+test('PYTHONBREAKPOINT=longreach.breakpoint with LONGREACH_CONNECT dials a hub at the first breakpoint(): listed there as waiting, attached through it', async (t) => {
+  const hub = await startHubProcess(t);
+  const unused = await freePort();
+  const p = runFixture(t, unused, { PYTHONBREAKPOINT: 'longreach.breakpoint', LONGREACH_CONNECT: `127.0.0.1:${hub.port}`, LONGREACH_SECRET: HUB_SECRET });
+  const pid = p.child.pid!;
+  await hub.waitFor(new RegExp(`agent connected: pid ${pid} `));
+  assert.equal(p.stdout(), 'before: False nothing\n', 'nothing loaded before breakpoint()');
+  assert.deepEqual(listeningPorts(pid), [], 'an agent that dials a hub listens nowhere');
+  const env = { LR_HUB_CLIENT: HUB_SECRET };
+  type Row = { pid: number; target: string; info: { waiting?: { file: string; line: number } | null } };
+  const deadline = Date.now() + 20_000;
+  let row: Row | undefined;
+  while (!row?.info.waiting && Date.now() < deadline) {
+    const out = (await runCli(['list', `tcp://127.0.0.1:${hub.port}`, '--secret-env', 'LR_HUB_CLIENT', '--json'], { env })).stdout;
+    row = out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Row).find((x) => x.pid === pid);
+    if (!row?.info.waiting) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(row?.info.waiting, 'listed through the hub as waiting');
+  assert.match(row.info.waiting.file, /breakpoint_here\.py$/);
+  assert.equal(row.info.waiting.line, LINE);
+  assert.match(row.target, new RegExp(`^tcp://127\\.0\\.0\\.1:${hub.port}\\?pid=${pid}$`));
+  const r = await runCli(['attach', `tcp://127.0.0.1:${hub.port}?pid=${pid}`, '--secret-env', 'LR_HUB_CLIENT', '--batch', '-', '--timeout', '20'], { input: 'bt 1\ndetach\n', env });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(r.stdout.includes(STOP), r.stdout);
+  assert.equal(await p.exited, 0);
+  assert.equal(p.stdout(), 'before: False nothing\nafter 42\nafterwards: nothing\n');
   assert.equal(p.stderr(), '');
 });
 

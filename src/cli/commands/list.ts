@@ -86,15 +86,15 @@ function renderJob(ok: Extract<ListRow, { ok: true }>[], width: number): string 
   const depth = new Map<number, number>();
   for (const r of ok) depth.set(r.pid, r.ppid !== null && depth.has(r.ppid) ? depth.get(r.ppid)! + 1 : 0);
   return renderTable(
-    ['PID', 'PARENT', 'LABEL', 'PROGRAM', 'RUNTIME', 'ATTACHED BY', 'TARGET'],
+    ['PID', 'PARENT', 'LABEL', 'PROGRAM', 'RUNTIME', 'TARGET', 'ATTACHED BY'],
     ok.map((r) => [
       `${'  '.repeat(depth.get(r.pid) ?? 0)}${r.pid}`,
       r.ppid === null ? '-' : String(r.ppid),
       r.label || '-',
       basename(r.info.argv?.[0] ?? r.info.executable ?? ''),
       r.info.runtimeDisplay ?? '',
-      state(r.info),
       r.target,
+      state(r.info),
     ]),
     width,
   );
