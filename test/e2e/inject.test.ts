@@ -13,6 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { BIN, runCli } from '../helpers/cli.js';
 import { trackChild, type Tracked } from '../helpers/child.js';
 import { ROOT } from '../helpers/paths.js';
+import { listeningPorts, startHubProcess } from './hub-helpers.js';
 
 const BUSY = 'test/fixtures/inject/busy.py';
 const APP = 'test/fixtures/inject/app.js';
@@ -80,9 +81,35 @@ for (const minor of [8, 9, 10, 11, 12, 13]) {
   });
 }
 
+test('inject --connect: a running CPython dials a hub (listening nowhere), is attached through it with ?pid=, exit code kept', async (t) => {
+  const python = cpython(12);
+  const hub = await startHubProcess(t, { secret: ENV.LR_INJECT_SECRET });
+  const target = await startTarget(t, [python, BUSY, '25']);
+  const pid = target.child.pid!;
+  const bad = await runCli(['inject', String(pid), '--connect', `127.0.0.1:${hub.port}`, '--no-secret'], { env: { LONGREACH_PYTHON: python } });
+  assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /--connect needs a secret/);
+  const injected = await runCli(['inject', String(pid), '--connect', `127.0.0.1:${hub.port}`, '--secret-env', 'LR_INJECT_SECRET'], { env: { ...ENV, LONGREACH_PYTHON: python } });
+  assert.equal(injected.code, 0, injected.stdout + injected.stderr);
+  assert.match(injected.stdout, new RegExp(`dialing the hub 127\\.0\\.0\\.1:${hub.port}\n`));
+  assert.match(injected.stdout, new RegExp(`attach with: longreach attach 'tcp://127\\.0\\.0\\.1:${hub.port}\\?pid=${pid}' --secret-env LR_INJECT_SECRET`));
+  await hub.waitFor(new RegExp(`agent connected: pid ${pid} `));
+  assert.deepEqual(listeningPorts(pid), [], 'an injected agent in connect mode listens nowhere');
+  const script = ['wait', `break ${BUSY}:23`, 'continue', 'p n', 'detach'].join('\n');
+  const session = await runCli(['attach', `tcp://127.0.0.1:${hub.port}?pid=${pid}`, '--secret-env', 'LR_INJECT_SECRET', '--break', `${BUSY}:12`, '--batch', '-', '--timeout', '30'], { input: script, env: ENV });
+  assert.equal(session.code, 0, session.stdout + session.stderr);
+  assert.match(session.stdout, /Stopped at .*breakpoint.* in thread worker \(\d+\)\n> test\/fixtures\/inject\/busy\.py:12 in worker_step\(\)/);
+  assert.match(session.stdout, /Detached; the program keeps running\./);
+  assert.equal(await target.exited, 7, target.stderr());
+  assert.equal(target.stderr(), '');
+});
+
 test('inject into a plain `node app.js`: attach, break, detach; the inspector port is closed again and the exit code kept', async (t) => {
   const target = await startTarget(t, [process.execPath, APP, '20']);
   const pid = target.child.pid!;
+  const dial = await runCli(['inject', String(pid), '--connect', '127.0.0.1:9', '--secret-env', 'LR_INJECT_SECRET'], { env: ENV });
+  assert.equal(dial.code, 2, dial.stdout + dial.stderr);
+  assert.match(dial.stderr, /--connect is for Python targets; load a Node\.js process with --listen/);
   const injected = await runCli(['inject', String(pid), '--listen', '127.0.0.1:0', '--secret-env', 'LR_INJECT_SECRET'], { env: ENV });
   assert.equal(injected.code, 0, injected.stdout + injected.stderr);
   const inspectorPort = Number(/its inspector \(port (\d+)\) is closed again/.exec(injected.stdout)?.[1]);

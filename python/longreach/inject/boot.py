@@ -35,10 +35,16 @@ def _start(params):
         api = sys.modules.get("longreach.api")
         server = getattr(api, "_server", None)
         if server is not None:
-            return {"ok": False, "code": "LR_ALREADY_ENABLED", "address": list(server.address[:2])}
-        host, port = longreach.enable_attach(params["secret"], address=(params["host"], params["port"]),
-                                             certfile=params["certfile"], keyfile=params["keyfile"],
-                                             allow_plain_secret=params["allow_plain_secret"])
+            dialer = getattr(server, "dialer", None)
+            address = (dialer.host, dialer.port) if dialer is not None else server.address[:2]
+            return {"ok": False, "code": "LR_ALREADY_ENABLED", "address": list(address)}
+        if params.get("connect"):
+            host, port = longreach.enable_attach(params["secret"], connect=(params["host"], params["port"]),
+                                                 ca=params.get("ca"), fingerprint=params.get("fingerprint"))
+        else:
+            host, port = longreach.enable_attach(params["secret"], address=(params["host"], params["port"]),
+                                                 certfile=params["certfile"], keyfile=params["keyfile"],
+                                                 allow_plain_secret=params["allow_plain_secret"])
         from longreach import processinfo
         return {"ok": True, "address": [host, port], "runtime": processinfo.runtime()[2]}
     except Exception as err:

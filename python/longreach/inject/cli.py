@@ -1,5 +1,6 @@
-"""python -m longreach --pid PID --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
-[--certfile F --keyfile F] [--allow-plain-secret] [--timeout S]: load the agent into a running Python process."""
+"""python -m longreach --pid PID (--listen [HOST:]PORT | --connect HOST:PORT) (--secret-env VAR | --secret-file FILE |
+--no-secret) [--certfile F --keyfile F | --ca F | --fingerprint sha256:HEX] [--allow-plain-secret] [--timeout S]: load
+the agent into a running Python process."""
 
 import socket
 import sys
@@ -7,7 +8,9 @@ import sys
 from longreach.errors import LongreachError
 
 USAGE = """usage: python -m longreach --pid PID --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
-                          [--certfile FILE --keyfile FILE] [--allow-plain-secret] [--timeout S]"""
+                          [--certfile FILE --keyfile FILE] [--allow-plain-secret] [--timeout S]
+       python -m longreach --pid PID --connect HOST:PORT (--secret-env VAR | --secret-file FILE)
+                          [--ca FILE | --fingerprint sha256:HEX] [--timeout S]"""
 
 HELP = USAGE + """
 
@@ -17,6 +20,9 @@ the same host, as the process's user or root) and start it there with these sett
 options:
   --pid PID               the process to load into
   --listen [HOST:]PORT    address the agent listens on (HOST defaults to 0.0.0.0; port 0 picks one)
+  --connect HOST:PORT     listen on nothing: the agent dials the hub there (longreach listen)
+  --ca FILE               with --connect: TLS, trust the hub's certificate if this CA file vouches for it
+  --fingerprint sha256:HEX  with --connect: TLS, trust the hub's certificate with this fingerprint
   --secret-env VAR        read the secret from environment variable VAR
   --secret-file FILE      read the secret from FILE (one line)
   --no-secret             let anyone who can reach the port attach
@@ -28,7 +34,8 @@ options:
 
 The loader runs when the process's main thread next runs Python code; see docs/inject.md."""
 
-_VALUED = ("--pid", "--listen", "--secret-env", "--secret-file", "--certfile", "--keyfile", "--timeout", "--connect")
+_VALUED = ("--pid", "--listen", "--secret-env", "--secret-file", "--certfile", "--keyfile", "--timeout", "--connect",
+           "--ca", "--fingerprint")
 
 
 def wanted(argv):
@@ -43,7 +50,7 @@ def wanted(argv):
 
 
 def parse(argv, parse_listen, read_secret, usage_error):
-    opts = {"pid": None, "listen": None, "secret": None, "secret_source": None, "secret_name": None,
+    opts = {"pid": None, "listen": None, "connect": None, "ca": None, "fingerprint": None, "secret": None, "secret_source": None, "secret_name": None,
             "certfile": None, "keyfile": None, "allow_plain_secret": False, "timeout": 10.0}
     args = list(argv)
     while args:
@@ -91,14 +98,25 @@ def parse(argv, parse_listen, read_secret, usage_error):
             if not 0 < opts["timeout"] <= 3600:
                 raise usage_error("--timeout %r: expected seconds, more than 0 and at most 3600" % text)
         elif name == "--connect":
-            raise usage_error("--connect is not available with --pid yet; use --listen")
+            opts["connect"] = parse_listen(value(), connect=True)
+        elif name in ("--ca", "--fingerprint"):
+            opts[name[2:]] = value()
         else:
             raise usage_error("unknown option %s (with --pid no program is given: the process is already "
                               "running)" % name)
     if opts["pid"] is None:
         raise usage_error("--pid PID is required")
-    if opts["listen"] is None:
-        raise usage_error("--listen [HOST:]PORT is required")
+    if opts["listen"] is None and opts["connect"] is None:
+        raise usage_error("--listen [HOST:]PORT is required (or --connect HOST:PORT to dial a hub)")
+    if opts["listen"] is not None and opts["connect"] is not None:
+        raise usage_error("give --listen or --connect, not both")
+    if opts["connect"] is None and (opts["ca"] or opts["fingerprint"]):
+        raise usage_error("--ca and --fingerprint trust a hub: they go with --connect")
+    if opts["connect"] is not None and (opts["certfile"] or opts["keyfile"] or opts["allow_plain_secret"]):
+        raise usage_error("--certfile, --keyfile and --allow-plain-secret are for --listen; with --connect the hub "
+                          "serves TLS: trust it with --ca or --fingerprint")
+    if opts["connect"] is not None and opts["secret_source"] == "--no-secret":
+        raise usage_error("--connect needs a secret (--secret-env or --secret-file): the hub must prove it knows it")
     if opts["secret_source"] is None:
         raise usage_error("choose how to get the secret: --secret-env VAR, --secret-file FILE or --no-secret")
     if bool(opts["certfile"]) != bool(opts["keyfile"]):
@@ -119,6 +137,22 @@ def qualifier(opts, address):
     return text
 
 
+def _show(host, port):
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+def hub_qualifier(opts, pid):
+    host, port = opts["connect"]
+    tls = opts["ca"] is not None or opts["fingerprint"] is not None
+    text = "'%s://%s?pid=%d%s'" % ("tcps" if tls else "tcp", _show(host, port), pid,
+                                   "&fingerprint=%s" % opts["fingerprint"] if opts["fingerprint"] else "")
+    if opts["secret_source"] == "--secret-env":
+        text += " --secret-env %s" % opts["secret_name"]
+    elif opts["secret_source"] == "--secret-file":
+        text += " --secret-file %s" % opts["secret_name"]
+    return text
+
+
 def main(argv, parse_listen, read_secret, usage_error):
     from longreach.inject import injector
     try:
@@ -126,9 +160,10 @@ def main(argv, parse_listen, read_secret, usage_error):
     except usage_error as err:
         sys.stderr.write("%s\nlongreach: error: %s\n" % (USAGE, err))
         return 2
-    host, port = opts["listen"]
+    host, port = opts["listen"] or opts["connect"]
     options = {"secret": opts["secret"], "host": host, "port": port, "certfile": opts["certfile"],
-               "keyfile": opts["keyfile"], "allow_plain_secret": opts["allow_plain_secret"]}
+               "keyfile": opts["keyfile"], "allow_plain_secret": opts["allow_plain_secret"],
+               "connect": opts["connect"] is not None, "ca": opts["ca"], "fingerprint": opts["fingerprint"]}
     opts["secret"] = None
     try:
         target, result = injector.inject(opts["pid"], options, timeout=opts["timeout"])
@@ -138,6 +173,12 @@ def main(argv, parse_listen, read_secret, usage_error):
     finally:
         options = None
     host, port = result["address"]
+    if opts["connect"] is not None:
+        sys.stdout.write("longreach: agent started in process %d (%s), dialing the hub %s\n" % (
+            target.pid, result.get("runtime") or target.describe(), _show(host, port)))
+        sys.stdout.write("attach with: longreach attach %s\n" % hub_qualifier(opts, target.pid))
+        sys.stdout.flush()
+        return 0
     sys.stdout.write("longreach: agent started in process %d (%s), listening on %s:%d\n" % (
         target.pid, result.get("runtime") or target.describe(), host, port))
     sys.stdout.write("attach with: longreach attach %s\n" % qualifier(opts, (host, port)))

@@ -13,6 +13,8 @@ import { checkOwner, describe, inspectTarget } from '../inject/target.js';
 
 export const INJECT_USAGE = `usage: longreach inject PID --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
                         [--certfile FILE --keyfile FILE] [--allow-plain-secret] [--timeout SECONDS]
+       longreach inject PID --connect HOST:PORT (--secret-env VAR | --secret-file FILE)
+                        [--ca FILE | --fingerprint sha256:HEX] [--timeout SECONDS]      (Python targets)
   Load the Longreach agent into a running Node.js or Python process on this host and start it with these settings.
   --timeout  give up after SECONDS (default 10), leaving the process as it was`;
 
@@ -24,6 +26,9 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
     allowPositionals: true,
     options: {
       listen: { type: 'string' },
+      connect: { type: 'string' },
+      ca: { type: 'string' },
+      fingerprint: { type: 'string' },
       'secret-env': { type: 'string' },
       'secret-file': { type: 'string' },
       'no-secret': { type: 'boolean' },
@@ -40,8 +45,10 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
   }
   if (positionals.length !== 1 || !/^[1-9]\d*$/.test(positionals[0]!)) throw new UsageError(`inject needs one process id\n${INJECT_USAGE}`);
   const pid = Number(positionals[0]);
-  if (values.listen === undefined) throw new UsageError(`--listen [HOST:]PORT is required\n${INJECT_USAGE}`);
-  const { host, port } = parseListen(values.listen);
+  if (values.listen === undefined && values.connect === undefined) throw new UsageError(`--listen [HOST:]PORT is required (or --connect HOST:PORT to dial a hub)\n${INJECT_USAGE}`);
+  if (values.listen !== undefined && values.connect !== undefined) throw new UsageError('give --listen or --connect, not both');
+  if (values.connect === undefined && (values.ca !== undefined || values.fingerprint !== undefined)) throw new UsageError('--ca and --fingerprint trust a hub: they go with --connect');
+  const { host, port } = values.listen !== undefined ? parseListen(values.listen) : { host: '', port: 0 };
   const sources = [values['secret-env'], values['secret-file'], values['no-secret']].filter((v) => v !== undefined).length;
   if (sources !== 1) throw new UsageError('choose exactly one of --secret-env VAR, --secret-file FILE and --no-secret');
   if ((values.certfile === undefined) !== (values.keyfile === undefined)) throw new UsageError('--certfile and --keyfile go together');
@@ -52,7 +59,9 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
   const target = inspectTarget(pid);
   checkOwner(target);
   if (target.kind === 'cpython' || target.kind === 'pypy') {
-    const args = ['--pid', String(pid), '--listen', values.listen, '--timeout', String(seconds)];
+    const args = ['--pid', String(pid), ...(values.listen !== undefined ? ['--listen', values.listen] : ['--connect', values.connect!]), '--timeout', String(seconds)];
+    if (values.ca !== undefined) args.push('--ca', values.ca);
+    if (values.fingerprint !== undefined) args.push('--fingerprint', values.fingerprint);
     if (values['secret-env'] !== undefined) args.push('--secret-env', values['secret-env']);
     else if (values['secret-file'] !== undefined) args.push('--secret-file', values['secret-file']);
     else args.push('--no-secret');
@@ -62,6 +71,9 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
   }
   if (target.kind !== 'node') {
     throw new LongreachError('LR_INJECT_UNSUPPORTED', `${describe(target)} is neither Node.js nor Python (its program is ${target.exe ?? 'unknown'}); give the id of a node or python process`);
+  }
+  if (values.connect !== undefined) {
+    throw new UsageError(`--connect is for Python targets; load a Node.js process with --listen (or restart it with LONGREACH_CONNECT=${values.connect} node --import longreach/register ...)`);
   }
   const result = await injectNode(target, {
     secret, host, port, allowPlainSecret: values['allow-plain-secret'] ?? false,
