@@ -12,6 +12,7 @@ import threading
 
 from longreach import log
 from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
+from longreach.session.budget import BudgetExceeded, Job
 
 __all__ = ["Coordinator", "ThreadStop", "user_threads"]
 
@@ -38,22 +39,6 @@ class ThreadStop(object):
         self.tid, self.frame, self.reason, self.exc = tid, frame, reason, exc
         self.jobs = []
         self.busy = False
-
-
-class _Job(object):
-    __slots__ = ("fn", "done", "result", "error")
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.done = threading.Event()
-        self.result = self.error = None
-
-    def run(self):
-        try:
-            self.result = self.fn()
-        except BaseException as e:  # noqa: B902 - user code may raise anything, SystemExit included
-            self.error = e
-        self.done.set()
 
 
 class Coordinator(object):
@@ -150,20 +135,18 @@ class Coordinator(object):
         return self.leader is not None
 
     def run(self, fn, timeout, tid=None):
-        """Run fn() on a stopped thread (the leader unless tid is given) and return its result; raises
-        TimeoutError when it takes longer than `timeout` (fn goes on running), re-raises fn's exception."""
+        """Run fn() on a stopped thread (the leader unless tid is given) and return its result; re-raises fn's
+        exception. Past `timeout` seconds fn is interrupted (session/budget.py) and BudgetExceeded is raised.
+        While the stopped thread is still inside an earlier job that could not be interrupted (native code),
+        BudgetExceeded(busy=True) says so at once."""
         with self._cond:
             st = self.stopped.get(tid if tid is not None else self.leader)
             if st is not None and st.busy:
-                raise TimeoutError("the stopped thread is still busy with an earlier evaluation")
-            job = _Job(fn)
+                raise BudgetExceeded(timeout, interrupted=False, busy=True)
+            job = Job(fn)
             if st is not None:
                 st.jobs.append(job)
                 self._cond.notify_all()
         if st is None:
             start_agent_thread(job.run, "longreach-eval")
-        if not job.done.wait(timeout):
-            raise TimeoutError("evaluation took longer than %.1f s" % timeout)
-        if job.error is not None:
-            raise job.error
-        return job.result
+        return job.wait(timeout)

@@ -1,0 +1,173 @@
+"""Budgets for the user code the agent runs (reprs, summaries, evaluate, watch, hover, completions).
+
+A job runs on a stopped thread; when it runs past its budget the agent raises `EvaluationInterrupted` in that
+thread - CPython: PyThreadState_SetAsyncExc through ctypes; PyPy: __pypy__.thread._raise_in_thread - so a
+`while True: pass` typed at the prompt ends and the thread goes back to waiting, its state as it was (the
+exception is a BaseException: `except Exception` in the program's code does not swallow it, `finally` blocks run).
+Code that does not return to the interpreter within GRACE of the interrupt (a long native call, a blocking read)
+cannot be interrupted at once: the job is left running, the session stays usable and says so, and the interrupt
+stays pending, to end the evaluation when the native call returns. (It is not taken back: on CPython 3.9-3.11
+clearing it leaves the interpreter-wide "async exception" flag set, which disturbs tracing in other threads
+until some thread takes an asynchronous exception; delivering it resets the flag.)
+
+The race between the interrupt and the job finishing on its own is closed on the job's side: it marks itself
+finished under a lock the interrupter also takes, then clears an interrupt that arrived too late (CPython) or
+absorbs it (PyPy, which cannot clear one).
+"""
+
+import os
+import sys
+import threading
+import time
+
+__all__ = ["EvaluationInterrupted", "Job", "CAN_INTERRUPT", "BudgetExceeded", "eval_budget", "GRACE"]
+
+# how long after the budget the agent waits for an interrupted job to unwind before it says "still running"
+GRACE = 0.09
+
+
+class EvaluationInterrupted(BaseException):
+    """Raised inside user code that ran past its budget."""
+
+
+class BudgetExceeded(TimeoutError):
+    """A job ran past its budget. `interrupted`: it was stopped; otherwise it is still running (native code)."""
+
+    def __init__(self, budget, interrupted, busy=False):
+        self.budget = budget
+        self.interrupted = interrupted
+        self.busy = busy
+        TimeoutError.__init__(self, self.describe())
+
+    def describe(self):
+        if self.busy:
+            return ("the stopped thread is still running an earlier evaluation that could not be interrupted "
+                    "(native code); values that need no code of the program are still shown - continue the "
+                    "program, or wait for it to return")
+        if self.interrupted:
+            return ("evaluation ran past its %s s budget and was interrupted" % _num(self.budget))
+        return ("evaluation ran past its %s s budget and is still running in native code, which cannot be "
+                "interrupted" % _num(self.budget))
+
+
+def _num(x):
+    return ("%.1f" % x).rstrip("0").rstrip(".")
+
+
+def eval_budget(context):
+    """Seconds an evaluation of this DAP context may run; LONGREACH_EVAL_BUDGET (read when asked) sets the
+    budget of the prompt (repl), and caps nothing else."""
+    if context == "repl":
+        text = os.environ.get("LONGREACH_EVAL_BUDGET")
+        if text:
+            try:
+                value = float(text)
+                if value > 0:
+                    return value
+            except ValueError:
+                pass
+        return 10.0
+    return 2.0
+
+
+def _raisers():
+    """(raise_in(tid), clear(tid) or None), or None where this interpreter offers neither."""
+    if sys.implementation.name == "pypy":
+        try:
+            from __pypy__.thread import _raise_in_thread
+        except ImportError:
+            return None
+        return (lambda tid: _raise_in_thread(tid, EvaluationInterrupted)), None
+    try:
+        import ctypes
+        fn = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        fn.argtypes = [ctypes.c_ulong, ctypes.py_object]
+        fn.restype = ctypes.c_int
+        null = ctypes.py_object()  # a NULL object pointer clears a pending exception
+    except Exception:
+        return None
+    return (lambda tid: fn(tid, EvaluationInterrupted)), (lambda tid: fn(tid, null))
+
+
+_RAISERS = _raisers()
+CAN_INTERRUPT = _RAISERS is not None
+
+
+class Job(object):
+    """fn() run once on some thread; `interrupt()` from another thread stops it if it is still running."""
+    __slots__ = ("fn", "done", "result", "error", "tid", "_lock", "_running", "_raised", "_delivered")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.done = threading.Event()
+        self.result = self.error = None
+        self.tid = None
+        self._lock = threading.Lock()
+        self._running = False
+        self._raised = False
+        self._delivered = False
+
+    def run(self):
+        with self._lock:
+            self.tid = threading.get_ident()
+            self._running = True
+        started = False
+        while True:
+            try:
+                if not started:
+                    started = True
+                    try:
+                        self.result = self.fn()
+                    except BaseException as e:  # noqa: B902 - user code may raise anything, SystemExit included
+                        self.error = e
+                        if isinstance(e, EvaluationInterrupted):
+                            self._delivered = True
+                self._settle()
+                break
+            except EvaluationInterrupted as e:  # delivered between fn's end and _settle
+                self._delivered = True
+                if self.error is None:
+                    self.error = e
+        self.done.set()
+
+    def _settle(self):
+        with self._lock:
+            self._running = False
+            raised = self._raised
+        if raised and not self._delivered:
+            clear = _RAISERS[1]
+            if clear is not None:
+                clear(self.tid)
+                return
+            deadline = time.monotonic() + 0.2  # PyPy cannot clear it: let it arrive here (run() catches it)
+            while not self._delivered and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+    def interrupt(self):
+        """Raise EvaluationInterrupted in the job's thread if fn is still running; True when raised."""
+        if _RAISERS is None:
+            return False
+        with self._lock:
+            if not self._running or self.tid is None:
+                return False
+            self._raised = True
+            _RAISERS[0](self.tid)
+            return True
+
+    def wait(self, budget):
+        """fn's result; BudgetExceeded when it runs past `budget` (interrupted if it can be), fn's exception."""
+        if not self.done.wait(budget):
+            end = time.monotonic() + GRACE
+            while not self.done.is_set():
+                self.interrupt()  # again: user code may catch BaseException once
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self.done.wait(min(left, 0.02))
+            if not self.done.is_set():
+                raise BudgetExceeded(budget, interrupted=False)
+            if isinstance(self.error, EvaluationInterrupted) or self._raised:
+                raise BudgetExceeded(budget, interrupted=True)
+        if self.error is not None:
+            raise self.error
+        return self.result
