@@ -5,9 +5,10 @@
     longreach.wait_for_attach()
 """
 
-from .api import break_into_debugger, enable_attach, is_attached, wait_for_attach
+from .api import break_into_debugger, enable_attach, is_attached, register_summary, wait_for_attach
 from .errors import LongreachError
 from .processinfo import AGENT_VERSION as __version__
 
-__all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger", "LongreachError",
+__all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger", "register_summary",
+           "LongreachError",
            "__version__"]

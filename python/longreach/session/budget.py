@@ -11,8 +11,9 @@ clearing it leaves the interpreter-wide "async exception" flag set, which distur
 until some thread takes an asynchronous exception; delivering it resets the flag.)
 
 The race between the interrupt and the job finishing on its own is closed on the job's side: it marks itself
-finished under a lock the interrupter also takes, then clears an interrupt that arrived too late (CPython) or
-absorbs it (PyPy, which cannot clear one).
+finished under a lock the interrupter also takes, then waits for an interrupt raised too late to arrive and
+absorbs it. A job is interrupted once (user code that swallows BaseException goes on, and is reported as still
+running).
 """
 
 import os
@@ -20,7 +21,10 @@ import sys
 import threading
 import time
 
-__all__ = ["EvaluationInterrupted", "Job", "CAN_INTERRUPT", "BudgetExceeded", "eval_budget", "GRACE"]
+from longreach.errors import LongreachError
+
+__all__ = ["EvaluationInterrupted", "Job", "CAN_INTERRUPT", "BudgetExceeded", "eval_budget", "over_budget",
+           "GRACE"]
 
 # how long after the budget the agent waits for an interrupted job to unwind before it says "still running"
 GRACE = 0.09
@@ -70,23 +74,31 @@ def eval_budget(context):
     return 2.0
 
 
+def over_budget(e):
+    """LR_EVAL_BUDGET for a BudgetExceeded: which budget, what became of the evaluation, how to get a longer one."""
+    text = str(e)
+    if not e.busy:
+        text += ("; the prompt's budget is %s s: start the program with LONGREACH_EVAL_BUDGET=SECONDS for a "
+                 "longer one" % _num(eval_budget("repl")))
+    return LongreachError("LR_EVAL_BUDGET", text)
+
+
 def _raisers():
-    """(raise_in(tid), clear(tid) or None), or None where this interpreter offers neither."""
+    """(raise_in(tid),), or None where this interpreter offers no way to raise in another thread."""
     if sys.implementation.name == "pypy":
         try:
             from __pypy__.thread import _raise_in_thread
         except ImportError:
             return None
-        return (lambda tid: _raise_in_thread(tid, EvaluationInterrupted)), None
+        return (lambda tid: _raise_in_thread(tid, EvaluationInterrupted)),
     try:
         import ctypes
         fn = ctypes.pythonapi.PyThreadState_SetAsyncExc
         fn.argtypes = [ctypes.c_ulong, ctypes.py_object]
         fn.restype = ctypes.c_int
-        null = ctypes.py_object()  # a NULL object pointer clears a pending exception
     except Exception:
         return None
-    return (lambda tid: fn(tid, EvaluationInterrupted)), (lambda tid: fn(tid, null))
+    return (lambda tid: fn(tid, EvaluationInterrupted)),
 
 
 _RAISERS = _raisers()
@@ -135,11 +147,9 @@ class Job(object):
             self._running = False
             raised = self._raised
         if raised and not self._delivered:
-            clear = _RAISERS[1]
-            if clear is not None:
-                clear(self.tid)
-                return
-            deadline = time.monotonic() + 0.2  # PyPy cannot clear it: let it arrive here (run() catches it)
+            # fn ended just as the interrupt was raised: let it arrive here, where run() catches it (it is
+            # not cleared with SetAsyncExc(NULL): on CPython 3.9-3.11 that leaves the interpreter-wide flag set)
+            deadline = time.monotonic() + 0.2
             while not self._delivered and time.monotonic() < deadline:
                 time.sleep(0.001)
 
@@ -148,22 +158,22 @@ class Job(object):
         if _RAISERS is None:
             return False
         with self._lock:
-            if not self._running or self.tid is None:
-                return False
+            if not self._running or self.tid is None or self._raised:
+                return False  # once: a second pending exception could outlive the job
             self._raised = True
             _RAISERS[0](self.tid)
             return True
+
+    def settle_wait(self, seconds):
+        """After an interrupt the job may need a moment to unwind (a loaded machine): True once it is done."""
+        return self._raised and self.done.wait(seconds)
 
     def wait(self, budget):
         """fn's result; BudgetExceeded when it runs past `budget` (interrupted if it can be), fn's exception."""
         if not self.done.wait(budget):
             end = time.monotonic() + GRACE
-            while not self.done.is_set():
-                self.interrupt()  # again: user code may catch BaseException once
-                left = end - time.monotonic()
-                if left <= 0:
-                    break
-                self.done.wait(min(left, 0.02))
+            self.interrupt()
+            self.done.wait(max(0.0, end - time.monotonic()))
             if not self.done.is_set():
                 raise BudgetExceeded(budget, interrupted=False)
             if isinstance(self.error, EvaluationInterrupted) or self._raised:

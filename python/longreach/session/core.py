@@ -18,6 +18,7 @@ from longreach.errors import LongreachError
 from longreach.session.output import OutputRedirect
 from longreach.session.paths import PathResolver
 from longreach.session.inspection import InspectHandlers, is_user_file
+from longreach.session.data_requests import DATA_REQUESTS, DataHandlers
 from longreach.session.thread_events import ThreadEvents
 from longreach.session.threads import Coordinator, user_threads
 from longreach.tracer.base import canon
@@ -47,6 +48,7 @@ CAPABILITIES = {
     "supportsValueFormattingOptions": False,
     "supportTerminateDebuggee": True,
     "exceptionBreakpointFilters": EXCEPTION_FILTERS,
+    "longreachDataRequests": DATA_REQUESTS,
 }
 
 _STEP_KINDS = {"next": "over", "stepIn": "in", "stepOut": "out"}
@@ -56,7 +58,7 @@ def _bad(message):
     return LongreachError("LR_BAD_REQUEST", message)
 
 
-class DebugSession(InspectHandlers):
+class DebugSession(InspectHandlers, DataHandlers):
     def __init__(self, send, peer, options=None):
         options = options or {}
         self._send = send
@@ -494,4 +496,7 @@ HANDLERS = {
     "source": DebugSession.on_source,
     "loadedSources": DebugSession.on_loaded_sources,
     "modules": DebugSession.on_modules,
+    # data values (data_requests.py)
+    "longreachTable": DebugSession.on_longreach_table,
+    "longreachStats": DebugSession.on_longreach_stats,
 }

@@ -7,7 +7,7 @@ import sys
 import traceback
 
 from longreach.errors import LongreachError
-from longreach.session.budget import BudgetExceeded, eval_budget
+from longreach.session.budget import BudgetExceeded, eval_budget, over_budget as _over_budget
 from longreach.session.evaluate import assign_local, completions, evaluate
 from longreach.tracer.base import _AGENT_DIR, canon
 from longreach.wire.framing import Encoded, dumps
@@ -45,15 +45,6 @@ def is_user_file(filename):
 
 def _bad(message):
     return LongreachError("LR_BAD_REQUEST", message)
-
-
-def _over_budget(e):
-    """LR_EVAL_BUDGET: which budget, what became of the evaluation, how to get a longer one."""
-    text = str(e)
-    if not e.busy:
-        text += ("; the prompt's budget is %s s: start the program with LONGREACH_EVAL_BUDGET=SECONDS for a "
-                 "longer one" % ("%g" % eval_budget("repl")))
-    return LongreachError("LR_EVAL_BUDGET", text)
 
 
 def _int_arg(args, name, default):

@@ -38,7 +38,7 @@ class ThreadStop(object):
     def __init__(self, tid, frame, reason, exc):
         self.tid, self.frame, self.reason, self.exc = tid, frame, reason, exc
         self.jobs = []
-        self.busy = False
+        self.busy = None  # the job running now
 
 
 class Coordinator(object):
@@ -85,7 +85,7 @@ class Coordinator(object):
                 while generation == self._generation and not self._closed:
                     if st.jobs:
                         job = st.jobs.pop(0)
-                        st.busy = True
+                        st.busy = job
                         cond.release()
                         self.tracer.quiet.add(st.tid)
                         try:
@@ -93,7 +93,8 @@ class Coordinator(object):
                         finally:
                             self.tracer.quiet.discard(st.tid)
                             cond.acquire()
-                            st.busy = False
+                            st.busy = None
+                            cond.notify_all()
                         continue
                     cond.wait(1.0)
             finally:
@@ -141,8 +142,10 @@ class Coordinator(object):
         BudgetExceeded(busy=True) says so at once."""
         with self._cond:
             st = self.stopped.get(tid if tid is not None else self.leader)
-            if st is not None and st.busy:
-                raise BudgetExceeded(timeout, interrupted=False, busy=True)
+            while st is not None and st.busy is not None:
+                if not st.busy.done.is_set() and not st.busy.settle_wait(1.0):
+                    raise BudgetExceeded(timeout, interrupted=False, busy=True)
+                self._cond.wait(0.05)  # it has just finished: the thread is taking it off
             job = Job(fn)
             if st is not None:
                 st.jobs.append(job)

@@ -39,9 +39,8 @@ class TensorKind(Kind):
             except Exception:
                 pass
         n = int(t.numel())
-        if not layout:
-            if t.dim() > 0:
-                parts.append("%s items" % count_text(n))
+        if not layout and t.dim() > 0:
+            parts.append("%s items" % count_text(n))
             parts.append(bytes_text(n * int(t.element_size())))
         if t.requires_grad:
             parts.append("requires_grad")
