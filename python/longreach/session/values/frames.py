@@ -29,8 +29,10 @@ def _label(x):
 
 
 def _cell(x):
-    if isinstance(x, float):
+    if isinstance(x, float) or type(x).__name__ in ("float64", "float32", "float16"):
         return "%.6g" % x
+    if hasattr(x, "item") and type(x).__module__ == "numpy":
+        x = x.item()
     return short_repr(x, 40)
 
 
@@ -60,7 +62,7 @@ class FrameKind(Kind):
     def items(self, df, start, stop):
         stop = min(stop, int(df.shape[0]))
         labels = df.index[start:stop]
-        return [(_label(labels[i - start]), Row(df.iloc[i]), ".iloc[%d]" % i) for i in range(start, stop)]
+        return [(_label(labels[i - start]), Row(df, i), ".iloc[%d]" % i) for i in range(start, stop)]
 
     def has_named(self, df):
         return True
@@ -95,11 +97,11 @@ class RowKind(Kind):
     name = "row"
 
     def summary(self, row):
-        s = row.series
-        parts = []
-        for label, v in zip(s.index[:_SHOWN_COLUMNS * 2], s.iloc[:_SHOWN_COLUMNS * 2].tolist()):
-            parts.append("%s=%s" % (_label(label), _cell(v)))
-        if len(s) > _SHOWN_COLUMNS * 2:
+        df, i = row.frame, row.i
+        n = int(df.shape[1])
+        shown = min(n, _SHOWN_COLUMNS * 2)
+        parts = ["%s=%s" % (_label(df.columns[j]), _cell(df.iat[i, j])) for j in range(shown)]
+        if n > shown:
             parts.append("\u2026")
         return ", ".join(parts)
 
@@ -110,9 +112,8 @@ class RowKind(Kind):
         return True
 
     def named(self, row):
-        s = row.series
-        n = min(len(s), 1000)
-        return [(_label(label), v, None) for label, v in zip(s.index[:n], s.iloc[:n].tolist())]
+        df, i = row.frame, row.i
+        return [(_label(df.columns[j]), df.iat[i, j], None) for j in range(min(int(df.shape[1]), 1000))]
 
 
 by_name("longreach.session.values.registry.Row")(RowKind)

@@ -77,11 +77,13 @@ class Lazy(object):
 
 
 class Row(object):
-    """Row i of a DataFrame: shown as `col=value, ...`, expanded into its cells."""
-    __slots__ = ("series",)
+    """Row i of a DataFrame: shown as `col=value, ...`, expanded into its cells (each read with iat, so an int
+    column stays an int beside a float one)."""
+    __slots__ = ("frame", "i")
 
-    def __init__(self, series):
-        self.series = series
+    def __init__(self, frame, i):
+        self.frame = frame
+        self.i = i
 
 
 def by_name(*names):
