@@ -107,6 +107,8 @@ export interface Variable {
   ref: number;
   named?: number;
   indexed?: number;
+  /** DAP presentationHint: kind (`data`, `virtual`...) and lazy (computed when expanded). */
+  hint?: { kind?: string; lazy?: boolean };
 }
 
 const FRAME_PAGE = 64;
@@ -686,8 +688,10 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   }
 }
 
-function counts(v: { namedVariables?: number; indexedVariables?: number }): { named?: number; indexed?: number } {
-  return { ...(v.namedVariables !== undefined ? { named: v.namedVariables } : {}), ...(v.indexedVariables !== undefined ? { indexed: v.indexedVariables } : {}) };
+function counts(v: { namedVariables?: number; indexedVariables?: number; presentationHint?: P.VariablePresentationHint }): { named?: number; indexed?: number; hint?: { kind?: string; lazy?: boolean } } {
+  const h = v.presentationHint;
+  const hint = h && (h.kind !== undefined || h.lazy !== undefined) ? { hint: { ...(h.kind !== undefined ? { kind: h.kind } : {}), ...(h.lazy !== undefined ? { lazy: h.lazy } : {}) } } : {};
+  return { ...(v.namedVariables !== undefined ? { named: v.namedVariables } : {}), ...(v.indexedVariables !== undefined ? { indexed: v.indexedVariables } : {}), ...hint };
 }
 
 function sameFile(a: string, b: string): boolean {

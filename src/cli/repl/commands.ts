@@ -5,6 +5,7 @@ import { LongreachError } from '../../protocol/errors.js';
 import type { Controller } from './controller.js';
 import type { Result } from './results.js';
 import { breakpointView, frameView, showPath, valueView } from './views.js';
+import { DATA_COMMANDS } from './data-commands.js';
 
 export interface CommandSpec {
   name: string;
@@ -192,6 +193,7 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   { name: 'expand', aliases: ['x'], usage: 'expand $N|EXPRESSION [START [COUNT]]', summary: 'show the items or attributes of a value, a page at a time', needsStop: true, run: expand },
+  ...DATA_COMMANDS,
   {
     name: 'set', aliases: [], usage: 'set VARIABLE = EXPRESSION', summary: 'change a variable in the current frame', needsStop: true,
     async run(ctx, args) {
