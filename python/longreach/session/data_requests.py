@@ -10,6 +10,7 @@ from longreach.session.budget import BudgetExceeded, eval_budget, over_budget
 from longreach.session.evaluate import evaluate
 from longreach.session.values import kind_of
 from longreach.session.values.registry import short_repr
+from longreach.session.variables import _no_collection
 
 __all__ = ["DataHandlers", "DATA_REQUESTS"]
 
@@ -61,7 +62,7 @@ class DataHandlers(object):
         if k is None:
             raise LongreachError("LR_EVAL_FAILED", "%s is a %s: only a DataFrame, a Series or an array of 1 or 2 "
                                  "dimensions can be shown as a table" % (expression, type(value).__name__))
-        body = self._data_call(lambda: k.table(value, start, rows, columns))
+        body = self._data_call(_no_collection(lambda: k.table(value, start, rows, columns)))
         body["type"] = self._data_call(lambda: k.type_name(value))
         body["start"] = start
         return body
