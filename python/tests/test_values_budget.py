@@ -223,16 +223,16 @@ class ValuesBudget(unittest.TestCase):
         fid, t, result = self.stop()
         err = None
         try:
-            self.h.request("longreachTable", {"expression": "counter", "frameId": fid})
+            self.h.request("longreach/table", {"expression": "counter", "frameId": fid})
         except LongreachError as e:
             err = e
         self.assertEqual(err.code, "LR_EVAL_FAILED")
         self.assertIn("only a DataFrame, a Series or an array", err.message)
-        e = self.h.error("longreachStats", {"expression": "custom", "frameId": fid})
+        e = self.h.error("longreach/stats", {"expression": "custom", "frameId": fid})
         self.assertIn("no statistics for Custom", e.message)
-        e = self.h.error("longreachTable", {"expression": "big", "frameId": fid, "rows": 5000})
+        e = self.h.error("longreach/table", {"expression": "big", "frameId": fid, "rows": 5000})
         self.assertEqual(e.code, "LR_BAD_REQUEST")
-        e = self.h.error("longreachStats", {"frameId": fid})
+        e = self.h.error("longreach/stats", {"frameId": fid})
         self.assertIn("needs an expression", e.message)
         self.h.request("continue", {})
         t.join(5)

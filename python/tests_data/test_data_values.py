@@ -150,7 +150,7 @@ class DataValues(unittest.TestCase):
     def test_table_windows(self):
         tracemalloc.start()
         try:
-            body = self.req("longreachTable", expression="df", frameId=self.fid, start=2000000, rows=100)
+            body = self.req("longreach/table", expression="df", frameId=self.fid, start=2000000, rows=100)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -160,35 +160,35 @@ class DataValues(unittest.TestCase):
         self.assertEqual(body["index"][0], "2000000")
         self.assertEqual(body["rows"][0][0], "2000000")
         self.assertEqual(body["totalRows"], 5000000)
-        body = self.req("longreachTable", expression="w", frameId=self.fid, rows=2, columns=3)
+        body = self.req("longreach/table", expression="w", frameId=self.fid, rows=2, columns=3)
         self.assertEqual(body["columns"], ["0", "1", "2"])
         self.assertEqual(body["rows"][0][0], "-1")
         self.assertEqual(len(body["rows"][0]), 3)
         self.assertEqual(body["totalColumns"], 1024)
-        body = self.req("longreachTable", expression="df['b']", frameId=self.fid, start=4999999)
+        body = self.req("longreach/table", expression="df['b']", frameId=self.fid, start=4999999)
         self.assertEqual(body["rows"], [["1"]])
-        e = self.h.error("longreachTable", {"expression": "big6", "frameId": self.fid})
+        e = self.h.error("longreach/table", {"expression": "big6", "frameId": self.fid})
         self.assertIn("cannot be shown as a table", e.message)
-        e = self.h.error("longreachTable", {"expression": "meta", "frameId": self.fid})
+        e = self.h.error("longreach/table", {"expression": "meta", "frameId": self.fid})
         self.assertIn("meta device has no data", e.message)
 
     def test_statistics_requests(self):
-        s = self.req("longreachStats", expression="w", frameId=self.fid)["statistics"]
+        s = self.req("longreach/stats", expression="w", frameId=self.fid)["statistics"]
         self.assertEqual((s["min"], s["max"], s["count"], s["nan"], s["inf"]), (-1.0, 1.0, 4194304, 0, 0))
         self.assertAlmostEqual(s["mean"], 0.0, places=5)
-        s = self.req("longreachStats", expression="floats", frameId=self.fid)["statistics"]
+        s = self.req("longreach/stats", expression="floats", frameId=self.fid)["statistics"]
         self.assertEqual((s["min"], s["max"], s["std"], s["count"]), (0.0, 0.0, 0.0, 100000000))
-        s = self.req("longreachStats", expression="df", frameId=self.fid)["statistics"]
+        s = self.req("longreach/stats", expression="df", frameId=self.fid)["statistics"]
         self.assertEqual(sorted(s["columns"]), ["a", "b"])
         self.assertEqual(s["columns"]["a"]["max"], 4999999)
-        s = self.req("longreachStats", expression="small[1:]", frameId=self.fid)["statistics"]
+        s = self.req("longreach/stats", expression="small[1:]", frameId=self.fid)["statistics"]
         self.assertEqual((s["nan"], s["inf"], s["finite"]), (1, 1, 1))
-        s = self.req("longreachStats", expression="big6[:, ::2]", frameId=self.fid)["statistics"]  # not contiguous
+        s = self.req("longreach/stats", expression="big6[:, ::2]", frameId=self.fid)["statistics"]  # not contiguous
         self.assertEqual(s["count"], 6 * 3 * 6 ** 8)
         for expr, text in (("meta", "meta device has no data"), ("rec", "no statistics for dtype"),
                            ("torch.zeros(3, 3).to_sparse()", "sparse_coo")):
             try:
-                self.req("longreachStats", expression=expr, frameId=self.fid)
+                self.req("longreach/stats", expression=expr, frameId=self.fid)
             except LongreachError as e:
                 self.assertIn(text, e.message)
                 self.assertEqual(e.code, "LR_EVAL_FAILED")

@@ -1,5 +1,5 @@
 // Longreach's data-value requests (beside DAP's): a row window of a DataFrame / Series / array as text cells
-// (`longreachTable`) and statistics computed where the data lives (`longreachStats`). The Python agent offers
+// (`longreach/table`) and statistics computed where the data lives (`longreach/stats`). The Python agent offers
 // them and lists them in its `longreachDataRequests` capability; other servers get a clear LR_UNSUPPORTED.
 
 import { LongreachError } from '../protocol/errors.js';
@@ -44,12 +44,12 @@ function requireRequest(dbg: Debugger, command: string, what: string): number {
 
 /** Rows start..start+rows-1 (and the first `columns` columns) of EXPRESSION's value in the current frame. */
 export async function tableWindow(dbg: Debugger, expression: string, options: { start?: number; rows?: number; columns?: number } = {}, timeoutMs?: number): Promise<TableWindow> {
-  const frameId = requireRequest(dbg, 'longreachTable', 'tables');
-  return dbg.session.request<TableWindow>('longreachTable', { expression, frameId, ...options }, timeoutMs ? { timeoutMs } : {});
+  const frameId = requireRequest(dbg, 'longreach/table', 'tables');
+  return dbg.session.request<TableWindow>('longreach/table', { expression, frameId, ...options }, timeoutMs ? { timeoutMs } : {});
 }
 
 /** min, max, mean, std, nan and inf counts of EXPRESSION's value (per numeric column for a DataFrame). */
 export async function statistics(dbg: Debugger, expression: string, timeoutMs?: number): Promise<StatisticsResult> {
-  const frameId = requireRequest(dbg, 'longreachStats', 'statistics');
-  return dbg.session.request<StatisticsResult>('longreachStats', { expression, frameId }, timeoutMs ? { timeoutMs } : {});
+  const frameId = requireRequest(dbg, 'longreach/stats', 'statistics');
+  return dbg.session.request<StatisticsResult>('longreach/stats', { expression, frameId }, timeoutMs ? { timeoutMs } : {});
 }

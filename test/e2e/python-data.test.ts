@@ -120,7 +120,7 @@ test('DAP: summaries with type, presentationHint and indexedVariables; paging; l
   const scene = await startScene(t);
   const { session, frameId, threadId } = await dapStop(scene.port);
   t.after(() => session.close());
-  assert.deepEqual(session.hello.capabilities.longreachDataRequests, ['longreachTable', 'longreachStats']);
+  assert.deepEqual(session.hello.capabilities.longreachDataRequests, ['longreach/table', 'longreach/stats']);
   const { scopes } = await session.request('scopes', { frameId });
   const { variables } = await session.request('variables', { variablesReference: scopes[0].variablesReference });
   const byName = new Map<string, any>(variables.map((v: any) => [v.name, v]));
@@ -148,9 +148,9 @@ test('DAP: summaries with type, presentationHint and indexedVariables; paging; l
   assert.ok(Date.now() - started < 20_000);
   const two = await session.request('evaluate', { expression: 'y.shape[0] + 1', frameId, context: 'watch' });
   assert.equal(two.result, '4097');
-  const table = await session.request('longreachTable', { expression: 'df', frameId, start: 4_999_999, rows: 10 });
+  const table = await session.request('longreach/table', { expression: 'df', frameId, start: 4_999_999, rows: 10 });
   assert.deepEqual([table.index, table.rows], [['4999999'], [['4999999', '1']]]);
-  await assert.rejects(session.request('longreachTable', { expression: 'df', frameId, rows: -1 }), (e: unknown) => e instanceof LongreachError && e.code === 'LR_BAD_REQUEST');
+  await assert.rejects(session.request('longreach/table', { expression: 'df', frameId, rows: -1 }), (e: unknown) => e instanceof LongreachError && e.code === 'LR_BAD_REQUEST');
   await session.request('continue', { threadId });
   assert.equal(await scene.exited, 0);
   assert.match(scene.stdout(), /done loss=4194304\.0 side-calls=0/);

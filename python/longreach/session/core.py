@@ -509,6 +509,6 @@ HANDLERS = {
     "loadedSources": DebugSession.on_loaded_sources,
     "modules": DebugSession.on_modules,
     # data values (data_requests.py)
-    "longreachTable": DebugSession.on_longreach_table,
-    "longreachStats": DebugSession.on_longreach_stats,
+    "longreach/table": DebugSession.on_longreach_table,
+    "longreach/stats": DebugSession.on_longreach_stats,
 }

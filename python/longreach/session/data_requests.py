@@ -1,5 +1,5 @@
-"""Longreach's own requests for data values, beside DAP's: `longreachTable` (a row window of a DataFrame, a
-Series or an array of 1 or 2 dimensions, as cells of text) and `longreachStats` (min, max, mean, std, nan and inf
+"""Longreach's own requests for data values, beside DAP's: `longreach/table` (a row window of a DataFrame, a
+Series or an array of 1 or 2 dimensions, as cells of text) and `longreach/stats` (min, max, mean, std, nan and inf
 counts, computed where the data lives). Both evaluate an expression in a frame like `evaluate` does and run the
 library's code under the prompt's budget. The capability `longreachDataRequests` lists them.
 Mixed into DebugSession (core.py's HANDLERS table maps the commands).
@@ -14,7 +14,7 @@ from longreach.session.variables import _no_collection
 
 __all__ = ["DataHandlers", "DATA_REQUESTS"]
 
-DATA_REQUESTS = ["longreachTable", "longreachStats"]
+DATA_REQUESTS = ["longreach/table", "longreach/stats"]
 MAX_ROWS = 1000
 MAX_COLUMNS = 200
 
@@ -57,7 +57,7 @@ class DataHandlers(object):
         start = _count_arg(args, "start", 0, 1 << 62)
         rows = _count_arg(args, "rows", 20, MAX_ROWS)
         columns = _count_arg(args, "columns", 20, MAX_COLUMNS)
-        value, expression = self._data_value(args, "longreachTable")
+        value, expression = self._data_value(args, "longreach/table")
         k = kind_of(value)
         if k is None:
             raise LongreachError("LR_EVAL_FAILED", "%s is a %s: only a DataFrame, a Series or an array of 1 or 2 "
@@ -68,7 +68,7 @@ class DataHandlers(object):
         return body
 
     def on_longreach_stats(self, args):
-        value, expression = self._data_value(args, "longreachStats")
+        value, expression = self._data_value(args, "longreach/stats")
         k = kind_of(value)
         if k is None:
             raise LongreachError("LR_EVAL_FAILED", "%s is a %s: statistics are computed for numeric arrays, "
