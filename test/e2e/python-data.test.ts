@@ -24,7 +24,7 @@ async function startScene(t: TestContext): Promise<{ port: number; exited: Promi
   const port = await freePort();
   const child = spawn(SYSTEM_PYTHON, ['-m', 'longreach', '--listen', `127.0.0.1:${port}`, '--secret-env', 'LR_TEST_SECRET', '--wait', FIXTURE], {
     cwd: ROOT,
-    env: { ...process.env, LR_TEST_SECRET: 'data-secret', PYTHONPATH: join(ROOT, 'python'), LONGREACH_EVAL_BUDGET: '1' },
+    env: { ...process.env, LR_TEST_SECRET: 'data-secret', PYTHONPATH: join(ROOT, 'python'), LONGREACH_EVAL_BUDGET: '3' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proc = trackChild(t, child);
@@ -74,7 +74,7 @@ test('CLI: locals, p, x, table and stats on a stopped training step; while True 
   assert.match(out, /^a +int64 +5000000 +0 +4999999 /m);
   assert.match(out, /error \[LR_EVAL_FAILED\]: a tensor on the meta device has no data/);
   assert.match(out, /error \[LR_EVAL_FAILED\]: items is a list: only a DataFrame, a Series or an array/);
-  assert.match(out, /error \[LR_EVAL_BUDGET\]: evaluation ran past its 1 s budget and was interrupted; .*LONGREACH_EVAL_BUDGET=SECONDS/);
+  assert.match(out, /error \[LR_EVAL_BUDGET\]: evaluation ran past its 3 s budget and was interrupted; .*LONGREACH_EVAL_BUDGET=SECONDS/);
   assert.match(out, /^2 {2}\(int\)$/m);
   assert.equal(await scene.exited, 0);
   assert.match(scene.stdout(), /done loss=4194304\.0 side-calls=0/);
@@ -130,6 +130,15 @@ test('DAP: summaries with type, presentationHint and indexedVariables; paging; l
   assert.equal(byName.get('zero_d').value, 'Tensor float32 [] cpu 3.5');
   assert.equal(byName.get('zero_d').variablesReference > 0, true);
   assert.equal(byName.get('items').indexedVariables, 10_000_000);
+  assert.equal(byName.get('big6').value, 'ndarray float32 (6, 6, 6, 6, 6, 6, 6, 6, 6, 6) 60.5M items 242 MB');
+  assert.equal(byName.get('floats').value, 'ndarray float32 (100000000,) 100M items 400 MB');
+  assert.match(byName.get('w').value, /^Tensor float32 \[4096, 1024\] cpu 4\.19M items 16\.8 MB requires_grad$/);
+  assert.match(byName.get('y').value, / grad_fn=AddBackward0$/);
+  assert.equal(byName.get('meta').value, 'Tensor float32 [1000, 1000] meta 1M items 4 MB');
+  assert.equal(byName.get('rec').value, "ndarray [('x', '<i4'), ('y', '<f8')] (2,) 2 items 24 B");
+  assert.equal(byName.get('hangs').value, '<not shown: its repr ran past the 1 s budget and was interrupted>');
+  assert.deepEqual([byName.get('badlen').value, byName.get('badlen').indexedVariables], ['[1, 2]', undefined]);
+  assert.equal(byName.get('side').variablesReference, 0, 'a property is not an attribute: nothing to expand, nothing called');
   // VS Code's way: named children first, then indexed chunks
   const named = (await session.request('variables', { variablesReference: byName.get('y').variablesReference, filter: 'named' })).variables;
   assert.deepEqual(named.map((v: any) => v.name), ['dtype', 'shape', 'device', 'requires_grad', 'grad_fn', 'statistics', 'T']);
