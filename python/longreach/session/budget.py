@@ -164,9 +164,10 @@ class Job(object):
             _RAISERS[0](self.tid)
             return True
 
-    def settle_wait(self, seconds):
-        """After an interrupt the job may need a moment to unwind (a loaded machine): True once it is done."""
-        return self._raised and self.done.wait(seconds)
+    @property
+    def interrupted(self):
+        """True once interrupt() has raised in the job's thread."""
+        return self._raised
 
     def wait(self, budget):
         """fn's result; BudgetExceeded when it runs past `budget` (interrupted if it can be), fn's exception."""

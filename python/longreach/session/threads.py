@@ -9,6 +9,7 @@ so they never stop on a breakpoint themselves.
 
 import sys
 import threading
+import time
 
 from longreach import log
 from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
@@ -142,10 +143,18 @@ class Coordinator(object):
         BudgetExceeded(busy=True) says so at once."""
         with self._cond:
             st = self.stopped.get(tid if tid is not None else self.leader)
+            settle_until = None
             while st is not None and st.busy is not None:
-                if not st.busy.done.is_set() and not st.busy.settle_wait(1.0):
-                    raise BudgetExceeded(timeout, interrupted=False, busy=True)
-                self._cond.wait(0.05)  # it has just finished: the thread is taking it off
+                earlier = st.busy
+                if not earlier.done.is_set():
+                    # an interrupted job may need a moment to unwind on a loaded machine; any other is busy
+                    if not earlier.interrupted:
+                        raise BudgetExceeded(timeout, interrupted=False, busy=True)
+                    if settle_until is None:
+                        settle_until = time.monotonic() + 1.0
+                    if time.monotonic() >= settle_until:
+                        raise BudgetExceeded(timeout, interrupted=False, busy=True)
+                self._cond.wait(0.05)  # _wait notifies when it has taken the finished job off
             job = Job(fn)
             if st is not None:
                 st.jobs.append(job)
