@@ -581,7 +581,10 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     const frame = this.frame;
     if (!frame) this.#requireStop('evaluating an expression');
     try {
-      const body = await this.session.request<P.EvaluateResponse['body']>('evaluate', { expression, context, frameId: frame!.id });
+      // The prompt's evaluations may run up to the agent's budget (10 s by default, LONGREACH_EVAL_BUDGET): wait
+      // longer than that, so the agent's LR_EVAL_BUDGET answer arrives rather than a client timeout.
+      const wait = context === 'repl' ? { timeoutMs: Math.max(this.session.timeoutMs, 60_000) } : {};
+      const body = await this.session.request<P.EvaluateResponse['body']>('evaluate', { expression, context, frameId: frame!.id }, wait);
       return { name: expression, value: body.result, ref: body.variablesReference ?? 0, ...(body.type ? { type: body.type } : {}), ...counts(body) };
     } catch (err) {
       if (err instanceof LongreachError && err.code === 'LR_BAD_REQUEST') {

@@ -77,9 +77,14 @@ def eval_budget(context):
 def over_budget(e):
     """LR_EVAL_BUDGET for a BudgetExceeded: which budget, what became of the evaluation, how to get a longer one."""
     text = str(e)
-    if not e.busy:
-        text += ("; the prompt's budget is %s s: start the program with LONGREACH_EVAL_BUDGET=SECONDS for a "
-                 "longer one" % _num(eval_budget("repl")))
+    prompt = eval_budget("repl")
+    if e.busy:
+        pass
+    elif e.budget >= prompt:
+        text += "; start the program with LONGREACH_EVAL_BUDGET=SECONDS for a longer one"
+    else:
+        text += ("; evaluate it at the prompt (print), where the budget is %s s (LONGREACH_EVAL_BUDGET=SECONDS in "
+                 "the program's environment sets it)" % _num(prompt))
     return LongreachError("LR_EVAL_BUDGET", text)
 
 
