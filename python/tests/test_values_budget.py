@@ -4,7 +4,6 @@ duck-typed array; evaluations that run away (interrupted, the program unchanged)
 session says so and stays usable). Stdlib only: runs on every interpreter."""
 
 import os
-import threading
 import time
 import unittest
 

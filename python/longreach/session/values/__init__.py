@@ -12,7 +12,7 @@ module is taken from sys.modules when an operation needs it (the program has imp
 """
 
 from longreach.session.values.registry import (  # noqa: F401
-    Kind, Lazy, Row, kind_of, register_summary, KINDS,
+    Kind, Lazy, Row, kind_of, register_summary,
 )
 from longreach.session.values import numeric, torchkind, frames, duck, builtin  # noqa: F401  (register kinds)
 

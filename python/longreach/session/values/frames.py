@@ -7,7 +7,7 @@ children: columns, dtypes, index, statistics (Series, lazy). Row windows for `ta
 """
 
 from longreach.session.values.registry import (
-    Kind, Lazy, Row, by_name, bytes_text, count_text, module_of, short_repr,
+    Kind, Lazy, Row, by_name, bytes_text, module_of, short_repr,
 )
 from longreach.session.values.stats import numpy_stats
 
