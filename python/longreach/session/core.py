@@ -53,6 +53,8 @@ CAPABILITIES = {
 }
 
 _STEP_KINDS = {"next": "over", "stepIn": "in", "stepOut": "out"}
+# requests that only render values: the cyclic collector is paused while they run on a stopped program
+_GC_PAUSED = frozenset(["scopes", "variables", "stackTrace", "evaluate", "longreach/table", "longreach/stats"])
 
 
 def _bad(message):
@@ -97,11 +99,13 @@ class DebugSession(InspectHandlers, DataHandlers):
             arguments = {}
         if not isinstance(arguments, dict):
             raise _bad("arguments of %r must be an object" % (command,))
-        if not self.coord.is_stopped():
+        if command not in _GC_PAUSED or not self.coord.is_stopped() or (
+                command == "evaluate" and arguments.get("context") in (None, "repl")):
             return handler(self, arguments)
         # While the program is stopped, the agent's own allocations (variables, summaries, JSON) would now and
         # then trigger a full collection of the program's heap: hundreds of ms beside a 10M-item list. That
-        # collection belongs to the program's next allocation; the collector is paused for the request.
+        # collection belongs to the program's next allocation; the collector is paused for the request (not for
+        # code typed at the prompt, which may allocate without bound).
         was = gc.isenabled()
         gc.disable()
         try:
