@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites use: PyPy 3 (the Python agent's tests run on it too),
 # Debian's debugpy (a DAP server we did not write, for the interop test), openssl (Python TLS tests),
-# script/tmux (pseudo-terminal tests), and venv/pip/setuptools/wheel for python3 and pypy3 (the offline
-# `pip install ./python` test). CPython 3.8-3.13 are expected from pyenv (see README).
+# script/tmux (pseudo-terminal tests), venv/pip/setuptools/wheel for python3 and pypy3 (the offline
+# `pip install ./python` test), numpy/pandas/torch for the system Python (the data-value tests:
+# python/tests_data and test/e2e/python-data*.test.ts). CPython 3.8-3.13 are expected from pyenv (see README).
 set -euo pipefail
 packages=()
 command -v pypy3 >/dev/null 2>&1 || packages+=(pypy3)
@@ -14,6 +15,9 @@ python3 -c 'import debugpy' >/dev/null 2>&1 || packages+=(python3-debugpy)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v script >/dev/null 2>&1 || packages+=(bsdutils)
 command -v tmux >/dev/null 2>&1 || packages+=(tmux)
+/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || packages+=(python3-numpy)
+/usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || packages+=(python3-pandas)
+/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || packages+=(python3-torch)
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0
 fi

@@ -5,6 +5,11 @@
 //   node scripts/test-python.mjs            all interpreters, 2 at a time
 //   LONGREACH_PY_JOBS=1 node scripts/...    one at a time
 //   node scripts/test-python.mjs 3.11 pypy  only those (for a quick local run; CI runs them all)
+//   node scripts/test-python.mjs data       python/tests_data (numpy, pandas, torch) on the system Python
+//
+// Every interpreter runs python/tests without numpy, pandas or torch (the agent never needs them); the `data`
+// target runs python/tests_data on /usr/bin/python3, where scripts/setup-debian.sh installs Debian's
+// python3-numpy, python3-pandas and python3-torch.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -74,14 +79,30 @@ function discover() {
   const pypy = findOnPath('pypy3');
   if (pypy) found.push({ key: 'pypy', label: 'PyPy 3', exe: pypy });
   else missing.push('PyPy 3 (pypy3 is not on PATH; install it with: apt-get install -y pypy3)');
+  const system = '/usr/bin/python3';
+  if (isExecutable(system) && hasDataLibraries(system)) {
+    found.push({ key: 'data', label: 'data (system)', exe: system, suite: 'python/tests_data' });
+  } else {
+    missing.push(`numpy, pandas and torch for ${system} (the data-value tests use them; install them with ` +
+      'scripts/setup-debian.sh: python3-numpy python3-pandas python3-torch)');
+  }
   return { found, missing };
+}
+
+function hasDataLibraries(exe) {
+  try {
+    execFileSync(exe, ['-c', 'import numpy, pandas, torch'], { stdio: 'ignore', timeout: 60_000 });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function runSuite(py) {
   return new Promise((resolvePromise) => {
     const started = Date.now();
     // -X faulthandler: on a timeout, SIGABRT makes the interpreter print every thread's stack before it dies.
-    const args = ['-X', 'faulthandler', '-m', 'unittest', 'discover', '-s', 'python/tests', '-t', 'python'];
+    const args = ['-X', 'faulthandler', '-m', 'unittest', 'discover', '-s', py.suite ?? 'python/tests', '-t', 'python'];
     const child = spawn(py.exe, args, {
       cwd: REPO,
       env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONWARNINGS: process.env.PYTHONWARNINGS ?? '' },

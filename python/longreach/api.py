@@ -17,7 +17,7 @@ from longreach.wire.connection import format_peer
 from longreach.wire.dial import start_connect
 from longreach.wire.server import DEFAULT_CAPABILITIES, Server, tls_context
 
-__all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger"]
+__all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger", "register_summary"]
 
 _log = log.get_logger("api")
 _lock = threading.Lock()
@@ -141,6 +141,18 @@ def break_into_debugger():
         session.break_into(sys._getframe(1))
     except Exception:
         _log.exception("break_into_debugger failed")
+
+
+def register_summary(target, summary, children=None):
+    """Show objects of `target` (a class, or a "module.QualName" string, so the module need not be imported)
+    in the debugger with `summary(obj) -> str`, one line from the object's metadata; `children(obj)` optionally
+    yields (name, value) pairs to expand. Both run on the stopped thread under the evaluation budget. Subclasses
+    match too; a later registration for the same name wins. See docs/values.md."""
+    from longreach.session.values import registry
+    try:
+        registry.register_summary(target, summary, children)
+    except TypeError as e:
+        raise LongreachError("LR_BAD_OPTION", str(e))
 
 
 # ---- lifecycle ----------------------------------------------------------------------------------------------

@@ -4,28 +4,18 @@ import threading
 import unittest
 
 from tests import tracer_support  # noqa: F401
+from longreach.session.budget import Job
 from longreach.session.variables import MAX_REPR, Refs, Renderer
 
 RELEASE = threading.Event()
 
 
 def thread_runner(fn, timeout):
-    """Stand-in for the coordinator: user code on another thread with a deadline."""
-    box = {}
-
-    def body():
-        try:
-            box["value"] = fn()
-        except BaseException as e:  # noqa: B902
-            box["error"] = e
-    t = threading.Thread(target=body, daemon=True)
+    """Stand-in for the coordinator: user code on another thread, under the same budget (interrupted past it)."""
+    job = Job(fn)
+    t = threading.Thread(target=job.run, daemon=True)
     t.start()
-    t.join(timeout)
-    if t.is_alive():
-        raise TimeoutError("took too long")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+    return job.wait(timeout)
 
 
 class Raises(object):
@@ -37,6 +27,17 @@ class Hangs(object):
     def __repr__(self):
         RELEASE.wait(30)
         return "finally"
+
+
+class Spins(object):
+    unwound = 0
+
+    def __repr__(self):
+        try:
+            while True:
+                pass
+        finally:
+            Spins.unwound += 1
 
 
 class Huge(object):
@@ -81,7 +82,7 @@ class VariablesTest(unittest.TestCase):
 
     def test_first_page_of_ten_million(self):
         big = list(range(10 * 1000 * 1000))
-        v = self.r.variable("big", big, self.r.repr1(big), "big")
+        v = self.r.make([("big", big, "big")])[0]
         self.assertEqual(v["indexedVariables"], 10 * 1000 * 1000)
         self.assertLess(len(v["value"]), 2 * MAX_REPR)
         kids = self.r.children(big, "big", 0, 100)
@@ -99,7 +100,7 @@ class VariablesTest(unittest.TestCase):
 
     def test_dict_and_set_paging(self):
         d = dict(("k%d" % i, i) for i in range(1000))
-        v = self.r.variable("d", d, self.r.repr1(d), "d")
+        v = self.r.make([("d", d, "d")])[0]
         self.assertEqual(v["indexedVariables"], 1000)
         kids = self.r.children(d, "d", 10, 5)
         self.assertEqual([k["name"] for k in kids], ["'k10'", "'k11'", "'k12'", "'k13'", "'k14'"])
@@ -117,7 +118,7 @@ class VariablesTest(unittest.TestCase):
 
     def test_object_attributes_and_slots(self):
         p = Point()
-        v = self.r.variable("p", p, self.r.repr1(p), "p")
+        v = self.r.make([("p", p, "p")])[0]
         self.assertEqual(v["namedVariables"], 2)
         self.assertEqual([(k["name"], k["value"]) for k in self.r.children(p, "p", 0, 0)], [("x", "1"), ("y", "2")])
         kids = self.r.children(Slotted(), "s", 0, 0)
@@ -134,9 +135,18 @@ class VariablesTest(unittest.TestCase):
         self.assertLess(len(reps[5]), MAX_REPR + 40)
 
     def test_hanging_repr_is_cut_off(self):
+        # blocked in a lock's wait (native code): it cannot be interrupted, and the other values still show
         reps = self.r.reprs([Hangs(), 5])
-        self.assertIn("took longer", reps[0])
+        self.assertIn("still running in native code", reps[0])
         self.assertEqual(reps[1], "5")
+
+    def test_spinning_repr_is_interrupted_and_the_rest_shown(self):
+        reps = self.r.reprs([Spins(), Point(), Spins(), [1, 2]])
+        self.assertIn("ran past the 1 s budget and was interrupted", reps[0])
+        self.assertIn("Point object", reps[1])
+        self.assertIn("interrupted", reps[2])
+        self.assertEqual(reps[3], "[1, 2]")
+        self.assertEqual(Spins.unwound, 2)  # its finally block ran: interrupted by an exception
 
     def test_refs_clear(self):
         ref = self.refs.add("value", [1])

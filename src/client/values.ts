@@ -13,6 +13,8 @@ export interface Variable {
   ref: number;
   named?: number;
   indexed?: number;
+  /** DAP presentationHint: kind (`data`, `virtual`...) and lazy (computed when expanded). */
+  hint?: { kind?: string; lazy?: boolean };
 }
 
 export interface Scope {
@@ -23,7 +25,10 @@ export interface Scope {
 
 export async function evaluateIn(session: DapSession, frameId: number, expression: string, context: 'repl' | 'watch' | 'hover'): Promise<Variable> {
   try {
-    const body = await session.request<P.EvaluateResponse['body']>('evaluate', { expression, context, frameId });
+    // The prompt's evaluations may run up to the agent's budget (10 s by default, LONGREACH_EVAL_BUDGET): wait longer
+    // than that, so the agent's LR_EVAL_BUDGET answer arrives rather than a client timeout.
+    const wait = context === 'repl' ? { timeoutMs: Math.max(session.timeoutMs, 60_000) } : {};
+    const body = await session.request<P.EvaluateResponse['body']>('evaluate', { expression, context, frameId }, wait);
     return { name: expression, value: body.result, ref: body.variablesReference ?? 0, ...(body.type ? { type: body.type } : {}), ...counts(body) };
   } catch (err) {
     if (err instanceof LongreachError && err.code === 'LR_BAD_REQUEST') {
@@ -63,6 +68,8 @@ export async function completionsFor(session: DapSession, text: string, frameId:
   return (body?.targets ?? []).map((t) => t.text ?? t.label);
 }
 
-function counts(v: { namedVariables?: number; indexedVariables?: number }): { named?: number; indexed?: number } {
-  return { ...(v.namedVariables !== undefined ? { named: v.namedVariables } : {}), ...(v.indexedVariables !== undefined ? { indexed: v.indexedVariables } : {}) };
+function counts(v: { namedVariables?: number; indexedVariables?: number; presentationHint?: P.VariablePresentationHint }): { named?: number; indexed?: number; hint?: { kind?: string; lazy?: boolean } } {
+  const h = v.presentationHint;
+  const hint = h && (h.kind !== undefined || h.lazy !== undefined) ? { hint: { ...(h.kind !== undefined ? { kind: h.kind } : {}), ...(h.lazy !== undefined ? { lazy: h.lazy } : {}) } } : {};
+  return { ...(v.namedVariables !== undefined ? { named: v.namedVariables } : {}), ...(v.indexedVariables !== undefined ? { indexed: v.indexedVariables } : {}), ...hint };
 }

@@ -6,6 +6,7 @@ Inspection handlers (stack, variables, evaluate, sources) live in inspection.py.
 """
 
 import atexit
+import gc
 import os
 import sys
 import threading
@@ -19,6 +20,7 @@ from longreach.session.output import OutputRedirect
 from longreach.session.paths import PathResolver
 from longreach.session.inspection import InspectHandlers, is_user_file
 from longreach.session.stacks import on_stacks
+from longreach.session.data_requests import DATA_REQUESTS, DataHandlers
 from longreach.session.thread_events import ThreadEvents
 from longreach.session.threads import Coordinator, user_threads
 from longreach.tracer.base import canon
@@ -48,16 +50,19 @@ CAPABILITIES = {
     "supportsValueFormattingOptions": False,
     "supportTerminateDebuggee": True,
     "exceptionBreakpointFilters": EXCEPTION_FILTERS,
+    "longreachDataRequests": DATA_REQUESTS,
 }
 
 _STEP_KINDS = {"next": "over", "stepIn": "in", "stepOut": "out"}
+# requests that only render values: the cyclic collector is paused while they run on a stopped program
+_GC_PAUSED = frozenset(["scopes", "variables", "stackTrace", "evaluate", "longreach/table", "longreach/stats"])
 
 
 def _bad(message):
     return LongreachError("LR_BAD_REQUEST", message)
 
 
-class DebugSession(InspectHandlers):
+class DebugSession(InspectHandlers, DataHandlers):
     def __init__(self, send, peer, options=None):
         options = options or {}
         self._send = send
@@ -95,7 +100,20 @@ class DebugSession(InspectHandlers):
             arguments = {}
         if not isinstance(arguments, dict):
             raise _bad("arguments of %r must be an object" % (command,))
-        return handler(self, arguments)
+        if command not in _GC_PAUSED or not self.coord.is_stopped() or (
+                command == "evaluate" and arguments.get("context") in (None, "repl")):
+            return handler(self, arguments)
+        # While the program is stopped, the agent's own allocations (variables, summaries, JSON) would now and
+        # then trigger a full collection of the program's heap: hundreds of ms beside a 10M-item list. That
+        # collection belongs to the program's next allocation; the collector is paused for the request (not for
+        # code typed at the prompt, which may allocate without bound).
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return handler(self, arguments)
+        finally:
+            if was:
+                gc.enable()
 
     def started(self):
         self.send_event("initialized", {})
@@ -497,4 +515,7 @@ HANDLERS = {
     "modules": DebugSession.on_modules,
     # every thread's stack without stopping (stacks.py; `longreach stacks`)
     "longreach/stacks": on_stacks,
+    # data values (data_requests.py)
+    "longreach/table": DebugSession.on_longreach_table,
+    "longreach/stats": DebugSession.on_longreach_stats,
 }

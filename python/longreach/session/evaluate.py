@@ -50,7 +50,9 @@ def _compile(expression, repl):
     except SyntaxError:
         if not repl:
             raise
-    return compile(expression, "<debug>", "single" if "\n" not in expression.strip() else "exec"), False
+    # "single" needs the newline that ends a compound statement typed on one line (`while True: pass`)
+    one_line = "\n" not in expression.strip()
+    return compile(expression + "\n" if one_line else expression, "<debug>", "single" if one_line else "exec"), False
 
 
 def evaluate(frame, expression, context):

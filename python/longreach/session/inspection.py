@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from longreach.errors import LongreachError
+from longreach.session.budget import BudgetExceeded, eval_budget, over_budget as _over_budget
 from longreach.session.evaluate import assign_local, completions, evaluate
 from longreach.tracer.base import _AGENT_DIR, canon
 from longreach.wire.framing import Encoded, dumps
@@ -14,7 +15,6 @@ from longreach.wire.framing import Encoded, dumps
 __all__ = ["InspectHandlers", "is_user_file"]
 
 _MAX_SOURCE = 16 * 1024 * 1024
-_EVAL_TIMEOUT = {"repl": 10.0, "watch": 2.0, "hover": 2.0}
 
 
 def _library_roots():
@@ -204,10 +204,21 @@ class InspectHandlers(object):
             return {"variables": self.renderer.mapping(obj.f_locals, start, count)}
         if kind == "globals":
             return {"variables": self.renderer.mapping(obj.f_globals, start, count, skip=("__builtins__",))}
-        indexed = isinstance(obj, (list, tuple, dict, set, frozenset))
-        if (flt == "named" and indexed) or (flt == "indexed" and not indexed):
-            return {"variables": []}
-        return {"variables": self.renderer.children(obj, expr, start, count)}
+        if kind == "lazy":
+            name, lazy = obj
+            return {"variables": self._guard(lambda: self.renderer.lazy(name, lazy, expr, eval_budget("repl")))}
+        return {"variables": self._guard(lambda: self.renderer.children(obj, expr, start, count, flt))}
+
+    def _guard(self, fn):
+        """fn() with the program's faults and overruns turned into errors that say what happened."""
+        try:
+            return fn()
+        except LongreachError:
+            raise
+        except BudgetExceeded as e:
+            raise _over_budget(e)
+        except BaseException as e:  # noqa: B902
+            raise LongreachError("LR_EVAL_FAILED", "%s: %s" % (type(e).__name__, self._exc_text(e)))
 
     def on_set_variable(self, args):
         kind, obj, _expr = self._ref_arg(args)
@@ -236,12 +247,14 @@ class InspectHandlers(object):
             else:
                 setattr(obj, name, value)
         try:
-            self._run_user(assign, 2.0)
+            self._run_user(assign, eval_budget("watch"))
         except LongreachError:
             raise
+        except BudgetExceeded as e:
+            raise _over_budget(e)
         except BaseException as e:  # noqa: B902
             raise LongreachError("LR_EVAL_FAILED", "cannot set %s: %s: %s" % (name, type(e).__name__, e))
-        v = self.renderer.variable(name, value, self.renderer.repr1(value), None)
+        v = self.renderer.make([(name, value, None)])[0]
         return {"value": v["value"], "type": v["type"], "variablesReference": v["variablesReference"]}
 
     def _any_stopped_frame(self):
@@ -250,11 +263,11 @@ class InspectHandlers(object):
 
     def _eval_value(self, frame, text, context="watch"):
         try:
-            return self._run_user(lambda: evaluate(frame, text, context)[0], _EVAL_TIMEOUT.get(context, 2.0))
+            return self._run_user(lambda: evaluate(frame, text, context)[0], eval_budget(context))
         except LongreachError:
             raise
-        except TimeoutError as e:
-            raise LongreachError("LR_TIMEOUT", "%s; the expression may still be running" % (e,))
+        except BudgetExceeded as e:
+            raise _over_budget(e)
         except BaseException as e:  # noqa: B902
             raise LongreachError("LR_EVAL_FAILED", "%s: %s" % (type(e).__name__, self._exc_text(e)))
 
@@ -271,11 +284,11 @@ class InspectHandlers(object):
         def run():
             holder["value"], holder["is_expr"] = evaluate(frame, expression, context)
         try:
-            self._run_user(run, _EVAL_TIMEOUT.get(context, 2.0))
+            self._run_user(run, eval_budget(context))
         except LongreachError:
             raise
-        except TimeoutError as e:
-            raise LongreachError("LR_TIMEOUT", "%s; the expression may still be running" % (e,))
+        except BudgetExceeded as e:
+            raise _over_budget(e)
         except SyntaxError as e:
             raise LongreachError("LR_EVAL_FAILED", "SyntaxError: %s" % (e.msg,))
         except BaseException as e:  # noqa: B902
@@ -283,9 +296,9 @@ class InspectHandlers(object):
         if not holder.get("is_expr"):
             return {"result": "", "variablesReference": 0}
         value = holder["value"]
-        v = self.renderer.variable("", value, self.renderer.repr1(value), expression)
+        v = self.renderer.make([("", value, expression)])[0]
         body = {"result": v["value"], "type": v["type"], "variablesReference": v["variablesReference"]}
-        for k in ("indexedVariables", "namedVariables"):
+        for k in ("indexedVariables", "namedVariables", "presentationHint"):
             if k in v:
                 body[k] = v[k]
         return body
@@ -296,7 +309,7 @@ class InspectHandlers(object):
         if not isinstance(text, str) or not isinstance(column, int):
             raise _bad("completions needs text and column")
         _ident, frame = self._frame_arg(args, required=False)
-        return {"targets": completions(frame, text, column, lambda fn: self._run_user(fn, 2.0))}
+        return {"targets": completions(frame, text, column, lambda fn: self._run_user(fn, eval_budget("hover")))}
 
     def on_exception_info(self, args):
         ident = self.ident_of(args)

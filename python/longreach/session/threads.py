@@ -9,9 +9,11 @@ so they never stop on a breakpoint themselves.
 
 import sys
 import threading
+import time
 
 from longreach import log
 from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
+from longreach.session.budget import BudgetExceeded, Job
 
 __all__ = ["Coordinator", "ThreadStop", "user_threads"]
 
@@ -37,23 +39,7 @@ class ThreadStop(object):
     def __init__(self, tid, frame, reason, exc):
         self.tid, self.frame, self.reason, self.exc = tid, frame, reason, exc
         self.jobs = []
-        self.busy = False
-
-
-class _Job(object):
-    __slots__ = ("fn", "done", "result", "error")
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.done = threading.Event()
-        self.result = self.error = None
-
-    def run(self):
-        try:
-            self.result = self.fn()
-        except BaseException as e:  # noqa: B902 - user code may raise anything, SystemExit included
-            self.error = e
-        self.done.set()
+        self.busy = None  # the job running now
 
 
 class Coordinator(object):
@@ -100,7 +86,7 @@ class Coordinator(object):
                 while generation == self._generation and not self._closed:
                     if st.jobs:
                         job = st.jobs.pop(0)
-                        st.busy = True
+                        st.busy = job
                         cond.release()
                         self.tracer.quiet.add(st.tid)
                         try:
@@ -108,7 +94,8 @@ class Coordinator(object):
                         finally:
                             self.tracer.quiet.discard(st.tid)
                             cond.acquire()
-                            st.busy = False
+                            st.busy = None
+                            cond.notify_all()
                         continue
                     cond.wait(1.0)
             finally:
@@ -150,20 +137,28 @@ class Coordinator(object):
         return self.leader is not None
 
     def run(self, fn, timeout, tid=None):
-        """Run fn() on a stopped thread (the leader unless tid is given) and return its result; raises
-        TimeoutError when it takes longer than `timeout` (fn goes on running), re-raises fn's exception."""
+        """Run fn() on a stopped thread (the leader unless tid is given) and return its result; re-raises fn's
+        exception. Past `timeout` seconds fn is interrupted (session/budget.py) and BudgetExceeded is raised.
+        While the stopped thread is still inside an earlier job that could not be interrupted (native code),
+        BudgetExceeded(busy=True) says so at once."""
         with self._cond:
             st = self.stopped.get(tid if tid is not None else self.leader)
-            if st is not None and st.busy:
-                raise TimeoutError("the stopped thread is still busy with an earlier evaluation")
-            job = _Job(fn)
+            settle_until = None
+            while st is not None and st.busy is not None:
+                earlier = st.busy
+                if not earlier.done.is_set():
+                    # an interrupted job may need a moment to unwind on a loaded machine; any other is busy
+                    if not earlier.interrupted:
+                        raise BudgetExceeded(timeout, interrupted=False, busy=True)
+                    if settle_until is None:
+                        settle_until = time.monotonic() + 1.0
+                    if time.monotonic() >= settle_until:
+                        raise BudgetExceeded(timeout, interrupted=False, busy=True)
+                self._cond.wait(0.05)  # _wait notifies when it has taken the finished job off
+            job = Job(fn)
             if st is not None:
                 st.jobs.append(job)
                 self._cond.notify_all()
         if st is None:
             start_agent_thread(job.run, "longreach-eval")
-        if not job.done.wait(timeout):
-            raise TimeoutError("evaluation took longer than %.1f s" % timeout)
-        if job.error is not None:
-            raise job.error
-        return job.result
+        return job.wait(timeout)

@@ -21,8 +21,11 @@ export function formatValue(obj: RemoteObject): string {
   switch (obj.type) {
     case 'undefined':
       return 'undefined';
-    case 'string':
-      return truncate(JSON.stringify(String(obj.value)));
+    case 'string': {
+      const text = String(obj.value);
+      if (text.length <= MAX_VALUE_CHARS) return truncate(JSON.stringify(text));
+      return `${JSON.stringify(text.slice(0, MAX_VALUE_CHARS))}… (${text.length.toLocaleString('en-US')} chars)`;
+    }
     case 'number':
     case 'bigint':
       return obj.unserializableValue ?? obj.description ?? String(obj.value);
@@ -54,9 +57,10 @@ export function isExpandable(obj: RemoteObject): boolean {
   return (obj.type === 'object' || obj.type === 'function') && obj.subtype !== 'null' && typeof obj.objectId === 'string';
 }
 
-/** Element count of an array-like (`Array(300)`, `Uint8Array(16)`), or null. */
+/** Element count of an array-like (`Array(300)`, `Uint8Array(16)`, `Buffer(16)`) or entry count of a Map or Set
+ * (`Map(3)`), or null. */
 export function indexedCount(obj: RemoteObject): number | null {
-  if (obj.type !== 'object' || (obj.subtype !== 'array' && obj.subtype !== 'typedarray')) return null;
+  if (obj.type !== 'object' || !['array', 'typedarray', 'map', 'set'].includes(obj.subtype ?? '')) return null;
   const m = /\((\d+)\)$/.exec(obj.description ?? '');
   return m ? Number(m[1]) : null;
 }

@@ -122,6 +122,31 @@ function breakpointLine(b: BreakpointView): string {
   return text;
 }
 
+function renderDataTable(t: Extract<Result, { kind: 'table' }>, style: Style): string {
+  if (t.rows.length === 0) return `${t.title}: no rows at ${t.start} (it has ${t.totalRows.toLocaleString('en-US')})\n`;
+  const header = ['', ...t.columns];
+  const body = t.rows.map((cells, i) => [t.index[i] ?? String(t.start + i), ...cells]);
+  const end = t.start + t.rows.length;
+  const more = t.totalColumns > t.columns.length ? `, ${t.columns.length} of ${t.totalColumns} columns` : '';
+  const note = style.dim(`${t.type}: rows ${t.start}-${end - 1} of ${t.totalRows.toLocaleString('en-US')}${more}`);
+  return `${renderAlignedTable(header, body)}${note}\n`;
+}
+
+/** Every column padded to its widest cell; numbers right-aligned. */
+function renderAlignedTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const numeric = header.map((_, i) => i > 0 && rows.every((r) => /^[-+]?(\d|nan|inf)/i.test(r[i] ?? '')));
+  const line = (cells: string[]): string => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+function renderStats(s: Extract<Result, { kind: 'stats' }>): string {
+  const num = (x: number | null): string => (x === null ? '-' : Number.isInteger(x) ? String(x) : x.toPrecision(6).replace(/\.?0+(e|$)/, '$1'));
+  const header = ['', 'dtype', 'count', 'min', 'max', 'mean', 'std', 'nan', 'inf'];
+  const rows = s.columns.map((c) => [c.name, c.dtype ?? '', String(c.count), num(c.min), num(c.max), num(c.mean), num(c.std), String(c.nan), String(c.inf)]);
+  return `${s.type}\n${renderAlignedTable(header, rows)}`;
+}
+
 function value(v: ValueView, style: Style): string {
   const extra = [v.type, v.length !== null ? `${v.length} items` : null, v.handle ? `expand: x ${v.handle}` : null].filter(Boolean);
   return `${v.value}${extra.length > 0 ? style.dim(`  (${extra.join(', ')})`) : ''}`;
@@ -150,6 +175,10 @@ export function renderResult(result: Result, style: Style): string {
       return `#${result.frame.index}  ${renderFrameLine(result.frame, style)}`;
     case 'value':
       return `${value(result.value, style)}\n`;
+    case 'table':
+      return renderDataTable(result, style);
+    case 'stats':
+      return renderStats(result);
     case 'variables': {
       if (result.variables.length === 0) return `(no ${result.title === 'locals' || result.title === 'globals' ? result.title : 'items'})\n`;
       return `${result.variables.map((v) => `${v.name} = ${value(v, style)}`).join('\n')}\n`;

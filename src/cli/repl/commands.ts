@@ -3,21 +3,12 @@
 // commands see only as a CommandContext (context.ts), so the controller imports this table and not the reverse.
 
 import { LongreachError } from '../../protocol/errors.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, CommandSpec } from './context.js';
 import type { Result } from './results.js';
 import { breakpointView, frameView, showPath, valueView } from './views.js';
+import { DATA_COMMANDS } from './data-commands.js';
 
-export interface CommandSpec {
-  name: string;
-  aliases: string[];
-  usage: string;
-  summary: string;
-  /** Needs a stopped program (batch mode waits for the next stop). */
-  needsStop: boolean;
-  /** Lets the program run (waits for the next stop or the end). */
-  resumes?: boolean;
-  run(ctx: CommandContext, args: string): Promise<Result>;
-}
+export type { CommandSpec } from './context.js';
 
 const bad = (message: string): never => {
   throw new LongreachError('LR_BAD_REQUEST', message);
@@ -193,6 +184,7 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   { name: 'expand', aliases: ['x'], usage: 'expand $N|EXPRESSION [START [COUNT]]', summary: 'show the items or attributes of a value, a page at a time', needsStop: true, run: expand },
+  ...DATA_COMMANDS,
   {
     name: 'set', aliases: [], usage: 'set VARIABLE = EXPRESSION', summary: 'change a variable in the current frame', needsStop: true,
     async run(ctx, args) {

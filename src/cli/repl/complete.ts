@@ -3,7 +3,7 @@
 import type { Debugger } from '../../client/debugger.js';
 import { COMMANDS, commandWords, findCommand } from './commands.js';
 
-const EXPRESSION_COMMANDS = new Set(['print', 'expand', 'set']);
+const EXPRESSION_COMMANDS = new Set(['print', 'expand', 'set', 'table', 'stats']);
 const FIXED: Record<string, string[]> = {
   info: ['breakpoints'],
   catch: ['raised', 'uncaught', 'off'],

@@ -18,3 +18,16 @@ export interface CommandContext {
   /** Asks the person (kill); without a person, the answer is yes. */
   confirm(question: string): Promise<boolean>;
 }
+
+/** One entry of the command table (commands.ts, data-commands.ts). */
+export interface CommandSpec {
+  name: string;
+  aliases: string[];
+  usage: string;
+  summary: string;
+  /** Needs a stopped program (batch mode waits for the next stop). */
+  needsStop: boolean;
+  /** Lets the program run (waits for the next stop or the end). */
+  resumes?: boolean;
+  run(ctx: CommandContext, args: string): Promise<Result>;
+}

@@ -33,6 +33,17 @@ export interface ValueView {
   handle: string | null;
   /** Number of children, when the server says. */
   length: number | null;
+  /** The server's presentationHint.kind (`data` for arrays, tensors and frames; `virtual` for computed children). */
+  kind: string | null;
+  /** True when the value is computed only on request (`expand` its handle): statistics, a transpose. */
+  lazy: boolean;
+}
+
+/** `stats`: one row per array (or per numeric column of a DataFrame). */
+export interface StatsView {
+  title: string;
+  type: string;
+  columns: { name: string; dtype: string | null; count: number; min: number | null; max: number | null; mean: number | null; std: number | null; nan: number; inf: number }[];
 }
 
 export interface StopView {
@@ -52,6 +63,8 @@ export type Result =
   | { kind: 'frames'; frames: FrameView[]; current: number; total: number }
   | { kind: 'frame'; frame: FrameView }
   | { kind: 'value'; value: ValueView }
+  | { kind: 'table'; title: string; type: string; columns: string[]; index: string[]; rows: string[][]; start: number; totalRows: number; totalColumns: number }
+  | ({ kind: 'stats' } & StatsView)
   | { kind: 'variables'; title: string; variables: ValueView[]; start: number; total: number | null }
   | { kind: 'threads'; threads: { id: number; name: string; current: boolean }[] }
   | { kind: 'source'; file: string | null; origin: 'local' | 'remote'; current: number | null; lines: { line: number; text: string }[] }

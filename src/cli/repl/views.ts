@@ -57,7 +57,7 @@ export class Handles {
 
 export function valueView(v: Variable, handles: Handles): ValueView {
   const length = v.indexed ?? null;
-  return { name: v.name, value: v.value, type: v.type ?? null, handle: handles.add(v.ref), length };
+  return { name: v.name, value: v.value, type: v.type ?? null, handle: handles.add(v.ref), length, kind: v.hint?.kind ?? null, lazy: v.hint?.lazy === true };
 }
 
 export async function frameView(dbg: Debugger, frame: Frame): Promise<FrameView> {

@@ -115,10 +115,16 @@ export async function variables(state: SessionState, args: Record<string, unknow
     return { variables: vars.slice(start, count ? start + count : start + MAX_CHILDREN) };
   }
   const filter = args.filter;
+  // What kind of container, by value: arrays and typed arrays (Buffers too) page by index; Maps and Sets page by
+  // iteration order. Nothing here asks V8 for every element (getProperties of a 10M-element typed array would).
   const meta = await cdp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', {
-    objectId: handle.objectId, functionDeclaration: 'function () { return Array.isArray(this) || ArrayBuffer.isView(this) ? this.length : -1; }', returnByValue: true,
-  }).catch(() => ({ result: { type: 'number', value: -1 } }));
-  const length = typeof meta.result.value === 'number' ? meta.result.value : -1;
+    objectId: handle.objectId, functionDeclaration: CONTAINER_KIND, returnByValue: true,
+  }).catch(() => ({ result: { type: 'object', value: { kind: 'object', n: -1 } } }));
+  const shape = (meta.result.value ?? { kind: 'object', n: -1 }) as { kind: string; n: number };
+  const length = shape.kind === 'array' ? shape.n : -1;
+  if ((shape.kind === 'map' || shape.kind === 'set') && filter !== 'named') {
+    return { variables: await collectionPage(state, handle, shape.kind, start, count ? start + count : start + MAX_CHILDREN) };
+  }
   if (length >= 0 && filter !== 'named') {
     const end = Math.min(length, count ? start + count : start + MAX_CHILDREN);
     const slice = await cdp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', {
@@ -128,14 +134,53 @@ export async function variables(state: SessionState, args: Record<string, unknow
     });
     const props = await properties(state, slice.result.objectId!);
     const vars = props.map((p) => toVariable(state, p.name, p.value!, childEvaluateName(handle.evaluateName, p.name)));
-    if (filter === 'indexed' || count) return { variables: vars };
-    const named = (await properties(state, handle.objectId)).filter((p) => !/^\d+$/.test(p.name));
+    if (filter === 'indexed' || count || start > 0) return { variables: vars };
+    const named = await properties(state, handle.objectId, true);
     return { variables: [...vars, ...named.map((p) => describe(state, handle, p))] };
   }
-  let props = await properties(state, handle.objectId);
-  if (length >= 0) props = props.filter((p) => !/^\d+$/.test(p.name));
+  if ((shape.kind === 'map' || shape.kind === 'set') && filter === 'named') return { variables: [] };
+  const props = await properties(state, handle.objectId, length >= 0);
   const page = props.slice(start, count ? start + count : start + MAX_CHILDREN);
   return { variables: page.map((p) => describe(state, handle, p)) };
+}
+
+const CONTAINER_KIND = `function () {
+  if (Array.isArray(this) || (ArrayBuffer.isView(this) && typeof this.length === 'number')) return { kind: 'array', n: this.length };
+  if (this instanceof Map) return { kind: 'map', n: this.size };
+  if (this instanceof Set) return { kind: 'set', n: this.size };
+  return { kind: 'object', n: -1 };
+}`;
+
+/** Entries start..end-1 of a Map or Set, in iteration order: a Map entry is named by its key's text, a Set's by its
+ * position. Iterates up to `end`; never copies the collection. */
+async function collectionPage(state: SessionState, handle: { objectId: string; evaluateName?: string | undefined }, kind: string, start: number, end: number): Promise<Record<string, unknown>[]> {
+  const cdp = state.runtime.cdp;
+  const page = await cdp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', {
+    objectId: handle.objectId,
+    functionDeclaration: `function (s, e) {
+      const values = Object.create(null); const names = []; let i = 0;
+      const text = (k) => typeof k === 'string' ? JSON.stringify(k.length > 100 ? k.slice(0, 100) + '…' : k) : (typeof k === 'object' && k !== null) || typeof k === 'function' ? '{' + ((k.constructor && k.constructor.name) || 'Object') + ' #' + i + '}' : String(k);
+      for (const entry of (this instanceof Map ? this.entries() : this.values())) {
+        if (i >= e) break;
+        if (i >= s) { const n = this instanceof Map ? text(entry[0]) : String(i); names.push(n); values[names.length - 1] = this instanceof Map ? entry[1] : entry; }
+        i++;
+      }
+      return { names, values };
+    }`,
+    arguments: [{ value: start }, { value: end }], objectGroup: OBJECT_GROUP,
+  });
+  const parts = await properties(state, page.result.objectId!);
+  const names = parts.find((p) => p.name === 'names');
+  const values = parts.find((p) => p.name === 'values');
+  if (!names?.value?.objectId || !values?.value?.objectId) return [];
+  const texts = await cdp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', { objectId: names.value.objectId, functionDeclaration: 'function () { return this; }', returnByValue: true });
+  const labels = (texts.result.value as string[] | undefined) ?? [];
+  const items = await properties(state, values.value.objectId);
+  return items.map((p) => {
+    const label = labels[Number(p.name)] ?? p.name;
+    const evaluateName = kind === 'map' && handle.evaluateName && /^(-?\d+(\.\d+)?|"[^"]*"|true|false|null|undefined)$/.test(label) ? `${handle.evaluateName}.get(${label})` : undefined;
+    return toVariable(state, label, p.value!, evaluateName);
+  });
 }
 
 function describe(state: SessionState, parent: { objectId: string; evaluateName?: string | undefined }, p: PropertyDescriptor, ownName?: string): Record<string, unknown> {
@@ -145,12 +190,14 @@ function describe(state: SessionState, parent: { objectId: string; evaluateName?
   return { name: p.name, value: '(...)', type: 'getter', presentationHint: { lazy: true }, variablesReference: state.variables.add({ kind: 'getter', objectId: parent.objectId, name: p.name, evaluateName }) };
 }
 
-async function properties(state: SessionState, objectId: string): Promise<PropertyDescriptor[]> {
+/** Own properties (and internal ones worth showing); `nonIndexed` leaves out the elements of an array-like. */
+async function properties(state: SessionState, objectId: string, nonIndexed = false): Promise<PropertyDescriptor[]> {
   const r = await state.runtime.cdp.post<{ result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] }>('Runtime.getProperties', {
-    objectId, ownProperties: true, generatePreview: false,
+    objectId, ownProperties: true, generatePreview: false, ...(nonIndexed ? { nonIndexedPropertiesOnly: true } : {}),
   });
   const own = r.result.filter((p) => p.isOwn !== false && p.name !== '__proto__' && (p.value !== undefined || p.get?.type === 'function'));
-  const internal = (r.internalProperties ?? []).filter((p) => p.value && p.name !== '[[Prototype]]' && p.name !== '[[Scopes]]');
+  // [[Entries]] of a Map or Set would list every entry: they are paged as the collection's own children instead
+  const internal = (r.internalProperties ?? []).filter((p) => p.value && p.name !== '[[Prototype]]' && p.name !== '[[Scopes]]' && p.name !== '[[Entries]]');
   return [...own, ...internal];
 }
 
