@@ -126,8 +126,14 @@ class HappyPath(ServerTestCase):
 
     def test_agent_threads_registered_and_hidden(self):
         client = self.connect()
-        client.initialize()
+        hello = client.initialize()
         (conn,) = list(self.server._connections)
+        self.assertIsNone(conn.thread)  # before authenticating it waits at the gate, on the gate's one thread
+        gate = self.server._gate._thread
+        self.assertIn(gate.ident, AGENT_THREAD_IDS)
+        self.assertFalse(any(t.ident == gate.ident for t in threading.enumerate()))
+        self.assertTrue(client.authenticate(SECRET, hello)["success"])
+        wait_until(lambda: conn.thread is not None, what="the gate to hand the connection a thread of its own")
         reader = conn.thread.ident
         self.assertIn(reader, AGENT_THREAD_IDS)
         self.assertIn(self.server._thread.ident, AGENT_THREAD_IDS)

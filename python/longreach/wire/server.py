@@ -18,6 +18,7 @@ from longreach.errors import LongreachError, error_body
 from longreach.wire import auth
 from longreach.wire.connection import Connection, format_peer
 from longreach.wire.framing import DEFAULT_BODY_LIMIT
+from longreach.wire.pending import Admission, Gate
 from longreach.wire.throttle import Throttle
 
 __all__ = ["Server", "tls_context", "DEFAULT_CAPABILITIES"]
@@ -80,6 +81,9 @@ class Server(object):
         self._wake = None
         self._thread = None
         self._closing = False
+        # connections that have not authenticated wait here, on one thread, not one thread each (pending.py)
+        full = max(2, max_connections * 3 // 4)
+        self._gate = Gate(self._hand_over, Admission(start=full // 3, full=full))
         self._handlers = {
             "initialize": self._initialize,
             "authenticate": self._authenticate,
@@ -105,7 +109,7 @@ class Server(object):
             elif hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
             sock.bind(sockaddr)
-            sock.listen(16)
+            sock.listen(128)
             sock.setblocking(False)
         except OSError as err:
             sock.close()
@@ -137,6 +141,7 @@ class Server(object):
         for conn in connections:
             self._detach(conn)
             conn.abort()
+        self._gate.close(timeout)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -154,6 +159,7 @@ class Server(object):
             conn.forget()
         self._connections = set()
         self._attached = None
+        self._gate.forget()
         for sock in [self._listener] + list(self._wake or ()):
             if sock is not None:
                 try:
@@ -220,11 +226,19 @@ class Server(object):
             pass
         conn = Connection(sock, address, self._on_message, self._on_closed, tls_context=self.tls,
                           auth_timeout=self.auth_timeout, body_limit=self.body_limit)
+        if not self._gate.admit(conn):
+            _log.warning("refusing %s: too many connections waiting to authenticate", conn.peer)
+            sock.close()
+            return
         if self.secret is None:
             conn.mark_authenticated()
         with self._lock:
             self._connections.add(conn)
         _log.info("connection from %s", conn.peer)
+        self._gate.add(conn)
+
+    def _hand_over(self, conn):
+        """The gate's hand-over: `conn` authenticated (or sent attach) and gets a reader thread of its own."""
         try:
             conn.thread = start_agent_thread(conn.run, "longreach-conn " + conn.peer)
         except Exception:
@@ -234,6 +248,7 @@ class Server(object):
 
     def _on_closed(self, conn):
         _log.info("connection from %s closed", conn.peer)
+        self._gate.release(conn)
         self._detach(conn)
         with self._lock:
             self._connections.discard(conn)
@@ -407,6 +422,7 @@ class Server(object):
     def _auth_ok(self, conn, how):
         self.throttle.success(conn.ip)
         conn.mark_authenticated()
+        self._gate.release(conn)
         _auth_log.info("%s authenticated (%s)", conn.peer, how)
 
     def _auth_failed(self, conn, how):
