@@ -45,6 +45,17 @@ export interface GateShared {
   attached: { gate: Gate; address: string; since: string } | null;
 }
 
+/** Requests a connection may send before it authenticates (docs/protocol.md section 4.6). */
+export const MAX_PENDING_REQUESTS = 16;
+
+export interface GateOptions {
+  isTls: boolean;
+  address: string;
+  authTimeoutMs: number;
+  /** Called once when the connection authenticates (it gives back its place at the gate). */
+  onAuthenticated?: () => void;
+}
+
 interface Request extends DapMessage {
   command: string;
   arguments?: Record<string, unknown>;
@@ -65,9 +76,12 @@ export class Gate {
   #closeAfterReply = false;
   /** Runs after the next successful reply (the attach response precedes `initialized`). */
   #afterReply: (() => void) | null = null;
+  #pendingRequests = 0;
+  readonly #onAuthenticated: (() => void) | undefined;
 
-  constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs }: { isTls: boolean; address: string; authTimeoutMs: number }) {
+  constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs, onAuthenticated }: GateOptions) {
     this.#conn = conn;
+    this.#onAuthenticated = onAuthenticated;
     this.#shared = shared;
     this.#isTls = isTls;
     this.#address = address;
@@ -81,6 +95,10 @@ export class Gate {
   #onMessage(message: DapMessage): void {
     if (message.type !== 'request' || typeof message.command !== 'string') return;
     const request = message as Request;
+    if (!this.#authenticated && ++this.#pendingRequests > MAX_PENDING_REQUESTS) {
+      this.#conn.fail(new LongreachError('LR_BAD_REQUEST', `more than ${MAX_PENDING_REQUESTS} requests before authenticating; send initialize, then authenticate`));
+      return;
+    }
     const args = request.arguments !== null && typeof request.arguments === 'object' ? request.arguments : {};
     let result: unknown;
     try {
@@ -241,6 +259,7 @@ export class Gate {
     clearTimeout(this.#deadline);
     this.#shared.throttle.succeeded(this.#ip());
     this.#conn.bodyLimit = this.#shared.bodyLimit;
+    this.#onAuthenticated?.();
     log('auth', `${this.#address} authenticated`);
   }
 
