@@ -316,7 +316,10 @@ class PlainSecretAllowed(ServerTestCase):
     def test_wrong_secret_in_attach(self):
         client = self.connect()
         client.initialize()
-        self.assertEqual(error_code(client.request("attach", {"secret": "nope"})), "LR_AUTH_FAILED")
+        reply = client.request("attach", {"secret": "nope"})
+        self.assertEqual(error_code(reply), "LR_AUTH_FAILED")
+        # the secret came in the attach arguments, not in a qualifier: say so
+        self.assertEqual(reply["body"]["error"]["format"], "secret did not match (check the \"secret\" attach argument)")
         client.expect_closed()
 
 
@@ -336,6 +339,8 @@ class Throttling(ServerTestCase):
         self.assertEqual(error_code(throttled), "LR_THROTTLED")
         self.assertRegex(throttled["body"]["error"]["format"],
                          r"^too many failed attempts from 127\.0\.0\.1; retry in \d+\.\d s$")
+        # machine-readable, so a client can wait out a short throttle by itself (protocol section 4.5)
+        self.assertTrue(0 < throttled["body"]["error"]["retryAfterMs"] <= 500, throttled)
         time.sleep(0.6)
         self.assertEqual(error_code(self.attempt("wrong")), "LR_AUTH_FAILED")  # second failure: 1.0 s
         self.assertEqual(error_code(self.attempt(SECRET)), "LR_THROTTLED")

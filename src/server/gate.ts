@@ -184,7 +184,7 @@ export class Gate {
           throw new LongreachError('LR_INSECURE_SECRET', 'refusing a secret sent in clear over tcp://; use tcps:// or the authenticate request');
         }
         this.#takeNonce();
-        if (!secretsEqual(secret, args.secret)) this.#authFailed('secret in attach did not match');
+        if (!secretsEqual(secret, args.secret)) this.#authFailed('secret in attach did not match', 'secret did not match (check the "secret" attach argument)');
         this.#authSucceeded();
       }
     }
@@ -246,12 +246,12 @@ export class Gate {
     return this.#nonce;
   }
 
-  #authFailed(why: string): never {
+  #authFailed(why: string, message = 'secret did not match (check the part before @ in the qualifier)'): never {
     const ip = this.#ip();
     this.#shared.throttle.failed(ip);
     log('auth', `authentication from ${this.#address} failed: ${why}`);
     this.#closeAfterReply = true;
-    throw new LongreachError('LR_AUTH_FAILED', 'secret did not match (check the part before @ in the qualifier)');
+    throw new LongreachError('LR_AUTH_FAILED', message);
   }
 
   #authSucceeded(): void {

@@ -30,6 +30,7 @@ _dap_log = log.get_logger("dap")
 DEFAULT_CAPABILITIES = {"supportsConfigurationDoneRequest": True}
 _PRE_AUTH = frozenset(["initialize", "authenticate", "attach", "disconnect"])
 _AUTH_FAILED = "secret did not match (check the part before @ in the qualifier)"
+_ATTACH_SECRET_FAILED = "secret did not match (check the \"secret\" attach argument)"
 
 
 def tls_context(certfile, keyfile):
@@ -272,7 +273,8 @@ class Server(object):
                 raise LongreachError("LR_BAD_REQUEST", "\"arguments\" of %r must be an object" % command)
             body = self._dispatch(conn, command, args)
         except LongreachError as err:
-            reply.update(success=False, message=err.code, body=error_body(err.code, err.message))
+            reply.update(success=False, message=err.code, body=error_body(err.code, err.message,
+                                                                          err.retry_after_ms))
         except Exception:
             _dap_log.exception("request %r from %s failed", command, conn.peer)
             text = "internal error in the Longreach agent while handling %r (details in the LONGREACH_LOG=dap " \
@@ -417,7 +419,7 @@ class Server(object):
             _auth_log.warning("throttled attempt from %s (retry in %.1f s)", conn.peer, wait)
             conn.finish()
             raise LongreachError("LR_THROTTLED", "too many failed attempts from %s; retry in %.1f s" % (
-                conn.ip, max(wait, 0.1)))
+                conn.ip, max(wait, 0.1)), retry_after_ms=int(wait * 1000 + 0.999))
 
     def _auth_ok(self, conn, how):
         self.throttle.success(conn.ip)
@@ -430,7 +432,7 @@ class Server(object):
         _auth_log.warning("failed authentication from %s (%s); further attempts refused for %.2f s",
                           conn.peer, how, window)
         conn.finish()
-        raise LongreachError("LR_AUTH_FAILED", _AUTH_FAILED)
+        raise LongreachError("LR_AUTH_FAILED", _ATTACH_SECRET_FAILED if how == "attach secret" else _AUTH_FAILED)
 
     def _on_configured(self, conn):
         """wait_for_attach() returns once configuration is done, but only after the configurationDone response is
