@@ -287,6 +287,25 @@ class Gate(ServerTestCase):
         first.expect_closed()
         self.assertTrue(second.request("attach", {})["success"])
 
+    def test_next_session_waits_for_the_last_one_to_finish_detaching(self):
+        # a new session must not start while the last one still tears its tracer down: that removed the new
+        # session's trace functions, and its breakpoints never stopped (found by npm run bench:soak)
+        FakeSession.hold_close = threading.Event()
+        self.addCleanup(setattr, FakeSession, "hold_close", None)
+        self.addCleanup(FakeSession.hold_close.set)
+        first = self.attached_client()
+        self.assertTrue(first.request("disconnect")["success"])
+        second = self.connect()
+        second.authenticate(SECRET)
+        second.send({"seq": 50, "type": "request", "command": "attach", "arguments": {}})
+        time.sleep(0.3)
+        self.assertEqual(len(FakeSession.instances), 1, "a session was made while the last one was closing")
+        FakeSession.hold_close.set()
+        reply = second.expect(lambda m: m.get("request_seq") == 50)
+        self.assertTrue(reply["success"], reply)
+        self.assertEqual(FakeSession.instances[0].closed, 1)
+        self.assertEqual(len(FakeSession.instances), 2)
+
     def test_secret_in_attach_refused_over_plain_tcp(self):
         client = self.connect()
         client.initialize()

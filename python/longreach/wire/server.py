@@ -28,6 +28,7 @@ _auth_log = log.get_logger("auth")
 _dap_log = log.get_logger("dap")
 
 DEFAULT_CAPABILITIES = {"supportsConfigurationDoneRequest": True}
+SESSION_CLOSE_WAIT = 10.0  # how long an attach waits for the previous session to finish detaching
 _PRE_AUTH = frozenset(["initialize", "authenticate", "attach", "disconnect"])
 _AUTH_FAILED = "secret did not match (check the part before @ in the qualifier)"
 _ATTACH_SECRET_FAILED = "secret did not match (check the \"secret\" attach argument)"
@@ -74,6 +75,9 @@ class Server(object):
         self.max_connections = max_connections
         self.address = None
         self._lock = threading.Lock()
+        # held while a session is made or closed: a new session never starts while the last one is still tearing
+        # its tracer down (which could otherwise remove the new one's trace functions)
+        self._sessions = threading.RLock()
         self._connections = set()
         self._attached = None          # the attached Connection
         self._attached_since = None
@@ -363,9 +367,14 @@ class Server(object):
         try:
             options = {"on_configured": lambda: self._on_configured(conn), "redirect_output": self.redirect_output,
                        "is_tls": conn.is_tls, "after_reply": lambda fn: self._after_reply(conn, fn)}
-            session = self.session_factory(conn.send, conn.peer, options)
-            conn.state["session"] = session
-            body = session.handle("attach", args)
+            if not self._sessions.acquire(True, SESSION_CLOSE_WAIT):
+                raise LongreachError("LR_ALREADY_ATTACHED", "the previous debugger is still detaching; attach again")
+            try:
+                session = self.session_factory(conn.send, conn.peer, options)
+                conn.state["session"] = session
+                body = session.handle("attach", args)
+            finally:
+                self._sessions.release()
         except BaseException:
             self._detach(conn)  # closes the half-made session, if any
             raise
@@ -459,7 +468,8 @@ class Server(object):
                 self._configured.clear()
         if session is not None:
             _log.info("%s detached", conn.peer)
-            _close_session(session, conn)
+            with self._sessions:
+                _close_session(session, conn)
 
 
 def _close_session(session, conn):
