@@ -108,6 +108,9 @@ interface Result {
   perCycle: number;
   firstStopMs: number;
   reattachStopMs: number;
+  slowestStopMs: number;
+  attachMs: number;
+  slowestAttachMs: number;
   seconds: number;
 }
 
@@ -118,13 +121,16 @@ async function soak(agent: Agent): Promise<Result> {
   const pid = child.pid!;
   const line = markerLine(agent.file, 'work');
   const latencies: number[] = [];
+  const attachMs: number[] = [];
   let rssWarm = 0;
   const started = Date.now();
   let cycle = 0;
   try {
     for (; cycle < CYCLES; cycle++) {
       if (cycle === WARMUP) rssWarm = rssKb(pid);
+      const a0 = performance.now();
       const s = await attach(port);
+      attachMs.push(performance.now() - a0);
       if (cycle % 2 === 0) {
         const stopped = s.waitForEvent('stopped', { timeoutMs: 10_000 });
         const t0 = performance.now();
@@ -151,6 +157,9 @@ async function soak(agent: Agent): Promise<Result> {
       perCycle: ((rssEnd - rssWarm) * 1024) / (CYCLES - WARMUP),
       firstStopMs: latencies[0] ?? NaN,
       reattachStopMs: median(latencies.slice(1)),
+      slowestStopMs: Math.max(...latencies.slice(1)),
+      attachMs: median(attachMs),
+      slowestAttachMs: Math.max(...attachMs),
       seconds: (Date.now() - started) / 1000,
     };
   } catch (err) {
@@ -169,7 +178,7 @@ for (const agent of AGENTS) {
 }
 const fmt = (n: number, digits = 0): string => n.toFixed(digits);
 console.log(`soak: ${CYCLES} attach/detach cycles per agent (RSS measured after ${WARMUP} warm-up cycles and at the end)`);
-console.log(['agent'.padEnd(28), 'RSS warm'.padStart(10), 'RSS end'.padStart(10), 'per cycle'.padStart(11), 'first stop'.padStart(11), 're-attach stop (median)'.padStart(24), 'time'.padStart(7)].join(' '));
+console.log(['agent'.padEnd(28), 'RSS warm'.padStart(10), 'RSS end'.padStart(10), 'per cycle'.padStart(11), 'first stop'.padStart(11), 're-attach stop: median'.padStart(23), 'slowest'.padStart(9), 'attach: median'.padStart(15), 'slowest'.padStart(9), 'time'.padStart(7)].join(' '));
 for (const r of results) {
   console.log([
     r.agent.padEnd(28),
@@ -177,7 +186,10 @@ for (const r of results) {
     `${fmt(r.rssEnd / 1024, 1)} MB`.padStart(10),
     `${fmt(r.perCycle)} B`.padStart(11),
     `${fmt(r.firstStopMs, 1)} ms`.padStart(11),
-    `${fmt(r.reattachStopMs, 1)} ms`.padStart(24),
+    `${fmt(r.reattachStopMs, 1)} ms`.padStart(23),
+    `${fmt(r.slowestStopMs, 0)} ms`.padStart(9),
+    `${fmt(r.attachMs, 1)} ms`.padStart(15),
+    `${fmt(r.slowestAttachMs, 0)} ms`.padStart(9),
     `${fmt(r.seconds, 0)} s`.padStart(7),
   ].join(' '));
 }
