@@ -42,7 +42,7 @@ const AGENTS: Agent[] = [
     name: `node (${process.version})`,
     file: NODE_FILE,
     expression: 'n + 1',
-    start: (port) => spawn(process.execPath, ['--import', `${ROOT}dist/src/agent-node/register.js`, NODE_FILE], {
+    start: (port) => spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--import', `${ROOT}dist/src/agent-node/register.js`, NODE_FILE], {
       env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET },
       stdio: ['ignore', 'pipe', 'inherit'],
     }),
@@ -128,6 +128,7 @@ async function soak(agent: Agent): Promise<Result> {
   try {
     for (; cycle < CYCLES; cycle++) {
       if (cycle === WARMUP) rssWarm = rssKb(pid);
+      if (process.env.SOAK_TRACE && cycle % 100 === 0) console.error(`${agent.name} cycle ${cycle}: RSS ${(rssKb(pid) / 1024).toFixed(1)} MB`);
       const a0 = performance.now();
       const s = await attach(port);
       attachMs.push(performance.now() - a0);

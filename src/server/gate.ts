@@ -43,6 +43,8 @@ export interface GateShared {
   processInfo(attached: ProcessInfo['attached']): ProcessInfo;
   createSession: SessionFactory;
   attached: { gate: Gate; address: string; since: string } | null;
+  /** Settles once every session being closed has finished closing; null when none is. */
+  closing: Promise<void> | null;
 }
 
 /** Requests a connection may send before it authenticates (docs/protocol.md section 4.6). */
@@ -77,6 +79,7 @@ export class Gate {
   /** Runs after the next successful reply (the attach response precedes `initialized`). */
   #afterReply: (() => void) | null = null;
   #pendingRequests = 0;
+  #gone = false;
   readonly #onAuthenticated: (() => void) | undefined;
 
   constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs, onAuthenticated }: GateOptions) {
@@ -194,13 +197,28 @@ export class Gate {
       throw new LongreachError('LR_ALREADY_ATTACHED', `already attached by ${current.address} since ${current.since}; detach that debugger first`);
     }
     const { secret: _secret, ...rest } = args;
+    const closing = this.#shared.closing;
+    if (closing) {
+      // The last session is still detaching (its close is asynchronous): a session opened now would have what
+      // it set up undone by that teardown (its stop resumed, the Debugger domain switched off). Hold the slot
+      // and open once the teardown is over.
+      this.#shared.attached = { gate: this, address: this.#address, since: attachedSince() };
+      return closing.then(() => {
+        if (this.#gone) throw new LongreachError('LR_CLOSED', 'the connection closed while the last debugger was detaching');
+        return this.#open(rest);
+      });
+    }
+    return this.#open(rest);
+  }
+
+  #open(rest: Record<string, unknown>): unknown {
     const session = this.#shared.createSession({
       peer: this.#address,
       isTls: this.#isTls,
       sendEvent: (event, body) => this.#conn.send(body === undefined ? { type: 'event', event } : { type: 'event', event, body }) !== 0,
     });
     this.#session = session;
-    this.#shared.attached = { gate: this, address: this.#address, since: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    this.#shared.attached = { gate: this, address: this.#address, since: attachedSince() };
     log('server', `debugger attached from ${this.#address}`);
     this.#afterReply = () => session.started?.();
     const abandon = (err: unknown): never => {
@@ -219,8 +237,21 @@ export class Gate {
   #disconnect(args: Record<string, unknown>): unknown {
     this.#closeAfterReply = true;
     const session = this.#detach();
-    if (session && args.terminateDebuggee === true && session.terminate) return session.terminate();
-    return session?.close();
+    if (session && args.terminateDebuggee === true && session.terminate) return this.#track(session.terminate());
+    return this.#track(session?.close());
+  }
+
+  /** Records a session's (asynchronous) close in shared.closing, so the next attach waits for it. */
+  #track<T>(done: T): T {
+    if (!(done instanceof Promise)) return done;
+    const settled = done.then(() => undefined, () => undefined);
+    const previous = this.#shared.closing;
+    const all = previous ? Promise.all([previous, settled]).then(() => undefined) : settled;
+    this.#shared.closing = all;
+    void all.then(() => {
+      if (this.#shared.closing === all) this.#shared.closing = null;
+    });
+    return done;
   }
 
   #requireAuth(): void {
@@ -315,14 +346,19 @@ export class Gate {
   }
 
   #onClose(): void {
+    this.#gone = true;
     clearTimeout(this.#deadline);
     const session = this.#detach();
     if (!session) return;
     try {
-      const done = session.close();
+      const done = this.#track(session.close());
       if (done instanceof Promise) done.catch((err) => log('server', `detach failed: ${String(err)}`));
     } catch (err) {
       log('server', `detach failed: ${(err as Error)?.stack ?? String(err)}`);
     }
   }
+}
+
+function attachedSince(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

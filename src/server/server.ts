@@ -58,6 +58,7 @@ export async function startServer(options: ServerOptions): Promise<DebugServer> 
     processInfo: options.processInfo ?? nodeProcessInfo,
     createSession: options.createSession,
     attached: null,
+    closing: null,
   };
   const sockets = new Set<Socket>();
   const maxConnections = options.maxConnections ?? 64;

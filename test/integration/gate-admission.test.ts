@@ -112,3 +112,36 @@ test(`more than ${MAX_PENDING_REQUESTS} requests before authenticating close the
   assert.match((error.body as any).message, /before authenticating/);
   assert.equal(await client.closedWithin(2000), true);
 });
+
+test('a new session opens only once the last one has finished closing (its teardown is asynchronous)', async (t) => {
+  // Found by npm run bench:soak: a session attached while the vanished one was still closing had its stop
+  // resumed under it ("stackTrace needs the program to be stopped" right after a stopped event).
+  let finishClose: () => void = () => undefined;
+  const created: string[] = [];
+  const server = await startTestServer(t, {
+    createSession: (context) => {
+      created.push(context.peer);
+      return {
+        handle: () => undefined,
+        started: () => context.sendEvent('initialized'),
+        close: () => new Promise<void>((resolve) => (finishClose = resolve)),
+      };
+    },
+  });
+  const first = await authenticate(server.port);
+  assert.equal((await first.request('attach', {})).success, true);
+  first.destroy(); // vanishes: its session starts closing and does not finish yet
+  await first.closed;
+  const second = await authenticate(server.port);
+  t.after(() => second.destroy());
+  const seq = second.send('attach', {});
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(created.length, 1, 'a session was opened while the last one was still closing');
+  assert.equal(second.messages.find((m) => m.type === 'response' && m.request_seq === seq), undefined);
+  const other = await authenticate(server.port);
+  t.after(() => other.destroy());
+  assert.equal(codeOf(await other.request('attach', {})), 'LR_ALREADY_ATTACHED', 'the slot is held while waiting');
+  finishClose();
+  assert.equal((await second.response(seq)).success, true);
+  assert.equal(created.length, 2);
+});
