@@ -80,6 +80,8 @@ export class Gate {
   #afterReply: (() => void) | null = null;
   #pendingRequests = 0;
   #gone = false;
+  /** Set while an attach waits for the last session to finish closing. */
+  #opening = false;
   readonly #onAuthenticated: (() => void) | undefined;
 
   constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs, onAuthenticated }: GateOptions) {
@@ -191,7 +193,7 @@ export class Gate {
         this.#authSucceeded();
       }
     }
-    if (this.#session) throw new LongreachError('LR_BAD_REQUEST', 'this connection is already attached');
+    if (this.#session || this.#opening) throw new LongreachError('LR_BAD_REQUEST', 'this connection is already attached');
     const current = this.#shared.attached;
     if (current && current.gate !== this) {
       throw new LongreachError('LR_ALREADY_ATTACHED', `already attached by ${current.address} since ${current.since}; detach that debugger first`);
@@ -203,7 +205,9 @@ export class Gate {
       // it set up undone by that teardown (its stop resumed, the Debugger domain switched off). Hold the slot
       // and open once the teardown is over.
       this.#shared.attached = { gate: this, address: this.#address, since: attachedSince() };
+      this.#opening = true;
       return closing.then(() => {
+        this.#opening = false;
         if (this.#gone) throw new LongreachError('LR_CLOSED', 'the connection closed while the last debugger was detaching');
         return this.#open(rest);
       });

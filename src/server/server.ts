@@ -101,6 +101,8 @@ export async function startServer(options: ServerOptions): Promise<DebugServer> 
       socket.on('close', () => secure.delete(socket));
     }
     const conn = new DapConnection(socket, { peer });
+    // a connection that failed (bad framing) no longer waits to authenticate, though its socket may linger
+    conn.on('close', () => ticket?.release());
     new Gate(conn, shared, { isTls, address: peer, authTimeoutMs, onAuthenticated: () => ticket?.release() });
   };
 

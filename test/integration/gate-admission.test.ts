@@ -145,3 +145,19 @@ test('a new session opens only once the last one has finished closing (its teard
   assert.equal((await second.response(seq)).success, true);
   assert.equal(created.length, 2);
 });
+
+test('a framing error after attach detaches the session at once, not when the socket has finished closing', async (t) => {
+  // Found by the wire fuzzer: the session stayed attached (and the program stopped) for the second the socket
+  // takes to close, so the next attach was refused with LR_ALREADY_ATTACHED.
+  const server = await startTestServer(t);
+  const client = await authenticate(server.port);
+  t.after(() => client.destroy());
+  assert.equal((await client.request('attach', {})).success, true);
+  client.write(Buffer.from('Content-Length: 2\r\n\r\n\xff\xfe', 'latin1'));
+  const error = await client.next((m) => m.type === 'event' && m.event === 'longreach/error');
+  assert.equal((error.body as any).code, 'LR_BAD_FRAME');
+  assert.equal(server.record.closes, 1, 'the session was still attached after the framing error');
+  const next = await authenticate(server.port);
+  t.after(() => next.destroy());
+  assert.equal((await next.request('attach', {})).success, true);
+});
