@@ -295,6 +295,7 @@ class Gate(ServerTestCase):
         self.addCleanup(FakeSession.hold_close.set)
         first = self.attached_client()
         self.assertTrue(first.request("disconnect")["success"])
+        wait_until(lambda: self.server._attached is None, what="the first session to start detaching")
         second = self.connect()
         second.authenticate(SECRET)
         second.send({"seq": 50, "type": "request", "command": "attach", "arguments": {}})
