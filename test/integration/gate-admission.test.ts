@@ -161,3 +161,16 @@ test('a framing error after attach detaches the session at once, not when the so
   t.after(() => next.destroy());
   assert.equal((await next.request('attach', {})).success, true);
 });
+
+test('a connection closed for bad framing gives its place back at once, while its socket still lingers', async (t) => {
+  // Found by the wire fuzzer: such connections kept their places for the second their sockets linger, and under a
+  // burst of them legitimate connections were refused.
+  const server = await startTestServer(t);
+  const bad = await Promise.all(Array.from({ length: PER_SOURCE }, () => from('127.0.0.2', server.port)));
+  t.after(() => bad.forEach((s) => s.destroy()));
+  for (const socket of bad) socket.write(': no header name\r\n\r\n'); // after 'Content-Len': a malformed header
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const again = await from('127.0.0.2', server.port);
+  t.after(() => again.destroy());
+  assert.equal(await closedWithin(again, 300), false, 'refused: the failed connections still held their places');
+});
