@@ -58,9 +58,12 @@ def _run(handle, target, args):
             pass
     finally:
         _forget_dummy(ident)
+        # Still an agent thread while it runs threading's code: sys.monitoring is global (3.12+), and a thread
+        # that has left AGENT_THREAD_IDS would be paused like the program's own when one of them stops - so a
+        # detach joining this thread waited out its timeout (the late stop after re-attach on 3.12).
+        handle._done.set()
         with _lock:
             AGENT_THREAD_IDS.discard(ident)
-        handle._done.set()
 
 
 def _forget_dummy(ident):

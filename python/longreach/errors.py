@@ -43,15 +43,19 @@ ERRORS = {
 class LongreachError(Exception):
     """An error with a stable code from the table. `str(err)` is "LR_CODE: message"."""
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, retry_after_ms=None):
         if code not in ERRORS:
             raise ValueError("unknown Longreach error code %r" % (code,))
         Exception.__init__(self, "%s: %s" % (code, message))
         self.code = code
         self.id = ERRORS[code]
         self.message = message
+        self.retry_after_ms = retry_after_ms  # LR_THROTTLED: when to try again (protocol section 4.5)
 
 
-def error_body(code, message):
+def error_body(code, message, retry_after_ms=None):
     """The DAP structured error of protocol section 9, as the `body` of an error response."""
-    return {"error": {"id": ERRORS[code], "format": message, "showUser": True, "code": code}}
+    error = {"id": ERRORS[code], "format": message, "showUser": True, "code": code}
+    if retry_after_ms is not None:
+        error["retryAfterMs"] = int(retry_after_ms)
+    return {"error": error}

@@ -54,6 +54,28 @@ class PathsTest(unittest.TestCase):
         self.assertEqual(r.to_remote("c:\\proj\\pkg\\sub\\mod.py")[0], self.t.path("pkg/sub/mod.py"))
         self.assertEqual(r.to_client(self.t.path("pkg/sub/mod.py")), "C:\\Proj\\pkg\\sub\\mod.py")
 
+    def test_loaded_file_beats_an_unloaded_file_at_the_exact_path(self):
+        # two checkouts on one machine: the client's path exists here, but the program runs the other checkout
+        other = Tree()
+        self.addCleanup(other.remove)
+        remote, why, note = self.r.resolve(other.path("pkg/sub/mod.py"))
+        self.assertEqual((remote, why), (self.t.path("pkg/sub/mod.py"), None))
+        self.assertEqual(note, "using %s; also matched %s (not loaded)" % (self.t.path("pkg/sub/mod.py"),
+                                                                         other.path("pkg/sub/mod.py")))
+        # nothing of that name is loaded: the file on disk is used, and nothing else matched
+        self.assertEqual(self.r.resolve(other.path("pkg/__init__.py")), (other.path("pkg/__init__.py"), None, None))
+
+    def test_mapping_to_the_running_file_beats_the_exact_path_on_disk(self):
+        other = Tree()
+        self.addCleanup(other.remove)
+        r = PathResolver([{"localRoot": other.root, "remoteRoot": self.t.root}], extra_files=lambda: self.loaded)
+        remote, _, note = r.resolve(other.path("app.py"))
+        self.assertEqual(remote, self.t.path("app.py"))
+        self.assertIn("also matched %s (not loaded)" % other.path("app.py"), note)
+
+    def test_exact_loaded_path_has_no_note(self):
+        self.assertEqual(self.r.resolve(self.t.path("pkg/sub/mod.py")), (self.t.path("pkg/sub/mod.py"), None, None))
+
     def test_mapping_posix(self):
         r = PathResolver([{"localRoot": "/home/me/proj/", "remoteRoot": self.t.root}])
         self.assertEqual(r.to_remote("/home/me/proj/app.py")[0], self.t.path("app.py"))

@@ -126,8 +126,14 @@ class HappyPath(ServerTestCase):
 
     def test_agent_threads_registered_and_hidden(self):
         client = self.connect()
-        client.initialize()
+        hello = client.initialize()
         (conn,) = list(self.server._connections)
+        self.assertIsNone(conn.thread)  # before authenticating it waits at the gate, on the gate's one thread
+        gate = self.server._gate._thread
+        self.assertIn(gate.ident, AGENT_THREAD_IDS)
+        self.assertFalse(any(t.ident == gate.ident for t in threading.enumerate()))
+        self.assertTrue(client.authenticate(SECRET, hello)["success"])
+        wait_until(lambda: conn.thread is not None, what="the gate to hand the connection a thread of its own")
         reader = conn.thread.ident
         self.assertIn(reader, AGENT_THREAD_IDS)
         self.assertIn(self.server._thread.ident, AGENT_THREAD_IDS)
@@ -281,6 +287,26 @@ class Gate(ServerTestCase):
         first.expect_closed()
         self.assertTrue(second.request("attach", {})["success"])
 
+    def test_next_session_waits_for_the_last_one_to_finish_detaching(self):
+        # a new session must not start while the last one still tears its tracer down: that removed the new
+        # session's trace functions, and its breakpoints never stopped (found by npm run bench:soak)
+        FakeSession.hold_close = threading.Event()
+        self.addCleanup(setattr, FakeSession, "hold_close", None)
+        self.addCleanup(FakeSession.hold_close.set)
+        first = self.attached_client()
+        self.assertTrue(first.request("disconnect")["success"])
+        wait_until(lambda: self.server._attached is None, what="the first session to start detaching")
+        second = self.connect()
+        second.authenticate(SECRET)
+        second.send({"seq": 50, "type": "request", "command": "attach", "arguments": {}})
+        time.sleep(0.3)
+        self.assertEqual(len(FakeSession.instances), 1, "a session was made while the last one was closing")
+        FakeSession.hold_close.set()
+        reply = second.expect(lambda m: m.get("request_seq") == 50)
+        self.assertTrue(reply["success"], reply)
+        self.assertEqual(FakeSession.instances[0].closed, 1)
+        self.assertEqual(len(FakeSession.instances), 2)
+
     def test_secret_in_attach_refused_over_plain_tcp(self):
         client = self.connect()
         client.initialize()
@@ -310,7 +336,10 @@ class PlainSecretAllowed(ServerTestCase):
     def test_wrong_secret_in_attach(self):
         client = self.connect()
         client.initialize()
-        self.assertEqual(error_code(client.request("attach", {"secret": "nope"})), "LR_AUTH_FAILED")
+        reply = client.request("attach", {"secret": "nope"})
+        self.assertEqual(error_code(reply), "LR_AUTH_FAILED")
+        # the secret came in the attach arguments, not in a qualifier: say so
+        self.assertEqual(reply["body"]["error"]["format"], "secret did not match (check the \"secret\" attach argument)")
         client.expect_closed()
 
 
@@ -330,6 +359,8 @@ class Throttling(ServerTestCase):
         self.assertEqual(error_code(throttled), "LR_THROTTLED")
         self.assertRegex(throttled["body"]["error"]["format"],
                          r"^too many failed attempts from 127\.0\.0\.1; retry in \d+\.\d s$")
+        # machine-readable, so a client can wait out a short throttle by itself (protocol section 4.5)
+        self.assertTrue(0 < throttled["body"]["error"]["retryAfterMs"] <= 500, throttled)
         time.sleep(0.6)
         self.assertEqual(error_code(self.attempt("wrong")), "LR_AUTH_FAILED")  # second failure: 1.0 s
         self.assertEqual(error_code(self.attempt(SECRET)), "LR_THROTTLED")

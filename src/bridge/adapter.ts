@@ -141,6 +141,7 @@ export class Bridge {
       for (const warning of plan.warnings) this.#event('output', { category: 'console', output: `longreach: ${warning}\n` });
       session = await connect(plan.qualifier, {
         secret: plan.secret,
+        ...(plan.secretSource !== undefined ? { secretSource: plan.secretSource } : {}),
         timeoutMs: plan.connectTimeoutMs,
         clientName: 'Longreach editor bridge',
         ...(plan.ca !== undefined ? { ca: plan.ca } : {}),
@@ -149,6 +150,7 @@ export class Bridge {
         ...(this.#options.decide ? { decide: this.#options.decide } : {}),
         ...(this.#options.knownHostsPath !== undefined ? { knownHostsPath: this.#options.knownHostsPath } : {}),
         onWarning: (message) => this.#event('output', { category: 'important', output: `longreach: ${message}\n` }),
+        onNotice: (message) => this.#event('output', { category: 'console', output: `longreach: ${message}\n` }),
       });
     } catch (err) {
       if (this.#state === 'attaching') this.#state = 'initialized';

@@ -19,6 +19,8 @@ export interface AttachPlan {
   shown: string;
   /** The secret to authenticate with (never forwarded), or null for an agent without one. */
   secret: string | null;
+  /** Where the secret came from, named if the agent says it did not match. */
+  secretSource?: string;
   ca?: string;
   fingerprint?: string;
   insecure?: boolean;
@@ -105,18 +107,24 @@ export function planAttach(raw: unknown, context: PlanContext): AttachPlan {
   const inline = optionalString(args, 'secret');
   const file = optionalString(args, 'secretFile');
   const envName = optionalString(args, 'secretEnv');
+  let source: string | undefined;
   if (inline !== undefined) {
     secret = inline;
+    source = '"secret" in the debug configuration';
     warnings.push('the secret is written in the debug configuration ("secret"); prefer "secretFile" or "secretEnv" so it is not stored in clear. It is not sent over the network: the bridge authenticates with a challenge-response.');
   } else if (file !== undefined) {
     secret = readSecretFile(file);
+    source = `the file given as "secretFile" (${file})`;
   } else if (envName !== undefined) {
     const value = context.env[envName];
     if (value === undefined || value === '') throw bad(`environment variable ${envName} ("secretEnv") is not set for the debug adapter; set it where the editor is started, or use "secretFile"`);
     secret = value;
+    source = `the environment variable ${envName} given as "secretEnv"`;
   } else if (secret === null) {
     secret = context.lookupSecret?.(args) ?? null;
+    if (secret !== null) source = 'the secret you entered';
   }
+  if (qualifier.secret !== null) source = 'the part before @ in "qualifier"';
   if (qualifier.secret !== null) warnings.push('the secret is written in the qualifier; prefer "secretFile" or "secretEnv"');
 
   const plan: AttachPlan = {
@@ -127,6 +135,7 @@ export function planAttach(raw: unknown, context: PlanContext): AttachPlan {
     requestTimeoutMs: seconds(args, 'requestTimeout', DEFAULT_REQUEST_TIMEOUT_S),
     forward: {},
     warnings,
+    ...(source !== undefined ? { secretSource: source } : {}),
   };
   const ca = optionalString(args, 'ca');
   const fingerprint = optionalString(args, 'fingerprint');

@@ -25,3 +25,10 @@ export function readSecret(options: { 'secret-file'?: string | undefined; 'secre
   }
   return undefined;
 }
+
+/** Where readSecret's secret came from, as LR_AUTH_FAILED names it ("check --secret-env LR_SECRET"). */
+export function secretSource(options: { 'secret-file'?: string | undefined; 'secret-env'?: string | undefined }): string | undefined {
+  if (options['secret-file'] !== undefined) return `the file given to --secret-file (${options['secret-file']})`;
+  if (options['secret-env'] !== undefined) return `the environment variable ${options['secret-env']} given to --secret-env`;
+  return undefined;
+}

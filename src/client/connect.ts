@@ -27,6 +27,12 @@ export interface ConnectOptions {
   insecure?: boolean;
   /** Receives warnings a person must see (e.g. `?insecure=1`). */
   onWarning?: (message: string) => void;
+  /** Receives lines that say what the client is doing on its own (e.g. waiting out a short throttle). */
+  onNotice?: (message: string) => void;
+  /** Where `secret` came from, named when the agent says it did not match (e.g. "--secret-env LR_SECRET"). */
+  secretSource?: string;
+  /** The longest throttle (LR_THROTTLED) waited out before trying again (default 2 s; 0: never wait). */
+  maxThrottleWaitMs?: number;
   clientName?: string;
   /** Frame body limit once the server is authenticated (default 16 MiB; 64 KiB before). */
   bodyLimit?: number;
@@ -44,8 +50,34 @@ export interface ClientSession extends DapSession {
   readonly qualifier: Qualifier;
 }
 
+/** The longest throttle a client waits out by itself (protocol section 4.5). */
+export const MAX_THROTTLE_WAIT_MS = 2000;
+
 export async function connect(target: string | Qualifier, options: ConnectOptions = {}): Promise<ClientSession> {
   const q = typeof target === 'string' ? parseQualifier(target) : target;
+  const limit = options.maxThrottleWaitMs ?? MAX_THROTTLE_WAIT_MS;
+  let waited = 0;
+  for (;;) {
+    try {
+      return await connectOnce(q, options);
+    } catch (err) {
+      const wait = err instanceof LongreachError && err.code === 'LR_THROTTLED' ? retryAfterMs(err) : null;
+      if (wait === null || waited + wait > limit) throw err;
+      options.onNotice?.(`${formatQualifier(q)}: too many failed attempts from this address; waiting ${(wait / 1000).toFixed(1)} s before trying again`);
+      await new Promise((resolve) => setTimeout(resolve, wait + 20));
+      waited += wait;
+    }
+  }
+}
+
+function retryAfterMs(err: LongreachError): number | null {
+  const given = err.details.retryAfterMs;
+  if (typeof given === 'number' && Number.isFinite(given) && given >= 0) return given;
+  const said = /retry in (\d+(?:\.\d+)?) s/.exec(err.message);
+  return said ? Math.ceil(Number(said[1]) * 1000) : null;
+}
+
+async function connectOnce(q: Qualifier, options: ConnectOptions): Promise<ClientSession> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const shown = formatQualifier(q);
   const secret = options.secret !== undefined && options.secret !== null ? options.secret : q.secret;
@@ -103,10 +135,20 @@ async function handshake(session: DapSession, q: Qualifier, secret: string | nul
     throw new LongreachError('LR_SECRET_REQUIRED', `${shown} needs a secret: put it before @ (tcp://SECRET@${formatAddress(q.host, q.port)}) or pass it from a file or environment variable`);
   }
   const serverNonce = Buffer.from(longreach.nonce, 'base64');
-  const body = await session.request<{ serverProof?: unknown } | undefined>('authenticate', {
-    clientNonce: clientNonce.toString('base64'),
-    proof: computeProof(secret, 'client', serverNonce, clientNonce),
-  });
+  let body: { serverProof?: unknown } | undefined;
+  try {
+    body = await session.request<{ serverProof?: unknown } | undefined>('authenticate', {
+      clientNonce: clientNonce.toString('base64'),
+      proof: computeProof(secret, 'client', serverNonce, clientNonce),
+    });
+  } catch (err) {
+    if (err instanceof LongreachError && err.code === 'LR_AUTH_FAILED') {
+      // the agent cannot know where our secret came from; we do
+      const source = options.secret !== undefined && options.secret !== null ? (options.secretSource ?? 'the secret you gave') : 'the part before @ in the qualifier';
+      throw new LongreachError('LR_AUTH_FAILED', `secret did not match (check ${source})`);
+    }
+    throw err;
+  }
   if (!proofMatches(computeProof(secret, 'server', serverNonce, clientNonce), body?.serverProof)) {
     throw new LongreachError('LR_AUTH_FAILED', `${shown} does not know the secret (its proof did not match): it may not be the server you meant`);
   }

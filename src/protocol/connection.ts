@@ -57,11 +57,14 @@ export class DapConnection extends EventEmitter<ConnectionEvents> {
     }
   }
 
-  /** Tells the peer why (a `longreach/error` event), then closes. */
+  /** Tells the peer why (a `longreach/error` event), then closes. The connection counts as closed at once (its
+   * `close` event fires now): the socket may take up to a second to finish, and whatever hangs on this connection
+   * (an attached debug session) must not outlive the bad input by that second. */
   fail(err: LongreachError): void {
     this.#closeError ??= err;
     this.send({ type: 'event', event: 'longreach/error', body: { code: err.code, message: err.message } });
     this.close();
+    this.#finish();
   }
 
   /** Closes after flushing what was written. Never throws. */

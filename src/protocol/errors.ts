@@ -62,11 +62,14 @@ export class LongreachError extends Error {
 
 /** The DAP error-response shape of docs/protocol.md section 9. */
 export interface ErrorResponseBody {
-  error: { id: number; format: string; showUser: boolean; code: ErrorCode };
+  error: { id: number; format: string; showUser: boolean; code: ErrorCode; retryAfterMs?: number };
 }
 
 export function toErrorBody(err: LongreachError): ErrorResponseBody {
-  return { error: { id: err.id, format: err.message, showUser: true, code: err.code } };
+  const body: ErrorResponseBody = { error: { id: err.id, format: err.message, showUser: true, code: err.code } };
+  // LR_THROTTLED says when to try again, for clients that wait out a short throttle (protocol section 4.5)
+  if (typeof err.details.retryAfterMs === 'number') body.error.retryAfterMs = Math.ceil(err.details.retryAfterMs);
+  return body;
 }
 
 /** Reads a DAP error response (ours or any DAP server's) back into a LongreachError. */
@@ -74,8 +77,10 @@ export function fromErrorResponse(
   response: { message?: string; body?: unknown },
   fallback: ErrorCode = 'LR_BAD_REQUEST',
 ): LongreachError {
-  const error = (response.body as { error?: { format?: unknown; code?: unknown } } | undefined)?.error;
+  const error = (response.body as { error?: { format?: unknown; code?: unknown; retryAfterMs?: unknown } } | undefined)?.error;
   const code = isErrorCode(error?.code) ? error.code : isErrorCode(response.message) ? response.message : fallback;
   const text = typeof error?.format === 'string' ? error.format : (response.message ?? 'request failed');
+  const retry = error?.retryAfterMs;
+  if (typeof retry === 'number' && Number.isFinite(retry) && retry >= 0) return new LongreachError(code, text, { details: { retryAfterMs: retry } });
   return new LongreachError(code, text);
 }

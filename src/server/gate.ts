@@ -43,7 +43,12 @@ export interface GateShared {
   processInfo(attached: ProcessInfo['attached']): ProcessInfo;
   createSession: SessionFactory;
   attached: { gate: Gate; address: string; since: string } | null;
+  /** Settles once every session being closed has finished closing; null when none is. */
+  closing: Promise<void> | null;
 }
+
+/** Requests a connection may send before it authenticates (docs/protocol.md section 4.6). */
+export const MAX_PENDING_REQUESTS = 16;
 
 interface Request extends DapMessage {
   command: string;
@@ -60,6 +65,8 @@ export interface GateOptions {
   /** The connection was authenticated before the gate saw it (an agent's dialed connection, docs/protocol.md 11). */
   authenticated?: boolean;
   handlers?: ExtraHandlers;
+  /** Called once when the connection authenticates (it gives back its place at the gate). */
+  onAuthenticated?: () => void;
 }
 
 export class Gate {
@@ -77,10 +84,16 @@ export class Gate {
   #closeAfterReply = false;
   /** Runs after the next successful reply (the attach response precedes `initialized`). */
   #afterReply: (() => void) | null = null;
+  #pendingRequests = 0;
+  #gone = false;
+  /** Set while an attach waits for the last session to finish closing. */
+  #opening = false;
+  readonly #onAuthenticated: (() => void) | undefined;
   readonly #handlers: ExtraHandlers;
 
-  constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs, authenticated = false, handlers = {} }: GateOptions) {
+  constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs, authenticated = false, handlers = {}, onAuthenticated }: GateOptions) {
     this.#conn = conn;
+    this.#onAuthenticated = onAuthenticated;
     this.#shared = shared;
     this.#isTls = isTls;
     this.#address = address;
@@ -97,6 +110,10 @@ export class Gate {
   #onMessage(message: DapMessage): void {
     if (message.type !== 'request' || typeof message.command !== 'string') return;
     const request = message as Request;
+    if (!this.#authenticated && ++this.#pendingRequests > MAX_PENDING_REQUESTS) {
+      this.#conn.fail(new LongreachError('LR_BAD_REQUEST', `more than ${MAX_PENDING_REQUESTS} requests before authenticating; send initialize, then authenticate`));
+      return;
+    }
     const args = request.arguments !== null && typeof request.arguments === 'object' ? request.arguments : {};
     let result: unknown;
     try {
@@ -201,23 +218,40 @@ export class Gate {
           throw new LongreachError('LR_INSECURE_SECRET', 'refusing a secret sent in clear over tcp://; use tcps:// or the authenticate request');
         }
         this.#takeNonce();
-        if (!secretsEqual(secret, args.secret)) this.#authFailed('secret in attach did not match');
+        if (!secretsEqual(secret, args.secret)) this.#authFailed('secret in attach did not match', 'secret did not match (check the "secret" attach argument)');
         this.#authSucceeded();
       }
     }
-    if (this.#session) throw new LongreachError('LR_BAD_REQUEST', 'this connection is already attached');
+    if (this.#session || this.#opening) throw new LongreachError('LR_BAD_REQUEST', 'this connection is already attached');
     const current = this.#shared.attached;
     if (current && current.gate !== this) {
       throw new LongreachError('LR_ALREADY_ATTACHED', `already attached by ${current.address} since ${current.since}; detach that debugger first`);
     }
     const { secret: _secret, ...rest } = args;
+    const closing = this.#shared.closing;
+    if (closing) {
+      // The last session is still detaching (its close is asynchronous): a session opened now would have what
+      // it set up undone by that teardown (its stop resumed, the Debugger domain switched off). Hold the slot
+      // and open once the teardown is over.
+      this.#shared.attached = { gate: this, address: this.#address, since: attachedSince() };
+      this.#opening = true;
+      return closing.then(() => {
+        this.#opening = false;
+        if (this.#gone) throw new LongreachError('LR_CLOSED', 'the connection closed while the last debugger was detaching');
+        return this.#open(rest);
+      });
+    }
+    return this.#open(rest);
+  }
+
+  #open(rest: Record<string, unknown>): unknown {
     const session = this.#shared.createSession({
       peer: this.#address,
       isTls: this.#isTls,
       sendEvent: (event, body) => this.#conn.send(body === undefined ? { type: 'event', event } : { type: 'event', event, body }) !== 0,
     });
     this.#session = session;
-    this.#shared.attached = { gate: this, address: this.#address, since: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    this.#shared.attached = { gate: this, address: this.#address, since: attachedSince() };
     log('server', `debugger attached from ${this.#address}`);
     this.#afterReply = () => session.started?.();
     const abandon = (err: unknown): never => {
@@ -236,8 +270,21 @@ export class Gate {
   #disconnect(args: Record<string, unknown>): unknown {
     this.#closeAfterReply = true;
     const session = this.#detach();
-    if (session && args.terminateDebuggee === true && session.terminate) return session.terminate();
-    return session?.close();
+    if (session && args.terminateDebuggee === true && session.terminate) return this.#track(session.terminate());
+    return this.#track(session?.close());
+  }
+
+  /** Records a session's (asynchronous) close in shared.closing, so the next attach waits for it. */
+  #track<T>(done: T): T {
+    if (!(done instanceof Promise)) return done;
+    const settled = done.then(() => undefined, () => undefined);
+    const previous = this.#shared.closing;
+    const all = previous ? Promise.all([previous, settled]).then(() => undefined) : settled;
+    this.#shared.closing = all;
+    void all.then(() => {
+      if (this.#shared.closing === all) this.#shared.closing = null;
+    });
+    return done;
   }
 
   #requireAuth(): void {
@@ -263,12 +310,12 @@ export class Gate {
     return this.#nonce;
   }
 
-  #authFailed(why: string): never {
+  #authFailed(why: string, message = 'secret did not match (check the part before @ in the qualifier)'): never {
     const ip = this.#ip();
     this.#shared.throttle.failed(ip);
     log('auth', `authentication from ${this.#address} failed: ${why}`);
     this.#closeAfterReply = true;
-    throw new LongreachError('LR_AUTH_FAILED', 'secret did not match (check the part before @ in the qualifier)');
+    throw new LongreachError('LR_AUTH_FAILED', message);
   }
 
   #authSucceeded(): void {
@@ -276,6 +323,7 @@ export class Gate {
     clearTimeout(this.#deadline);
     this.#shared.throttle.succeeded(this.#ip());
     this.#conn.bodyLimit = this.#shared.bodyLimit;
+    this.#onAuthenticated?.();
     log('auth', `${this.#address} authenticated`);
   }
 
@@ -331,14 +379,19 @@ export class Gate {
   }
 
   #onClose(): void {
+    this.#gone = true;
     clearTimeout(this.#deadline);
     const session = this.#detach();
     if (!session) return;
     try {
-      const done = session.close();
+      const done = this.#track(session.close());
       if (done instanceof Promise) done.catch((err) => log('server', `detach failed: ${String(err)}`));
     } catch (err) {
       log('server', `detach failed: ${(err as Error)?.stack ?? String(err)}`);
     }
   }
+}
+
+function attachedSince(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -8,6 +8,7 @@ import { LongreachError } from '../protocol/errors.js';
 import { DEFAULT_BODY_LIMIT } from '../protocol/framing.js';
 import { formatAddress } from '../protocol/qualifier.js';
 import { log } from '../protocol/log.js';
+import { Admission } from './admission.js';
 import { Gate, type GateShared, type SessionFactory } from './gate.js';
 import { nodeProcessInfo, type ProcessInfo } from './process-info.js';
 import { Throttle } from './throttle.js';
@@ -51,19 +52,47 @@ export async function startServer(options: ServerOptions): Promise<DebugServer> 
   const sockets = new Set<Socket>();
   const maxConnections = options.maxConnections ?? 64;
   const isTls = options.tls !== undefined;
+  // Connections that have not authenticated hold a place at the gate (admission.ts); TLS ones from before the
+  // handshake, keyed by their raw socket's address and port, which the TLS socket shares.
+  const full = Math.max(2, Math.floor((maxConnections * 3) / 4));
+  const admission = new Admission({ start: Math.floor(full / 3), full });
+  const secure = new Set<Socket>();
+  const places = new Map<string, { release(): void }>();
+  const placeKey = (socket: Socket): string => `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? 0}`;
+
+  /** Admits a raw socket to the gate, or refuses it; false when it was refused (and destroyed). */
+  const admit = (socket: Socket): boolean => {
+    socket.unref();
+    const peer = formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    const ticket = sockets.size >= maxConnections ? null : admission.admit(socket.remoteAddress ?? '?');
+    if (!ticket) {
+      log('server', `refusing ${peer}: ${sockets.size >= maxConnections ? `${maxConnections} connections already open` : 'too many connections waiting to authenticate'}`);
+      socket.destroy();
+      return false;
+    }
+    const key = placeKey(socket);
+    places.set(key, ticket);
+    sockets.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      ticket.release();
+      if (places.get(key) === ticket) places.delete(key);
+    });
+    return true;
+  };
 
   const accept = (socket: Socket): void => {
     socket.unref();
     const peer = formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
-    if (sockets.size >= maxConnections) {
-      log('server', `refusing ${peer}: ${maxConnections} connections already open`);
-      socket.destroy();
-      return;
+    const ticket = places.get(placeKey(socket));
+    if (isTls) {
+      secure.add(socket);
+      socket.on('close', () => secure.delete(socket));
     }
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
     const conn = new DapConnection(socket, { peer });
-    new Gate(conn, shared, { isTls, address: peer, authTimeoutMs });
+    // a connection that failed (bad framing) no longer waits to authenticate, though its socket may linger
+    conn.on('close', () => ticket?.release());
+    new Gate(conn, shared, { isTls, address: peer, authTimeoutMs, onAuthenticated: () => ticket?.release() });
   };
 
   let server: Server;
@@ -74,16 +103,17 @@ export async function startServer(options: ServerOptions): Promise<DebugServer> 
     } catch (err) {
       throw new LongreachError('LR_CERT', `cannot use the certificate and key: ${(err as Error).message} (make both with: longreach cert create)`, { cause: err });
     }
+    tlsServer.on('connection', (socket: Socket) => void admit(socket));
     tlsServer.on('secureConnection', (socket: TLSSocket) => accept(socket));
     tlsServer.on('tlsClientError', (err, socket) => {
       log('tls', `TLS handshake with ${socket.remoteAddress ?? '?'} failed: ${err.message}`);
     });
     server = tlsServer;
   } else {
-    server = createTcpServer((socket) => accept(socket));
+    server = createTcpServer((socket) => {
+      if (admit(socket)) accept(socket);
+    });
   }
-  // Raw sockets are unref'd before the TLS handshake as well, so a half-open client cannot hold the process.
-  server.on('connection', (socket: Socket) => socket.unref());
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -108,7 +138,7 @@ export async function startServer(options: ServerOptions): Promise<DebugServer> 
     attached: () => (shared.attached ? { address: shared.attached.address, since: shared.attached.since } : null),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        for (const socket of [...secure, ...sockets]) socket.destroy();
         server.close(() => resolve());
       }),
   };
@@ -126,6 +156,7 @@ export function createGateShared(options: Omit<ServerOptions, 'host' | 'port' | 
     processInfo: options.processInfo ?? nodeProcessInfo,
     createSession: options.createSession,
     attached: null,
+    closing: null,
   };
 }
 

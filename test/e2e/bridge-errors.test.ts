@@ -74,7 +74,7 @@ test('attach errors are readable responses and the adapter survives them all', {
 
   e = errorOf(await attach({ qualifier: `tcp://127.0.0.1:${plainAgent.port}`, secretEnv: 'LR_WRONG' }));
   assert.equal(e.code, 'LR_AUTH_FAILED');
-  assert.match(e.message, /secret did not match/);
+  assert.match(e.message, /secret did not match \(check the environment variable LR_WRONG given as "secretEnv"\)/);
 
   e = errorOf(await attach({ qualifier: `tcps://127.0.0.1:${tlsAgent.port}`, secretEnv: 'LR_RIGHT' }));
   assert.equal(e.code, 'LR_TLS_UNTRUSTED');

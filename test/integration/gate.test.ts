@@ -152,6 +152,7 @@ test('repeated failures from one address are throttled, even with the right secr
   const good = await initialized(server.port);
   const response = await good.client.request('authenticate', proofFor('s3cret', good.nonce));
   assert.equal(codeOf(response), 'LR_THROTTLED');
+  assert.ok(((response.body as any).error.retryAfterMs as number) > 0, JSON.stringify(response.body));
   assert.match((response.body as any).error.format, /too many failed attempts from 127\.0\.0\.1; retry in \d+\.\d s/);
   assert.ok(await good.client.closedWithin());
 });
@@ -172,7 +173,9 @@ test('a secret in attach is refused over plain TCP unless allowed', async (t) =>
   b.client.destroy();
 
   const c = await initialized(lax.port);
-  assert.equal(codeOf(await c.client.request('attach', { secret: 'wrong' })), 'LR_AUTH_FAILED');
+  const wrong = await c.client.request('attach', { secret: 'wrong' });
+  assert.equal(codeOf(wrong), 'LR_AUTH_FAILED');
+  assert.equal((wrong.body as any).error.format, 'secret did not match (check the "secret" attach argument)');
 });
 
 test('one debugger at a time: a second attach names the first and when it came', async (t) => {

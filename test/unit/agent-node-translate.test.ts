@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildCondition, logMessageExpression, parseHitCondition } from '../../src/agent-node/translate/conditions.js';
 import { exceptionInfo, frameName, groupScopes, scopeShape, stopReason } from '../../src/agent-node/translate/frames.js';
-import { baseName, exactUrlRegex, fileNameUrlRegex, normalize, rankByFileName, samePath, scriptPath, toClient, toRemote } from '../../src/agent-node/translate/paths.js';
+import { baseName, chooseTarget, exactUrlRegex, fileNameUrlRegex, normalize, rankByFileName, samePath, scriptPath, toClient, toRemote } from '../../src/agent-node/translate/paths.js';
 import { callArgument, childEvaluateName, formatValue, indexedCount, isExpandable, typeName } from '../../src/agent-node/translate/values.js';
 
 test('hit conditions: the same forms as the Python agent, with advice for bad ones', () => {
@@ -111,4 +111,26 @@ test('paths: Windows client paths, pathMappings both ways, file URLs, the file-n
   assert.deepEqual(rankByFileName('/x/none.js', ['/srv/util.js']), []);
   assert.ok(samePath('C:\\A\\b.js', 'c:/a/B.js'));
   assert.ok(!samePath('/a/b.js', '/a/B.js'));
+});
+
+test('chooseTarget: loaded code (exact, mapped, file name) before files on disk, and a note when several matched', () => {
+  const disk = new Set(['/a/app/lib/util.js', '/b/app/lib/util.js', '/b/app/main.js']);
+  const exists = (p: string): boolean => disk.has(p);
+  // two checkouts: the client's path exists here, but the program runs the other one
+  assert.deepEqual(chooseTarget('/a/app/lib/util.js', [], ['/b/app/lib/util.js'], exists), {
+    target: '/b/app/lib/util.js',
+    note: 'using /b/app/lib/util.js; also matched /a/app/lib/util.js (not loaded)',
+  });
+  // an explicit mapping to the running file beats the unloaded file at the exact path
+  const mapped = chooseTarget('/a/app/lib/util.js', [{ localRoot: '/a/app', remoteRoot: '/b/app' }], ['/b/app/lib/util.js'], exists);
+  assert.equal(mapped.target, '/b/app/lib/util.js');
+  assert.match(mapped.note ?? '', /also matched \/a\/app\/lib\/util\.js \(not loaded\)/);
+  // the exact path, loaded: no note
+  assert.deepEqual(chooseTarget('/b/app/lib/util.js', [], ['/b/app/lib/util.js'], exists), { target: '/b/app/lib/util.js' });
+  // nothing loaded yet: the file on disk
+  assert.deepEqual(chooseTarget('/b/app/main.js', [], [], exists), { target: '/b/app/main.js' });
+  // nothing anywhere: wait for a script of that name
+  assert.deepEqual(chooseTarget('/c/none.js', [], ['/b/app/lib/util.js'], exists), { target: null });
+  // a Windows client path only matches through mappings or the file-name heuristic
+  assert.equal(chooseTarget('C:\\co\\app\\lib\\util.js', [], ['/b/app/lib/util.js'], exists).target, '/b/app/lib/util.js');
 });

@@ -134,7 +134,7 @@ class Registry(object):
     # ---- line breakpoints ----
     def set_source(self, client_path, specs):
         """Replace every breakpoint of one client source; returns the LineBreakpoint list (in request order)."""
-        remote, why = self.resolver.to_remote(client_path)
+        remote, why, note = self.resolver.resolve(client_path)
         bps = []
         for spec in specs:
             bp = LineBreakpoint()
@@ -160,8 +160,8 @@ class Registry(object):
             if bp.message is None:
                 if remote is None:
                     bp.message = why
-                else:
-                    self._place(bp, remote)
+                elif self._place(bp, remote) and note:
+                    bp.message = note  # several files matched: say which one the breakpoint is in
             bps.append(bp)
         with self._lock:
             self._by_source[client_path] = bps

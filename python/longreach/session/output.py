@@ -9,7 +9,8 @@ import threading
 
 __all__ = ["OutputRedirect"]
 
-_RETIRED = []  # every tee ever installed (a few small objects per attach); see OutputRedirect.uninstall
+_RETIRED = []  # retired tees, disarmed (they hold no session), reused by the next attach; see uninstall
+_KEEP_RETIRED = 8
 
 
 class _Tee(object):
@@ -18,6 +19,14 @@ class _Tee(object):
         object.__setattr__(self, "_category", category)
         object.__setattr__(self, "_emit", emit)
         object.__setattr__(self, "active", True)
+
+    def arm(self, emit):
+        object.__setattr__(self, "_emit", emit)
+        object.__setattr__(self, "active", True)
+
+    def disarm(self):
+        object.__setattr__(self, "active", False)
+        object.__setattr__(self, "_emit", None)  # let go of the session
 
     def write(self, text):
         n = self._target.write(text)
@@ -62,16 +71,30 @@ class OutputRedirect(object):
             target = getattr(sys, name, None)
             if target is None or isinstance(target, _Tee):
                 continue
-            tee = _Tee(target, name, self.emit)
+            tee = _take_retired(target, name)
+            if tee is None:
+                tee = _Tee(target, name, self.emit)
+            else:
+                tee.arm(self.emit)
             self._tees[name] = tee
             setattr(sys, name, tee)
 
     def uninstall(self):
         for name, tee in self._tees.items():
-            tee.active = False
+            tee.disarm()
             if getattr(sys, name, None) is tee:
                 setattr(sys, name, tee._target)
-            # Keep the retired tee alive for good: print() holds only a borrowed reference to sys.stdout while it
-            # writes, so freeing the tee under a print running in another thread crashed the interpreter.
+            # Keep the retired tee alive: print() holds only a borrowed reference to sys.stdout until it reaches
+            # the write method, so freeing the tee under a print running in another thread crashed the
+            # interpreter. Disarmed, it holds nothing of the session, and the next attach wears it again, so
+            # attaching over and over keeps a fixed few (only tees of streams the program replaced are let go).
             _RETIRED.append(tee)
+            del _RETIRED[:-_KEEP_RETIRED]
         self._tees = {}
+
+
+def _take_retired(target, category):
+    for i, tee in enumerate(_RETIRED):
+        if tee._target is target and tee._category == category:
+            return _RETIRED.pop(i)
+    return None

@@ -1,9 +1,11 @@
 """Client path -> file in this process.
 
-Order: the exact path (it exists here, or code from it is loaded); then `pathMappings` (localRoot/remoteRoot);
-then the heuristic of ptvsd: a loaded (or later-loaded) file with the same name whose package path - the
-directories above it that hold an __init__.py - is also the tail of the client path. Client paths may be Windows
-paths (C:\\proj\\app.py): they are split on both separators and compared case-insensitively.
+Order: loaded code first - the exact path, then `pathMappings` (localRoot/remoteRoot), then the heuristic of ptvsd:
+a loaded file with the same name whose package path (the directories above it that hold an __init__.py) is also the
+tail of the client path; only then files on disk that nothing has loaded yet (the exact path, then the mappings).
+A file the program runs beats a file of the same name that merely exists (two checkouts on one machine, bind
+mounts), and when several files matched, the breakpoint's message says which one was chosen. Client paths may be
+Windows paths (C:\\proj\\app.py): they are split on both separators and compared case-insensitively.
 
 Loaded files come from sys.modules (__file__) and from the tracer's record of code that ran; modules that load
 later are matched one file at a time with `match_new_file` when the tracer reports their code.
@@ -72,24 +74,37 @@ class PathResolver(object):
     # ---- client -> remote ----
     def to_remote(self, client_path):
         """(canon remote file, None) or (None, reason why not)."""
+        remote, why, _note = self.resolve(client_path)
+        return remote, why
+
+    def resolve(self, client_path):
+        """(canon remote file, None, note) or (None, reason why not, None); `note` names the file chosen when
+        several matched, else None."""
         parts, windows = split_client_path(client_path)
         if not parts:
-            return None, "empty source path"
+            return None, "empty source path", None
         loaded = self.loaded_files()
-        if not windows:
-            exact = canon(client_path)
-            if exact in loaded or os.path.isfile(exact):
-                return exact, None
+        named = [] if windows else [canon(client_path)]
         for local, remote in self.mappings:
             mapped = self._apply_mapping(client_path, local, remote)
-            if mapped is not None:
-                c = canon(mapped)
-                if c in loaded or os.path.isfile(c):
-                    return c, None
-        best = self._heuristic(parts, windows, loaded)
-        if best is not None:
-            return best, None
-        return None, self._why_not(parts[-1], loaded)
+            if mapped is not None and canon(mapped) not in named:
+                named.append(canon(mapped))
+        guess = self._heuristic(parts, windows, loaded)
+        in_code = [f for f in named if f in loaded] + ([guess] if guess is not None else [])
+        on_disk = [f for f in named if f not in loaded and os.path.isfile(f)]
+        matches = []
+        for f in in_code + on_disk:
+            if f not in matches:
+                matches.append(f)
+        if not matches:
+            return None, self._why_not(parts[-1], loaded), None
+        chosen = matches[0]
+        note = None
+        if len(matches) > 1:
+            def shown(f):
+                return f if f in loaded else f + " (not loaded)"
+            note = "using %s; also matched %s" % (shown(chosen), ", ".join(shown(f) for f in matches[1:4]))
+        return chosen, None, note
 
     def match_new_file(self, client_path, remote_file):
         """True when a newly loaded remote file is what `client_path` names (mapping or heuristic)."""

@@ -30,6 +30,8 @@ WRITE_STALL = 30.0        # a peer that accepts no bytes for this long is treate
 LINGER = 1.0              # after we close: how long to drain the peer's unread bytes so our last frame arrives
 LINGER_BYTES = 1 << 20
 _WOULD_BLOCK = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError)
+MAX_PENDING_REQUESTS = 16  # requests before authenticating; their answers fit in any socket buffer
+_GATE_READS = 16
 
 
 def format_peer(address):
@@ -77,6 +79,10 @@ class Connection(object):
         self._eof = False
         self._closed_once = threading.Lock()
         self._closed_called = False
+        self._write_stall = WRITE_STALL
+        self._handshaken = tls_context is None
+        self._held = None         # a request the gate read but left for this connection's own thread
+        self._pending_requests = 0
 
     # ---- called by the server (policy) ----------------------------------------------------------------------
     def mark_authenticated(self):
@@ -119,6 +125,118 @@ class Connection(object):
     def closed(self):
         return self._dead
 
+    # ---- gate mode (pending.py): driven without a thread until authenticated -----------------------------------
+    @property
+    def needs_handshake(self):
+        return not self._handshaken
+
+    @property
+    def deadline(self):
+        return self._deadline
+
+    def fileno(self):
+        return self._sock.fileno()
+
+    def set_write_stall(self, seconds):
+        """How long one write may wait for the peer to take bytes (None: the normal WRITE_STALL)."""
+        self._write_stall = WRITE_STALL if seconds is None else seconds
+
+    def handshake_step(self):
+        """One non-blocking step of the TLS handshake: "done", "read", "write" or "failed"."""
+        if not isinstance(self._sock, ssl.SSLSocket) and not self._wrap():
+            return "failed"
+        with self._io_lock:
+            try:
+                self._sock.do_handshake()
+            except ssl.SSLWantReadError:
+                return "read"
+            except ssl.SSLWantWriteError:
+                return "write"
+            except (OSError, ValueError) as err:
+                _log.info("TLS handshake with %s failed: %s", self.peer, err)
+                return "failed"
+        self._handshaken = True
+        return "done"
+
+    def pump(self):
+        """Read what has arrived, without waiting, and handle every complete message. Returns "read" or "write"
+        (wait for that), "handover" (the connection needs its own thread: `run()` goes on where this stopped) or
+        "closed" (call `end_pending()`)."""
+        for _ in range(_GATE_READS):
+            if self._stop:
+                return "closed"
+            with self._io_lock:
+                try:
+                    data = self._sock.recv(READ_SIZE)
+                except ssl.SSLWantWriteError:
+                    return "write"
+                except _WOULD_BLOCK:
+                    return "read"
+                except ssl.SSLZeroReturnError:
+                    data = b""
+                except (OSError, ValueError):
+                    data = b""
+            if not data:
+                self._eof = True
+                return "closed"
+            step = self._pump_messages(data)
+            if step is not None:
+                return step
+            if not self._buffered():
+                return "read"
+        return "read"
+
+    def _pump_messages(self, data):
+        try:
+            for message in self._decoder.feed(data):
+                if _wire_log.isEnabledFor(10):
+                    _wire_log.debug("<- %s %r", self.peer, log.redact(message))
+                if self._wants_thread(message):
+                    self._held = message  # checks the secret and starts a session: on a thread of its own
+                    return "handover"
+                self._pending_requests += 1
+                if self._pending_requests > MAX_PENDING_REQUESTS:
+                    self.fail("LR_BAD_REQUEST", "more than %d requests before authenticating; send initialize, "
+                              "then authenticate" % MAX_PENDING_REQUESTS)
+                    return "closed"
+                self._on_message(self, message)
+                if self._stop or self._dead:
+                    return "closed"
+                if self.authenticated:
+                    return "handover"
+        except LongreachError as err:
+            self.fail(err.code, err.message)
+            return "closed"
+        return None
+
+    def _wants_thread(self, message):
+        if not isinstance(message, dict) or message.get("command") != "attach":
+            return False
+        args = message.get("arguments")
+        return self.authenticated or (isinstance(args, dict) and "secret" in args)
+
+    def time_out(self):
+        self.fail("LR_TIMEOUT", "authentication did not complete within %g s of connecting; send initialize and "
+                  "authenticate promptly" % self._auth_timeout)
+
+    def end_pending(self):
+        """End a connection at the gate without waiting: the server hears of it once; returns the half-closed
+        socket to drain for a moment (so our last frame is not lost to a reset), or None when it is closed."""
+        self._dead = True
+        self._call_on_closed()
+        if not self._eof:
+            with self._io_lock:
+                try:
+                    socket.socket.shutdown(self._sock, socket.SHUT_WR)
+                    return self._sock
+                except OSError:
+                    pass
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        return None
+
     def send(self, message):
         """Send one DAP message (the seq is filled in). Thread-safe; never raises; a no-op once closed."""
         if self._dead:
@@ -143,7 +261,12 @@ class Connection(object):
     # ---- reader thread -------------------------------------------------------------------------------------
     def run(self):
         try:
-            if self._tls_context is not None and not self._handshake():
+            if not self._handshaken and not self._handshake():
+                return
+            held, self._held = self._held, None
+            if held is not None:
+                self._on_message(self, held)
+            if not self._stop and self._decoder.pending and self._feed(b""):
                 return
             self._loop()
         except Exception:
@@ -151,11 +274,16 @@ class Connection(object):
         finally:
             self._finish()
 
-    def _handshake(self):
+    def _wrap(self):
         try:
             self._sock = self._tls_context.wrap_socket(self._sock, server_side=True, do_handshake_on_connect=False)
         except (OSError, ValueError) as err:
             _log.info("TLS setup for %s failed: %s", self.peer, err)
+            return False
+        return True
+
+    def _handshake(self):
+        if not isinstance(self._sock, ssl.SSLSocket) and not self._wrap():
             return False
         while not self._stop:
             remaining = self._deadline - time.monotonic()
@@ -165,6 +293,7 @@ class Connection(object):
             with self._io_lock:
                 try:
                     self._sock.do_handshake()
+                    self._handshaken = True
                     return True
                 except ssl.SSLWantReadError:
                     write = False
@@ -195,16 +324,22 @@ class Connection(object):
                 if self._decoder.pending:
                     _log.info("%s closed the connection in the middle of a frame", self.peer)
                 return
-            try:
-                for message in self._decoder.feed(data):
-                    if _wire_log.isEnabledFor(10):
-                        _wire_log.debug("<- %s %r", self.peer, log.redact(message))
-                    self._on_message(self, message)
-                    if self._stop:
-                        return
-            except LongreachError as err:
-                self.fail(err.code, err.message)
+            if self._feed(data):
                 return
+
+    def _feed(self, data):
+        """Handle every complete message in `data` (and what was buffered); True when the connection should end."""
+        try:
+            for message in self._decoder.feed(data):
+                if _wire_log.isEnabledFor(10):
+                    _wire_log.debug("<- %s %r", self.peer, log.redact(message))
+                self._on_message(self, message)
+                if self._stop:
+                    return True
+        except LongreachError as err:
+            self.fail(err.code, err.message)
+            return True
+        return False
 
     def _buffered(self):
         """True when TLS already holds decrypted bytes the socket's readiness would not announce."""
@@ -246,7 +381,7 @@ class Connection(object):
 
     def _write(self, frame):
         view = memoryview(frame)
-        stall_deadline = time.monotonic() + WRITE_STALL
+        stall_deadline = time.monotonic() + self._write_stall
         while view:
             chunk = view[:WRITE_SLICE]
             write = True
@@ -268,11 +403,11 @@ class Connection(object):
                 return
             if sent:
                 view = view[sent:]
-                stall_deadline = time.monotonic() + WRITE_STALL
+                stall_deadline = time.monotonic() + self._write_stall
                 continue
             remaining = stall_deadline - time.monotonic()
             if remaining <= 0:
-                _log.info("%s accepted no data for %g s; closing", self.peer, WRITE_STALL)
+                _log.info("%s accepted no data for %g s; closing", self.peer, self._write_stall)
                 self._write_failed()
                 return
             if write:
@@ -286,22 +421,25 @@ class Connection(object):
             self.abort()
 
     def _finish(self):
-        first = False
-        with self._closed_once:
-            if not self._closed_called:
-                self._closed_called = first = True
         self._dead = True
-        if first:
-            try:
-                self._on_closed(self)
-            except Exception:
-                _log.exception("on_closed for %s failed", self.peer)
+        self._call_on_closed()
         if not self._eof:
             self._linger()
         try:
             self._sock.close()
         except OSError:
             pass
+
+    def _call_on_closed(self):
+        first = False
+        with self._closed_once:
+            if not self._closed_called:
+                self._closed_called = first = True
+        if first:
+            try:
+                self._on_closed(self)
+            except Exception:
+                _log.exception("on_closed for %s failed", self.peer)
 
     def _linger(self):
         """We close first: half-close, then drain what the peer still sends, so our last frame is not lost to a

@@ -18,6 +18,7 @@ from longreach.errors import LongreachError, error_body
 from longreach.wire import auth
 from longreach.wire.connection import Connection, format_peer
 from longreach.wire.framing import DEFAULT_BODY_LIMIT
+from longreach.wire.pending import Admission, Gate
 from longreach.wire.throttle import Throttle
 
 __all__ = ["Server", "tls_context", "DEFAULT_CAPABILITIES"]
@@ -27,8 +28,10 @@ _auth_log = log.get_logger("auth")
 _dap_log = log.get_logger("dap")
 
 DEFAULT_CAPABILITIES = {"supportsConfigurationDoneRequest": True}
+SESSION_CLOSE_WAIT = 10.0  # how long an attach waits for the previous session to finish detaching
 _PRE_AUTH = frozenset(["initialize", "authenticate", "attach", "disconnect"])
 _AUTH_FAILED = "secret did not match (check the part before @ in the qualifier)"
+_ATTACH_SECRET_FAILED = "secret did not match (check the \"secret\" attach argument)"
 
 
 def tls_context(certfile, keyfile):
@@ -72,6 +75,9 @@ class Server(object):
         self.max_connections = max_connections
         self.address = None
         self._lock = threading.Lock()
+        # held while a session is made or closed: a new session never starts while the last one is still tearing
+        # its tracer down (which could otherwise remove the new one's trace functions)
+        self._sessions = threading.RLock()
         self._connections = set()
         self._attached = None          # the attached Connection
         self._attached_since = None
@@ -81,6 +87,9 @@ class Server(object):
         self._thread = None
         self._closing = False
         self.dialer = None             # reverse connect (dial.py): this server serves what the dialer dials
+        # connections that have not authenticated wait here, on one thread, not one thread each (pending.py)
+        full = max(2, max_connections * 3 // 4)
+        self._gate = Gate(self._hand_over, Admission(start=full // 3, full=full))
         self._handlers = {
             "initialize": self._initialize,
             "authenticate": self._authenticate,
@@ -107,7 +116,7 @@ class Server(object):
             elif hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
             sock.bind(sockaddr)
-            sock.listen(16)
+            sock.listen(128)
             sock.setblocking(False)
         except OSError as err:
             sock.close()
@@ -141,6 +150,7 @@ class Server(object):
         for conn in connections:
             self._detach(conn)
             conn.abort()
+        self._gate.close(timeout)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -160,6 +170,7 @@ class Server(object):
             conn.forget()
         self._connections = set()
         self._attached = None
+        self._gate.forget()
         for sock in [self._listener] + list(self._wake or ()):
             if sock is not None:
                 try:
@@ -229,11 +240,19 @@ class Server(object):
             pass
         conn = Connection(sock, address, self._on_message, self._on_closed, tls_context=self.tls,
                           auth_timeout=self.auth_timeout, body_limit=self.body_limit)
+        if not self._gate.admit(conn):
+            _log.warning("refusing %s: too many connections waiting to authenticate", conn.peer)
+            sock.close()
+            return
         if self.secret is None:
             conn.mark_authenticated()
         with self._lock:
             self._connections.add(conn)
         _log.info("connection from %s", conn.peer)
+        self._gate.add(conn)
+
+    def _hand_over(self, conn):
+        """The gate's hand-over: `conn` authenticated (or sent attach) and gets a reader thread of its own."""
         try:
             conn.thread = start_agent_thread(conn.run, "longreach-conn " + conn.peer)
         except Exception:
@@ -268,6 +287,7 @@ class Server(object):
 
     def _on_closed(self, conn):
         _log.info("connection from %s closed", conn.peer)
+        self._gate.release(conn)
         self._detach(conn)
         with self._lock:
             self._connections.discard(conn)
@@ -291,7 +311,8 @@ class Server(object):
                 raise LongreachError("LR_BAD_REQUEST", "\"arguments\" of %r must be an object" % command)
             body = self._dispatch(conn, command, args)
         except LongreachError as err:
-            reply.update(success=False, message=err.code, body=error_body(err.code, err.message))
+            reply.update(success=False, message=err.code, body=error_body(err.code, err.message,
+                                                                          err.retry_after_ms))
         except Exception:
             _dap_log.exception("request %r from %s failed", command, conn.peer)
             text = "internal error in the Longreach agent while handling %r (details in the LONGREACH_LOG=dap " \
@@ -380,9 +401,14 @@ class Server(object):
         try:
             options = {"on_configured": lambda: self._on_configured(conn), "redirect_output": self.redirect_output,
                        "is_tls": conn.is_tls, "after_reply": lambda fn: self._after_reply(conn, fn)}
-            session = self.session_factory(conn.send, conn.peer, options)
-            conn.state["session"] = session
-            body = session.handle("attach", args)
+            if not self._sessions.acquire(True, SESSION_CLOSE_WAIT):
+                raise LongreachError("LR_ALREADY_ATTACHED", "the previous debugger is still detaching; attach again")
+            try:
+                session = self.session_factory(conn.send, conn.peer, options)
+                conn.state["session"] = session
+                body = session.handle("attach", args)
+            finally:
+                self._sessions.release()
         except BaseException:
             self._detach(conn)  # closes the half-made session, if any
             raise
@@ -448,11 +474,12 @@ class Server(object):
             _auth_log.warning("throttled attempt from %s (retry in %.1f s)", conn.peer, wait)
             conn.finish()
             raise LongreachError("LR_THROTTLED", "too many failed attempts from %s; retry in %.1f s" % (
-                conn.ip, max(wait, 0.1)))
+                conn.ip, max(wait, 0.1)), retry_after_ms=int(wait * 1000 + 0.999))
 
     def _auth_ok(self, conn, how):
         self.throttle.success(conn.ip)
         conn.mark_authenticated()
+        self._gate.release(conn)
         _auth_log.info("%s authenticated (%s)", conn.peer, how)
 
     def _auth_failed(self, conn, how):
@@ -460,7 +487,7 @@ class Server(object):
         _auth_log.warning("failed authentication from %s (%s); further attempts refused for %.2f s",
                           conn.peer, how, window)
         conn.finish()
-        raise LongreachError("LR_AUTH_FAILED", _AUTH_FAILED)
+        raise LongreachError("LR_AUTH_FAILED", _ATTACH_SECRET_FAILED if how == "attach secret" else _AUTH_FAILED)
 
     def _on_configured(self, conn):
         """wait_for_attach() returns once configuration is done, but only after the configurationDone response is
@@ -487,7 +514,8 @@ class Server(object):
                 self._configured.clear()
         if session is not None:
             _log.info("%s detached", conn.peer)
-            _close_session(session, conn)
+            with self._sessions:
+                _close_session(session, conn)
 
 
 def _close_session(session, conn):

@@ -131,6 +131,7 @@ class FakeSession(object):
     """Stands in for session.DebugSession in server tests, so the gate and the policy are tested alone."""
 
     instances = []
+    hold_close = None  # a threading.Event: close() waits for it (a detach that takes its time)
     CAPABILITIES = {"supportsConfigurationDoneRequest": True, "supportsFakeThings": True}
 
     def __init__(self, send, peer, options):
@@ -166,6 +167,8 @@ class FakeSession(object):
         self.send({"type": "event", "event": "initialized"})
 
     def close(self):
+        if FakeSession.hold_close is not None:
+            FakeSession.hold_close.wait(10)
         self.closed += 1
         self.closed_event.set()
 

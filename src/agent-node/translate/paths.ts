@@ -104,3 +104,35 @@ export function samePath(a: string, b: string): boolean {
   if (x === y) return true;
   return /^[a-z]:\//.test(x) && x.toLowerCase() === y.toLowerCase();
 }
+
+export interface TargetChoice {
+  /** The agent's file the breakpoint goes in, or null when no match is loaded or on disk (wait for one to load). */
+  target: string | null;
+  /** Set when several files matched: which one was chosen, for the breakpoint's message. */
+  note?: string;
+}
+
+/**
+ * Which file a client path means. Loaded code first: the exact path, then pathMappings, then the file-name heuristic
+ * among loaded scripts; only then files on disk that nothing loaded (the exact path, then the mapped one). A file the
+ * program runs beats a file of the same name that merely exists (two checkouts on one machine, bind mounts).
+ */
+export function chooseTarget(clientPath: string, mappings: readonly PathMapping[], loaded: readonly string[], exists: (path: string) => boolean): TargetChoice {
+  const isLoaded = (p: string): boolean => loaded.some((l) => samePath(l, p));
+  const named: string[] = [];
+  if (!/^[A-Za-z]:[\\/]|^\\\\/.test(clientPath)) named.push(clientPath);
+  const mapped = toRemote(clientPath, mappings);
+  if (mapped !== clientPath && !named.some((n) => samePath(n, mapped))) named.push(mapped);
+  const guess = rankByFileName(mapped, loaded)[0];
+  const matches: string[] = [];
+  const add = (p: string): void => {
+    if (!matches.some((m) => samePath(m, p))) matches.push(p);
+  };
+  named.filter(isLoaded).forEach(add);
+  if (guess !== undefined) add(guess);
+  named.filter((p) => !isLoaded(p) && exists(p)).forEach(add);
+  const target = matches[0] ?? null;
+  if (target === null || matches.length === 1) return { target };
+  const shown = (p: string): string => (isLoaded(p) ? p : `${p} (not loaded)`);
+  return { target, note: `using ${shown(target)}; also matched ${matches.slice(1, 4).map(shown).join(', ')}` };
+}

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { SourceMaps } from '../sourcemaps.js';
 import { AGENT_GLOBAL } from '../shared.js';
 import { buildCondition } from '../translate/conditions.js';
-import { baseName, exactUrlRegex, fileNameUrlRegex, rankByFileName, scriptPath, toRemote, type PathMapping } from '../translate/paths.js';
+import { baseName, chooseTarget, exactUrlRegex, fileNameUrlRegex, rankByFileName, scriptPath, toRemote, type PathMapping } from '../translate/paths.js';
 import type { ScriptInfo, V8Runtime } from './runtime.js';
 
 export interface BreakpointSpec {
@@ -71,6 +71,8 @@ export class Breakpoints {
   }
 
   /** The DAP ids of the breakpoints behind V8's hitBreakpoints. */
+  #busy: Promise<void> = Promise.resolve();
+
   dapIds(v8Ids: readonly string[]): number[] {
     const ids = new Set<number>();
     for (const v8 of v8Ids) {
@@ -80,7 +82,22 @@ export class Breakpoints {
     return [...ids];
   }
 
-  async set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
+  /** Resolves once no setBreakpoints is half done (V8 may report a hit before the id that names it came back). */
+  settled(): Promise<void> {
+    return this.#busy;
+  }
+
+  set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
+    const done = this.#set(clientPath, specs);
+    const busy = done.then(() => undefined, () => undefined);
+    this.#busy = busy;
+    void busy.then(() => {
+      if (this.#busy === busy) this.#busy = Promise.resolve();
+    });
+    return done;
+  }
+
+  async #set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
     await this.#clear(clientPath);
     if (specs.length === 0) {
       this.#bySource.delete(clientPath);
@@ -145,20 +162,9 @@ export class Breakpoints {
       if (bp.mappedScripts.size === 0) bp.message = `not loaded yet: no script with a source map for ${baseName(bp.remotePath)} has loaded; the breakpoint is placed when one does`;
       return;
     }
-    let target = bp.remotePath;
-    let regex: string;
     const loaded = [...this.#runtime.scripts.values()].map((s) => scriptPath(s.url)).filter((p): p is string => p !== null);
-    if (loaded.includes(target) || existsSync(target)) {
-      regex = exactUrlRegex(target);
-    } else {
-      const best = rankByFileName(target, loaded)[0];
-      if (best) {
-        target = best;
-        regex = exactUrlRegex(best);
-      } else {
-        regex = fileNameUrlRegex(baseName(target));
-      }
-    }
+    const choice = chooseTarget(bp.clientPath, this.mappings, loaded, existsSync);
+    const regex = choice.target !== null ? exactUrlRegex(choice.target) : fileNameUrlRegex(baseName(bp.remotePath));
     const result = await this.#runtime.cdp.post<{ breakpointId: string; locations: { scriptId: string; lineNumber: number; columnNumber?: number }[] }>(
       'Debugger.setBreakpointByUrl',
       { urlRegex: regex, lineNumber: bp.line - 1, condition: bp.condition },
@@ -166,8 +172,10 @@ export class Breakpoints {
     bp.v8Ids.push(result.breakpointId);
     this.#byV8.set(result.breakpointId, bp);
     const first = result.locations[0];
-    if (first) this.#verify(bp, first);
-    else bp.message = `not loaded yet: no loaded script is named ${baseName(bp.remotePath)}; the breakpoint is placed when it loads`;
+    if (first) {
+      this.#verify(bp, first);
+      if (choice.note) bp.message = choice.note; // several files matched: say which one the breakpoint is in
+    } else bp.message = `not loaded yet: no loaded script is named ${baseName(bp.remotePath)}; the breakpoint is placed when it loads`;
   }
 
   async #placeMapped(bp: Bp, script: ScriptInfo): Promise<void> {

@@ -304,8 +304,14 @@ export class NodeDebugSession implements DebugSessionHandler {
       await runtime.cdp.post('Debugger.stepOut');
       return;
     }
-    const functionHits = this.#functionBreakpoints.dapIds(p.hitBreakpoints);
-    const hit = [...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
+    let functionHits = this.#functionBreakpoints.dapIds(p.hitBreakpoints);
+    let hit = [...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
+    if (hit.length === 0 && p.hitBreakpoints.length > 0) {
+      // V8 hit a breakpoint whose id has not come back to us yet (set while the program runs): wait for it
+      await this.#state.breakpoints.settled();
+      functionHits = this.#functionBreakpoints.dapIds(p.hitBreakpoints);
+      hit = [...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
+    }
     let reason = stopReason(p.reason, hit.length ? p.hitBreakpoints : [], this.#lastAction === 'break' ? 'pause' : this.#lastAction);
     if (reason === 'breakpoint' && functionHits.length === hit.length) reason = 'function breakpoint';
     const body: Record<string, unknown> = { reason, threadId: THREAD_ID, allThreadsStopped: true };

@@ -14,7 +14,7 @@ import { COLOR, PLAIN, TextSink } from '../render/text.js';
 import { parseBreakOption } from '../repl/commands.js';
 import { Controller, type Sink } from '../repl/controller.js';
 import { runRepl } from '../repl/interactive.js';
-import { readSecret } from '../secret.js';
+import { readSecret, secretSource } from '../secret.js';
 import { CONNECTION_OPTIONS, parseTimeout } from '../connection-options.js';
 
 export const ATTACH_USAGE = `usage: longreach attach QUALIFIER [--break FILE:LINE[:COND]]... [--path-map LOCAL=REMOTE]...
@@ -31,6 +31,8 @@ Type help at the prompt for the debugger commands.`;
 export interface AttachSetup {
   target: string;
   secret?: string;
+  /** Where the secret came from (--secret-file / --secret-env), named if it does not match. */
+  secretSource?: string;
   breakpoints: { file: string; line: number; condition?: string }[];
   pathMappings: PathMapping[];
   exceptionFilters: string[];
@@ -69,9 +71,11 @@ export async function attachCommand(argv: string[], io: Io): Promise<number> {
   };
   const timeoutMs = parseTimeout(values.timeout, 30);
   const secret = readSecret(values, io.env);
+  const source = secretSource(values);
   const setup: AttachSetup = {
     target: positionals[0]!,
     ...(secret !== undefined ? { secret } : {}),
+    ...(source !== undefined ? { secretSource: source } : {}),
     breakpoints: asUsage(() => (values.break ?? []).map(parseBreakOption)),
     pathMappings: asUsage(() => (values['path-map'] ?? []).map((m) => parsePathMapping(m))),
     exceptionFilters: (values.catch ?? []).flatMap((c) => c.split(',')).filter((c) => c !== 'off'),
@@ -111,10 +115,12 @@ export async function openDebugger(setup: AttachSetup, io: Io): Promise<Debugger
   const session = await connect(setup.target, {
     timeoutMs: setup.connectTimeoutMs,
     ...(setup.secret !== undefined ? { secret: setup.secret } : {}),
+    ...(setup.secretSource !== undefined ? { secretSource: setup.secretSource } : {}),
     ...(setup.ca !== undefined ? { ca: setup.ca } : {}),
     ...(setup.fingerprint !== undefined ? { fingerprint: setup.fingerprint } : {}),
     ...(decide ? { decide } : {}),
     onWarning: (w) => io.stderr.write(`${w}\n`),
+    onNotice: (line) => io.stderr.write(`${line}\n`),
   });
   try {
     return await Debugger.attach(session, {

@@ -7,7 +7,7 @@ import type { ProcessInfo } from '../../protocol/process-info.js';
 import { parseQualifier } from '../../protocol/qualifier.js';
 import { UsageError, type Io } from '../io.js';
 import { renderTable } from '../render/table.js';
-import { readSecret } from '../secret.js';
+import { readSecret, secretSource } from '../secret.js';
 import { CONNECTION_OPTIONS, parseTimeout } from '../connection-options.js';
 import { trustDecider } from '../prompt-trust.js';
 
@@ -28,6 +28,7 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError(`list needs at least one qualifier\n${LIST_USAGE}`);
   const timeoutMs = parseTimeout(values.timeout, 5);
   const secret = readSecret(values, io.env);
+  const source = secretSource(values);
   const targets = positionals.map((p) => parseQualifier(p, { allowRange: true }));
   const progress = io.stderr.isTTY === true && !values.json;
   const decide = trustDecider(io);
@@ -37,10 +38,12 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
       ...(await listProcesses(target, {
         timeoutMs,
         ...(secret !== undefined ? { secret } : {}),
+        ...(source !== undefined ? { secretSource: source } : {}),
         ...(values.ca !== undefined ? { ca: values.ca } : {}),
         ...(values.fingerprint !== undefined ? { fingerprint: values.fingerprint } : {}),
         ...(decide ? { decide } : {}),
         onWarning: (w) => io.stderr.write(`${w}\n`),
+        onNotice: (line) => io.stderr.write(`${line}\n`),
         ...(progress ? { onProgress: (done: number, total: number) => io.stderr.write(`\rscanning ${done}/${total}\x1b[K`) } : {}),
       })),
     );
