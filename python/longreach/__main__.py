@@ -1,5 +1,5 @@
 """The launcher: python -m longreach --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
-[--certfile F --keyfile F] [--wait] [--allow-plain-secret] (script.py | -m module | -c code) [args ...]
+[--certfile F --keyfile F] [--wait] [--allow-plain-secret] [--no-subprocess] (script.py | -m module | -c code) [args ...]
 
 Starts the debug server, then runs the program as __main__ exactly as `python script.py` (or -m / -c) would.
 """
@@ -10,7 +10,7 @@ import sys
 import types
 
 USAGE = """usage: python -m longreach --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
-                          [--certfile FILE --keyfile FILE] [--wait] [--allow-plain-secret]
+                          [--certfile FILE --keyfile FILE] [--wait] [--allow-plain-secret] [--no-subprocess]
                           (script.py | -m module | -c code) [args ...]"""
 
 HELP = USAGE + """
@@ -27,6 +27,7 @@ options:
   --keyfile FILE          TLS private key (PEM)
   --wait                  do not start the program until a debugger has attached and configured
   --allow-plain-secret    accept a secret in attach arguments over plain tcp://
+  --no-subprocess         do not follow child processes (by default they join the job: ?pid=PID reaches one)
   -h, --help              show this help
 
 The secret is never accepted on the command line, where `ps` shows it to every user."""
@@ -39,7 +40,7 @@ class UsageError(Exception):
 def parse(argv):
     """Options dict and the program's argv ("-m"/"-c" first for those forms). UsageError on bad input."""
     opts = {"listen": None, "secret": None, "secret_source": None, "certfile": None, "keyfile": None,
-            "wait": False, "allow_plain_secret": False}
+            "wait": False, "allow_plain_secret": False, "no_subprocess": False}
     args = list(argv)
     while args:
         arg = args.pop(0)
@@ -68,7 +69,7 @@ def parse(argv):
                 raise UsageError("--no-secret takes no value")
         elif name in ("--certfile", "--keyfile"):
             opts[name[2:]] = value()
-        elif name in ("--wait", "--allow-plain-secret"):
+        elif name in ("--wait", "--allow-plain-secret", "--no-subprocess"):
             if eq:
                 raise UsageError("%s takes no value" % name)
             opts[name[2:].replace("-", "_")] = True
@@ -225,7 +226,8 @@ def main(argv=None):
     from longreach import program as program_state
     try:
         longreach.enable_attach(opts["secret"], address=opts["listen"], certfile=opts["certfile"],
-                                keyfile=opts["keyfile"], allow_plain_secret=opts["allow_plain_secret"])
+                                keyfile=opts["keyfile"], allow_plain_secret=opts["allow_plain_secret"],
+                                subprocess=not opts["no_subprocess"])
     except longreach.LongreachError as err:
         sys.stderr.write("longreach: error: %s\n" % err)
         return 2

@@ -25,11 +25,13 @@ _hooks_installed = False
 
 
 def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None, redirect_output=True,
-                  allow_plain_secret=False):
+                  allow_plain_secret=False, subprocess=True):
     """Start the debug server in this process; returns the (host, port) it listens on (port 0 picks one).
 
     `secret` is a non-empty string a debugger must prove it knows, or None to let anyone attach. With certfile and
-    keyfile the server speaks TLS (tcps://). Non-blocking: the server runs on a daemon thread.
+    keyfile the server speaks TLS (tcps://). Non-blocking: the server runs on a daemon thread. With `subprocess`
+    (the default) the processes this one starts (fork, multiprocessing, subprocess of Python) join its job and are
+    reached through the same address with `?pid=` (docs/protocol.md 5.3).
     """
     global _server
     _check_secret(secret)
@@ -39,7 +41,10 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
         raise LongreachError("LR_CERT", "keyfile was given without certfile; pass both for TLS, or neither")
     _check_bool("redirect_output", redirect_output)
     _check_bool("allow_plain_secret", allow_plain_secret)
+    _check_bool("subprocess", subprocess)
     with _lock:
+        if _server is not None and getattr(_server, "job_member", False):
+            _leave_job()  # a child of a debugged job that listens itself is its own job from now on
         if _server is not None:
             raise LongreachError("LR_ALREADY_ENABLED", "the debug server is already listening on %s in this "
                                  "process; call enable_attach() once" % format_peer(_server.address))
@@ -52,10 +57,36 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
         server.start()
         _server = server
         _install_hooks()
+        if subprocess:
+            from longreach import child
+            child.start_gateway(server, _load_session, _adopt_server, redirect_output)
     if secret is None and not _is_loopback(bound[0]):
         _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
               "port can run code in this process\n" % format_peer(bound))
     return bound[0], bound[1]
+
+
+def _join_job():
+    """Called by the job's bootstrap (longreach/job/config.py) in a child, before its own code."""
+    from longreach import child
+    child.boot(_load_session, _adopt_server)
+
+
+def _adopt_server(server):
+    """A job's child (longreach.child) serves through its gateway with this server: the API works there too."""
+    global _server
+    with _lock:
+        _server = server
+    _install_hooks()
+
+
+def _leave_job():
+    global _server
+    server, _server = _server, None
+    try:
+        server.close(timeout=0.5)
+    except Exception:
+        pass
 
 
 def _load_session():

@@ -1,6 +1,6 @@
 """The package's shape: imports run one way between its rooms, with no circle, and every file stays short.
 
-Rooms (docs/architecture.md): the public face (api, __main__, __init__) -> session -> tracer / wire -> the base
+Rooms (docs/architecture.md): the public face (api, __main__, __init__, child) -> job / session -> tracer / wire -> the base
 (errors, log, processinfo, program, _threads). Every import counts, including those inside functions.
 """
 
@@ -16,10 +16,11 @@ ALLOWED = {
     "wire": {"base"},
     "tracer": {"base"},
     "session": {"tracer", "wire", "base"},
-    "face": {"session", "tracer", "wire", "base"},
+    "job": {"wire", "base"},
+    "face": {"job", "session", "tracer", "wire", "base"},
 }
 BASE = {"errors", "log", "processinfo", "program", "_threads"}
-FACE = {"__init__", "__main__", "api"}
+FACE = {"__init__", "__main__", "api", "child"}
 
 
 def modules():
@@ -67,7 +68,7 @@ def room(module):
     parts = module.split(".")
     if len(parts) == 1:
         return "face"
-    if parts[1] in ("wire", "tracer", "session"):
+    if parts[1] in ("wire", "tracer", "session", "job"):
         return parts[1]
     if parts[1] in BASE:
         return "base"

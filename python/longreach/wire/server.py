@@ -80,6 +80,10 @@ class Server(object):
         self._wake = None
         self._thread = None
         self._closing = False
+        # Jobs (docs/protocol.md 5.3): a gateway (root) or member (child) from longreach.job, or None. Duck-typed:
+        # process_info(own) -> body, select(conn, pid) -> body, pids() -> [pid]. A connection relayed to another
+        # process of the job has conn.state["relay"] (to_child(message), close()).
+        self.job = None
         self._handlers = {
             "initialize": self._initialize,
             "authenticate": self._authenticate,
@@ -207,7 +211,7 @@ class Server(object):
                 except OSError:
                     pass
 
-    def _admit(self, sock, address):
+    def _admit(self, sock, address, authenticated=False):
         with self._lock:
             full = len(self._connections) >= self.max_connections
         if full:
@@ -221,7 +225,7 @@ class Server(object):
             pass
         conn = Connection(sock, address, self._on_message, self._on_closed, tls_context=self.tls,
                           auth_timeout=self.auth_timeout, body_limit=self.body_limit)
-        if self.secret is None:
+        if self.secret is None or authenticated:
             conn.mark_authenticated()
         with self._lock:
             self._connections.add(conn)
@@ -233,14 +237,25 @@ class Server(object):
             self._on_closed(conn)
             conn.forget()
 
+    def admit(self, sock, address):
+        """Serve a connection that is authenticated already (a job's gateway opened it for a client it admitted)."""
+        self._admit(sock, address, authenticated=True)
+
     def _on_closed(self, conn):
         _log.info("connection from %s closed", conn.peer)
+        relay = conn.state.pop("relay", None)
+        if relay is not None:
+            relay.close()
         self._detach(conn)
         with self._lock:
             self._connections.discard(conn)
 
     # ---- requests ----------------------------------------------------------------------------------------------
     def _on_message(self, conn, message):
+        relay = conn.state.get("relay")
+        if relay is not None:  # selected another process of the job: everything goes there
+            relay.to_child(message)
+            return
         if message.get("type") != "request":
             _dap_log.debug("ignoring a %r message from %s", message.get("type"), conn.peer)
             return
@@ -386,7 +401,8 @@ class Server(object):
         return None
 
     def _process_info(self, conn, args):
-        return processinfo.process_info(self.attached_info())
+        info = processinfo.process_info(self.attached_info())
+        return info if self.job is None else self.job.process_info(info)
 
     def _select_process(self, conn, args):
         """docs/protocol.md 5.3: a client that names a process (?pid=) asks for it before attach."""
@@ -395,6 +411,8 @@ class Server(object):
             raise LongreachError("LR_BAD_REQUEST", "longreach/selectProcess needs {\"pid\": <positive integer>}")
         if conn.state.get("session") is not None:
             raise LongreachError("LR_BAD_REQUEST", "select the process before attach")
+        if pid != os.getpid() and self.job is not None:
+            return self.job.select(conn, pid)
         if pid != os.getpid():
             raise LongreachError("LR_NO_SUCH_PROCESS", "no process %d is reachable through this address; its "
                                  "processes: %d (see longreach list)" % (pid, os.getpid()))
