@@ -10,6 +10,8 @@ a fork does to both. longreach.job holds the machinery; this module decides when
 """
 
 import os
+import platform
+import sys
 
 from longreach import log
 from longreach.job import config as job_config
@@ -62,7 +64,7 @@ def boot(load_session, adopt):
         _log.exception("joining the job failed")
 
 
-def _join(config, helper=False):
+def _join(config, helper=False, deferred=None):
     from longreach.job import forkwarn
     from longreach.job.member import Member
     from longreach.wire.server import Server
@@ -72,7 +74,7 @@ def _join(config, helper=False):
     server.job_member = True
     member = Member(config, server, helper=helper)
     server.job = member
-    if not member.start():
+    if not member.start(deferred=deferred):
         return
     _state["config"], _state["member"] = config, member
     _state["adopt"](server)
@@ -98,6 +100,8 @@ def _after_fork_in_child():
         if member is not None:
             member.forget()
         if config is not None:
-            _join(config, helper=False)
+            # PyPy: no thread may start inside an at-fork hook (member.py, _after_hook)
+            _join(config, helper=False,
+                  deferred=sys._getframe() if platform.python_implementation() == "PyPy" else None)
     except Exception:
         _log.exception("joining the job after fork failed")

@@ -9,6 +9,7 @@ member simply stops: the process runs on, undebugged, with nothing left listenin
 
 import os
 import socket
+import sys
 
 from longreach import log, processinfo
 from longreach._threads import start_agent_thread
@@ -30,8 +31,9 @@ class Member(object):
         self.link = None
         self.thread = None
 
-    def start(self):
-        """Register with the gateway; False (and nothing left behind) when it cannot be reached."""
+    def start(self, deferred=None):
+        """Register with the gateway; False (and nothing left behind) when it cannot be reached. `deferred` (the
+        frame of an at-fork hook): start the member's thread only once that hook has returned (_after_hook)."""
         try:
             sock = self._dial()
         except OSError as err:
@@ -46,8 +48,14 @@ class Member(object):
         if not self.link.send(hello):
             self.link.close()
             return False
-        self.thread = start_agent_thread(self._loop, "longreach-job-member")
+        if deferred:
+            _after_hook(deferred, self._start_thread)
+        else:
+            self._start_thread()
         return True
+
+    def _start_thread(self):
+        self.thread = start_agent_thread(self._loop, "longreach-job-member")
 
     def forget(self):
         """In a forked child: drop the parent's link without disturbing it."""
@@ -109,3 +117,27 @@ class Member(object):
             sock.close()
             return
         self.server.admit(sock, (peer[0], peer[1]))
+
+
+def _after_hook(hook, fn):
+    """Run fn() at the first profiler event outside the at-fork hook whose frame is `hook`, then put back the
+    profiler that was there. PyPy crashes a forked child that starts a thread inside an at-fork hook (reproduced without Longreach),
+    but not one that starts it once os.fork() has returned. A child that never calls anything again stays listed,
+    but cannot be selected."""
+    old = sys.getprofile()
+
+    def once(frame, event, arg):
+        if event == "c_return":
+            return
+        outer = frame
+        while outer is not None:
+            if outer is hook:
+                return
+            outer = outer.f_back
+        sys.setprofile(old)
+        try:
+            fn()
+        except Exception:
+            _log.exception("starting the member's thread failed")
+
+    sys.setprofile(once)
