@@ -126,15 +126,16 @@ class Gateway(object):
             return [self.pid] + sorted(p.pid for p in self._processes.values() if not p.helper)
 
     def process_info(self, own):
-        """The root's processInfo body: its own fields, ppid, label, and `processes` (itself first)."""
-        own = dict(own)
-        own.setdefault("ppid", os.getppid())
-        own.setdefault("label", job_config.label())
-        own.setdefault("waiting", None)
+        """The root's processInfo body: its own fields, ppid, label, and, once the job has other processes,
+        `processes` (itself first)."""
+        me = dict(own)
+        me.setdefault("ppid", os.getppid())
+        me.setdefault("label", job_config.label())
+        me.setdefault("waiting", None)
         answers = self._ask_all()
         with self._lock:
             processes = dict(self._processes)
-        rows = [dict(own)]
+        rows = [me]
         for pid in sorted(processes):
             process = processes[pid]
             if process.helper:
@@ -148,8 +149,11 @@ class Gateway(object):
             if not info.get("label") and process.execd:
                 info["label"] = "exec'd"
             rows.append(info)
-        own["processes"] = rows
-        return own
+        if len(rows) == 1:  # alone, the root lists as any single process does (docs/protocol.md 5.3)
+            return own
+        me = dict(me)
+        me["processes"] = rows
+        return me
 
     def select(self, conn, pid):
         """longreach/selectProcess for a process other than the root: open a session there and relay to it."""
