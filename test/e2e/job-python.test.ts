@@ -102,3 +102,15 @@ test('job: a child that dies while stopped ends that session with a message; the
   job.stop();
   await job.exited;
 });
+
+test('job: --no-subprocess leaves children alone (the root lists as a single process)', async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['fork,script'], { launcher: ['--no-subprocess'] });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const rows = await waitForRows(job.port, (r) => r.length >= 1);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.target, `tcp://127.0.0.1:${job.port}`);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${job.child.pid! + 1}`, 'p 1\n');
+  assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS.*processes: ${job.child.pid}\\b`));
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
