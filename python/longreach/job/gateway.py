@@ -62,6 +62,7 @@ class Gateway(object):
         self._next_id = 0
         self._links = 0
         self._closing = False
+        self._job_session = None
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._listener.bind(self.socket_path)
@@ -162,26 +163,75 @@ class Gateway(object):
         if process is None or process.helper:
             raise LongreachError("LR_NO_SUCH_PROCESS", "no process %d is reachable through this address; its "
                                  "processes: %s (see longreach list)" % (pid, ", ".join(map(str, self.pids()))))
-        ask = self._new_ask()
-        ask["pid"] = pid
-        peer = conn.peer.rpartition(":")
-        if not process.link.send({"type": "open", "id": ask["id"], "peer": [peer[0].strip("[]"),
-                                                                            int(peer[2] or 0)]}):
-            self._drop_ask(ask)
-            raise LongreachError("LR_NO_SUCH_PROCESS", "process %d has ended; its processes now: %s" % (
-                pid, ", ".join(map(str, self.pids()))))
-        ok = ask["event"].wait(OPEN_TIMEOUT)
-        self._drop_ask(ask)
-        link = ask.get("link")
-        if not ok or link is None:
+        ask = self.open_session(process, conn)
+        if ask is None:
             raise LongreachError("LR_TIMEOUT", "process %d did not open a debugging session within %g s (it may "
                                  "be ending or stuck outside Python); try again or attach to another process"
                                  % (pid, OPEN_TIMEOUT))
-        relay = Relay(conn, link, pid)
+        relay = Relay(conn, ask["link"], pid)
         conn.state["relay"] = relay
-        ask["relay"] = relay
-        ask["started"].set()
+        self.run_port(ask, relay)
         return {"capabilities": dict(process.capabilities or {})}
+
+    def open_session(self, process, conn):
+        """Ask `process` to open a session for the client on `conn`: the ask (its "link" set), or None when the
+        process has ended or did not answer in time. run_port() then gives the link its reader."""
+        ask = self._new_ask()
+        ask["pid"] = process.pid
+        peer = conn.peer.rpartition(":")
+        sent = process.link.send({"type": "open", "id": ask["id"], "peer": [peer[0].strip("[]"),
+                                                                            int(peer[2] or 0)]})
+        ok = sent and ask["event"].wait(OPEN_TIMEOUT)
+        self._drop_ask(ask)
+        if not ok or ask.get("link") is None:
+            return None
+        return ask
+
+    def run_port(self, ask, reader):
+        """The opened session's link is read by `reader.run()` (on the thread that accepted it)."""
+        ask["relay"] = reader
+        ask["started"].set()
+
+    def members(self):
+        with self._lock:
+            return [p for p in self._processes.values() if not p.helper]
+
+    def root_name(self):
+        label = job_config.label()
+        return "pid %d%s" % (self.pid, " " + label if label else "")
+
+    def label_of(self, pid):
+        """A process's current label (asked now, briefly), '' when it does not say."""
+        with self._lock:
+            process = self._processes.get(pid)
+        if process is None:
+            return ""
+        ask = self._new_ask()
+        ask["expect"] = 1
+        process.link.send({"type": "info", "id": ask["id"]})
+        ask["event"].wait(INFO_TIMEOUT)
+        self._drop_ask(ask)
+        info = ask["answers"].get(pid) or {}
+        return info.get("label") or ""
+
+    # ---- a session over the whole job (jobsession.py) -------------------------------------------------------------
+    def job_session(self, server, conn):
+        from longreach.job.jobsession import JobSession
+        session = JobSession(self, server, conn)
+        self._job_session = session
+        return session
+
+    def job_session_ended(self, session):
+        if self._job_session is session:
+            self._job_session = None
+
+    def _joined(self, process):
+        session = self._job_session
+        if session is not None and not process.helper:
+            try:
+                start_agent_thread(session.join, "longreach-job-join", (process,))
+            except Exception:
+                _log.exception("cannot bring process %d into the job session", process.pid)
 
     # ---- connections from the job's processes ------------------------------------------------------------------
     def _accept_loop(self):
@@ -239,6 +289,7 @@ class Gateway(object):
             self._seen.add(pid)
         if old is not None:
             old.link.close()  # the same pid again: an exec; the old image's link is stale
+        self._joined(process)
         _log.info("process %d (parent %s) joined the job%s", pid, ppid, " as a helper" if process.helper else "")
         try:
             while True:

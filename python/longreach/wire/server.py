@@ -237,6 +237,14 @@ class Server(object):
             self._on_closed(conn)
             conn.forget()
 
+    def handle_port_message(self, port, message):
+        """A message for this process's own session from a job session (longreach.job), as if `port` were a
+        connection: same gate, same handlers, the reply goes to port.send."""
+        self._on_message(port, message)
+
+    def release_port(self, port):
+        self._detach(port)
+
     def admit(self, sock, address):
         """Serve a connection that is authenticated already (a job's gateway opened it for a client it admitted)."""
         self._admit(sock, address, authenticated=True)
@@ -348,6 +356,16 @@ class Server(object):
         if self.session_factory is None:
             raise LongreachError("LR_UNSUPPORTED", "this agent cannot debug: its session module failed to load "
                                  "(details in the LONGREACH_LOG=server log)")
+        if self.job is not None and not conn.state.get("job_port") and hasattr(self.job, "job_session"):
+            # the root of a job: the session spans the job; this process's own session runs behind a port
+            job_session = self.job.job_session(self, conn)
+            conn.state["relay"] = job_session
+            try:
+                return job_session.attach(args)
+            except BaseException:
+                conn.state.pop("relay", None)
+                job_session.close()
+                raise
         with self._lock:
             if conn.state.get("session") is not None:
                 raise LongreachError("LR_BAD_REQUEST", "this connection is already attached")
