@@ -80,6 +80,9 @@ def _join(config, helper=False, deferred=None):
     _state["adopt"](server)
     forkwarn.install()
     _install_fork_hook()
+    if deferred is None and not helper and os.path.exists(job_config.attached_flag(config)):
+        # a client debugs the whole job: let its session set this process's breakpoints before its code runs
+        server.wait_configured(config.get("hold", job_config.DEFAULT_HOLD))
 
 
 def _install_fork_hook():

@@ -59,3 +59,12 @@ test('job session: a process that starts after attach gets the breakpoints and s
   job.stop();
   assert.equal(await job.exited, 0, job.stderr());
 });
+
+test('job session: a short-lived process started after attach is held until its breakpoints are set', { timeout: 60_000 }, async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['later,once']);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\n', ['--break', `${WORK}:10`]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^'once' {2}\(str\)$/m);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});

@@ -11,10 +11,12 @@ import json
 import os
 import sys
 
-__all__ = ["ENV", "encode", "decode", "write_bootdir", "label", "helper_kind"]
+__all__ = ["ENV", "HOLD_ENV", "encode", "decode", "attached_flag", "write_bootdir", "label", "helper_kind"]
 
 ENV = "LONGREACH_JOB"
+HOLD_ENV = "LONGREACH_JOB_HOLD"   # seconds a new process waits for a job session's breakpoints (default 5)
 VERSION = 1
+DEFAULT_HOLD = 5.0
 
 _SITECUSTOMIZE = '''\
 # Written by the Longreach debugger for the processes of one debugged job; removed when the job's first process
@@ -62,9 +64,26 @@ del _longreach_boot
 '''
 
 
-def encode(socket_path, token, root_pid, redirect_output):
+def encode(socket_path, token, root_pid, redirect_output, hold=DEFAULT_HOLD):
     return json.dumps({"v": VERSION, "socket": socket_path, "token": token, "root": root_pid,
-                       "redirect": bool(redirect_output)}, separators=(",", ":"))
+                       "redirect": bool(redirect_output), "hold": hold}, separators=(",", ":"))
+
+
+def hold_seconds(environ=None):
+    """LONGREACH_JOB_HOLD in the root's environment: a number of seconds from 0 to 60 (else the default)."""
+    text = (os.environ if environ is None else environ).get(HOLD_ENV, "")
+    try:
+        value = float(text)
+    except ValueError:
+        return DEFAULT_HOLD
+    return value if 0 <= value <= 60 else DEFAULT_HOLD
+
+
+def attached_flag(config):
+    """A file that exists while a client is attached to the whole job: a new process then waits (config["hold"]
+    seconds at most) until the job session has configured it, so it cannot run past a breakpoint. Checking a file
+    costs a process nothing when nobody is attached."""
+    return os.path.join(os.path.dirname(config["socket"]), "attached")
 
 
 def decode(text):
@@ -81,6 +100,9 @@ def decode(text):
         return None
     if not isinstance(config.get("root"), int):
         return None
+    hold = config.get("hold", DEFAULT_HOLD)
+    if not isinstance(hold, (int, float)) or isinstance(hold, bool) or not 0 <= hold <= 60:
+        config["hold"] = DEFAULT_HOLD
     return config
 
 

@@ -80,7 +80,8 @@ class Gateway(object):
 
     def environment(self):
         """The variables the job's children need: LONGREACH_JOB and, with a boot directory, PYTHONPATH."""
-        env = {job_config.ENV: job_config.encode(self.socket_path, self.token, self.pid, self.redirect_output)}
+        env = {job_config.ENV: job_config.encode(self.socket_path, self.token, self.pid, self.redirect_output,
+                                                 job_config.hold_seconds())}
         if self.bootdir:
             rest = os.environ.get("PYTHONPATH")
             env["PYTHONPATH"] = self.bootdir + (os.pathsep + rest if rest else "")
@@ -219,11 +220,20 @@ class Gateway(object):
         from longreach.job.jobsession import JobSession
         session = JobSession(self, server, conn)
         self._job_session = session
+        try:
+            with open(os.path.join(self.folder, "attached"), "w"):
+                pass
+        except OSError:
+            pass
         return session
 
     def job_session_ended(self, session):
         if self._job_session is session:
             self._job_session = None
+            try:
+                os.unlink(os.path.join(self.folder, "attached"))
+            except OSError:
+                pass
 
     def _joined(self, process):
         session = self._job_session
