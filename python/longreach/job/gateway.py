@@ -193,6 +193,10 @@ class Gateway(object):
         ask["relay"] = reader
         ask["started"].set()
 
+    def is_member(self, process):
+        with self._lock:
+            return self._processes.get(process.pid) is process
+
     def members(self):
         with self._lock:
             return [p for p in self._processes.values() if not p.helper]

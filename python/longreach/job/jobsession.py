@@ -71,6 +71,7 @@ class ChildPort(object):
         self.link = link
         self.threads = set()
         self.closed = False
+        self.pending = {}  # client requests forwarded here and not answered yet: seq -> command
         self._line_start = {}  # output category -> whether the next text starts a line
 
     def prefixed(self, body):
@@ -150,7 +151,9 @@ class JobSession(object):
                                    "that has ended; send threads for the current ids")
                 return
             forwarded = dict(message, arguments=ids.inward(args))
+            port.pending[message.get("seq")] = command
             if not port.to_child(forwarded):
+                port.pending.pop(message.get("seq"), None)
                 self._answer_error(message, "LR_CLOSED", "process %d has ended" % port.pid)
             return
         if command in BROADCAST:
@@ -219,10 +222,21 @@ class JobSession(object):
     # ---- children ----------------------------------------------------------------------------------------------------
     def join(self, process):
         """A process of the job (there at attach, or joining later): open its session and bring it up to date."""
-        if self._closed or process.pid in self._by_pid or process.helper:
+        if self._closed or process.helper:
             return
-        ask = self.gateway.open_session(process, self.conn)
+        with self._lock:
+            stale = self._by_pid.pop(process.pid, None)
+            if stale is not None:  # the same pid again: it exec'd, and the old image's session is gone
+                self._ports.pop(stale.slot, None)
+        if stale is not None:
+            stale.close()
+        ask = None
+        for _ in range(3):  # a busy machine may keep a starting process from answering in time: ask again
+            ask = self.gateway.open_session(process, self.conn)
+            if ask is not None or self._closed or not self.gateway.is_member(process):
+                break
         if ask is None:
+            _log.warning("process %d did not open its session; it is not part of the job session", process.pid)
             return
         link = ask["link"]
         with self._lock:
@@ -269,6 +283,7 @@ class JobSession(object):
                 return
             if message.get("request_seq", 0) > (1 << 40):
                 return  # the answer to one of our own requests
+            port.pending.pop(message.get("request_seq"), None)
         elif kind == "event":
             event = message.get("event")
             body = message.get("body") or {}
@@ -294,6 +309,10 @@ class JobSession(object):
             self._by_pid.pop(port.pid, None)
         if known is None or self._closed:
             return
+        for seq, command in list(port.pending.items()):
+            self._answer_error({"seq": seq, "command": command}, "LR_CLOSED", "%s ended before answering %s; the "
+                               "other processes of the job go on" % (port.name(), command))
+        port.pending.clear()
         for tid in sorted(port.threads):
             self.conn.send({"type": "event", "event": "thread", "body": {"reason": "exited",
                                                                         "threadId": ids.join(port.slot, tid)}})
