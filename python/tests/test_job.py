@@ -3,8 +3,10 @@ door (a private directory, the job token, bounded hellos). End-to-end job tests 
 
 import json
 import os
+import shutil
 import socket
 import stat
+import tempfile
 import time
 import types
 import unittest
@@ -21,7 +23,18 @@ class Config(unittest.TestCase):
     def test_round_trip(self):
         text = config.encode("/tmp/x/gw", "ab" * 32, 42, False)
         self.assertEqual(config.decode(text), {"v": 1, "socket": "/tmp/x/gw", "token": "ab" * 32, "root": 42,
-                                               "redirect": False})
+                                               "redirect": False, "hold": 5.0})
+        self.assertEqual(config.decode(config.encode("/s", "t", 1, True, 0.5))["hold"], 0.5)
+        self.assertEqual(config.attached_flag({"socket": "/tmp/x/gw"}), "/tmp/x/attached")
+
+    def test_hold_is_bounded(self):
+        self.assertEqual(config.hold_seconds({}), 5.0)
+        self.assertEqual(config.hold_seconds({"LONGREACH_JOB_HOLD": "0"}), 0.0)
+        self.assertEqual(config.hold_seconds({"LONGREACH_JOB_HOLD": "12.5"}), 12.5)
+        for bad in ("-1", "61", "soon", "nan", ""):
+            self.assertEqual(config.hold_seconds({"LONGREACH_JOB_HOLD": bad}), 5.0, bad)
+        text = '{"v": 1, "socket": "s", "token": "t", "root": 1, "hold": 1e9}'
+        self.assertEqual(config.decode(text)["hold"], 5.0)
 
     def test_missing_or_malformed_is_ignored(self):
         for text in (None, "", "not json", "[]", '{"v": 2, "socket": "s", "token": "t", "root": 1}',
@@ -111,6 +124,36 @@ class GatewayDoor(unittest.TestCase):
         while self.gateway.pids() != [os.getpid()] and time.monotonic() < deadline:
             time.sleep(0.02)
         self.assertEqual(self.gateway.pids(), [os.getpid()])
+
+
+class Orphans(unittest.TestCase):
+    def test_a_child_outliving_its_root_drops_its_agent_and_listens_nowhere(self):
+        folder = tempfile.mkdtemp(prefix="longreach-orphan-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        gone = os.path.join(folder, "root-gone")
+        code = ("import os, sys, time\n"
+                "from longreach._threads import AGENT_THREAD_IDS\n"
+                "print('member threads %d' % len(AGENT_THREAD_IDS), flush=True)\n"
+                "while not os.path.exists(sys.argv[1]): time.sleep(0.02)\n"
+                "deadline = time.time() + 10\n"
+                "while AGENT_THREAD_IDS and time.time() < deadline: time.sleep(0.05)\n"
+                "print('after the root: %d agent threads' % len(AGENT_THREAD_IDS), flush=True)\n")
+        child = Child("""
+            import subprocess, sys, time, longreach
+            longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            p = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+            print(p.pid, flush=True)
+            time.sleep(1.0)  # let it join the job
+            """, args=[code, gone])
+        self.addCleanup(child._close_pipes)
+        pid = int(child.line())
+        self.addCleanup(lambda: os.path.exists("/proc/%d" % pid) and os.kill(pid, 9))
+        self.assertEqual(child.line(), "member threads 1")
+        self.assertEqual(child.proc.wait(30), 0)  # the root exits; its child runs on
+        with open(gone, "w"):
+            pass
+        # the orphan writes to the stdout pipe it inherited, which the Child helper still reads
+        self.assertEqual(child.line(), "after the root: 0 agent threads")
 
 
 class NoSecretOutsideTheRoot(unittest.TestCase):
