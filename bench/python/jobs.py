@@ -2,8 +2,8 @@
 
     python bench/python/jobs.py [--reps N] [--steps N] [--json]
 
-1. Step round trip (`next` -> `stopped`) in a process of a job reached directly (the root, on its own port) and
-   through the gateway's relay (`?pid=`: the root's port, longreach/selectProcess, the child's agent behind a Unix
+1. Step round trip (`next` -> `stopped`) in a process of a job reached directly (the root alone, `?pid=` of
+   itself, on its own port) and through the gateway's relay (`?pid=`: the root's port, longreach/selectProcess, the child's agent behind a Unix
    socket): medians side by side and the difference.
 2. An idle 16-process job (multiprocessing fork, fixed CPU work each) with the agent listening and nobody attached,
    against the same job without the agent: median of the time ratio over repetitions.
@@ -72,7 +72,7 @@ def relay_figures(steps):
         time.sleep(1.0)  # let the child join the job
         direct, relayed = [], []
         for _ in range(3):  # interleaved, so load on the machine hits both alike
-            direct += step_times(port, None, steps)
+            direct += step_times(port, proc.pid, steps)  # ?pid= of the root: that process alone
             relayed += step_times(port, child, steps)
         return statistics.median(direct) * 1000, statistics.median(relayed) * 1000
     finally:

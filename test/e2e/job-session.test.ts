@@ -85,3 +85,15 @@ test('job session: a process that execs after attach stops in its new program; o
   job.stop();
   assert.equal(await job.exited, 0, job.stderr());
 });
+
+test("job session: ?pid= of the root attaches to the root alone, not its job", { timeout: 60_000 }, async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['script']);
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  const r = await attachBatch(rows[0]!.target, 'threads\nprocesses\n');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /\(longreach\) threads\n +\d+ +MainThread\n\(longreach\)/);
+  assert.doesNotMatch(r.stdout, /pid \d+/);
+  assert.match(r.stdout, /one process \(not a job\)/);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});

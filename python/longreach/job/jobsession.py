@@ -43,7 +43,7 @@ class RootPort(object):
         self.ip = conn.ip
         self.is_tls = conn.is_tls
         self.authenticated = True
-        self.state = {"job_port": True}
+        self.state = {"alone": True}
         self.finishing = False
 
     @property

@@ -356,7 +356,7 @@ class Server(object):
         if self.session_factory is None:
             raise LongreachError("LR_UNSUPPORTED", "this agent cannot debug: its session module failed to load "
                                  "(details in the LONGREACH_LOG=server log)")
-        if self.job is not None and not conn.state.get("job_port") and hasattr(self.job, "job_session"):
+        if self.job is not None and not conn.state.get("alone") and hasattr(self.job, "job_session"):
             # the root of a job: the session spans the job; this process's own session runs behind a port
             job_session = self.job.job_session(self, conn)
             conn.state["relay"] = job_session
@@ -431,6 +431,7 @@ class Server(object):
             raise LongreachError("LR_BAD_REQUEST", "select the process before attach")
         if pid != os.getpid() and self.job is not None:
             return self.job.select(conn, pid)
+        conn.state["alone"] = True  # ?pid= of this process: this process only, not its job
         if pid != os.getpid():
             raise LongreachError("LR_NO_SUCH_PROCESS", "no process %d is reachable through this address; its "
                                  "processes: %d (see longreach list)" % (pid, os.getpid()))
