@@ -213,6 +213,8 @@ class Fork(unittest.TestCase):
         client = Client(port)
         self.addCleanup(client.close)
         client.authenticate("s3cret")
+        if subprocess:  # the root alone: a client attached to the whole job would debug the forked child too
+            self.assertTrue(client.request("longreach/selectProcess", {"pid": child.proc.pid})["success"])
         self.assertTrue(client.request("attach", {})["success"])
         child.send("fork")
         self.assertEqual(child.line(), "grandchild 0 True")
