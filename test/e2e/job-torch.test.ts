@@ -65,3 +65,16 @@ test('torchrun --nproc_per_node 2: ranks labelled, one rank stopped while the ot
   assert.equal(await job.exited, 0, job.stderr());
   assert.match(job.stdout(), /^\[default0\]:result 3$/m);
 });
+
+test('torch DataLoader, attached to the whole job: the breakpoint in __getitem__ stops in a worker', { timeout: 120_000 }, async (t) => {
+  const job = await startJob(t, TORCH_PYTHON, 'test/fixtures/python/torch/loader.py');
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np torch.utils.data.get_worker_info().num_workers\nprocesses\n', ['--break', 'test/fixtures/python/torch/loader.py:15']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Stopped at (a )?breakpoint( 1)? in thread pid \d+ DataLoader worker [01]: MainThread/);
+  assert.match(r.stdout, /^2 {2}\(int\)$/m);
+  assert.match(r.stdout, /DataLoader worker 0 +(stopped|running)/);
+  assert.match(r.stdout, /DataLoader worker 1 +(stopped|running)/);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+  assert.equal(job.stdout(), 'loader done: True\n');
+});
