@@ -78,3 +78,19 @@ test('torch DataLoader, attached to the whole job: the breakpoint in __getitem__
   assert.equal(await job.exited, 0, job.stderr());
   assert.equal(job.stdout(), 'loader done: True\n');
 });
+
+test('torchrun attached as a whole: each rank stops at the breakpoint in turn, labelled, and the job finishes', { timeout: 150_000 }, async (t) => {
+  const logs = mkdtempSync(join(tmpdir(), 'lr-torchrun-'));
+  t.after(() => rmSync(logs, { recursive: true, force: true }));
+  const job = await startJob(t, TORCH_PYTHON, '-m', ['torch.distributed.run', '--nproc_per_node', '2', '--redirects', '2', '--tee', '1', '--log_dir', logs, 'test/fixtures/python/torch/ddp.py']);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np os.environ["RANK"]\nprocesses\ndelete 1\ncontinue\np os.environ["RANK"]\n', ['--break', 'test/fixtures/python/torch/ddp.py:15']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const stops = [...r.stdout.matchAll(/^Stopped at (?:a )?breakpoint(?: 1)? in thread pid \d+ (rank [01]\/2): MainThread/gm)].map((m) => m[1]);
+  assert.deepEqual([...stops].sort(), ['rank 0/2', 'rank 1/2'], r.stdout);
+  const ranks = [...r.stdout.matchAll(/^'([01])' {2}\(str\)$/gm)].map((m) => m[1]);
+  assert.deepEqual(ranks, stops.map((s) => s!.slice(5, 6)));
+  assert.match(r.stdout, /rank [01]\/2 +stopped in thread \d+ \(waiting\)/);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+  assert.match(job.stdout(), /^\[default0\]:result 3$/m);
+});
