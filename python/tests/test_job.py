@@ -143,7 +143,10 @@ class Orphans(unittest.TestCase):
             longreach.enable_attach("s3cret", ("127.0.0.1", 0))
             p = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]])
             print(p.pid, flush=True)
-            time.sleep(1.0)  # let it join the job
+            from longreach import api
+            deadline = time.time() + 30
+            while len(api._server.job.pids()) < 2 and time.time() < deadline:
+                time.sleep(0.02)  # until it joined the job
             """, args=[code, gone])
         self.addCleanup(child._close_pipes)
         pid = int(child.line())
