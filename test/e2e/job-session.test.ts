@@ -9,7 +9,7 @@ import { attachBatch, jobInterpreters, startJob, waitForRows } from '../helpers/
 const JOB = 'test/fixtures/python/job/job.py';
 const WORK = 'test/fixtures/python/job/work.py';
 
-for (const py of [jobInterpreters()[0]!, ...jobInterpreters().filter((p) => p.label.startsWith('PyPy'))]) {
+for (const py of jobInterpreters()) {
   test(`job session (${py.label}): one breakpoint stops in every process; stops queue; processes / process PID`, { timeout: 120_000 }, async (t) => {
     const job = await startJob(t, py.exe, JOB, ['fork,script,mp-spawn']);
     const rows = await waitForRows(job.port, (r) => r.length >= 4);
