@@ -1,5 +1,5 @@
 """The launcher: python -m longreach --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
-[--certfile F --keyfile F] [--wait] [--allow-plain-secret] (script.py | -m module | -c code) [args ...]
+[--certfile F --keyfile F] [--wait] [--allow-plain-secret] [--no-subprocess] (script.py | -m module | -c code) [args ...]
 (or --connect HOST:PORT [--ca F | --fingerprint sha256:HEX] instead of --listen: dial a hub, listen on nothing)
 
 Starts the debug server, then runs the program as __main__ exactly as `python script.py` (or -m / -c) would.
@@ -11,10 +11,10 @@ import sys
 import types
 
 USAGE = """usage: python -m longreach --listen [HOST:]PORT (--secret-env VAR | --secret-file FILE | --no-secret)
-                          [--certfile FILE --keyfile FILE] [--wait] [--allow-plain-secret]
+                          [--certfile FILE --keyfile FILE] [--wait] [--allow-plain-secret] [--no-subprocess]
                           (script.py | -m module | -c code) [args ...]
        python -m longreach --connect HOST:PORT (--secret-env VAR | --secret-file FILE)
-                          [--ca FILE | --fingerprint sha256:HEX] [--wait]
+                          [--ca FILE | --fingerprint sha256:HEX] [--wait] [--no-subprocess]
                           (script.py | -m module | -c code) [args ...]"""
 
 HELP = USAGE + """
@@ -35,6 +35,7 @@ options:
   --keyfile FILE          TLS private key (PEM)
   --wait                  do not start the program until a debugger has attached and configured
   --allow-plain-secret    accept a secret in attach arguments over plain tcp://
+  --no-subprocess         do not follow child processes (by default they join the job: ?pid=PID reaches one)
   -h, --help              show this help
 
 The secret is never accepted on the command line, where `ps` shows it to every user.
@@ -47,8 +48,8 @@ class UsageError(Exception):
 
 def parse(argv):
     """Options dict and the program's argv ("-m"/"-c" first for those forms). UsageError on bad input."""
-    opts = {"listen": None, "connect": None, "ca": None, "fingerprint": None, "secret": None, "secret_source": None, "certfile": None, "keyfile": None,
-            "wait": False, "allow_plain_secret": False}
+    opts = {"listen": None, "connect": None, "ca": None, "fingerprint": None, "secret": None, "secret_source": None,
+            "certfile": None, "keyfile": None, "wait": False, "allow_plain_secret": False, "no_subprocess": False}
     args = list(argv)
     while args:
         arg = args.pop(0)
@@ -79,7 +80,7 @@ def parse(argv):
             opts["connect"] = _parse_listen(value(), connect=True)
         elif name in ("--certfile", "--keyfile", "--ca", "--fingerprint"):
             opts[name[2:]] = value()
-        elif name in ("--wait", "--allow-plain-secret"):
+        elif name in ("--wait", "--allow-plain-secret", "--no-subprocess"):
             if eq:
                 raise UsageError("%s takes no value" % name)
             opts[name[2:].replace("-", "_")] = True
@@ -252,10 +253,11 @@ def main(argv=None):
     try:
         if opts["connect"] is not None:
             longreach.enable_attach(opts["secret"], connect=opts["connect"], ca=opts["ca"],
-                                    fingerprint=opts["fingerprint"])
+                                    fingerprint=opts["fingerprint"], subprocess=not opts["no_subprocess"])
         else:
             longreach.enable_attach(opts["secret"], address=opts["listen"], certfile=opts["certfile"],
-                                    keyfile=opts["keyfile"], allow_plain_secret=opts["allow_plain_secret"])
+                                    keyfile=opts["keyfile"], allow_plain_secret=opts["allow_plain_secret"],
+                                    subprocess=not opts["no_subprocess"])
     except longreach.LongreachError as err:
         sys.stderr.write("longreach: error: %s\n" % err)
         return 2

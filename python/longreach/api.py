@@ -26,11 +26,13 @@ _hooks_installed = False
 
 
 def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None, redirect_output=True,
-                  allow_plain_secret=False, connect=None, ca=None, fingerprint=None):
+                  allow_plain_secret=False, subprocess=True, connect=None, ca=None, fingerprint=None):
     """Start the debug server in this process; returns the (host, port) it listens on (port 0 picks one).
 
     `secret` is a non-empty string a debugger must prove it knows, or None to let anyone attach. With certfile and
-    keyfile the server speaks TLS (tcps://). Non-blocking: the server runs on a daemon thread.
+    keyfile the server speaks TLS (tcps://). Non-blocking: the server runs on a daemon thread. With `subprocess`
+    (the default) the processes this one starts (fork, multiprocessing, subprocess of Python) join its job and are
+    reached through the same address with `?pid=` (docs/protocol.md 5.3).
 
     Reverse connect: with connect=(host, port) (or "host:port") nothing listens; the agent dials that hub
     (`longreach listen`), keeps dialing while it is away, and returns its address at once. The hub must prove it
@@ -39,14 +41,17 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
     global _server
     _check_secret(secret)
     if connect is not None or ca is not None or fingerprint is not None:
-        return _enable_connect(secret, address, certfile, keyfile, redirect_output, connect, ca, fingerprint)
+        return _enable_connect(secret, address, certfile, keyfile, redirect_output, connect, ca, fingerprint, subprocess)
     host, port = _check_address(address)
     certfile, keyfile = _check_path("certfile", certfile), _check_path("keyfile", keyfile)
     if keyfile is not None and certfile is None:
         raise LongreachError("LR_CERT", "keyfile was given without certfile; pass both for TLS, or neither")
     _check_bool("redirect_output", redirect_output)
     _check_bool("allow_plain_secret", allow_plain_secret)
+    _check_bool("subprocess", subprocess)
     with _lock:
+        if _server is not None and getattr(_server, "job_member", False):
+            _leave_job()  # a child of a debugged job that listens itself is its own job from now on
         if _server is not None:
             raise LongreachError("LR_ALREADY_ENABLED", "the debug server is already listening on %s in this "
                                  "process; call enable_attach() once" % (format_peer(_server.address) if _server.address
@@ -60,6 +65,9 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
         server.start()
         _server = server
         _install_hooks()
+        if subprocess:
+            from longreach import child
+            child.start_gateway(server, _load_session, _adopt_server, redirect_output)
     breakhook.install(lambda: _server)  # breakpoint() stops here, or waits for a debugger
     if secret is None and not _is_loopback(bound[0]):
         _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
@@ -67,7 +75,7 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
     return bound[0], bound[1]
 
 
-def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect, ca, fingerprint):
+def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect, ca, fingerprint, subprocess):
     global _server
     if connect is None:
         raise LongreachError("LR_BAD_OPTION", "ca and fingerprint are for trusting a hub: pass connect=(host, port)")
@@ -77,7 +85,10 @@ def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect
         raise LongreachError("LR_BAD_OPTION", "certfile and keyfile are for listening; with connect the hub serves "
                              "TLS: trust it with ca=FILE or fingerprint='sha256:HEX'")
     _check_bool("redirect_output", redirect_output)
+    _check_bool("subprocess", subprocess)
     with _lock:
+        if _server is not None and getattr(_server, "job_member", False):
+            _leave_job()  # a child of a debugged job that dials a hub itself is its own job from now on
         if _server is not None:
             raise LongreachError("LR_ALREADY_ENABLED", "the debug server is already started in this process; "
                                  "call enable_attach() once")
@@ -86,8 +97,35 @@ def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect
                                session_factory=session_factory, capabilities=capabilities)
         _server = server
         _install_hooks()
+        if subprocess:  # children join through this process, listed and selected through the hub (5.3)
+            from longreach import child
+            child.start_gateway(server, _load_session, _adopt_server, redirect_output)
     breakhook.install(lambda: _server)  # breakpoint() stops here, or waits for a debugger to come through the hub
     return server.dialer.host, server.dialer.port
+
+
+def _join_job():
+    """Called by the job's bootstrap (longreach/job/config.py) in a child, before its own code."""
+    from longreach import child
+    child.boot(_load_session, _adopt_server)
+
+
+def _adopt_server(server):
+    """A job's child (longreach.child) serves through its gateway with this server: the API works there too."""
+    global _server
+    with _lock:
+        _server = server
+    _install_hooks()
+    breakhook.install(lambda: _server)  # breakpoint() in a child waits for a debugger that comes through the root
+
+
+def _leave_job():
+    global _server
+    server, _server = _server, None
+    try:
+        server.close(timeout=0.5)
+    except Exception:
+        pass
 
 
 def _load_session():

@@ -185,27 +185,36 @@ class AttachFlow(unittest.TestCase):
 @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
 class Fork(unittest.TestCase):
     def test_forked_child_has_no_server_and_parent_keeps_serving(self):
+        self.check_fork(False, 0)
+
+    def test_forked_child_of_a_job_joins_it_with_a_fresh_agent_and_may_listen_itself(self):
+        self.check_fork(True, 1)
+
+    def check_fork(self, subprocess, threads):
         child = Child("""
             import os, sys, warnings, longreach
             warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with threads running
-            host, port = longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            host, port = longreach.enable_attach("s3cret", ("127.0.0.1", 0), subprocess=%r)
             print(port)
             sys.stdin.readline()
             pid = os.fork()
             if pid == 0:
                 from longreach._threads import AGENT_THREAD_IDS
-                ok = not longreach.is_attached() and not AGENT_THREAD_IDS
+                # alone: no agent thread at all; in a job: only the new member's own (it joined the job)
+                ok = not longreach.is_attached() and len(AGENT_THREAD_IDS) == %d
                 host2, port2 = longreach.enable_attach("other", ("127.0.0.1", 0))
                 ok = ok and port2 != port
                 os._exit(0 if ok else 1)
             _, status = os.waitpid(pid, 0)
             print("grandchild", os.WEXITSTATUS(status), longreach.is_attached())
             sys.stdin.readline()
-            """, fake_session=True)
+            """ % (subprocess, threads), fake_session=True)
         port = int(child.line())
         client = Client(port)
         self.addCleanup(client.close)
         client.authenticate("s3cret")
+        if subprocess:  # the root alone: a client attached to the whole job would debug the forked child too
+            self.assertTrue(client.request("longreach/selectProcess", {"pid": child.proc.pid})["success"])
         self.assertTrue(client.request("attach", {})["success"])
         child.send("fork")
         self.assertEqual(child.line(), "grandchild 0 True")

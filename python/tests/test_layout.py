@@ -1,7 +1,7 @@
 """The package's shape: imports run one way between its rooms, with no circle, and every file stays short.
 
-Rooms (docs/architecture.md): the public face (api, __main__, __init__) -> inject
-(loading into a running process; face-level, imports only the base) and session -> tracer / wire -> the base
+Rooms (docs/architecture.md): the public face (api, __main__, __init__, child, breakhook, lazystart) -> inject
+(loading into a running process; face-level, imports only the base), job / session -> tracer / wire -> the base
 (errors, log, processinfo, program, _threads). Every import counts, including those inside functions.
 """
 
@@ -17,11 +17,12 @@ ALLOWED = {
     "wire": {"base"},
     "tracer": {"base"},
     "session": {"tracer", "wire", "base"},
-    "face": {"session", "tracer", "wire", "base", "inject"},
+    "job": {"wire", "base"},
+    "face": {"job", "session", "tracer", "wire", "base", "inject"},
     "inject": {"base"},
 }
 BASE = {"errors", "log", "processinfo", "program", "_threads", "envconfig"}
-FACE = {"__init__", "__main__", "api", "breakhook", "lazystart"}
+FACE = {"__init__", "__main__", "api", "child", "breakhook", "lazystart"}
 
 
 def modules():
@@ -69,7 +70,7 @@ def room(module):
     parts = module.split(".")
     if len(parts) == 1:
         return "face"
-    if parts[1] in ("wire", "tracer", "session", "inject"):
+    if parts[1] in ("wire", "tracer", "session", "inject", "job"):
         return parts[1]
     if parts[1] in BASE:
         return "base"

@@ -61,6 +61,7 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   #stop: Stop | null = null;
   #frameIndex = 0;
   #stopCount = 0;
+  #queued: P.StoppedEvent['body'][] = [];
   #exitCode: number | null = null;
   #closeError: LongreachError | null = null;
   readonly #breakpoints: BreakpointTable;
@@ -206,13 +207,20 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     switch (name) {
       case 'stopped':
         return this.#onStopped(body as P.StoppedEvent['body']);
-      case 'continued':
+      case 'continued': {
+        const b = body as P.ContinuedEvent['body'];
+        // a job (several processes): another process running again does not end the current stop
+        if (b.allThreadsContinued === false && this.#stop && b.threadId !== this.#stop.threadId) {
+          this.#queued = this.#queued.filter((q) => q.threadId !== b.threadId);
+          return;
+        }
         if (this.#state === 'stopped') {
           this.#state = 'running';
           this.#stop = null;
           this.emit('continued');
         }
         return;
+      }
       case 'output': {
         const b = body as P.OutputEvent['body'];
         if (b.category === 'telemetry' || typeof b.output !== 'string') return;
@@ -226,7 +234,10 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
       }
       case 'thread': {
         const b = body as P.ThreadEvent['body'];
-        if (b.reason === 'exited') this.#threadNames.delete(b.threadId);
+        if (b.reason === 'exited') {
+          this.#threadNames.delete(b.threadId);
+          this.#queued = this.#queued.filter((q) => q.threadId !== b.threadId);
+        }
         this.emit('thread', { reason: b.reason, threadId: b.threadId });
         return;
       }
@@ -251,8 +262,15 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
 
   async #onStopped(body: P.StoppedEvent['body']): Promise<void> {
     if (this.#state === 'exited' || this.#state === 'closed') return;
-    // One stop at a time: with all threads stopped, a second thread's event does not move the user's focus.
-    if (this.#state === 'stopped' && this.#stop && body.threadId !== this.#stop.threadId && body.allThreadsStopped !== false) return;
+    // One stop at a time: with all threads stopped, a second thread's event does not move the user's focus. A stop
+    // elsewhere that leaves other threads running (another process of a job) waits in a queue until the user
+    // resumes the current one: stops from several processes are never lost.
+    if (this.#state === 'stopped' && this.#stop && body.threadId !== this.#stop.threadId) {
+      if (body.allThreadsStopped === false && body.threadId !== undefined) {
+        this.#queued = [...this.#queued.filter((q) => q.threadId !== body.threadId), body];
+      }
+      return;
+    }
     let threadId = body.threadId;
     if (threadId === undefined) threadId = (await this.threads())[0]?.id ?? 0;
     const { frames, totalFrames } = await this.#stackTrace(threadId);
@@ -359,6 +377,25 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
       }
       throw err;
     }
+    await this.#nextQueued();
+  }
+
+  /** The oldest stop that waited while another was current (a job's other processes), if it still holds. */
+  async #nextQueued(): Promise<void> {
+    while (this.#state === 'running' && this.#queued.length > 0) {
+      const body = this.#queued.shift()!;
+      try {
+        await this.#onStopped(body);
+        return;
+      } catch {
+        // that process ended or ran on meanwhile: try the next one
+      }
+    }
+  }
+
+  /** Stops waiting behind the current one (other processes of a job), oldest first. */
+  get queuedStops(): { threadId: number; reason: string }[] {
+    return this.#queued.map((q) => ({ threadId: q.threadId ?? 0, reason: q.reason }));
   }
 
   continue(): Promise<void> {
@@ -399,7 +436,10 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     const threads = await this.threads();
     if (!threads.some((t) => t.id === threadId)) throw new LongreachError('LR_BAD_REQUEST', `no thread ${threadId} (threads lists them)`);
     const { frames, totalFrames } = await this.#stackTrace(threadId);
-    this.#stop = { reason: stop.reason, threadId, threadName: this.#threadNames.get(threadId) ?? `thread ${threadId}`, frames, totalFrames, breakpoints: [] };
+    // a thread whose stop was queued (another process of a job): the stop left becomes the queued one
+    const queued = this.#queued.find((q) => q.threadId === threadId);
+    if (queued) this.#queued = [...this.#queued.filter((q) => q !== queued), { reason: stop.reason, threadId: stop.threadId, allThreadsStopped: false }];
+    this.#stop = { reason: queued?.reason ?? stop.reason, threadId, threadName: this.#threadNames.get(threadId) ?? `thread ${threadId}`, frames, totalFrames, breakpoints: [] };
     this.#frameIndex = 0;
     return this.#stop;
   }

@@ -90,6 +90,10 @@ class Server(object):
         # connections that have not authenticated wait here, on one thread, not one thread each (pending.py)
         full = max(2, max_connections * 3 // 4)
         self._gate = Gate(self._hand_over, Admission(start=full // 3, full=full))
+        # Jobs (docs/protocol.md 5.3): a gateway (root) or member (child) from longreach.job, or None. Duck-typed:
+        # process_info(own) -> body, select(conn, pid) -> body, pids() -> [pid]. A connection relayed to another
+        # process of the job has conn.state["relay"] (to_child(message), close()).
+        self.job = None
         self._handlers = {
             "initialize": self._initialize,
             "authenticate": self._authenticate,
@@ -226,7 +230,7 @@ class Server(object):
                 except OSError:
                     pass
 
-    def _admit(self, sock, address):
+    def _admit(self, sock, address, authenticated=False):
         with self._lock:
             full = len(self._connections) >= self.max_connections
         if full:
@@ -240,11 +244,11 @@ class Server(object):
             pass
         conn = Connection(sock, address, self._on_message, self._on_closed, tls_context=self.tls,
                           auth_timeout=self.auth_timeout, body_limit=self.body_limit)
-        if not self._gate.admit(conn):
+        if not authenticated and not self._gate.admit(conn):
             _log.warning("refusing %s: too many connections waiting to authenticate", conn.peer)
             sock.close()
             return
-        if self.secret is None:
+        if self.secret is None or authenticated:
             conn.mark_authenticated()
         with self._lock:
             self._connections.add(conn)
@@ -285,15 +289,34 @@ class Server(object):
         conn.thread = start_agent_thread(conn.run, "longreach-conn " + conn.peer)
         return conn
 
+    def handle_port_message(self, port, message):
+        """A message for this process's own session from a job session (longreach.job), as if `port` were a
+        connection: same gate, same handlers, the reply goes to port.send."""
+        self._on_message(port, message)
+
+    def release_port(self, port):
+        self._detach(port)
+
+    def admit(self, sock, address):
+        """Serve a connection that is authenticated already (a job's gateway opened it for a client it admitted)."""
+        self._admit(sock, address, authenticated=True)
+
     def _on_closed(self, conn):
         _log.info("connection from %s closed", conn.peer)
         self._gate.release(conn)
+        relay = conn.state.pop("relay", None)
+        if relay is not None:
+            relay.close()
         self._detach(conn)
         with self._lock:
             self._connections.discard(conn)
 
     # ---- requests ----------------------------------------------------------------------------------------------
     def _on_message(self, conn, message):
+        relay = conn.state.get("relay")
+        if relay is not None:  # selected another process of the job: everything goes there
+            relay.to_child(message)
+            return
         if message.get("type") != "request":
             _dap_log.debug("ignoring a %r message from %s", message.get("type"), conn.peer)
             return
@@ -387,6 +410,16 @@ class Server(object):
         if self.session_factory is None:
             raise LongreachError("LR_UNSUPPORTED", "this agent cannot debug: its session module failed to load "
                                  "(details in the LONGREACH_LOG=server log)")
+        if self.job is not None and not conn.state.get("alone") and hasattr(self.job, "job_session"):
+            # the root of a job: the session spans the job; this process's own session runs behind a port
+            job_session = self.job.job_session(self, conn)
+            conn.state["relay"] = job_session
+            try:
+                return job_session.attach(args)
+            except BaseException:
+                conn.state.pop("relay", None)
+                job_session.close()
+                raise
         with self._lock:
             if conn.state.get("session") is not None:
                 raise LongreachError("LR_BAD_REQUEST", "this connection is already attached")
@@ -445,7 +478,8 @@ class Server(object):
         return None
 
     def _process_info(self, conn, args):
-        return processinfo.process_info(self.attached_info())
+        info = processinfo.process_info(self.attached_info())
+        return info if self.job is None else self.job.process_info(info)
 
     def _select_process(self, conn, args):
         """docs/protocol.md 5.3: a client that names a process (?pid=) asks for it before attach."""
@@ -454,6 +488,9 @@ class Server(object):
             raise LongreachError("LR_BAD_REQUEST", "longreach/selectProcess needs {\"pid\": <positive integer>}")
         if conn.state.get("session") is not None:
             raise LongreachError("LR_BAD_REQUEST", "select the process before attach")
+        if pid != os.getpid() and self.job is not None:
+            return self.job.select(conn, pid)
+        conn.state["alone"] = True  # ?pid= of this process: this process only, not its job
         if pid != os.getpid():
             raise LongreachError("LR_NO_SUCH_PROCESS", "no process %d is reachable through this address; its "
                                  "processes: %d (see longreach list)" % (pid, os.getpid()))

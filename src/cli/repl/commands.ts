@@ -212,6 +212,28 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'processes', aliases: [], usage: 'processes', summary: 'the processes of a job: each one running, or where it is stopped', needsStop: false,
+    async run(ctx) {
+      return { kind: 'message', text: await processesText(ctx) };
+    },
+  },
+  {
+    name: 'process', aliases: [], usage: 'process PID', summary: 'make a stopped process of the job current (processes lists them)', needsStop: true,
+    async run(ctx, args) {
+      const pid = count(args, 0);
+      const stopped = [ctx.dbg.stop!.threadId, ...ctx.dbg.queuedStops.map((q) => q.threadId)];
+      const threads = (await ctx.dbg.threads()).filter((t) => processOf(t.name)?.pid === pid);
+      if (threads.length === 0) return bad(`no process ${pid} in this session (processes lists them)`);
+      const target = threads.find((t) => stopped.includes(t.id));
+      if (!target) throw new LongreachError('LR_NOT_STOPPED', `process ${pid} is running; it becomes selectable when it stops (a breakpoint, or pause with thread ${threads[0]!.id} current)`);
+      const stop = await ctx.dbg.selectThread(target.id);
+      ctx.listNext = null;
+      const top = stop.frames[0];
+      if (!top) return { kind: 'message', text: `process ${pid} has no frames` };
+      return { kind: 'frame', frame: await frameView(ctx.dbg, top) };
+    },
+  },
+  {
     name: 'catch', aliases: [], usage: 'catch raised|uncaught|off', summary: 'stop when exceptions are raised, only when uncaught, or never', needsStop: false,
     async run(ctx, args) {
       const words = args.trim().split(/[\s,]+/).filter(Boolean);
@@ -261,4 +283,27 @@ export function helpText(topic: string): string {
   }
   const rows = COMMANDS.map((c) => `  ${[c.name, ...c.aliases].join(', ').padEnd(22)} ${c.summary}`);
   return `commands:\n${rows.join('\n')}\nhelp COMMAND shows its usage.`;
+}
+
+/** A job's thread names start with `pid 4242 rank 1: ` (the Python agent's job session); null for other names. */
+function processOf(name: string): { pid: number; label: string } | null {
+  const m = /^pid (\d+)( [^:]*)?: /.exec(name);
+  return m ? { pid: Number(m[1]), label: (m[2] ?? '').trim() } : null;
+}
+
+async function processesText(ctx: CommandContext): Promise<string> {
+  const threads = await ctx.dbg.threads();
+  const current = ctx.dbg.stop?.threadId;
+  const queued = new Set(ctx.dbg.queuedStops.map((q) => q.threadId));
+  const rows = new Map<number, { label: string; state: string }>();
+  for (const t of threads) {
+    const p = processOf(t.name);
+    if (!p) continue;
+    const row = rows.get(p.pid) ?? { label: p.label, state: 'running' };
+    if (t.id === current) row.state = `stopped in thread ${t.id} (current)`;
+    else if (queued.has(t.id) && !row.state.endsWith('(current)')) row.state = `stopped in thread ${t.id} (waiting)`;
+    rows.set(p.pid, row);
+  }
+  if (rows.size === 0) return 'one process (not a job): see threads';
+  return [...rows.entries()].map(([pid, r]) => `${String(pid).padEnd(8)} ${(r.label || '-').padEnd(22)} ${r.state}`).join('\n');
 }

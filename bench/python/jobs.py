@@ -1,0 +1,112 @@
+"""Benchmark of jobs (docs/protocol.md 5.3) for the interpreter running this script.
+
+    python bench/python/jobs.py [--reps N] [--steps N] [--json]
+
+1. Step round trip (`next` -> `stopped`) in a process of a job reached directly (the root alone, `?pid=` of
+   itself, on its own port) and through the gateway's relay (`?pid=`: the root's port, longreach/selectProcess, the child's agent behind a Unix
+   socket): medians side by side and the difference.
+2. An idle 16-process job (multiprocessing fork, fixed CPU work each) with the agent listening and nobody attached,
+   against the same job without the agent: median of the time ratio over repetitions.
+"""
+
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from bench import Client, read_line  # noqa: E402
+from longreach.wire import auth  # noqa: E402
+
+WORKLOAD = os.path.join(HERE, "job_workload.py")
+BREAK_LINE = 24
+
+
+def session(port, pid=None):
+    client = Client(port)
+    init = client.request("initialize", {"adapterID": "bench", "longreachProtocol": 1})
+    nonce = base64.b64decode(init["longreach"]["nonce"])
+    client_nonce = os.urandom(32)
+    client.request("authenticate", {"clientNonce": auth.b64(client_nonce),
+                                    "proof": auth.client_proof("bench-secret", nonce, client_nonce)})
+    if pid is not None:
+        client.request("longreach/selectProcess", {"pid": pid})
+    client.request("attach", {"redirectOutput": False})
+    # a running program may stop as soon as the breakpoint is set: keep that event while waiting for responses
+    seqs = [client.send("setBreakpoints", {"source": {"path": WORKLOAD}, "breakpoints": [{"line": BREAK_LINE}]}),
+            client.send("configurationDone")]
+    thread = None
+    while seqs or thread is None:
+        m = client.next_message()
+        if m.get("type") == "response" and m.get("request_seq") in seqs:
+            seqs.remove(m["request_seq"])
+        elif m.get("type") == "event" and m.get("event") == "stopped":
+            thread = m["body"]["threadId"]
+    client.request("setBreakpoints", {"source": {"path": WORKLOAD}, "breakpoints": []})
+    return client, thread
+
+
+def step_times(port, pid, steps):
+    client, thread = session(port, pid)
+    times = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        client.send("next", {"threadId": thread})
+        client.event("stopped")
+        times.append(time.perf_counter() - started)
+    client.request("disconnect", {})
+    client.close()
+    return times
+
+
+def relay_figures(steps):
+    proc = subprocess.Popen([sys.executable, WORKLOAD, "relay"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        port = int(read_line(proc, "PORT"))
+        child = int(read_line(proc, "CHILD"))
+        time.sleep(1.0)  # let the child join the job
+        direct, relayed = [], []
+        for _ in range(3):  # interleaved, so load on the machine hits both alike
+            direct += step_times(port, proc.pid, steps)  # ?pid= of the root: that process alone
+            relayed += step_times(port, child, steps)
+        return statistics.median(direct) * 1000, statistics.median(relayed) * 1000
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def idle_time(agent):
+    args = [sys.executable, WORKLOAD, "idle16"] + (["agent"] if agent else [])
+    out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True).stdout.decode()
+    return float(out.split("TIME", 1)[1].split()[0])
+
+
+def main(argv):
+    reps = int(argv[argv.index("--reps") + 1]) if "--reps" in argv else 5
+    steps = int(argv[argv.index("--steps") + 1]) if "--steps" in argv else 100
+    direct, relayed = relay_figures(steps)
+    ratios = []
+    for _ in range(reps):
+        plain = idle_time(False)
+        ratios.append(idle_time(True) / plain)
+    result = {"python": sys.version.split()[0], "implementation": sys.implementation.name,
+              "stepDirectMs": round(direct, 3), "stepRelayMs": round(relayed, 3),
+              "relayCostMs": round(relayed - direct, 3), "idle16Ratio": round(statistics.median(ratios), 3)}
+    if "--json" in argv:
+        print(json.dumps(result))
+        return
+    print("%s %s" % (sys.implementation.name, result["python"]))
+    print("  step round trip, direct           %8.3f ms" % direct)
+    print("  step round trip, through relay    %8.3f ms   (+%.3f ms; target <= +1 ms)" % (relayed,
+                                                                                          relayed - direct))
+    print("  idle 16-process job, agent / none %8.3fx     (target <= 1.02x; median of %d)" % (
+        result["idle16Ratio"], reps))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,383 @@
+"""The job's gateway, in the process the user started: the other processes of the job register here, and a client
+that selected one of them (`?pid=`, docs/protocol.md 5.3) is relayed to it.
+
+The gateway listens on a Unix socket in a private directory (mode 0700, made with mkdtemp), so only the job's user
+can even connect, and every connection must first present the job token (compared in constant time) within a few
+seconds. Nothing of the job listens on an outside address but the root's server. Two kinds of connection come in:
+
+- `control`, one per process for its whole life: the hello says who it is (pid, ppid, capabilities, whether it is
+  a helper such as multiprocessing's fork server, which is not listed); the gateway asks it for its process info
+  when listing, and to open a session when a client selects it. Its end is the process's end.
+- `session`: a process opening the session the gateway asked for; the relay (relay.py) then joins it to the
+  client's connection.
+"""
+
+import hmac
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+
+from longreach import log
+from longreach._threads import start_agent_thread
+from longreach.errors import LongreachError
+from longreach.job import config as job_config
+from longreach.job.link import Link
+from longreach.job.relay import Relay
+
+__all__ = ["Gateway"]
+
+_log = log.get_logger("job")
+
+HELLO_TIMEOUT = 5.0      # a connection that does not say hello with the token in time is closed
+OPEN_TIMEOUT = 5.0       # how long a selected process may take to open its session
+INFO_TIMEOUT = 1.0       # how long a listing waits for the processes' answers, all together
+MAX_LINKS = 4096
+
+
+class _Process(object):
+    __slots__ = ("pid", "ppid", "link", "capabilities", "helper", "label", "info", "execd")
+
+    def __init__(self, pid, ppid, link, capabilities, helper, execd):
+        self.pid, self.ppid, self.link = pid, ppid, link
+        self.capabilities, self.helper, self.execd = capabilities, helper, execd
+        self.label = ""
+        self.info = None
+
+
+class Gateway(object):
+    def __init__(self, redirect_output=True, lib=None):
+        self.pid = os.getpid()
+        self.token = os.urandom(32).hex()
+        self.folder = tempfile.mkdtemp(prefix="longreach-job-")
+        self.socket_path = os.path.join(self.folder, "gw")
+        self.bootdir = job_config.write_bootdir(os.path.join(self.folder, "boot"), lib) if lib else None
+        self.redirect_output = redirect_output
+        self._lock = threading.Lock()
+        self._processes = {}        # pid -> _Process (helpers included)
+        self._seen = set()          # pids that registered before (a second hello with one is an exec)
+        self._asks = {}             # id -> {"event", "answers"} for listings and session opens
+        self._next_id = 0
+        self._links = 0
+        self._closing = False
+        self._job_session = None
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._listener.bind(self.socket_path)
+            os.chmod(self.socket_path, 0o600)
+            self._listener.listen(128)
+        except OSError:
+            self._listener.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        self._thread = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+    def start(self):
+        self._thread = start_agent_thread(self._accept_loop, "longreach-gateway")
+
+    def environment(self):
+        """The variables the job's children need: LONGREACH_JOB and, with a boot directory, PYTHONPATH."""
+        env = {job_config.ENV: job_config.encode(self.socket_path, self.token, self.pid, self.redirect_output,
+                                                 job_config.hold_seconds())}
+        if self.bootdir:
+            rest = os.environ.get("PYTHONPATH")
+            env["PYTHONPATH"] = self.bootdir + (os.pathsep + rest if rest else "")
+        return env
+
+    def config(self):
+        return job_config.decode(self.environment()[job_config.ENV])
+
+    def close(self):
+        """At the root's exit: stop accepting and remove the private directory (children then find no gateway
+        and stay undebugged; those registered see their control link end and drop their agent)."""
+        if os.getpid() != self.pid:
+            return
+        self._closing = True
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+        with self._lock:
+            links = [p.link for p in self._processes.values()]
+        for link in links:
+            link.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def forget(self):
+        """In a forked child: drop the inherited descriptors; the files belong to the root."""
+        self._closing = True
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+        for process in list(self._processes.values()):
+            process.link.forget()
+        self._processes = {}
+        self._lock = threading.Lock()
+
+    # ---- what the server asks (server.job) ---------------------------------------------------------------------
+    def pids(self):
+        with self._lock:
+            return [self.pid] + sorted(p.pid for p in self._processes.values() if not p.helper)
+
+    def process_info(self, own):
+        """The root's processInfo body: its own fields, ppid, label, and, once the job has other processes,
+        `processes` (itself first)."""
+        me = dict(own)
+        me.setdefault("ppid", os.getppid())
+        me.setdefault("label", job_config.label())
+        me.setdefault("waiting", None)
+        answers = self._ask_all()
+        with self._lock:
+            processes = dict(self._processes)
+        rows = [me]
+        for pid in sorted(processes):
+            process = processes[pid]
+            if process.helper:
+                continue
+            info = answers.get(pid) or process.info
+            if not isinstance(info, dict):
+                continue
+            info = dict(info)
+            info["pid"] = pid
+            info["ppid"] = self._visible_parent(process.ppid, processes)
+            if not info.get("label") and process.execd:
+                info["label"] = "exec'd"
+            rows.append(info)
+        if len(rows) == 1:  # alone, the root lists as any single process does (docs/protocol.md 5.3)
+            return own
+        me = dict(me)
+        me["processes"] = rows
+        return me
+
+    def select(self, conn, pid):
+        """longreach/selectProcess for a process other than the root: open a session there and relay to it."""
+        with self._lock:
+            process = self._processes.get(pid)
+        if process is None or process.helper:
+            raise LongreachError("LR_NO_SUCH_PROCESS", "no process %d is reachable through this address; its "
+                                 "processes: %s (see longreach list)" % (pid, ", ".join(map(str, self.pids()))))
+        ask = self.open_session(process, conn)
+        if ask is None:
+            raise LongreachError("LR_TIMEOUT", "process %d did not open a debugging session within %g s (it may "
+                                 "be ending or stuck outside Python); try again or attach to another process"
+                                 % (pid, OPEN_TIMEOUT))
+        relay = Relay(conn, ask["link"], pid)
+        conn.state["relay"] = relay
+        self.run_port(ask, relay)
+        return {"capabilities": dict(process.capabilities or {})}
+
+    def open_session(self, process, conn):
+        """Ask `process` to open a session for the client on `conn`: the ask (its "link" set), or None when the
+        process has ended or did not answer in time. run_port() then gives the link its reader."""
+        ask = self._new_ask()
+        ask["pid"] = process.pid
+        peer = conn.peer.rpartition(":")
+        sent = process.link.send({"type": "open", "id": ask["id"], "peer": [peer[0].strip("[]"),
+                                                                            int(peer[2] or 0)]})
+        ok = sent and ask["event"].wait(OPEN_TIMEOUT)
+        self._drop_ask(ask)
+        if not ok or ask.get("link") is None:
+            return None
+        return ask
+
+    def run_port(self, ask, reader):
+        """The opened session's link is read by `reader.run()` (on the thread that accepted it)."""
+        ask["relay"] = reader
+        ask["started"].set()
+
+    def is_member(self, process):
+        with self._lock:
+            return self._processes.get(process.pid) is process
+
+    def members(self):
+        with self._lock:
+            return [p for p in self._processes.values() if not p.helper]
+
+    def root_name(self):
+        label = job_config.label()
+        return "pid %d%s" % (self.pid, " " + label if label else "")
+
+    def label_of(self, pid):
+        """A process's current label (asked now, briefly), '' when it does not say."""
+        with self._lock:
+            process = self._processes.get(pid)
+        if process is None:
+            return ""
+        ask = self._new_ask()
+        ask["expect"] = 1
+        process.link.send({"type": "info", "id": ask["id"]})
+        ask["event"].wait(INFO_TIMEOUT)
+        self._drop_ask(ask)
+        info = ask["answers"].get(pid) or {}
+        return info.get("label") or ""
+
+    # ---- a session over the whole job (jobsession.py) -------------------------------------------------------------
+    def job_session(self, server, conn):
+        from longreach.job.jobsession import JobSession
+        session = JobSession(self, server, conn)
+        self._job_session = session
+        try:
+            with open(os.path.join(self.folder, "attached"), "w"):
+                pass
+        except OSError:
+            pass
+        return session
+
+    def job_session_ended(self, session):
+        if self._job_session is session:
+            self._job_session = None
+            try:
+                os.unlink(os.path.join(self.folder, "attached"))
+            except OSError:
+                pass
+
+    def _joined(self, process):
+        session = self._job_session
+        if session is not None and not process.helper:
+            try:
+                start_agent_thread(session.join, "longreach-job-join", (process,))
+            except Exception:
+                _log.exception("cannot bring process %d into the job session", process.pid)
+
+    # ---- connections from the job's processes ------------------------------------------------------------------
+    def _accept_loop(self):
+        while not self._closing:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                if self._closing:
+                    return
+                time.sleep(0.05)
+                continue
+            with self._lock:
+                full = self._links >= MAX_LINKS
+                if not full:
+                    self._links += 1
+            if full:
+                sock.close()
+                continue
+            try:
+                start_agent_thread(self._serve, "longreach-gateway-link", (sock,))
+            except Exception:
+                with self._lock:
+                    self._links -= 1
+                sock.close()
+
+    def _serve(self, sock):
+        link = Link(sock)
+        try:
+            hello = link.recv(HELLO_TIMEOUT)
+            if not isinstance(hello, dict) or hello.get("type") != "hello" or not _token_ok(
+                    hello.get("token"), self.token) or not isinstance(hello.get("pid"), int):
+                _log.warning("refused a local connection without the job token")
+                return
+            link.trust()
+            if hello.get("kind") == "control":
+                self._control(link, hello)
+            elif hello.get("kind") == "session":
+                self._session(link, hello)
+        except Exception:
+            _log.exception("a job link failed")
+        finally:
+            with self._lock:
+                self._links -= 1
+            link.close()
+
+    def _control(self, link, hello):
+        pid = hello["pid"]
+        ppid = hello.get("ppid") if isinstance(hello.get("ppid"), int) else None
+        caps = hello.get("capabilities") if isinstance(hello.get("capabilities"), dict) else {}
+        with self._lock:
+            process = _Process(pid, ppid, link, caps, bool(hello.get("helper")), pid in self._seen)
+            process.info = hello.get("info") if isinstance(hello.get("info"), dict) else None
+            old = self._processes.get(pid)
+            self._processes[pid] = process
+            self._seen.add(pid)
+        if old is not None:
+            old.link.close()  # the same pid again: an exec; the old image's link is stale
+        self._joined(process)
+        _log.info("process %d (parent %s) joined the job%s", pid, ppid, " as a helper" if process.helper else "")
+        try:
+            while True:
+                message = link.recv()
+                if message is None:
+                    break
+                if message.get("type") == "info":
+                    self._answer(message.get("id"), pid, message.get("info"))
+        finally:
+            with self._lock:
+                if self._processes.get(pid) is process:
+                    del self._processes[pid]
+            _log.info("process %d left the job", pid)
+
+    def _session(self, link, hello):
+        with self._lock:
+            ask = self._asks.get(hello.get("id"))
+        if ask is None or ask.get("pid", hello["pid"]) != hello["pid"]:
+            return
+        ask["link"] = link
+        ask["event"].set()
+        # this thread becomes the relay's reader once the client's side is set up
+        if ask["started"].wait(OPEN_TIMEOUT + 1.0) and ask.get("relay") is not None:
+            ask["relay"].run()
+        else:
+            link.close()
+
+    # ---- questions to the processes -----------------------------------------------------------------------------
+    def _new_ask(self):
+        with self._lock:
+            self._next_id += 1
+            ask = {"id": self._next_id, "event": threading.Event(), "started": threading.Event(), "answers": {}}
+            self._asks[ask["id"]] = ask
+        return ask
+
+    def _drop_ask(self, ask):
+        with self._lock:
+            self._asks.pop(ask["id"], None)
+
+    def _answer(self, ask_id, pid, info):
+        with self._lock:
+            ask = self._asks.get(ask_id)
+            if ask is None or not isinstance(info, dict):
+                return
+            ask["answers"][pid] = info
+            done = len(ask["answers"]) >= ask.get("expect", 0)
+        if done:
+            ask["event"].set()
+
+    def _ask_all(self):
+        ask = self._new_ask()
+        with self._lock:
+            targets = [p for p in self._processes.values() if not p.helper]
+            ask["expect"] = len(targets)
+        if not targets:
+            self._drop_ask(ask)
+            return {}
+        for process in targets:
+            process.link.send({"type": "info", "id": ask["id"]})
+        ask["event"].wait(INFO_TIMEOUT)
+        self._drop_ask(ask)
+        with self._lock:
+            return dict(ask["answers"])
+
+    def _visible_parent(self, ppid, processes):
+        """A process forked by a helper (multiprocessing's fork server) is shown under the helper's parent."""
+        seen = set()
+        while ppid in processes and processes[ppid].helper and ppid not in seen:
+            seen.add(ppid)
+            ppid = processes[ppid].ppid
+        return ppid
+
+
+def _token_ok(offered, token):
+    if not isinstance(offered, str):
+        return False
+    return hmac.compare_digest(offered.encode("utf-8", "replace"), token.encode("ascii"))

@@ -1,0 +1,355 @@
+"""A debugging session over the whole job: what a client gets when it attaches to the root without `?pid=`.
+
+The root's own session runs as always (through the server, behind a stand-in connection, `RootPort`); every other
+process of the job gets a session opened by the gateway (`ChildPort`), now and whenever a process joins later.
+The client sees one DAP session:
+
+- Requests that name a thread, frame, variables or source go to the process that id belongs to (ids.py); the rest
+  go to the root. Breakpoints, exception filters and function breakpoints go to every process, present and future
+  (the root answers; a process that joins later gets the latest of each, then configurationDone); `threads` lists
+  every process's threads, named `pid 4242 rank 1: MainThread`.
+- Each process stops on its own (all-stop within the process); every stop reaches the client with its thread, so
+  stops from several processes are never lost: each stays stopped until the client resumes that thread.
+- A child's output is prefixed with its label (`[pid 4242 rank 1] `); a child that ends is announced on the console
+  and its threads reported exited; the session carries on with the others.
+
+Children are not held before their first line while they join (a process that ends before its session is open is
+not stopped).
+"""
+
+import threading
+
+from longreach import log
+from longreach.errors import LongreachError
+from longreach.job import ids
+
+__all__ = ["JobSession"]
+
+_log = log.get_logger("job")
+
+BROADCAST = frozenset(["setBreakpoints", "setExceptionBreakpoints", "setFunctionBreakpoints"])
+_DROP_FROM_CHILDREN = frozenset(["initialized", "process", "breakpoint", "module", "loadedSource", "capabilities",
+                                 "exited", "terminated"])
+THREADS_TIMEOUT = 1.0
+
+
+class RootPort(object):
+    """Stands in for the client's connection to the root's own session (same peer, same transport)."""
+
+    def __init__(self, job, conn):
+        self.job = job
+        self.conn = conn
+        self.peer = conn.peer
+        self.ip = conn.ip
+        self.is_tls = conn.is_tls
+        self.authenticated = True
+        self.state = {"alone": True}
+        self.finishing = False
+
+    @property
+    def closed(self):
+        return self.conn.closed
+
+    def send(self, message):
+        self.job.from_root(message)
+
+    def finish(self):
+        self.finishing = True
+
+    def abort(self):
+        self.conn.abort()
+
+
+class ChildPort(object):
+    """The session a child opened for the job session; `run` is its reader (the gateway's thread for the link)."""
+
+    def __init__(self, job, slot, process, link):
+        self.job = job
+        self.slot = slot
+        self.pid = process.pid
+        self.label = process.label
+        self.link = link
+        self.threads = set()
+        self.closed = False
+        self.pending = {}  # client requests forwarded here and not answered yet: seq -> command
+        self._line_start = {}  # output category -> whether the next text starts a line
+
+    def prefixed(self, body):
+        """The output with `[pid 4242 rank 1] ` at the start of each line (output comes in pieces: a line may
+        start in one event and end in another)."""
+        category = body.get("category") or "console"
+        text, prefix = body["output"], "[%s] " % self.name()
+        out = []
+        start = self._line_start.get(category, True)
+        for piece in text.splitlines(True):
+            out.append(prefix + piece if start else piece)
+            start = piece.endswith("\n")
+        self._line_start[category] = start
+        return "".join(out)
+
+    def name(self):
+        return "pid %d%s" % (self.pid, " " + self.label if self.label else "")
+
+    def to_child(self, message):
+        return self.link.send(message)
+
+    def run(self):
+        try:
+            while True:
+                message = self.link.recv()
+                if message is None:
+                    break
+                self.job.from_child(self, message)
+        finally:
+            self.link.close()
+            self.job.child_ended(self)
+
+    def close(self):
+        self.closed = True
+        self.link.close()
+
+
+class JobSession(object):
+    def __init__(self, gateway, server, conn):
+        self.gateway = gateway
+        self.server = server
+        self.conn = conn
+        self.root = RootPort(self, conn)
+        self._lock = threading.Lock()
+        self._ports = {}                # slot -> ChildPort
+        self._by_pid = {}
+        self._next_slot = 1
+        self._seq = 1 << 40             # requests of our own to children; their answers are not the client's
+        self._waiting = {}              # private seq -> [event, response]
+        self._replay = {"attach": {}, "setBreakpoints": {}, "setExceptionBreakpoints": None,
+                        "setFunctionBreakpoints": None}
+        self._configured = False
+        self._closed = False
+
+    # ---- from the server -----------------------------------------------------------------------------------------
+    def attach(self, args):
+        """The client's attach: the root's session first (its errors are the client's), then every child."""
+        self._replay["attach"] = dict(args)
+        response = self._root_request("attach", args)
+        if not response.get("success"):
+            error = (response.get("body") or {}).get("error") or {}
+            raise LongreachError(response.get("message") or "LR_INTERNAL", error.get("format") or "attach failed")
+        for process in self.gateway.members():
+            self.join(process)
+        return response.get("body")
+
+    def to_child(self, message):
+        """Every client message after attach (the server hands them over: conn.state["relay"] is this)."""
+        if message.get("type") != "request":
+            return
+        command, args = message.get("command"), message.get("arguments") or {}
+        slot = ids.route_of(args)
+        if slot:
+            port = self._ports.get(slot)
+            if port is None:
+                self._answer_error(message, "LR_BAD_REQUEST", "that thread, frame or variable belongs to a process "
+                                   "that has ended; send threads for the current ids")
+                return
+            forwarded = dict(message, arguments=ids.inward(args))
+            port.pending[message.get("seq")] = command
+            if not port.to_child(forwarded):
+                port.pending.pop(message.get("seq"), None)
+                self._answer_error(message, "LR_CLOSED", "process %d has ended" % port.pid)
+            return
+        if command in BROADCAST:
+            if command == "setBreakpoints":
+                path = (args.get("source") or {}).get("path")
+                self._replay["setBreakpoints"][path] = dict(args)
+            else:
+                self._replay[command] = dict(args)
+            self._to_children(command, args)
+        elif command == "configurationDone":
+            self._configured = True
+            self._to_children(command, args)
+        elif command == "threads":
+            self._threads(message)
+            return
+        elif command in ("disconnect", "terminate"):
+            self._closed = True  # the children's sessions end now: that is not news for the client
+            self._to_children(command, args)
+        self._root(message)
+        if self.root.finishing:
+            self.conn.finish()
+
+    def close(self):
+        """The client went away: detach everywhere."""
+        self._closed = True
+        with self._lock:
+            ports = list(self._ports.values())
+            self._ports = {}
+        for port in ports:
+            port.close()
+        self.server.release_port(self.root)
+        self.gateway.job_session_ended(self)
+
+    # ---- the root ------------------------------------------------------------------------------------------------
+    def _root(self, message):
+        self.root.state["then"] = []
+        self.server.handle_port_message(self.root, message)
+
+    def _root_request(self, command, args):
+        seq = self._private_seq()
+        box = self._waiting[seq] = [threading.Event(), None]
+        self._root({"seq": seq, "type": "request", "command": command, "arguments": args})
+        self._waiting.pop(seq, None)
+        return box[1] or {"success": False, "message": "LR_INTERNAL"}
+
+    def from_root(self, message):
+        if message.get("type") == "response" and message.get("request_seq") in self._waiting:
+            box = self._waiting[message["request_seq"]]
+            box[1] = message
+            box[0].set()
+            return
+        message = dict(message)
+        message.pop("seq", None)
+        self.conn.send(self._across(message))
+
+    def _across(self, message):
+        """With several processes, a stop or a resume holds for one process only: say so (other processes run
+        on), so a client queues stops from several processes instead of taking one for all."""
+        if message.get("type") != "event" or not self._ports:
+            return message
+        key = {"stopped": "allThreadsStopped", "continued": "allThreadsContinued"}.get(message.get("event"))
+        if key is None or not isinstance(message.get("body"), dict):
+            return message
+        return dict(message, body=dict(message["body"], **{key: False}))
+
+    # ---- children ----------------------------------------------------------------------------------------------------
+    def join(self, process):
+        """A process of the job (there at attach, or joining later): open its session and bring it up to date."""
+        if self._closed or process.helper:
+            return
+        with self._lock:
+            stale = self._by_pid.pop(process.pid, None)
+            if stale is not None:  # the same pid again: it exec'd, and the old image's session is gone
+                self._ports.pop(stale.slot, None)
+        if stale is not None:
+            stale.close()
+        ask = None
+        for _ in range(3):  # a busy machine may keep a starting process from answering in time: ask again
+            ask = self.gateway.open_session(process, self.conn)
+            if ask is not None or self._closed or not self.gateway.is_member(process):
+                break
+        if ask is None:
+            _log.warning("process %d did not open its session; it is not part of the job session", process.pid)
+            return
+        link = ask["link"]
+        with self._lock:
+            if self._closed or self._next_slot > ids.MAX_SLOT:
+                link.close()
+                self.gateway.run_port(ask, None)
+                return
+            port = ChildPort(self, self._next_slot, process, link)
+            self._next_slot += 1
+            self._ports[port.slot] = port
+            self._by_pid[process.pid] = port
+        self.gateway.run_port(ask, port)
+        self._private(port, "attach", self._replay["attach"])
+        for args in list(self._replay["setBreakpoints"].values()):
+            self._private(port, "setBreakpoints", args)
+        for command in ("setExceptionBreakpoints", "setFunctionBreakpoints"):
+            if self._replay[command] is not None:
+                self._private(port, command, self._replay[command])
+        if self._configured:
+            self._private(port, "configurationDone", {})
+        _log.info("process %d joined the job session", process.pid)
+
+    def _private(self, port, command, args):
+        port.to_child({"seq": self._private_seq(), "type": "request", "command": command, "arguments": args})
+
+    def _to_children(self, command, args):
+        with self._lock:
+            ports = list(self._ports.values())
+        for port in ports:
+            self._private(port, command, args)
+
+    def _private_seq(self):
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def from_child(self, port, message):
+        kind = message.get("type")
+        if kind == "response":
+            box = self._waiting.get(message.get("request_seq"))
+            if box is not None:
+                box[1] = message
+                box[0].set()
+                return
+            if message.get("request_seq", 0) > (1 << 40):
+                return  # the answer to one of our own requests
+            port.pending.pop(message.get("request_seq"), None)
+        elif kind == "event":
+            event = message.get("event")
+            body = message.get("body") or {}
+            if event == "thread" and isinstance(body.get("threadId"), int):
+                (port.threads.add if body.get("reason") == "started" else port.threads.discard)(body["threadId"])
+            if event == "stopped" and isinstance(body.get("threadId"), int):
+                port.threads.add(body["threadId"])
+                if not port.label:  # e.g. a DataLoader worker knows what it is only once torch set it up
+                    port.label = self.gateway.label_of(port.pid)
+            if event == "exited":
+                self._console("%s exited with code %s\n" % (port.name(), body.get("exitCode")))
+            if event in _DROP_FROM_CHILDREN:
+                return
+            if event == "output" and isinstance(body.get("output"), str) and body.get("category") != "telemetry":
+                message = dict(message, body=dict(body, output=port.prefixed(body)))
+        message = ids.outward(message, port.slot, port.name() + ": ")
+        message.pop("seq", None)
+        self.conn.send(self._across(message))
+
+    def child_ended(self, port):
+        with self._lock:
+            known = self._ports.pop(port.slot, None)
+            self._by_pid.pop(port.pid, None)
+        if known is None or self._closed:
+            return
+        for seq, command in list(port.pending.items()):
+            self._answer_error({"seq": seq, "command": command}, "LR_CLOSED", "%s ended before answering %s; the "
+                               "other processes of the job go on" % (port.name(), command))
+        port.pending.clear()
+        for tid in sorted(port.threads):
+            self.conn.send({"type": "event", "event": "thread", "body": {"reason": "exited",
+                                                                        "threadId": ids.join(port.slot, tid)}})
+        self._console("%s left the job session\n" % port.name())
+
+    def _threads(self, message):
+        with self._lock:
+            ports = list(self._ports.values())
+        boxes = []
+        for port in ports:
+            seq = self._private_seq()
+            box = self._waiting[seq] = [threading.Event(), None, port]
+            port.to_child({"seq": seq, "type": "request", "command": "threads", "arguments": {}})
+            boxes.append((seq, box))
+        seq = self._private_seq()
+        mine = self._waiting[seq] = [threading.Event(), None]
+        self._root({"seq": seq, "type": "request", "command": "threads", "arguments": {}})
+        self._waiting.pop(seq, None)
+        threads = list(((mine[1] or {}).get("body") or {}).get("threads") or [])
+        if ports:
+            own = self.gateway.root_name() + ": "
+            threads = [dict(t, name=own + str(t.get("name", ""))) if isinstance(t, dict) else t for t in threads]
+        for seq, box in boxes:
+            box[0].wait(THREADS_TIMEOUT)
+            self._waiting.pop(seq, None)
+            if box[1] is not None and box[1].get("success"):
+                port = box[2]
+                body = ids.outward(box[1], port.slot, port.name() + ": ").get("body") or {}
+                threads.extend(body.get("threads") or [])
+        self.conn.send({"type": "response", "request_seq": message.get("seq"), "command": "threads",
+                        "success": True, "body": {"threads": threads}})
+
+    def _answer_error(self, message, code, text):
+        from longreach.errors import error_body
+        self.conn.send({"type": "response", "request_seq": message.get("seq"), "command": message.get("command"),
+                        "success": False, "message": code, "body": error_body(code, text)})
+
+    def _console(self, text):
+        self.conn.send({"type": "event", "event": "output", "body": {"category": "console",
+                                                                     "output": "longreach: " + text}})

@@ -1,0 +1,182 @@
+"""Jobs (longreach.job): what a child reads from its environment, how a process describes itself, and the gateway's
+door (a private directory, the job token, bounded hellos). End-to-end job tests are in test/e2e/job-*.test.ts."""
+
+import json
+import os
+import shutil
+import socket
+import stat
+import tempfile
+import time
+import types
+import unittest
+
+from longreach.job import config
+from longreach.job import gateway as gateway_module
+from longreach.job.gateway import Gateway
+from longreach.job.link import Link
+
+from .support.child import Child
+
+
+class Config(unittest.TestCase):
+    def test_round_trip(self):
+        text = config.encode("/tmp/x/gw", "ab" * 32, 42, False)
+        self.assertEqual(config.decode(text), {"v": 1, "socket": "/tmp/x/gw", "token": "ab" * 32, "root": 42,
+                                               "redirect": False, "hold": 5.0})
+        self.assertEqual(config.decode(config.encode("/s", "t", 1, True, 0.5))["hold"], 0.5)
+        self.assertEqual(config.attached_flag({"socket": "/tmp/x/gw"}), "/tmp/x/attached")
+
+    def test_hold_is_bounded(self):
+        self.assertEqual(config.hold_seconds({}), 5.0)
+        self.assertEqual(config.hold_seconds({"LONGREACH_JOB_HOLD": "0"}), 0.0)
+        self.assertEqual(config.hold_seconds({"LONGREACH_JOB_HOLD": "12.5"}), 12.5)
+        for bad in ("-1", "61", "soon", "nan", ""):
+            self.assertEqual(config.hold_seconds({"LONGREACH_JOB_HOLD": bad}), 5.0, bad)
+        text = '{"v": 1, "socket": "s", "token": "t", "root": 1, "hold": 1e9}'
+        self.assertEqual(config.decode(text)["hold"], 5.0)
+
+    def test_missing_or_malformed_is_ignored(self):
+        for text in (None, "", "not json", "[]", '{"v": 2, "socket": "s", "token": "t", "root": 1}',
+                     '{"v": 1, "token": "t", "root": 1}', '{"v": 1, "socket": "s", "token": 5, "root": 1}',
+                     '{"v": 1, "socket": "s", "token": "t", "root": "1"}'):
+            self.assertIsNone(config.decode(text), text)
+
+
+class Labels(unittest.TestCase):
+    def test_labels_from_what_the_process_has(self):
+        self.assertEqual(config.label({}, {}), "")
+        self.assertEqual(config.label({"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}, {}), "rank 1/4")
+        self.assertEqual(config.label({"RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1"}, {}),
+                         "rank 5/8 (local rank 1)")
+        self.assertEqual(config.label({"RANK": "3"}, {}), "rank 3")
+        self.assertEqual(config.label({"LOCAL_RANK": "0"}, {}), "local rank 0")
+        self.assertEqual(config.label({"RANK": "x"}, {}), "")
+        worker = types.ModuleType("torch.utils.data._utils.worker")
+        worker._worker_info = types.SimpleNamespace(id=1, num_workers=2)
+        self.assertEqual(config.label({"RANK": "0"}, {"torch.utils.data._utils.worker": worker}),
+                         "DataLoader worker 1")
+        worker._worker_info = None  # torch imported, but this is not a worker
+        self.assertEqual(config.label({}, {"torch.utils.data._utils.worker": worker}), "")
+        import multiprocessing.process
+        self.assertEqual(config.label({}, {"multiprocessing.process": multiprocessing.process}), "")
+
+    def test_helpers(self):
+        self.assertEqual(config.helper_kind(["python", "-c", "from multiprocessing.resource_tracker import main;"
+                                             "main(5)"]), "tracker")
+        self.assertEqual(config.helper_kind(["python", "-c", "from multiprocessing.forkserver import main; "
+                                             "main(8, 9, ['__main__'], **{})"]), "forkserver")
+        self.assertIsNone(config.helper_kind(["python", "train.py"]))
+
+
+class GatewayDoor(unittest.TestCase):
+    def setUp(self):
+        self.gateway = Gateway(lib=None)
+        self.gateway.start()
+        self.addCleanup(self.gateway.close)
+
+    def dial(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(self.gateway.socket_path)
+        self.addCleanup(sock.close)
+        return Link(sock)
+
+    def test_private_directory_and_socket(self):
+        self.assertEqual(stat.S_IMODE(os.stat(self.gateway.folder).st_mode), 0o700)
+        self.assertEqual(stat.S_IMODE(os.stat(self.gateway.socket_path).st_mode), 0o600)
+        env = self.gateway.environment()
+        self.assertEqual(set(env), {config.ENV})  # no boot directory without lib
+        self.assertEqual(config.decode(env[config.ENV])["token"], self.gateway.token)
+
+    def test_a_wrong_token_gets_nothing(self):
+        for token in ("0" * 64, self.gateway.token[:-1], None, 7):
+            link = self.dial()
+            link.send({"type": "hello", "kind": "control", "token": token, "pid": 4242, "ppid": 1,
+                       "info": {"pid": 4242}})
+            self.assertIsNone(link.recv(5.0))  # closed without a word
+            self.assertEqual(self.gateway.pids(), [os.getpid()])
+
+    def test_garbage_and_silence_are_closed(self):
+        link = self.dial()
+        link.sock.sendall(b"\x16\x03\x01 binary garbage\r\n\r\n")
+        self.assertIsNone(link.recv(5.0))
+        old = gateway_module.HELLO_TIMEOUT
+        gateway_module.HELLO_TIMEOUT = 0.3
+        self.addCleanup(setattr, gateway_module, "HELLO_TIMEOUT", old)
+        silent = self.dial()
+        started = time.monotonic()
+        self.assertIsNone(silent.recv(5.0))
+        self.assertLess(time.monotonic() - started, 4.0)
+
+    def test_a_member_with_the_token_is_listed_until_its_link_ends(self):
+        link = self.dial()
+        link.send({"type": "hello", "kind": "control", "token": self.gateway.token, "pid": 4242, "ppid": os.getpid(),
+                   "info": {"pid": 4242, "label": ""}})
+        deadline = time.monotonic() + 5
+        while self.gateway.pids() == [os.getpid()] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.gateway.pids(), [os.getpid(), 4242])
+        info = self.gateway.process_info({"pid": os.getpid()})  # the member does not answer: its hello is used
+        self.assertEqual([(p["pid"], p["ppid"]) for p in info["processes"]], [(os.getpid(), os.getppid()),
+                                                                             (4242, os.getpid())])
+        link.close()
+        deadline = time.monotonic() + 5
+        while self.gateway.pids() != [os.getpid()] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.gateway.pids(), [os.getpid()])
+
+
+class Orphans(unittest.TestCase):
+    def test_a_child_outliving_its_root_drops_its_agent_and_listens_nowhere(self):
+        folder = tempfile.mkdtemp(prefix="longreach-orphan-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        gone = os.path.join(folder, "root-gone")
+        code = ("import os, sys, time\n"
+                "from longreach._threads import AGENT_THREAD_IDS\n"
+                "print('member threads %d' % len(AGENT_THREAD_IDS), flush=True)\n"
+                "while not os.path.exists(sys.argv[1]): time.sleep(0.02)\n"
+                "deadline = time.time() + 10\n"
+                "while AGENT_THREAD_IDS and time.time() < deadline: time.sleep(0.05)\n"
+                "print('after the root: %d agent threads' % len(AGENT_THREAD_IDS), flush=True)\n")
+        child = Child("""
+            import subprocess, sys, time, longreach
+            longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            p = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+            print(p.pid, flush=True)
+            from longreach import api
+            deadline = time.time() + 30
+            while len(api._server.job.pids()) < 2 and time.time() < deadline:
+                time.sleep(0.02)  # until it joined the job
+            """, args=[code, gone])
+        self.addCleanup(child._close_pipes)
+        pid = int(child.line())
+        self.addCleanup(lambda: os.path.exists("/proc/%d" % pid) and os.kill(pid, 9))
+        self.assertEqual(child.line(), "member threads 1")
+        self.assertEqual(child.proc.wait(30), 0)  # the root exits; its child runs on
+        with open(gone, "w"):
+            pass
+        # the orphan writes to the stdout pipe it inherited, which the Child helper still reads
+        self.assertEqual(child.line(), "after the root: 0 agent threads")
+
+
+class NoSecretOutsideTheRoot(unittest.TestCase):
+    def test_children_see_neither_the_secret_nor_a_token_on_their_command_line(self):
+        child = Child("""
+            import json, os, subprocess, sys, longreach
+            longreach.enable_attach("s3cret-value", ("127.0.0.1", 0))
+            out = subprocess.run([sys.executable, "-c", "import json, os; print(json.dumps({"
+                                  "'cmdline': open('/proc/self/cmdline', 'rb').read().decode(), "
+                                  "'job': os.environ.get('LONGREACH_JOB')}))"],
+                                 stdout=subprocess.PIPE, check=True).stdout.decode()
+            print(out.strip())
+            """)
+        seen = json.loads(child.line())
+        self.assertEqual(child.wait(), 0)
+        job = config.decode(seen["job"])
+        self.assertIsNotNone(job)
+        self.assertNotIn("s3cret", seen["cmdline"] + seen["job"])
+        self.assertNotIn(job["token"], seen["cmdline"])
+
+
+if __name__ == "__main__":
+    unittest.main()

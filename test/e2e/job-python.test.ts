@@ -1,0 +1,116 @@
+// Whole jobs with the Python agent (docs/protocol.md 5.3), through the built CLI, on every interpreter: a job of
+// every kind of child (os.fork; multiprocessing Process with fork, spawn and forkserver; a spawn Pool worker;
+// subprocess of sys.executable with a script, -m and -c; os.execv; a grandchild) is listed as a tree with labels,
+// `?pid=` attaches to each child through the root's one port and stops at a breakpoint there, and after detaching
+// the job's output is what it is without a debugger.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { attachBatch, inBatches, jobInterpreters, startJob, waitForRows, type JobRow } from '../helpers/job.js';
+import { ROOT } from '../helpers/paths.js';
+
+const JOB = 'test/fixtures/python/job/job.py';
+const WORK = 'test/fixtures/python/job/work.py';
+const NAMES = ['fork', 'mp-fork', 'mp-spawn', 'mp-forkserver', 'pool', 'script', 'module', 'code', 'exec', 'grandchild'];
+
+/** The job run plainly (no agent), with its stop file already there: every child ticks once and ends. */
+function plainRun(python: string): { code: number | null; lines: string[]; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'lr-job-plain-'));
+  try {
+    writeFileSync(join(dir, 'stop'), '');
+    const r = spawnSync(python, [JOB], { cwd: ROOT, env: { ...process.env, JOB_STOP_FILE: join(dir, 'stop'), PYTHONDONTWRITEBYTECODE: '1' }, encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, lines: r.stdout.split('\n').filter(Boolean).sort(), stderr: r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const isWorker = (row: JobRow) => !row.info.argv.some((a) => a.endsWith('grandparent.py'));
+
+for (const py of jobInterpreters()) {
+  test(`job (${py.label}): every kind of child is listed with its label and stops at a breakpoint through ?pid=`, { timeout: 150_000 }, async (t) => {
+    const job = await startJob(t, py.exe, JOB);
+    // root + 10 workers + the grandchild's parent
+    const rows = await waitForRows(job.port, (r) => r.length >= 12);
+    assert.equal(rows.length, 12, JSON.stringify(rows));
+    const root = rows[0]!;
+    assert.equal(root.pid, job.child.pid);
+    assert.equal(root.target, `tcp://127.0.0.1:${job.port}?pid=${root.pid}`);
+    // helpers (the resource tracker, the fork server) are not listed
+    assert.ok(rows.every((r) => !r.info.argv.join(' ').includes('resource_tracker')), JSON.stringify(rows));
+
+    const workers = rows.slice(1).filter(isWorker);
+    const seen = await inBatches(workers, 3, async (row) => {
+      const r = await attachBatch(row.target, `p name\np here == ${row.pid}\n`, ['--break', `${WORK}:10`]);
+      assert.equal(r.code, 0, `${row.target}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /Stopped at breakpoint 1 in thread MainThread/);
+      assert.match(r.stdout, /> test\/fixtures\/python\/job\/work\.py:10 in tick\(\)/);
+      assert.match(r.stdout, /^True {2}\(bool\)$/m, `the stop is in process ${row.pid}:\n${r.stdout}`);
+      const name = /^'([^']+)' {2}\(str\)$/m.exec(r.stdout)?.[1];
+      assert.ok(name, r.stdout);
+      return { name, row };
+    });
+    assert.deepEqual(seen.map((s) => s.name).sort(), [...NAMES].sort());
+    const byName = new Map(seen.map((s) => [s.name, s.row]));
+    for (const name of ['mp-fork', 'mp-spawn', 'mp-forkserver']) assert.equal(byName.get(name)!.label, name);
+    assert.match(byName.get('pool')!.label, /^SpawnPoolWorker-\d+$/);
+    assert.equal(byName.get('exec')!.label, "exec'd");
+    assert.equal(byName.get('fork')!.label, '');
+    for (const name of NAMES.filter((n) => n !== 'grandchild')) assert.equal(byName.get(name)!.ppid, root.pid, name);
+    // the fork server's child is shown under the process that asked for it; the grandchild under its parent
+    const parent = rows.find((r) => !isWorker(r))!;
+    assert.equal(parent.ppid, root.pid);
+    assert.equal(byName.get('grandchild')!.ppid, parent.pid);
+
+    job.stop();
+    assert.equal(await job.exited, 0, job.stderr());
+    const plain = plainRun(py.exe);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), plain.lines);
+    assert.equal(job.stderr(), plain.stderr);
+  });
+}
+
+test('job: ?pid= of a process outside the job is LR_NO_SUCH_PROCESS listing the pids there', async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['fork']);
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=999999999`, 'p 1\n');
+  assert.equal(r.code, 1);
+  assert.match(r.stdout + r.stderr, /LR_NO_SUCH_PROCESS/);
+  assert.match(r.stdout + r.stderr, new RegExp(`no process 999999999 .*processes: ${rows.map((row) => row.pid).sort((a, b) => a - b).join(', ')}`));
+});
+
+test('job: a child that dies while stopped ends that session with a message; the job carries on', async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['fork,script']);
+  const rows = await waitForRows(job.port, (r) => r.length >= 3);
+  const victim = rows[1]!;
+  // stopped at the breakpoint, it evaluates something slow: kill it then
+  const r = attachBatch(victim.target, `p here == ${victim.pid}\np __import__("time").sleep(20)\n`, ['--break', `${WORK}:10`]);
+  await waitForRows(job.port, (now) => now.some((row) => row.pid === victim.pid && row.info.attached !== null), 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  process.kill(victim.pid, 'SIGKILL');
+  const out = await r;
+  assert.match(out.stdout, /process \d+ ended while attached/);
+  const after = await waitForRows(job.port, (now) => !now.some((row) => row.pid === victim.pid), 30_000);
+  assert.equal(after.length, 2);
+  const other = await attachBatch(after[1]!.target, `p here == ${after[1]!.pid}\n`, ['--break', `${WORK}:10`]);
+  assert.match(other.stdout, /^True {2}\(bool\)$/m, other.stdout);
+  job.stop();
+  await job.exited;
+});
+
+test('job: --no-subprocess leaves children alone (the root lists as a single process)', async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['fork,script'], { launcher: ['--no-subprocess'] });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const rows = await waitForRows(job.port, (r) => r.length >= 1);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.target, `tcp://127.0.0.1:${job.port}`);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${job.child.pid! + 1}`, 'p 1\n');
+  assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS.*processes: ${job.child.pid}\\b`));
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});

@@ -1,0 +1,99 @@
+// Attaching to a job's root attaches to the whole job (docs/protocol.md 5.3, Python agent), through the built CLI:
+// breakpoints apply in every process, present and future; stops from several processes are queued and each is
+// reached in turn; `processes` and `process PID`; a child's output is prefixed with its process.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { attachBatch, jobInterpreters, startJob, waitForRows } from '../helpers/job.js';
+
+const JOB = 'test/fixtures/python/job/job.py';
+const WORK = 'test/fixtures/python/job/work.py';
+
+for (const py of jobInterpreters()) {
+  test(`job session (${py.label}): one breakpoint stops in every process; stops queue; processes / process PID`, { timeout: 120_000 }, async (t) => {
+    const job = await startJob(t, py.exe, JOB, ['fork,script,mp-spawn']);
+    const rows = await waitForRows(job.port, (r) => r.length >= 4);
+    const pids = rows.slice(1).map((r) => r.pid);
+    const script = [
+      'p __import__("time").sleep(0.5)', // by then every child is at the breakpoint too
+      'processes',
+      ...pids.flatMap((pid) => [`process ${pid}`, 'p here']),
+      'delete 1',
+      'p print("hello from", name)',
+      'continue', 'p name', 'continue', 'p name',
+    ].join('\n') + '\n';
+    const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, script, ['--break', `${WORK}:10`]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // the first `processes`: the root runs, one process is current and the two others' stops wait
+    const table = /\(longreach\) processes\n((?:\d+ .*\n)+)/.exec(r.stdout)![1]!;
+    assert.match(table, new RegExp(`^${rows[0]!.pid} +- +running$`, 'm'));
+    assert.equal((table.match(/stopped in thread \d+ \(current\)/g) ?? []).length, 1, table);
+    assert.equal((table.match(/stopped in thread \d+ \(waiting\)/g) ?? []).length, 2, table);
+    assert.match(table, / mp-spawn /);
+    // process PID makes each stopped process current in turn
+    const heres = [...r.stdout.matchAll(/^(\d+) {2}\(int\)$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(heres, pids, r.stdout);
+    // a child's output carries its process
+    assert.match(r.stdout, new RegExp(`\\[program\\] \\[pid ${pids[2]}( [^\\]]*)?\\] hello from`));
+    // the stops that waited are reached in turn: every process stopped, and no stop was lost
+    const stops = [...r.stdout.matchAll(/^Stopped at (?:a )?breakpoint(?: 1)? in thread pid (\d+)(?: [^:]*)?: MainThread \(\d+\)$/gm)];
+    assert.equal(stops.length, 3, r.stdout);
+    const names = [...r.stdout.matchAll(/^'([a-z-]+)' {2}\(str\)$/gm)].map((m) => m[1]);
+    assert.equal(names.length, 2, r.stdout);
+    // after `process PIDS[2]`, continuing reaches the two stops that waited (the others')
+    assert.deepEqual(stops.slice(1).map((m) => Number(m[1])).sort(), pids.slice(0, 2).sort(), r.stdout);
+    assert.match(r.stdout, /Detached; the program keeps running\./);
+    job.stop();
+    assert.equal(await job.exited, 0, job.stderr());
+    // (what the evaluated print() wrote went to that process's stdout too)
+    assert.deepEqual(job.stdout().split('\n').filter((l) => l && !l.startsWith('hello from')).sort(), ['fork done', 'job done: [0, 0, 0]', 'mp-spawn done', 'script done']);
+  });
+}
+
+test('job session: a process that starts after attach gets the breakpoints and stops', { timeout: 60_000 }, async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['later,script']);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\n', ['--break', `${WORK}:10`]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Stopped at (a )?breakpoint( 1)? in thread pid \d+: MainThread \(\d+\)/);
+  assert.match(r.stdout, /^'script' {2}\(str\)$/m);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
+test('job session: a short-lived process started after attach is held until its breakpoints are set', { timeout: 60_000 }, async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['later,once']);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\n', ['--break', `${WORK}:10`]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^'once' {2}\(str\)$/m);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
+test('job session: a process that execs after attach stops in its new program; one that dies is reported', { timeout: 60_000 }, async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['later,exec,script']);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\np (here, __import__("os").kill(here, 9))\nprocesses\n', ['--break', `${WORK}:10:name == "exec"`]);
+  assert.match(r.stdout, /^'exec' {2}\(str\)$/m, r.stdout);
+  const pid = /Stopped at (?:a )?breakpoint(?: 1)? in thread pid (\d+): MainThread/.exec(r.stdout)?.[1];
+  assert.ok(pid, r.stdout);
+  // killed while stopped: the request it was answering fails, the session says so and goes on with the others
+  assert.match(r.stdout, new RegExp(`error \\[LR_CLOSED\\]: pid ${pid} ended before answering evaluate`));
+  assert.match(r.stdout, new RegExp(`longreach: pid ${pid} left the job session`));
+  const table = /\(longreach\) processes\n(?:\[agent\].*\n)?((?:\d+ .*\n)+)/.exec(r.stdout)?.[1];
+  assert.ok(table, r.stdout);
+  assert.doesNotMatch(table, new RegExp(`^${pid} `, 'm'));
+  assert.equal(table.trim().split('\n').length, 2, table);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
+test("job session: ?pid= of the root attaches to the root alone, not its job", { timeout: 60_000 }, async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['script']);
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  const r = await attachBatch(rows[0]!.target, 'threads\nprocesses\n');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /\(longreach\) threads\n +\d+ +MainThread\n\(longreach\)/);
+  assert.doesNotMatch(r.stdout, /pid \d+/);
+  assert.match(r.stdout, /one process \(not a job\)/);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});

@@ -1,0 +1,108 @@
+// Helpers for job tests (docs/protocol.md 5.3): the Python interpreters to run them on, a job started under the
+// launcher in its own process group (so a failed test leaves no child behind), and listing its processes.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { trackChild, type Tracked } from './child.js';
+import { runCli } from './cli.js';
+import { ROOT } from './paths.js';
+import { freePort, waitForPort } from './ports.js';
+
+export const JOB_SECRET_ENV = { LR_JOB_SECRET: 'job-secret' };
+
+/** CPython 3.8-3.13 from pyenv and pypy3 from PATH (LONGREACH_JOB_PYTHONS=path,path overrides). */
+export function jobInterpreters(): { label: string; exe: string }[] {
+  if (process.env.LONGREACH_JOB_PYTHONS) return process.env.LONGREACH_JOB_PYTHONS.split(',').map((exe) => ({ label: exe, exe }));
+  const root = process.env.PYENV_ROOT || join(process.env.HOME ?? '/root', '.pyenv');
+  const out: { label: string; exe: string }[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(root, 'versions'));
+  } catch {
+    names = [];
+  }
+  for (let minor = 8; minor <= 13; minor++) {
+    const best = names.filter((n) => new RegExp(`^3\\.${minor}\\.\\d+$`).test(n)).sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]))[0];
+    if (best) out.push({ label: `CPython ${best}`, exe: join(root, 'versions', best, 'bin', 'python3') });
+  }
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, 'pypy3'))) {
+      out.push({ label: 'PyPy 3', exe: join(dir, 'pypy3') });
+      break;
+    }
+  }
+  if (out.length === 0) out.push({ label: 'python3', exe: 'python3' });
+  return out;
+}
+
+export interface Job extends Tracked {
+  port: number;
+  stopFile: string;
+  stop(): void;
+}
+
+/** `python -m longreach --listen ... script args` in its own process group; everything in it is killed after the test. */
+export async function startJob(t: TestContext, python: string, script: string, args: string[] = [], { launcher = [] as string[], env = {} as NodeJS.ProcessEnv } = {}): Promise<Job> {
+  const dir = mkdtempSync(join(tmpdir(), 'lr-job-'));
+  const stopFile = join(dir, 'stop');
+  const port = await freePort();
+  const child = spawn(python, ['-m', 'longreach', '--listen', `127.0.0.1:${port}`, '--secret-env', 'LR_JOB_SECRET', ...launcher, script, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...JOB_SECRET_ENV, PYTHONPATH: join(ROOT, 'python'), JOB_STOP_FILE: stopFile, PYTHONDONTWRITEBYTECODE: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const tracked = trackChild(t, child);
+  t.after(() => {
+    writeFileSync(stopFile, '');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitForPort(port, child, 30_000);
+  return { ...tracked, port, stopFile, stop: () => writeFileSync(stopFile, '') };
+}
+
+export interface JobRow {
+  target: string;
+  pid: number;
+  ppid: number | null;
+  label: string;
+  info: { argv: string[]; attached: unknown };
+}
+
+/** `longreach list --json` rows of the job (rows that failed are dropped). */
+export async function listJob(port: number, extra = ''): Promise<JobRow[]> {
+  const r = await runCli(['list', `tcp://127.0.0.1:${port}${extra}`, '--secret-env', 'LR_JOB_SECRET', '--json'], { env: JOB_SECRET_ENV });
+  return r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as JobRow & { ok: boolean }).filter((row) => row.ok);
+}
+
+/** Lists until `ready(rows)` (bounded). */
+export async function waitForRows(port: number, ready: (rows: JobRow[]) => boolean, timeoutMs = 60_000): Promise<JobRow[]> {
+  const deadline = Date.now() + timeoutMs;
+  let rows: JobRow[] = [];
+  while (Date.now() < deadline) {
+    rows = await listJob(port);
+    if (ready(rows)) return rows;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the job's listing never became ready; last rows:\n${JSON.stringify(rows, null, 1)}`);
+}
+
+/** Runs `longreach attach TARGET --batch -` with `script` on stdin. */
+export function attachBatch(target: string, script: string, args: string[] = []) {
+  return runCli(['attach', target, '--secret-env', 'LR_JOB_SECRET', '--batch', '-', '--timeout', '30', ...args], { input: script, env: JOB_SECRET_ENV });
+}
+
+/** Runs `items` through `fn`, `limit` at a time. */
+export async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += limit) out.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
+  return out;
+}
