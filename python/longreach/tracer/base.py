@@ -117,7 +117,7 @@ def code_lines(code):
 class TracerBase(object):
     """State shared by both mechanisms. Every setter ends with _refresh(), which the subclasses implement."""
 
-    def __init__(self, policy):
+    def __init__(self, policy, compile_lines=False):
         self.policy = policy
         self.lines = {}              # canon file -> frozenset of line numbers
         self.functions = frozenset()  # function names (co_name, or qualified name on 3.11+)
@@ -129,12 +129,20 @@ class TracerBase(object):
         self.quiet = set()           # thread ids running agent work (evaluate) on a stopped thread: never stop
         self.active = False
         self.seen_files = set()
+        self.conditions = {}         # canon file -> {line: condition text compiled into the code}
+        self.compile_lines = bool(compile_lines)  # line breakpoints compiled into copies of their functions (compiled.py)
+        self.compiled_codes = {}     # copy -> the lines compiled into it (filled by the subclass's CompiledLines)
+        self._visited = {}           # thread id -> (frame, line): a compiled line whose breakpoints tracing handled
         self._lock = threading.RLock()
 
     # ---- configuration (called from the agent's threads) ----
-    def set_lines(self, lines):
+    def set_lines(self, lines, conditions=None):
+        """lines: {canon file: lines}. conditions: {canon file: {line: condition text}} to compile in with the
+        breakpoint (compile_lines only); a line without one fires its hook every time it runs, and the policy
+        decides."""
         with self._lock:
             self.lines = dict((f, frozenset(ls)) for f, ls in lines.items() if ls)
+            self.conditions = dict((f, dict(c)) for f, c in (conditions or {}).items() if f in self.lines)
             self._refresh(grew=True)
 
     def set_functions(self, names):
@@ -182,7 +190,8 @@ class TracerBase(object):
     def uninstall(self):
         with self._lock:
             self.active = False
-            self.lines, self.functions, self.steps = {}, frozenset(), {}
+            self.lines, self.functions, self.steps, self.conditions = {}, frozenset(), {}, {}
+            self._visited.clear()
             self.raised = self.unwind = self.watch_files = self.pausing = False
             self._teardown()
 
@@ -190,8 +199,12 @@ class TracerBase(object):
     def code_interest(self, code):
         """True when `code` carries a breakpoint line or is a function breakpoint."""
         lines = self.lines.get(canon(code.co_filename))
-        if lines and not lines.isdisjoint(code_lines(code)):
-            return True
+        if lines:
+            compiled = self.compiled_codes.get(code)
+            if compiled:
+                lines = lines - compiled
+            if not lines.isdisjoint(code_lines(code)):
+                return True
         return self.function_match(code)
 
     def function_match(self, code):
@@ -222,10 +235,16 @@ class TracerBase(object):
         if tid in self.quiet or tid in AGENT_THREAD_IDS:
             return False
         lines = self.lines.get(canon(frame.f_code.co_filename))
-        if lines is not None and line in lines and self.policy.break_at_line(frame):
-            self.steps.pop(tid, None)
-            self.policy.stopped(frame, "breakpoint", None)
-            return False
+        if self._visited:
+            self._visited.pop(tid, None)
+        if lines is not None and line in lines:
+            compiled = self.compiled_codes.get(frame.f_code)
+            if compiled and line in compiled:
+                self._visited[tid] = (frame, line)  # its hook, about to run, must not fire a second time
+            if self.policy.break_at_line(frame):
+                self.steps.pop(tid, None)
+                self.policy.stopped(frame, "breakpoint", None)
+                return False
         if self.pausing:
             self.policy.stopped(frame, "pause", None)
             return False
@@ -235,6 +254,45 @@ class TracerBase(object):
             self.policy.stopped(frame, "step", None)
             return False
         return not lines or line not in lines
+
+    def on_compiled_hit(self, frame, condition, error):
+        """A breakpoint compiled into `frame`'s code fired: its condition (the text compiled in, or None) was true,
+        or raised `error`. A fault in the agent never reaches the program."""
+        try:
+            self._compiled_event(frame, condition, error)
+        except Exception:
+            _log.exception("compiled breakpoint failed")
+
+    def _compiled_event(self, frame, condition, error):
+        tid = _get_ident()
+        if not self.active or tid in self.quiet or tid in AGENT_THREAD_IDS:
+            return
+        line = frame.f_lineno
+        seen = self._visited.pop(tid, None) if self._visited else None
+        if seen is not None and seen[0] is frame and seen[1] == line:
+            return  # tracing saw this line first and already applied its breakpoints
+        lines = self.lines.get(canon(frame.f_code.co_filename))
+        if not lines or line not in lines:
+            return  # a copy made for a breakpoint removed since, still running
+        policy = self.policy
+        hit = getattr(policy, "compiled_hit", None)
+        if hit is not None:
+            stop = hit(frame, condition, error)
+        else:
+            stop = policy.break_at_line(frame)
+        reason = "breakpoint" if stop else ("pause" if self.pausing else None)
+        if reason is None:
+            return
+        self.steps.pop(tid, None)
+        self.before_compiled_stop(frame)
+        policy.stopped(frame, reason, None)
+        self.after_compiled_stop(frame)
+
+    def before_compiled_stop(self, frame):
+        """A thread that runs untraced is about to stop at a compiled breakpoint (subclasses prepare stepping)."""
+
+    def after_compiled_stop(self, frame):
+        """The thread runs again after a stop at a compiled breakpoint (a step asked for it may need tracing)."""
 
     def on_function(self, frame):
         try:

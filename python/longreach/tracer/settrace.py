@@ -29,7 +29,7 @@ import sys
 import threading
 
 from longreach import log
-from longreach.tracer import adopt, hooks
+from longreach.tracer import adopt, compiled, hooks, linehook
 from longreach.tracer.base import (AGENT_THREAD_IDS, TracerBase, canon, code_lines, is_agent_code, running_frames,
                               _AGENT_DIR)
 
@@ -60,8 +60,8 @@ _callbacks_alive = []  # ctypes callbacks must outlive the interpreter's pending
 
 
 class SettraceTracer(TracerBase):
-    def __init__(self, policy):
-        TracerBase.__init__(self, policy)
+    def __init__(self, policy, compile_lines=False):
+        TracerBase.__init__(self, policy, compile_lines)
         self._interest = {}
         self._installed = False
         self._all_code = False
@@ -73,6 +73,11 @@ class SettraceTracer(TracerBase):
         self._global_fn = self._make_global()
         self._main_cb = None
         self._hooks = hooks.CodeHooks(canon) if hooks.available() else None
+        self._compiled = None
+        if self.compile_lines:
+            self._compiled = compiled.CompiledLines(hooks._entry_hook if hooks.available() else compiled.keep_result)
+            self.compiled_codes = self._compiled.codes
+            self._hooks = self._compiled.hooks
         self._hooked_lines = None  # the `lines` the hooks were last applied for
         self._hooks_ok = False
         self._hook_mode = False    # breakpoints only, all hooked: threads trace only inside breakpoint functions
@@ -125,6 +130,7 @@ class SettraceTracer(TracerBase):
         if not self.active or not self.lines:
             if self._hooked_lines is not None:
                 hooks.set_target(None)
+                linehook.set_target(None)
                 hooks.watch_imports(None)
                 self._hooks.restore()
                 self._hooked_lines = None
@@ -140,8 +146,13 @@ class SettraceTracer(TracerBase):
             return bool(found) and not found.isdisjoint(code_lines(code))
         hooks.set_target((self._local_fn, self._global_fn, self._owners))
         hooks.watch_imports(self._module_loading)
+        if self._compiled is not None:
+            linehook.set_target(self.on_compiled_hit)
         try:
-            self._hooks_ok = self._hooks.apply(set(lines), interesting)
+            if self._compiled is not None:
+                self._hooks_ok = self._compiled.apply(lines, self.conditions)
+            else:
+                self._hooks_ok = self._hooks.apply(set(lines), interesting)
         except Exception:
             _log.exception("hooking breakpoint functions failed; tracing every call instead")
             self._hooks_ok = False
@@ -323,6 +334,20 @@ class SettraceTracer(TracerBase):
                 f.f_trace = self._local_fn
             f = f.f_back
 
+    def after_compiled_stop(self, frame):
+        """A step asked for by the stopped thread itself (from inside the stop) finds it untraced: trace it."""
+        if threading.get_ident() not in self.steps or not self.active:
+            return
+        if sys.gettrace() is None:
+            if self._hook_mode:
+                self._owners[threading.get_ident()] = frame
+            sys.settrace(self._global_fn)
+        f = frame
+        while f is not None:
+            if not is_agent_code(f.f_code):
+                f.f_trace = self._local_fn
+            f = f.f_back
+
     def _outermost_interesting(self, frame):
         """Gives f_trace to the frames from `frame` outwards whose code has breakpoints; returns the outermost."""
         outer = None
@@ -343,6 +368,8 @@ class SettraceTracer(TracerBase):
         self._hook_mode = False
         self._owners.clear()
         self._update_hooks()
+        if self._compiled is not None:
+            self._compiled.forget()
         if self._installed:
             threading.settrace(None)
             self._installed = False
