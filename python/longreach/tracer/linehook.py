@@ -176,8 +176,10 @@ def _bodies(stmt):
 def _locate(body, line, is_function_body):
     """(statement list, index) of the outermost statement of the function that starts on `line`, or (None, reason)."""
     for i, stmt in enumerate(body):
-        start = stmt.lineno
+        start = _first_line(stmt)
         end = getattr(stmt, "end_lineno", start) or start
+        if start < line == stmt.lineno:
+            return None, "the def line of a decorated function runs after its decorators"
         if start == line:
             if isinstance(stmt, _LOOPS):
                 return None, "a loop header runs on every iteration"
@@ -207,6 +209,8 @@ def _refused_condition(text):
             return None, "the condition assigns with :="
         if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
             return None, "the condition yields or awaits"
+        if isinstance(node, (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
+            return None, "the condition makes a function or comprehension of its own"
     return tree.body, None
 
 
@@ -244,11 +248,114 @@ def _inserted(condition):
     return ast.Try(body=[guard], handlers=[handler], orelse=[], finalbody=[]), None
 
 
+# 3.10+: the compiler gives some jumps of a try statement no line, and a line event follows them when execution
+# reaches the next instruction of the same line (tracing would report the breakpoint's line twice). So the inserted
+# nodes are compiled on a sentinel line (line + _FAR), and the copy's line table is then rewritten: the sentinel
+# becomes the line, and the instructions without a line that follow inserted ones take that line too.
+_FAR = 1 << 24 if sys.version_info >= (3, 10) else 0
+
+
 def _place(node, line):
     for n in ast.walk(node):
         if "lineno" in n._attributes:
-            n.lineno = n.end_lineno = line
+            n.lineno = n.end_lineno = line + _FAR
             n.col_offset = n.end_col_offset = 0
+
+
+def _write_varint(out, value):
+    while value >= 64:
+        out.append(64 | (value & 63))
+        value >>= 6
+    out.append(value)
+
+
+def _mapped(lines):
+    """Sentinel lines mapped back; a run without a line between an inserted instruction and either another inserted
+    one or the breakpoint line's own code takes the breakpoint's line."""
+    out = [None if v is None else (v - _FAR if v >= _FAR else v) for v in lines]
+    i = 0
+    while i < len(lines):
+        if lines[i] is None and i > 0 and lines[i - 1] is not None and lines[i - 1] >= _FAR:
+            j = i
+            while j < len(lines) and lines[j] is None:
+                j += 1
+            line = out[i - 1]
+            if j < len(lines) and out[j] == line:
+                for k in range(i, j):
+                    out[k] = line
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _relined_310(code):
+    """3.10: co_linetable from co_lines() with the sentinel lines mapped back."""
+    ranges = list(code.co_lines())
+    lines = _mapped([line for _s, _e, line in ranges])
+    out = bytearray()
+    prev = code.co_firstlineno
+    for (start, end, _old), line in zip(ranges, lines):
+        size = end - start
+        if line is None:
+            while size > 0:
+                out += bytes([min(size, 254), 128])
+                size -= min(size, 254)
+            continue
+        delta = line - prev
+        prev = line
+        while delta > 127 or delta < -127:
+            step = 127 if delta > 0 else -127
+            out += bytes([0, step & 0xFF])
+            delta -= step
+        first = True
+        while size > 0 or first:
+            chunk = min(size, 254)
+            out += bytes([chunk, (delta if first else 0) & 0xFF])
+            size -= chunk
+            first = False
+    return code.replace(co_linetable=bytes(out))
+
+
+def _relined_311(code):
+    """3.11+: the location table from co_positions() with the sentinel lines mapped back (long-form entries)."""
+    positions = list(code.co_positions())
+    if len(positions) * 2 != len(code.co_code):
+        return None
+    lines = _mapped([p[0] for p in positions])
+    fixed = []
+    for (line, end, col, end_col), new in zip(positions, lines):
+        if line is None or line >= _FAR:
+            end = new
+        fixed.append((new, end, col, end_col))
+    out = bytearray()
+    prev = code.co_firstlineno
+    i = 0
+    while i < len(fixed):
+        n = 1
+        while n < 8 and i + n < len(fixed) and fixed[i + n] == fixed[i]:
+            n += 1
+        line, end, col, end_col = fixed[i]
+        if line is None:
+            out.append(0x80 | (15 << 3) | (n - 1))
+        else:
+            out.append(0x80 | (14 << 3) | (n - 1))
+            delta = line - prev
+            _write_varint(out, (-delta << 1) | 1 if delta < 0 else delta << 1)
+            _write_varint(out, (end if end is not None else line) - line)
+            _write_varint(out, 0 if col is None else col + 1)
+            _write_varint(out, 0 if end_col is None else end_col + 1)
+            prev = line
+        i += n
+    return code.replace(co_linetable=bytes(out))
+
+
+def _relined(code):
+    if not _FAR:
+        return code
+    if sys.version_info >= (3, 11):
+        return _relined_311(code)
+    return _relined_310(code)
 
 
 # ---- the copy ----
@@ -291,7 +398,7 @@ def _copy(code, points):
         return None, "the source on disk does not match the running code"
     edited = copy.deepcopy(top)
     fn = _find_def(edited, code.co_name, first)
-    body_starts = fn.body[0].lineno
+    body_starts = _first_line(fn.body[0])
     for line in sorted(points, reverse=True):
         if first <= line < body_starts:
             continue  # the def line (decorators, signature): it runs in the code that defines the function
@@ -310,7 +417,9 @@ def _copy(code, points):
         return None, "the condition does not compile here: %s" % (e,)
     if len(made) != 1:
         return None, "the copy cannot be told apart from other functions on line %d" % first
-    new = made[0]
+    new = _relined(made[0])
+    if new is None:
+        return None, "the copy's line table could not be rewritten"
     for name in ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_flags", "co_varnames",
                  "co_freevars", "co_cellvars"):
         if getattr(new, name, None) != getattr(code, name, None):
