@@ -288,6 +288,13 @@ class TracerBase(object):
         policy.stopped(frame, reason, None)
         self.after_compiled_stop(frame)
 
+    def compiled_refusals(self):
+        """{(file, function, first line): why its breakpoints are traced instead} at the last change."""
+        made = getattr(self, "_compiled", None)
+        if made is None:
+            return {}
+        return dict(((c.co_filename, c.co_name, c.co_firstlineno), why) for c, why in made.refused.items())
+
     def before_compiled_stop(self, frame):
         """A thread that runs untraced is about to stop at a compiled breakpoint (subclasses prepare stepping)."""
 
