@@ -38,6 +38,7 @@ import threading
 from longreach import log
 
 from longreach._threads import AGENT_THREAD_IDS
+from longreach.tracer import conditions as _conditions
 
 __all__ = ["running_frames", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
 
@@ -133,6 +134,7 @@ class TracerBase(object):
         self.compile_lines = bool(compile_lines)  # line breakpoints compiled into copies of their functions (compiled.py)
         self.compiled_codes = {}     # copy -> the lines compiled into it (filled by the subclass's CompiledLines)
         self._visited = {}           # thread id -> (frame, line): a compiled line whose breakpoints tracing handled
+        self._checks = {}            # (code, line) -> (precompiled condition, its text), or None: policy evaluates
         self._lock = threading.RLock()
 
     # ---- configuration (called from the agent's threads) ----
@@ -143,6 +145,7 @@ class TracerBase(object):
         with self._lock:
             self.lines = dict((f, frozenset(ls)) for f, ls in lines.items() if ls)
             self.conditions = dict((f, dict(c)) for f, c in (conditions or {}).items() if f in self.lines)
+            self._checks = {}
             self._refresh(grew=True)
 
     def set_functions(self, names):
@@ -241,7 +244,7 @@ class TracerBase(object):
             compiled = self.compiled_codes.get(frame.f_code)
             if compiled and line in compiled:
                 self._visited[tid] = (frame, line)  # its hook, about to run, must not fire a second time
-            if self.policy.break_at_line(frame):
+            if self._breaks(frame, line):
                 self.steps.pop(tid, None)
                 self.policy.stopped(frame, "breakpoint", None)
                 return False
@@ -254,6 +257,38 @@ class TracerBase(object):
             self.policy.stopped(frame, "step", None)
             return False
         return not lines or line not in lines
+
+    def _breaks(self, frame, line):
+        """The policy's answer for a breakpoint line reached by tracing. A condition the tracer was given runs as a
+        precompiled function of the frame's locals (conditions.py); only when it is true (or raises) is the
+        policy asked, told the outcome so that it does not evaluate the condition again."""
+        key = (frame.f_code, line)
+        check = self._checks.get(key, False)
+        if check is False:
+            check = self._checks[key] = self._precompile(frame, line)
+        policy = self.policy
+        hit = getattr(policy, "compiled_hit", None)
+        if check is None or hit is None:
+            return policy.break_at_line(frame)
+        try:
+            if not check[0](frame.f_locals):
+                return False
+        except _conditions.Unbound:
+            return policy.break_at_line(frame)
+        except Exception as e:
+            return hit(frame, check[1], e)
+        return hit(frame, check[1], None)
+
+    def _precompile(self, frame, line):
+        text = self.conditions.get(canon(frame.f_code.co_filename), {}).get(line)
+        if not text:
+            return None
+        try:
+            check = _conditions.make(text, frame.f_code, frame.f_globals)
+        except Exception:
+            _log.exception("precompiling a condition failed")
+            return None
+        return None if check is None else (check, text)
 
     def on_compiled_hit(self, frame, condition, error):
         """A breakpoint compiled into `frame`'s code fired: its condition (the text compiled in, or None) was true,
