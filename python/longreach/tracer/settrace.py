@@ -81,6 +81,7 @@ class SettraceTracer(TracerBase):
         self._hooked_lines = None  # the `lines` the hooks were last applied for
         self._hooks_ok = False
         self._hook_mode = False    # breakpoints only, all hooked: threads trace only inside breakpoint functions
+        self._line_only = False    # PyPy: breakpoints only, all compiled in, nothing traced at all
         self._owners = {}          # thread id -> the frame whose start gave the thread its trace function
         self._pending_files = set()  # breakpoint files with no code loaded yet: global mode until they load
         self._switch = False
@@ -102,6 +103,19 @@ class SettraceTracer(TracerBase):
         self._hook_mode = hooks.IN_PLACE and self._hooks_ok and bool(self.lines) and not (
             self._pending_files or self.functions or self.steps or self.pausing or self.raised or self.unwind
             or self.watch_files)
+        self._line_only = (not hooks.IN_PLACE and self._compiled is not None and self._hooks_ok
+                           and not self._compiled.refused and bool(self.lines) and not (
+                               self._pending_files or self.functions or self.steps or self.pausing or self.raised
+                               or self.unwind or self.watch_files) and not self._interesting_frames())
+        if self._line_only:
+            # PyPy, every breakpoint compiled in and no frame that needs tracing: no thread traces (those that
+            # still have the trace function drop it at their next call, _global_slow)
+            if self._installed:
+                threading.settrace(None)
+                self._installed = False
+            if threading.get_ident() not in AGENT_THREAD_IDS and sys.gettrace() is self._global_fn:
+                sys.settrace(None)
+            return
         if not self._needed():
             if adopt.available():
                 self._leave_all_threads(keep_owners=False)  # attached with nothing set costs nothing
@@ -269,6 +283,13 @@ class SettraceTracer(TracerBase):
     def _skip_ids(self):
         return set(AGENT_THREAD_IDS) | {threading.get_ident()}
 
+    def _interesting_frames(self):
+        """True when a frame already running needs tracing (its code has a breakpoint line not compiled in)."""
+        for _tid, f in running_frames():
+            if self._classify(f.f_code) == _YES:
+                return True
+        return False
+
     def _mark_running_frames(self):
         """Give f_trace to already-running frames that matter now."""
         stepping = dict((tid, st) for tid, st in self.steps.items() if st.kind != "in")
@@ -319,7 +340,7 @@ class SettraceTracer(TracerBase):
             # With nothing set, a thread holding a trace function pays for every call (measured 2-10x on
             # call-heavy code): adopt only when there is something to stop at.
             return
-        if self._hook_mode and only_if_needed:
+        if (self._hook_mode or self._line_only) and only_if_needed:
             # hooks reach every breakpoint function that starts later: only frames already running need tracing
             outer = self._outermost_interesting(frame)
             if outer is not None and sys.gettrace() is None:
@@ -365,7 +386,7 @@ class SettraceTracer(TracerBase):
         self._plain[0] = False
         self._all_code = False
         self._unwinding.clear()
-        self._hook_mode = False
+        self._hook_mode = self._line_only = False
         self._owners.clear()
         self._update_hooks()
         if self._compiled is not None:
@@ -417,7 +438,7 @@ class SettraceTracer(TracerBase):
         return global_trace
 
     def _global_slow(self, frame):
-        if not self.active:
+        if not self.active or self._line_only:
             sys.settrace(None)
             return None
         code = frame.f_code
@@ -486,7 +507,7 @@ class SettraceTracer(TracerBase):
             tid = threading.get_ident()
             if self._owners.get(tid) is frame:
                 del self._owners[tid]
-                if (self._hook_mode or not self._needed()) and tid not in self.steps \
+                if (self._hook_mode or self._line_only or not self._needed()) and tid not in self.steps \
                         and sys.gettrace() is self._global_fn:
                     sys.settrace(None)  # the breakpoint function that switched tracing on is done
             pending = self._unwinding.pop(tid, None)
