@@ -117,8 +117,18 @@ def _module_tree(filename):
         tree = ast.parse("".join(lines), filename)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
-    futures = [s for s in tree.body if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
-    result = (tree, futures)
+    # the module's future imports, then its other imports: 3.11+ compiles `module.f()` differently when `module`
+    # is a name the module imports, so the symbol table must see them (they are compiled, never run)
+    context = [s for s in tree.body if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
+    todo = [s for s in tree.body if s not in context]
+    while todo:
+        stmt = todo.pop(0)
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            context.append(stmt)
+        elif not isinstance(stmt, _NEW_SCOPE):
+            for inner in _bodies(stmt):
+                todo.extend(inner)
+    result = (tree, context)
     if key is not None:
         _trees[filename] = (key, result)
     return result
@@ -153,6 +163,44 @@ def _find_def(top, name, first):
                 and _first_line(node) == first:
             return node
     return None
+
+
+def _path(node, target):
+    """[(parent, field, index or None)] from `node` down to `target` ([] when node is target)."""
+    if node is target:
+        return []
+    line = target.lineno
+    for field, value in ast.iter_fields(node):
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if not isinstance(item, ast.AST):
+                continue
+            end = getattr(item, "end_lineno", None)
+            if end is not None and not (_first_line(item) <= line <= end):
+                continue
+            found = _path(item, target)
+            if found is not None:
+                return [(node, field, i if isinstance(value, list) else None)] + found
+    return None
+
+
+def _rebuilt(top, path, replacement):
+    """`top` with the node at the end of `path` replaced, copying only the nodes on the way; the bodies of classes
+    on the way keep only that way (a method's code does not depend on its class's other statements), so compiling
+    costs what the function costs, not its class or module."""
+    child = replacement
+    for parent, field, i in reversed(path):
+        new = copy.copy(parent)
+        if i is None:
+            setattr(new, field, child)
+        elif isinstance(parent, ast.ClassDef) and field == "body":
+            setattr(new, field, [child])
+        else:
+            items = list(getattr(parent, field))
+            items[i] = child
+            setattr(new, field, items)
+        child = new
+    return child
 
 
 # ---- where a line's statement is ----
@@ -388,16 +436,19 @@ def _copy(code, points):
         if _first_line(stmt) <= first <= (getattr(stmt, "end_lineno", None) or first):
             top = stmt
             break
-    if top is None or _find_def(top, code.co_name, first) is None:
+    original = None if top is None else _find_def(top, code.co_name, first)
+    if original is None:
         return None, "the source has no function %s on line %d" % (code.co_name, first)
+    path = _path(top, original)
     try:
-        plain = _find_code(_compile(top, futures, code.co_filename), code.co_name, first, qualname)
+        plain = _find_code(_compile(_rebuilt(top, path, original), futures, code.co_filename), code.co_name, first,
+                           qualname)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         return None, "the source does not compile: %s" % (e,)
     if not any(same_code(c, code) for c in plain):
         return None, "the source on disk does not match the running code"
-    edited = copy.deepcopy(top)
-    fn = _find_def(edited, code.co_name, first)
+    fn = copy.deepcopy(original)
+    edited = _rebuilt(top, path, fn)
     body_starts = _first_line(fn.body[0])
     for line in sorted(points, reverse=True):
         if first <= line < body_starts:
