@@ -139,6 +139,21 @@ class Compiled(unittest.TestCase):
         t.join(10)
         self.assertEqual(result["value"], 6)
 
+    def test_step_in_after_the_breakpoint_is_removed(self):
+        """The stop happens in ordinary code (the hook), not a trace callback: the agent's own wait in threading's
+        code must not take the step."""
+        h = self.h
+        h.set_breakpoints(["mid1"])
+        t, result = h.start(tracee.outer, 2)
+        tid = h.wait_event("stopped")["threadId"]
+        h.set_breakpoints([])
+        h.request("stepIn", {"threadId": tid})
+        h.wait_event("stopped", pred=lambda e: len(h.events("stopped")) > 1)
+        self.assertEqual((h.top(tid)["name"], h.top(tid)["line"]), ("leaf", line_of("leaf1")))
+        h.request("continue", {"threadId": tid})
+        t.join(10)
+        self.assertEqual(result["value"], 6)
+
     def test_breakpoint_added_and_removed_while_the_function_runs_in_another_thread(self):
         h = self.h
         evt = threading.Event()

@@ -135,6 +135,7 @@ class TracerBase(object):
         self.compiled_codes = {}     # copy -> the lines compiled into it (filled by the subclass's CompiledLines)
         self._visited = {}           # thread id -> (frame, line): a compiled line whose breakpoints tracing handled
         self._checks = {}            # (code, line) -> (precompiled condition, its text), or None: policy evaluates
+        self._in_hook = set()        # thread ids inside a compiled breakpoint's hook: like a trace callback, no events
         self._lock = threading.RLock()
 
     # ---- configuration (called from the agent's threads) ----
@@ -235,7 +236,7 @@ class TracerBase(object):
 
     def _line_event(self, frame, line):
         tid = _get_ident()
-        if tid in self.quiet or tid in AGENT_THREAD_IDS:
+        if tid in self.quiet or tid in AGENT_THREAD_IDS or tid in self._in_hook:
             return False
         lines = self.lines.get(canon(frame.f_code.co_filename))
         if self._visited:
@@ -309,18 +310,24 @@ class TracerBase(object):
         lines = self.lines.get(canon(frame.f_code.co_filename))
         if not lines or line not in lines:
             return  # a copy made for a breakpoint removed since, still running
-        policy = self.policy
-        hit = getattr(policy, "compiled_hit", None)
-        if hit is not None:
-            stop = hit(frame, condition, error)
-        else:
-            stop = policy.break_at_line(frame)
-        reason = "breakpoint" if stop else ("pause" if self.pausing else None)
-        if reason is None:
-            return
-        self.steps.pop(tid, None)
-        self.before_compiled_stop(frame)
-        policy.stopped(frame, reason, None)
+        # the hook runs as ordinary code, not inside a trace callback: while it works (a log message's eval, the stop
+        # and its wait in threading's code), events of this thread are the agent's own and must be ignored
+        self._in_hook.add(tid)
+        try:
+            policy = self.policy
+            hit = getattr(policy, "compiled_hit", None)
+            if hit is not None:
+                stop = hit(frame, condition, error)
+            else:
+                stop = policy.break_at_line(frame)
+            reason = "breakpoint" if stop else ("pause" if self.pausing else None)
+            if reason is None:
+                return
+            self.steps.pop(tid, None)
+            self.before_compiled_stop(frame)
+            policy.stopped(frame, reason, None)
+        finally:
+            self._in_hook.discard(tid)
         self.after_compiled_stop(frame)
 
     def compiled_refusals(self):
@@ -344,7 +351,7 @@ class TracerBase(object):
 
     def _function_event(self, frame):
         tid = _get_ident()
-        if tid in self.quiet or tid in AGENT_THREAD_IDS:
+        if tid in self.quiet or tid in AGENT_THREAD_IDS or tid in self._in_hook:
             return
         if self.policy.break_at_function(frame):
             self.steps.pop(tid, None)
@@ -358,7 +365,7 @@ class TracerBase(object):
 
     def _exception_event(self, frame, exc, kind):
         tid = _get_ident()
-        if tid in self.quiet or tid in AGENT_THREAD_IDS or is_agent_code(frame.f_code):
+        if tid in self.quiet or tid in AGENT_THREAD_IDS or tid in self._in_hook or is_agent_code(frame.f_code):
             return
         if kind == "raised":
             tb = getattr(exc, "__traceback__", None)
