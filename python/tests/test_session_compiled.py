@@ -139,6 +139,21 @@ class Compiled(unittest.TestCase):
         t.join(10)
         self.assertEqual(result["value"], 6)
 
+    def test_a_breakpoint_kept_after_the_other_one_is_removed_still_stops_the_running_frame(self):
+        """The frame keeps its first copy (both hooks); it was traced while all threads were paused, and must still
+        report where it is (3.8/3.9 and PyPy keep a traced frame's last line)."""
+        h = self.h
+        h.set_breakpoints(["loop2", "loop3"])
+        t, result = h.start(tracee.looping, 5)
+        tid = h.wait_event("stopped")["threadId"]
+        h.set_breakpoints(["loop3"])
+        h.request("continue", {"threadId": tid})
+        h.wait_event("stopped", pred=lambda e: len(h.events("stopped")) > 1)
+        self.assertEqual(h.top(tid)["line"], line_of("loop3"))
+        h.request("continue", {"threadId": tid})
+        t.join(10)
+        self.assertEqual(result["value"], 10)
+
     def test_step_in_after_the_breakpoint_is_removed(self):
         """The stop happens in ordinary code (the hook), not a trace callback: the agent's own wait in threading's
         code must not take the step."""

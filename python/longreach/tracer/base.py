@@ -303,6 +303,10 @@ class TracerBase(object):
         tid = _get_ident()
         if not self.active or tid in self.quiet or tid in AGENT_THREAD_IDS:
             return
+        if frame.f_trace is not None and sys.gettrace() is None:
+            # a frame traced earlier whose thread traces no more: on 3.8/3.9 and PyPy its f_lineno is the line of
+            # its last line event, not where it is; without a trace function it is computed from where it is
+            frame.f_trace = None
         line = frame.f_lineno
         seen = self._visited.pop(tid, None) if self._visited else None
         if seen is not None and seen[0] is frame and seen[1] == line:
