@@ -203,6 +203,35 @@ class Compiled(unittest.TestCase):
         self.check_restored()
 
 
+class ModuleLoadedLater(unittest.TestCase):
+    def test_its_functions_run_compiled_copies_from_the_start(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "lr_later_mod.py")
+        with open(path, "w") as f:
+            f.write("def work(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total\n")
+        sys.path.insert(0, folder)
+        self.addCleanup(sys.path.remove, folder)
+        self.addCleanup(sys.modules.pop, "lr_later_mod", None)
+        h = Harness()
+        self.addCleanup(h.close)
+        body = h.request("setBreakpoints", {"source": {"path": path},
+                                            "breakpoints": [{"line": 4, "condition": "i == 3"}]})
+        self.assertTrue(body["breakpoints"][0]["verified"])
+        box = {}
+        t, _r = h.start(lambda: box.setdefault("mod", importlib.import_module("lr_later_mod")))
+        t.join(10)
+        mod = box["mod"]
+        if not PYPY:  # CPython hooks a module's constants as its code starts; PyPy traces its functions instead
+            self.assertTrue(is_compiled(mod.work))
+        t, result = h.start(mod.work, 6)
+        stop = h.wait_event("stopped")
+        self.assertEqual(h.locals_of(h.top(stop["threadId"])["id"])["i"]["value"], "3")
+        h.request("continue", {"threadId": stop["threadId"]})
+        t.join(10)
+        self.assertEqual(result["value"], 15)
+
+
 class SourceChangedOnDisk(unittest.TestCase):
     def test_falls_back_to_tracing_and_says_why(self):
         folder = tempfile.mkdtemp()

@@ -11,6 +11,14 @@ thread at its next line") and asks its policy *whether* to stop and *what to do*
                                                   reason: "breakpoint", "function breakpoint", "step", "pause",
                                                   "exception"
     policy.new_file(filename) -> None            code from a file not seen before started running (module loads)
+    policy.compiled_hit(frame, condition, error) -> bool   (optional) a breakpoint line was reached whose
+                                                  condition the tracer already evaluated: `condition` (the text it
+                                                  was given in set_lines) was true, or raised `error`; None: no
+                                                  condition was evaluated. Without it, break_at_line is asked.
+
+With `make_tracer(policy, compile_lines=True)` (the session's choice), line breakpoints are compiled into copies
+of their functions (compiled.py, linehook.py) and cost nothing but their condition until it is true; the
+mechanisms below serve what cannot be compiled in, and steps, pause and exception filters.
 
 Two implementations with one interface, chosen by `factory.make_tracer(policy)`:
 
