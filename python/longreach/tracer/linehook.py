@@ -134,6 +134,50 @@ def _module_tree(filename):
     return result
 
 
+def _source_lines(filename):
+    linecache.checkcache(filename)
+    return linecache.getlines(filename)
+
+
+def _code_at_column_0(text):
+    return bool(text) and text[0] not in " \t\r\n#)]}"
+
+
+def _top_statement(filename, first):
+    """(tree, context) from the lines of the top-level statement that holds line `first` and the module's
+    column-0 imports, parsed alone (keeping their line numbers); None when that guess does not parse."""
+    lines = _source_lines(filename)
+    if not lines or first > len(lines):
+        return None
+    start = first
+    while start > 1 and not _code_at_column_0(lines[start - 1]):
+        start -= 1
+    while start > 1 and lines[start - 2].startswith("@"):
+        start -= 1
+    end = first + 1
+    while end <= len(lines) and not _code_at_column_0(lines[end - 1]):
+        end += 1
+    try:
+        tree = ast.parse("\n" * (start - 1) + "".join(lines[start - 1:end - 1]), filename)
+        context = []
+        i = 0
+        while i < len(lines):
+            text = lines[i]
+            if text.startswith(("import ", "from ")):
+                j = i + 1
+                while text.count("(") > text.count(")") or text.rstrip().endswith("\\"):
+                    text += lines[j]
+                    j += 1
+                context.extend(ast.parse("\n" * i + text, filename).body)
+                i = j
+            else:
+                i += 1
+    except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
+        return None
+    futures = [s for s in context if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
+    return tree, futures + [s for s in context if s not in futures]
+
+
 def _first_line(node):
     decos = getattr(node, "decorator_list", None) or ()
     return min([node.lineno] + [d.lineno for d in decos])
@@ -425,28 +469,39 @@ def _copy(code, points):
         return None, "a generator or coroutine resumes in the code it started with"
     if code.co_name.startswith("<"):
         return None, "%s has no statement list of its own" % code.co_name
-    found = _module_tree(code.co_filename)
-    if found is None:
-        return None, "no source for %s" % code.co_filename
-    tree, futures = found
     first = code.co_firstlineno
     qualname = getattr(code, "co_qualname", None)
-    top = None
-    for stmt in tree.body:
-        if _first_line(stmt) <= first <= (getattr(stmt, "end_lineno", None) or first):
-            top = stmt
+    # the function's top-level statement alone (a guess from indentation) first; the whole module when that guess
+    # does not give the running code (a string at column 0 inside it, an import inside an if or try)
+    for whole in (False, True):
+        found = _module_tree(code.co_filename) if whole else _top_statement(code.co_filename, first)
+        if found is None:
+            if whole:
+                return None, "no source for %s" % code.co_filename
+            continue
+        tree, futures = found
+        top = None
+        for stmt in tree.body:
+            if _first_line(stmt) <= first <= (getattr(stmt, "end_lineno", None) or first):
+                top = stmt
+                break
+        original = None if top is None else _find_def(top, code.co_name, first)
+        if original is None:
+            if whole:
+                return None, "the source has no function %s on line %d" % (code.co_name, first)
+            continue
+        path = _path(top, original)
+        try:
+            plain = _find_code(_compile(_rebuilt(top, path, original), futures, code.co_filename), code.co_name,
+                               first, qualname)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+            if whole:
+                return None, "the source does not compile: %s" % (e,)
+            continue
+        if any(same_code(c, code) for c in plain):
             break
-    original = None if top is None else _find_def(top, code.co_name, first)
-    if original is None:
-        return None, "the source has no function %s on line %d" % (code.co_name, first)
-    path = _path(top, original)
-    try:
-        plain = _find_code(_compile(_rebuilt(top, path, original), futures, code.co_filename), code.co_name, first,
-                           qualname)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-        return None, "the source does not compile: %s" % (e,)
-    if not any(same_code(c, code) for c in plain):
-        return None, "the source on disk does not match the running code"
+        if whole:
+            return None, "the source on disk does not match the running code"
     fn = copy.deepcopy(original)
     edited = _rebuilt(top, path, fn)
     body_starts = _first_line(fn.body[0])
