@@ -139,7 +139,7 @@ class TracerBase(object):
         self.active = False
         self.seen_files = set()
         self.conditions = {}         # canon file -> {line: condition text compiled into the code}
-        self.compile_lines = bool(compile_lines)  # line breakpoints compiled into copies of their functions (compiled.py)
+        self.compile_lines = bool(compile_lines)  # line breakpoints compiled into copies of functions (compiled.py)
         self.compiled_codes = {}     # copy -> the lines compiled into it (filled by the subclass's CompiledLines)
         self._visited = {}           # thread id -> (frame, line): a compiled line whose breakpoints tracing handled
         self._checks = {}            # (code, line) -> (precompiled condition, its text), or None: policy evaluates

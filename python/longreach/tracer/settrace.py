@@ -82,6 +82,8 @@ class SettraceTracer(TracerBase):
         self._hooks_ok = False
         self._hook_mode = False    # breakpoints only, all hooked: threads trace only inside breakpoint functions
         self._line_only = False    # PyPy: breakpoints only, all compiled in, nothing traced at all
+        self._after_module = set()  # PyPy: breakpoint files whose module code runs now, compiled in when it returns
+        self._returning = None
         self._owners = {}          # thread id -> the frame whose start gave the thread its trace function
         self._pending_files = set()  # breakpoint files with no code loaded yet: global mode until they load
         self._switch = False
@@ -106,13 +108,15 @@ class SettraceTracer(TracerBase):
         self._line_only = (not hooks.IN_PLACE and self._compiled is not None and self._hooks_ok
                            and not self._compiled.refused and bool(self.lines) and not (
                                self._pending_files or self.functions or self.steps or self.pausing or self.raised
-                               or self.unwind or self.watch_files) and not self._interesting_frames())
+                               or self.unwind or self.watch_files or self._after_module)
+                           and not self._interesting_frames())
         if self._line_only:
-            # PyPy, every breakpoint compiled in and no frame that needs tracing: no thread traces (those that
-            # still have the trace function drop it at their next call, _global_slow)
-            if self._installed:
-                threading.settrace(None)
-                self._installed = False
+            # PyPy, every breakpoint compiled in and no frame that needs tracing: the thread that made this change
+            # (one whose import finished loading a breakpoint file) stops tracing; threads started from now on
+            # still get the trace function, idle, so that they can be paused (PyPy cannot reach them later)
+            if not self._installed:
+                self._installed = True
+                threading.settrace(self._global_fn)
             if threading.get_ident() not in AGENT_THREAD_IDS and sys.gettrace() is self._global_fn:
                 sys.settrace(None)
             return
@@ -190,7 +194,7 @@ class SettraceTracer(TracerBase):
         for _tid, f in running_frames():
             code = f.f_code
             name = canon(code.co_filename)
-            if name in lines and id(code) not in seen:
+            if name in lines and id(code) not in seen and f is not self._returning:
                 seen.add(id(code))
                 files.add(name)
                 if not self._hooks.patch_consts(code, lines):
@@ -232,6 +236,11 @@ class SettraceTracer(TracerBase):
         if f not in self._pending_files:
             return
         self._pending_files.discard(f)
+        if self._compiled is not None and not hooks.IN_PLACE and code.co_name == "<module>":
+            # PyPy cannot patch a running module's constants: once its code has run (its frame returns, see
+            # _local_event), its functions are compiled in like those of modules loaded before
+            self._after_module.add(f)
+            return
         try:
             if not self._hooks.patch_consts(code, self._hooked_lines):
                 self._hooks_ok = False
@@ -438,13 +447,15 @@ class SettraceTracer(TracerBase):
         return global_trace
 
     def _global_slow(self, frame):
-        if not self.active or self._line_only:
+        if not self.active:
             sys.settrace(None)
             return None
         code = frame.f_code
         i = self._interest.get(code)
         if i is None:
             i = self._classify(code)
+        if self._after_module and code.co_name == "<module>" and canon(code.co_filename) in self._after_module:
+            return self._local_fn  # for its return event (not cached)
         if self._owners and code.co_name == "<module>":
             tid = threading.get_ident()
             if self._owners.get(tid) == canon(code.co_filename):
@@ -504,6 +515,17 @@ class SettraceTracer(TracerBase):
             if self.unwind:
                 self._unwinding[threading.get_ident()] = (frame, exc)
         elif event == "return":
+            if self._after_module and frame.f_code.co_name == "<module>":
+                f = canon(frame.f_code.co_filename)
+                if f in self._after_module:
+                    self._after_module.discard(f)
+                    with self._lock:
+                        self._hooked_lines = None  # apply again: the module's functions exist now
+                        self._returning = frame    # (its own frame is done: nothing to patch there)
+                        try:
+                            self._refresh(grew=False)
+                        finally:
+                            self._returning = None
             tid = threading.get_ident()
             if self._owners.get(tid) is frame:
                 del self._owners[tid]
