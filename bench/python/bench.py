@@ -70,7 +70,7 @@ class Client(object):
     def event(self, name):
         return self.wait(lambda m: m.get("type") == "event" and m.get("event") == name)["body"]
 
-    def attach(self, breakpoints=(), conditions=None):
+    def attach(self, breakpoints=(), conditions=None, before_done=None):
         """initialize + authenticate + attach + setBreakpoints + configurationDone."""
         init = self.request("initialize", {"adapterID": "bench", "longreachProtocol": 1})
         nonce = base64.b64decode(init["longreach"]["nonce"])
@@ -83,15 +83,28 @@ class Client(object):
                                                           m in conditions else {})) for m in breakpoints]
             body = self.request("setBreakpoints", {"source": {"path": WORKLOAD_FILE}, "breakpoints": bps})
             assert all(b["verified"] for b in body["breakpoints"]), body
+        if before_done is not None:
+            before_done(self)
         self.request("configurationDone")
 
     def close(self):
         self.sock.close()
 
 
-def spawn(mode, workload):
+def spawn(mode, workload, env=None):
     return subprocess.Popen([sys.executable, os.path.join(HERE, "child.py"), mode, workload],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, **(env or {})))
+
+
+def big_module():
+    """Path of the generated 3,000-line module (written once per run)."""
+    import tempfile
+    path = os.path.join(tempfile.gettempdir(), "longreach-bench-big-%d.py" % os.getpid())
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write(workloads.big_module_source())
+    return path
 
 
 def read_line(proc, prefix):
@@ -136,14 +149,33 @@ def latencies(reps):
     """Medians in milliseconds over `reps` fresh processes."""
     found = {"attach (connect+auth+configurationDone)": [], "stackTrace of a 900-deep recursion": [],
              "first variables page of a 10M list": [], "later variables pages of a 10M list": [],
-             "step round trip": []}
+             "step round trip": [], "setBreakpoints in a 3,000-line module, first": [],
+             "setBreakpoints in a 3,000-line module, changed": []}
+    big = big_module()
     for _ in range(reps):
-        proc = spawn("attach", "latency")
+        proc = spawn("attach", "latency", {"LONGREACH_BENCH_BIG": big})
         port = int(read_line(proc, "PORT"))
         started = time.perf_counter()
         client = Client(port)
-        client.attach(["deep"])
-        found["attach (connect+auth+configurationDone)"].append((time.perf_counter() - started) * 1000)
+        changes = {}
+
+        def change_breakpoints(c):
+            """Conditional breakpoints in the middle of the 3,000-line module: the first (its source read, checked
+            and compiled in) and a change of it (the same function compiled again)."""
+            begun = time.perf_counter()
+            for key, k in (("first", 150), ("changed", 151)):
+                t0 = time.perf_counter()
+                body = c.request("setBreakpoints", {"source": {"path": big}, "breakpoints": [
+                    {"line": workloads.big_module_line(k), "condition": "i == -1"}]})
+                changes[key] = (time.perf_counter() - t0) * 1000
+                assert body["breakpoints"][0]["verified"], body
+            c.request("setBreakpoints", {"source": {"path": big}, "breakpoints": []})
+            changes["all"] = (time.perf_counter() - begun) * 1000
+        client.attach(["deep"], before_done=change_breakpoints)
+        found["attach (connect+auth+configurationDone)"].append((time.perf_counter() - started) * 1000
+                                                                 - changes.pop("all"))
+        for key, ms in changes.items():
+            found["setBreakpoints in a 3,000-line module, " + key].append(ms)
         stop = client.event("stopped")
         t0 = time.perf_counter()
         stack = client.request("stackTrace", {"threadId": stop["threadId"]})

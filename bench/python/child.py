@@ -25,6 +25,13 @@ def main():
                 return 2
     import workloads
     if name == "latency":
+        big = os.environ.get("LONGREACH_BENCH_BIG")
+        if big:  # a 3,000-line module the runner sets breakpoints in
+            import importlib.util
+            spec = importlib.util.spec_from_file_location("bench_big", big)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules["bench_big"] = module
         # on a thread started after attach: PyPy cannot trace a main thread that was running before attach
         import threading
         t = threading.Thread(target=workloads.latency_probe)

@@ -67,8 +67,8 @@ def _compile_log(message):
 
 class LineBreakpoint(object):
     """condition: code compiled when set (eval mode); hit: predicate of the hit count; log: _compile_log parts."""
-    __slots__ = ("id", "client_path", "requested_line", "line", "file", "condition", "hit", "log", "hits",
-                 "verified", "message")
+    __slots__ = ("id", "client_path", "requested_line", "line", "file", "condition", "condition_text", "hit",
+                 "log", "hits", "verified", "message")
 
     def to_dap(self, source):
         d = {"id": self.id, "verified": self.verified, "line": self.line, "source": source}
@@ -142,13 +142,14 @@ class Registry(object):
             bp.client_path = client_path
             bp.requested_line = bp.line = int(spec.get("line", 0))
             bp.file = None
-            bp.condition = bp.hit = bp.log = None
+            bp.condition = bp.hit = bp.log = bp.condition_text = None
             bp.hits = 0
             bp.verified = False
             bp.message = None
             try:
                 if spec.get("condition"):
                     bp.condition = compile(spec["condition"], "<condition>", "eval")
+                    bp.condition_text = spec["condition"]
                 if spec.get("hitCondition"):
                     bp.hit = parse_hit_condition(spec["hitCondition"])
                 if spec.get("logMessage"):
@@ -204,6 +205,19 @@ class Registry(object):
         out = {}
         for (f, line) in self._by_location:
             out.setdefault(f, set()).add(line)
+        return out
+
+    def conditions_by_file(self):
+        """{file: {line: condition text}} for the lines where every breakpoint has the same condition: the tracer
+        compiles it into the code, so the line costs that condition until it is true (others are evaluated when
+        the line's hook fires)."""
+        out = {}
+        for (f, line), bps in self._by_location.items():
+            texts = set(bp.condition_text for bp in bps)
+            if len(texts) == 1:
+                text = texts.pop()
+                if text:
+                    out.setdefault(f, {})[line] = text
         return out
 
     def has_unverified(self):
@@ -279,16 +293,21 @@ class Registry(object):
         self.exception_filters = frozenset(filters)
 
 
-def should_stop(bp, frame, emit_log, condition_error):
+def should_stop(bp, frame, emit_log, condition_error, known=None):
     """Apply condition, hit count and log message of one breakpoint (a LineBreakpoint or a FunctionBreakpoint)
     at `frame`; True when the thread should stop. emit_log(text) sends a log message; condition_error(text)
-    reports a condition that raised (the thread then stops, so the user sees it).
+    reports a condition that raised (the thread then stops, so the user sees it). known: the condition's outcome
+    when compiled code already evaluated it (True, or the exception it raised), None to evaluate it here.
 
     Runs on every hit of the line, so a false condition costs one eval of the code compiled when the breakpoint
     was set, in the frame's globals and f_locals (a snapshot refreshed on each access before 3.13, a live view
     since PEP 667: either way the current values)."""
     cond = bp.condition
-    if cond is not None:
+    if known is not None and cond is not None:
+        if known is not True:
+            condition_error("breakpoint condition raised %s: %s" % (type(known).__name__, known))
+            return True
+    elif cond is not None:
         try:
             if not eval(cond, frame.f_globals, frame.f_locals):
                 return False

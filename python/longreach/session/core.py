@@ -70,7 +70,7 @@ class DebugSession(InspectHandlers, DataHandlers):
         self.options = options
         self.refs = Refs()
         self.renderer = Renderer(self.refs, self._run_user)
-        self.tracer = make_tracer(self)
+        self.tracer = make_tracer(self, compile_lines=True)
         self.coord = Coordinator(self.tracer, self._announce_stop)
         self.registry = Registry(PathResolver())
         self.output = None
@@ -200,6 +200,18 @@ class DebugSession(InspectHandlers, DataHandlers):
                 stop = True
         return stop
 
+    def compiled_hit(self, frame, condition, error):
+        """A breakpoint compiled into the code fired (tracer/compiled.py): `condition` (the text compiled in) was
+        true or raised `error`; breakpoints with that condition are not evaluated again."""
+        stop = False
+        for bp in self.registry.at(frame):
+            known = None
+            if condition is not None and bp.condition_text == condition:
+                known = error if error is not None else True
+            if should_stop(bp, frame, self._log_point, self._condition_error, known):
+                stop = True
+        return stop
+
     def break_at_function(self, frame):
         stop = False
         for entry in self.registry.functions_at(frame.f_code):
@@ -224,7 +236,7 @@ class DebugSession(InspectHandlers, DataHandlers):
     def new_file(self, filename):
         changed = self.registry.file_loaded(filename)
         if changed:
-            self.tracer.set_lines(self.registry.lines_by_file())
+            self.tracer.set_lines(self.registry.lines_by_file(), self.registry.conditions_by_file())
             for bp in changed:
                 self.send_event("breakpoint", {"reason": "changed", "breakpoint": bp.to_dap(
                     {"path": bp.client_path, "name": os.path.basename(bp.client_path)})})
@@ -370,7 +382,7 @@ class DebugSession(InspectHandlers, DataHandlers):
                                                   for s in specs):
             raise _bad("breakpoints must be a list of objects with an integer line")
         bps = self.registry.set_source(path, specs)
-        self.tracer.set_lines(self.registry.lines_by_file())
+        self.tracer.set_lines(self.registry.lines_by_file(), self.registry.conditions_by_file())
         self.tracer.set_watch_files(self.registry.has_unverified())
         src = {"path": path, "name": os.path.basename(path.replace("\\", "/"))}
         return {"breakpoints": [bp.to_dap(src) for bp in bps]}

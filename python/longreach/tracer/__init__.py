@@ -4,7 +4,11 @@ base        TracerBase, the policy interface, canon() and the helpers every impl
 factory     make_tracer(policy): MonitoringTracer on CPython 3.12+, SettraceTracer elsewhere
 monitoring  sys.monitoring (CPython 3.12+)
 settrace    sys.settrace / threading.settrace (CPython 3.8-3.11, PyPy), hook mode and global mode
+compiled    compiled breakpoints: functions holding line breakpoints run a copy with them compiled in
+linehook    makes those copies from source (every interpreter), with the safety check against the running code
+conditions  conditions precompiled for frames that are traced (no eval per hit)
 hooks       entry hooks: functions holding breakpoints run a copy of their code that calls the tracer in
+            (also the finding and swapping of copies that compiled.py reuses)
 codehook    makes those copies, per bytecode version
 adopt       gives threads that are already running a trace function (CPython 3.8-3.11, through ctypes)
 

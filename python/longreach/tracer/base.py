@@ -11,6 +11,14 @@ thread at its next line") and asks its policy *whether* to stop and *what to do*
                                                   reason: "breakpoint", "function breakpoint", "step", "pause",
                                                   "exception"
     policy.new_file(filename) -> None            code from a file not seen before started running (module loads)
+    policy.compiled_hit(frame, condition, error) -> bool   (optional) a breakpoint line was reached whose
+                                                  condition the tracer already evaluated: `condition` (the text it
+                                                  was given in set_lines) was true, or raised `error`; None: no
+                                                  condition was evaluated. Without it, break_at_line is asked.
+
+With `make_tracer(policy, compile_lines=True)` (the session's choice), line breakpoints are compiled into copies
+of their functions (compiled.py, linehook.py) and cost nothing but their condition until it is true; the
+mechanisms below serve what cannot be compiled in, and steps, pause and exception filters.
 
 Two implementations with one interface, chosen by `factory.make_tracer(policy)`:
 
@@ -38,6 +46,7 @@ import threading
 from longreach import log
 
 from longreach._threads import AGENT_THREAD_IDS
+from longreach.tracer import conditions as _conditions
 
 __all__ = ["running_frames", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
 
@@ -117,7 +126,7 @@ def code_lines(code):
 class TracerBase(object):
     """State shared by both mechanisms. Every setter ends with _refresh(), which the subclasses implement."""
 
-    def __init__(self, policy):
+    def __init__(self, policy, compile_lines=False):
         self.policy = policy
         self.lines = {}              # canon file -> frozenset of line numbers
         self.functions = frozenset()  # function names (co_name, or qualified name on 3.11+)
@@ -129,12 +138,23 @@ class TracerBase(object):
         self.quiet = set()           # thread ids running agent work (evaluate) on a stopped thread: never stop
         self.active = False
         self.seen_files = set()
+        self.conditions = {}         # canon file -> {line: condition text compiled into the code}
+        self.compile_lines = bool(compile_lines)  # line breakpoints compiled into copies of functions (compiled.py)
+        self.compiled_codes = {}     # copy -> the lines compiled into it (filled by the subclass's CompiledLines)
+        self._visited = {}           # thread id -> (frame, line): a compiled line whose breakpoints tracing handled
+        self._checks = {}            # (code, line) -> (precompiled condition, its text), or None: policy evaluates
+        self._in_hook = set()        # thread ids inside a compiled breakpoint's hook: like a trace callback, no events
         self._lock = threading.RLock()
 
     # ---- configuration (called from the agent's threads) ----
-    def set_lines(self, lines):
+    def set_lines(self, lines, conditions=None):
+        """lines: {canon file: lines}. conditions: {canon file: {line: condition text}} to compile in with the
+        breakpoint (compile_lines only); a line without one fires its hook every time it runs, and the policy
+        decides."""
         with self._lock:
             self.lines = dict((f, frozenset(ls)) for f, ls in lines.items() if ls)
+            self.conditions = dict((f, dict(c)) for f, c in (conditions or {}).items() if f in self.lines)
+            self._checks = {}
             self._refresh(grew=True)
 
     def set_functions(self, names):
@@ -182,7 +202,8 @@ class TracerBase(object):
     def uninstall(self):
         with self._lock:
             self.active = False
-            self.lines, self.functions, self.steps = {}, frozenset(), {}
+            self.lines, self.functions, self.steps, self.conditions = {}, frozenset(), {}, {}
+            self._visited.clear()
             self.raised = self.unwind = self.watch_files = self.pausing = False
             self._teardown()
 
@@ -190,8 +211,12 @@ class TracerBase(object):
     def code_interest(self, code):
         """True when `code` carries a breakpoint line or is a function breakpoint."""
         lines = self.lines.get(canon(code.co_filename))
-        if lines and not lines.isdisjoint(code_lines(code)):
-            return True
+        if lines:
+            compiled = self.compiled_codes.get(code)
+            if compiled:
+                lines = lines - compiled
+            if not lines.isdisjoint(code_lines(code)):
+                return True
         return self.function_match(code)
 
     def function_match(self, code):
@@ -219,13 +244,19 @@ class TracerBase(object):
 
     def _line_event(self, frame, line):
         tid = _get_ident()
-        if tid in self.quiet or tid in AGENT_THREAD_IDS:
+        if tid in self.quiet or tid in AGENT_THREAD_IDS or tid in self._in_hook:
             return False
         lines = self.lines.get(canon(frame.f_code.co_filename))
-        if lines is not None and line in lines and self.policy.break_at_line(frame):
-            self.steps.pop(tid, None)
-            self.policy.stopped(frame, "breakpoint", None)
-            return False
+        if self._visited:
+            self._visited.pop(tid, None)
+        if lines is not None and line in lines:
+            compiled = self.compiled_codes.get(frame.f_code)
+            if compiled and line in compiled:
+                self._visited[tid] = (frame, line)  # its hook, about to run, must not fire a second time
+            if self._breaks(frame, line):
+                self.steps.pop(tid, None)
+                self.policy.stopped(frame, "breakpoint", None)
+                return False
         if self.pausing:
             self.policy.stopped(frame, "pause", None)
             return False
@@ -236,6 +267,94 @@ class TracerBase(object):
             return False
         return not lines or line not in lines
 
+    def _breaks(self, frame, line):
+        """The policy's answer for a breakpoint line reached by tracing. A condition the tracer was given runs as a
+        precompiled function of the frame's locals (conditions.py); only when it is true (or raises) is the
+        policy asked, told the outcome so that it does not evaluate the condition again."""
+        key = (frame.f_code, line)
+        check = self._checks.get(key, False)
+        if check is False:
+            check = self._checks[key] = self._precompile(frame, line)
+        policy = self.policy
+        hit = getattr(policy, "compiled_hit", None)
+        if check is None or hit is None:
+            return policy.break_at_line(frame)
+        try:
+            if not check[0](frame.f_locals):
+                return False
+        except _conditions.Unbound:
+            return policy.break_at_line(frame)
+        except Exception as e:
+            return hit(frame, check[1], e)
+        return hit(frame, check[1], None)
+
+    def _precompile(self, frame, line):
+        text = self.conditions.get(canon(frame.f_code.co_filename), {}).get(line)
+        if not text:
+            return None
+        try:
+            check = _conditions.make(text, frame.f_code, frame.f_globals)
+        except Exception:
+            _log.exception("precompiling a condition failed")
+            return None
+        return None if check is None else (check, text)
+
+    def on_compiled_hit(self, frame, condition, error):
+        """A breakpoint compiled into `frame`'s code fired: its condition (the text compiled in, or None) was true,
+        or raised `error`. A fault in the agent never reaches the program."""
+        try:
+            self._compiled_event(frame, condition, error)
+        except Exception:
+            _log.exception("compiled breakpoint failed")
+
+    def _compiled_event(self, frame, condition, error):
+        tid = _get_ident()
+        if not self.active or tid in self.quiet or tid in AGENT_THREAD_IDS:
+            return
+        if frame.f_trace is not None and sys.gettrace() is None:
+            # a frame traced earlier whose thread traces no more: on 3.8/3.9 and PyPy its f_lineno is the line of
+            # its last line event, not where it is; without a trace function it is computed from where it is
+            frame.f_trace = None
+        line = frame.f_lineno
+        seen = self._visited.pop(tid, None) if self._visited else None
+        if seen is not None and seen[0] is frame and seen[1] == line:
+            return  # tracing saw this line first and already applied its breakpoints
+        lines = self.lines.get(canon(frame.f_code.co_filename))
+        if not lines or line not in lines:
+            return  # a copy made for a breakpoint removed since, still running
+        # the hook runs as ordinary code, not inside a trace callback: while it works (a log message's eval, the stop
+        # and its wait in threading's code), events of this thread are the agent's own and must be ignored
+        self._in_hook.add(tid)
+        try:
+            policy = self.policy
+            hit = getattr(policy, "compiled_hit", None)
+            if hit is not None:
+                stop = hit(frame, condition, error)
+            else:
+                stop = policy.break_at_line(frame)
+            reason = "breakpoint" if stop else ("pause" if self.pausing else None)
+            if reason is None:
+                return
+            self.steps.pop(tid, None)
+            self.before_compiled_stop(frame)
+            policy.stopped(frame, reason, None)
+        finally:
+            self._in_hook.discard(tid)
+        self.after_compiled_stop(frame)
+
+    def compiled_refusals(self):
+        """{(file, function, first line): why its breakpoints are traced instead} at the last change."""
+        made = getattr(self, "_compiled", None)
+        if made is None:
+            return {}
+        return dict(((c.co_filename, c.co_name, c.co_firstlineno), why) for c, why in made.refused.items())
+
+    def before_compiled_stop(self, frame):
+        """A thread that runs untraced is about to stop at a compiled breakpoint (subclasses prepare stepping)."""
+
+    def after_compiled_stop(self, frame):
+        """The thread runs again after a stop at a compiled breakpoint (a step asked for it may need tracing)."""
+
     def on_function(self, frame):
         try:
             self._function_event(frame)
@@ -244,7 +363,7 @@ class TracerBase(object):
 
     def _function_event(self, frame):
         tid = _get_ident()
-        if tid in self.quiet or tid in AGENT_THREAD_IDS:
+        if tid in self.quiet or tid in AGENT_THREAD_IDS or tid in self._in_hook:
             return
         if self.policy.break_at_function(frame):
             self.steps.pop(tid, None)
@@ -258,7 +377,7 @@ class TracerBase(object):
 
     def _exception_event(self, frame, exc, kind):
         tid = _get_ident()
-        if tid in self.quiet or tid in AGENT_THREAD_IDS or is_agent_code(frame.f_code):
+        if tid in self.quiet or tid in AGENT_THREAD_IDS or tid in self._in_hook or is_agent_code(frame.f_code):
             return
         if kind == "raised":
             tb = getattr(exc, "__traceback__", None)

@@ -14,5 +14,6 @@ def mechanism():
     return SettraceTracer
 
 
-def make_tracer(policy):
-    return mechanism()(policy)
+def make_tracer(policy, compile_lines=False):
+    """compile_lines: line breakpoints compiled into copies of their functions where possible (compiled.py)."""
+    return mechanism()(policy, compile_lines)

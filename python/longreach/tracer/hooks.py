@@ -135,9 +135,18 @@ def _hook():
         pass  # the program's line must run whatever happens here
 
 
+def _entry_hook(original, result):
+    return codehook.hooked(result, _hook)
+
+
 class CodeHooks(object):
-    def __init__(self, canon):
+    """rewrite(original, result) -> the code object to run for `original` (`result`: original with its nested code
+    objects already rewritten), or None when it cannot be done (the caller must trace that code another way).
+    Default: the entry hook."""
+
+    def __init__(self, canon, rewrite=None):
         self._canon = canon
+        self._rewrite = rewrite or _entry_hook
         self._originals = {}  # code object we made -> the program's own
         self._touched = weakref.WeakSet()  # functions whose __code__ we set
         self._made = {}       # the program's code object -> what it runs now, for the current `interesting`
@@ -157,7 +166,7 @@ class CodeHooks(object):
         if any(a is not b for a, b in zip(consts, new_consts)):
             result = code.replace(co_consts=new_consts)
         if self._interesting(code):
-            hooked = codehook.hooked(result, _hook)
+            hooked = self._rewrite(code, result)
             if hooked is None:
                 self._ok = False
             else:

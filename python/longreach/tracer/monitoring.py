@@ -27,6 +27,7 @@ import sys
 import threading
 
 from longreach import log
+from longreach.tracer import compiled, hooks, linehook
 from longreach.tracer.base import AGENT_THREAD_IDS, TracerBase, canon, code_lines, running_frames, _AGENT_DIR
 
 __all__ = ["MonitoringTracer"]
@@ -40,8 +41,11 @@ _NO_ENTRY_LINE_EVENT = sys.version_info >= (3, 13)
 
 
 class MonitoringTracer(TracerBase):
-    def __init__(self, policy):
-        TracerBase.__init__(self, policy)
+    def __init__(self, policy, compile_lines=False):
+        TracerBase.__init__(self, policy, compile_lines)
+        self._compiled = compiled.CompiledLines(compiled.keep_result) if compile_lines else None
+        if self._compiled is not None:
+            self.compiled_codes = self._compiled.codes
         self._tool = None
         self._bp_codes = set()    # code objects known to carry a breakpoint line
         self._applied = {}        # code -> local events we set
@@ -80,6 +84,8 @@ class MonitoringTracer(TracerBase):
             self._interest = {}
             self._entry = {}
             self._bp_codes = set(c for c in self._bp_codes if self._has_bp(c))
+            if self._compiled is not None:
+                self._compile()
         self._scan_running()
         ev = 0
         if self.lines or self.functions or self.watch_files:
@@ -95,10 +101,24 @@ class MonitoringTracer(TracerBase):
         if grew:
             _mon.restart_events()
 
+    def _compile(self):
+        """Functions of breakpoint files run copies with their breakpoints compiled in (compiled.py); what cannot
+        be compiled in (and frames already running) get LINE events as before."""
+        linehook.set_target(self.on_compiled_hit if self.lines else None)
+        try:
+            self._compiled.apply(self.lines, self.conditions)
+        except Exception:
+            _log.exception("compiling breakpoints in failed; using LINE events")
+        self._interest = {}
+
     def _has_bp(self, code):
         i = self._interest.get(code)
         if i is None:
             lines = self.lines.get(canon(code.co_filename))
+            if lines:
+                done = self.compiled_codes.get(code)
+                if done:
+                    lines = lines - done
             i = bool(lines) and not lines.isdisjoint(code_lines(code))
             self._interest[code] = i
         return i
@@ -154,6 +174,10 @@ class MonitoringTracer(TracerBase):
         if tool is None:
             return
         self._tool = None
+        if self._compiled is not None:
+            linehook.set_target(None)
+            self._compiled.forget()
+            self._lines_seen = None
         try:
             _mon.set_events(tool, 0)
             for code in self._applied:
@@ -188,6 +212,13 @@ class MonitoringTracer(TracerBase):
         if canon(code.co_filename).startswith(_AGENT_DIR):
             return _DISABLE
         self.note_file(code)
+        if self._compiled is not None and code.co_name == "<module>" and hooks.IN_PLACE:
+            files = set(self.lines)
+            if canon(code.co_filename) in files:
+                try:
+                    self._compiled.patch_consts(code, files)  # the functions it is about to define
+                except Exception:
+                    _log.exception("compiling breakpoints into a module that starts failed")
         if self._has_bp(code) and code not in self._bp_codes:
             self._arm(code)
         if self.functions and self.function_match(code):

@@ -29,7 +29,7 @@ import sys
 import threading
 
 from longreach import log
-from longreach.tracer import adopt, hooks
+from longreach.tracer import adopt, compiled, hooks, linehook
 from longreach.tracer.base import (AGENT_THREAD_IDS, TracerBase, canon, code_lines, is_agent_code, running_frames,
                               _AGENT_DIR)
 
@@ -60,8 +60,8 @@ _callbacks_alive = []  # ctypes callbacks must outlive the interpreter's pending
 
 
 class SettraceTracer(TracerBase):
-    def __init__(self, policy):
-        TracerBase.__init__(self, policy)
+    def __init__(self, policy, compile_lines=False):
+        TracerBase.__init__(self, policy, compile_lines)
         self._interest = {}
         self._installed = False
         self._all_code = False
@@ -73,9 +73,17 @@ class SettraceTracer(TracerBase):
         self._global_fn = self._make_global()
         self._main_cb = None
         self._hooks = hooks.CodeHooks(canon) if hooks.available() else None
+        self._compiled = None
+        if self.compile_lines:
+            self._compiled = compiled.CompiledLines(hooks._entry_hook if hooks.available() else compiled.keep_result)
+            self.compiled_codes = self._compiled.codes
+            self._hooks = self._compiled.hooks
         self._hooked_lines = None  # the `lines` the hooks were last applied for
         self._hooks_ok = False
         self._hook_mode = False    # breakpoints only, all hooked: threads trace only inside breakpoint functions
+        self._line_only = False    # PyPy: breakpoints only, all compiled in, nothing traced at all
+        self._after_module = set()  # PyPy: breakpoint files whose module code runs now, compiled in when it returns
+        self._returning = None
         self._owners = {}          # thread id -> the frame whose start gave the thread its trace function
         self._pending_files = set()  # breakpoint files with no code loaded yet: global mode until they load
         self._switch = False
@@ -97,6 +105,21 @@ class SettraceTracer(TracerBase):
         self._hook_mode = hooks.IN_PLACE and self._hooks_ok and bool(self.lines) and not (
             self._pending_files or self.functions or self.steps or self.pausing or self.raised or self.unwind
             or self.watch_files)
+        self._line_only = (not hooks.IN_PLACE and self._compiled is not None and self._hooks_ok
+                           and not self._compiled.refused and bool(self.lines) and not (
+                               self._pending_files or self.functions or self.steps or self.pausing or self.raised
+                               or self.unwind or self.watch_files or self._after_module)
+                           and not self._interesting_frames())
+        if self._line_only:
+            # PyPy, every breakpoint compiled in and no frame that needs tracing: the thread that made this change
+            # (one whose import finished loading a breakpoint file) stops tracing; threads started from now on
+            # still get the trace function, idle, so that they can be paused (PyPy cannot reach them later)
+            if not self._installed:
+                self._installed = True
+                threading.settrace(self._global_fn)
+            if threading.get_ident() not in AGENT_THREAD_IDS and sys.gettrace() is self._global_fn:
+                sys.settrace(None)
+            return
         if not self._needed():
             if adopt.available():
                 self._leave_all_threads(keep_owners=False)  # attached with nothing set costs nothing
@@ -125,6 +148,7 @@ class SettraceTracer(TracerBase):
         if not self.active or not self.lines:
             if self._hooked_lines is not None:
                 hooks.set_target(None)
+                linehook.set_target(None)
                 hooks.watch_imports(None)
                 self._hooks.restore()
                 self._hooked_lines = None
@@ -140,8 +164,13 @@ class SettraceTracer(TracerBase):
             return bool(found) and not found.isdisjoint(code_lines(code))
         hooks.set_target((self._local_fn, self._global_fn, self._owners))
         hooks.watch_imports(self._module_loading)
+        if self._compiled is not None:
+            linehook.set_target(self.on_compiled_hit)
         try:
-            self._hooks_ok = self._hooks.apply(set(lines), interesting)
+            if self._compiled is not None:
+                self._hooks_ok = self._compiled.apply(lines, self.conditions)
+            else:
+                self._hooks_ok = self._hooks.apply(set(lines), interesting)
         except Exception:
             _log.exception("hooking breakpoint functions failed; tracing every call instead")
             self._hooks_ok = False
@@ -165,7 +194,7 @@ class SettraceTracer(TracerBase):
         for _tid, f in running_frames():
             code = f.f_code
             name = canon(code.co_filename)
-            if name in lines and id(code) not in seen:
+            if name in lines and id(code) not in seen and f is not self._returning:
                 seen.add(id(code))
                 files.add(name)
                 if not self._hooks.patch_consts(code, lines):
@@ -207,6 +236,11 @@ class SettraceTracer(TracerBase):
         if f not in self._pending_files:
             return
         self._pending_files.discard(f)
+        if self._compiled is not None and not hooks.IN_PLACE and code.co_name == "<module>":
+            # PyPy cannot patch a running module's constants: once its code has run (its frame returns, see
+            # _local_event), its functions are compiled in like those of modules loaded before
+            self._after_module.add(f)
+            return
         try:
             if not self._hooks.patch_consts(code, self._hooked_lines):
                 self._hooks_ok = False
@@ -258,6 +292,13 @@ class SettraceTracer(TracerBase):
     def _skip_ids(self):
         return set(AGENT_THREAD_IDS) | {threading.get_ident()}
 
+    def _interesting_frames(self):
+        """True when a frame already running needs tracing (its code has a breakpoint line not compiled in)."""
+        for _tid, f in running_frames():
+            if self._classify(f.f_code) == _YES:
+                return True
+        return False
+
     def _mark_running_frames(self):
         """Give f_trace to already-running frames that matter now."""
         stepping = dict((tid, st) for tid, st in self.steps.items() if st.kind != "in")
@@ -308,7 +349,7 @@ class SettraceTracer(TracerBase):
             # With nothing set, a thread holding a trace function pays for every call (measured 2-10x on
             # call-heavy code): adopt only when there is something to stop at.
             return
-        if self._hook_mode and only_if_needed:
+        if (self._hook_mode or self._line_only) and only_if_needed:
             # hooks reach every breakpoint function that starts later: only frames already running need tracing
             outer = self._outermost_interesting(frame)
             if outer is not None and sys.gettrace() is None:
@@ -316,6 +357,20 @@ class SettraceTracer(TracerBase):
                 sys.settrace(self._global_fn)
             return
         if sys.gettrace() is None:
+            sys.settrace(self._global_fn)
+        f = frame
+        while f is not None:
+            if not is_agent_code(f.f_code):
+                f.f_trace = self._local_fn
+            f = f.f_back
+
+    def after_compiled_stop(self, frame):
+        """A step asked for by the stopped thread itself (from inside the stop) finds it untraced: trace it."""
+        if threading.get_ident() not in self.steps or not self.active:
+            return
+        if sys.gettrace() is None:
+            if self._hook_mode:
+                self._owners[threading.get_ident()] = frame
             sys.settrace(self._global_fn)
         f = frame
         while f is not None:
@@ -340,9 +395,11 @@ class SettraceTracer(TracerBase):
         self._plain[0] = False
         self._all_code = False
         self._unwinding.clear()
-        self._hook_mode = False
+        self._hook_mode = self._line_only = False
         self._owners.clear()
         self._update_hooks()
+        if self._compiled is not None:
+            self._compiled.forget()
         if self._installed:
             threading.settrace(None)
             self._installed = False
@@ -397,6 +454,8 @@ class SettraceTracer(TracerBase):
         i = self._interest.get(code)
         if i is None:
             i = self._classify(code)
+        if self._after_module and code.co_name == "<module>" and canon(code.co_filename) in self._after_module:
+            return self._local_fn  # for its return event (not cached)
         if self._owners and code.co_name == "<module>":
             tid = threading.get_ident()
             if self._owners.get(tid) == canon(code.co_filename):
@@ -456,10 +515,21 @@ class SettraceTracer(TracerBase):
             if self.unwind:
                 self._unwinding[threading.get_ident()] = (frame, exc)
         elif event == "return":
+            if self._after_module and frame.f_code.co_name == "<module>":
+                f = canon(frame.f_code.co_filename)
+                if f in self._after_module:
+                    self._after_module.discard(f)
+                    with self._lock:
+                        self._hooked_lines = None  # apply again: the module's functions exist now
+                        self._returning = frame    # (its own frame is done: nothing to patch there)
+                        try:
+                            self._refresh(grew=False)
+                        finally:
+                            self._returning = None
             tid = threading.get_ident()
             if self._owners.get(tid) is frame:
                 del self._owners[tid]
-                if (self._hook_mode or not self._needed()) and tid not in self.steps \
+                if (self._hook_mode or self._line_only or not self._needed()) and tid not in self.steps \
                         and sys.gettrace() is self._global_fn:
                     sys.settrace(None)  # the breakpoint function that switched tracing on is done
             pending = self._unwinding.pop(tid, None)
