@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MINORS = [8, 9, 10, 11, 12, 13];
 const JOBS = Math.max(1, Math.min(2, Number(process.env.LONGREACH_PY_JOBS ?? 2) || 2));
-const TIMEOUT_MS = (Number(process.env.LONGREACH_PY_TIMEOUT) || 300) * 1000;
+const TIMEOUT_MS = (Number(process.env.LONGREACH_PY_TIMEOUT) || 900) * 1000;
 const TAIL_LINES = 60;
 
 function pyenvRoot() {
