@@ -4,7 +4,7 @@ one line on stderr naming the variable and breakpoint() does nothing. Real child
 
 import socket
 
-from .breakpoint_support import BP_LINE, ProgramCase, free_port
+from .breakpoint_support import BP_LINE, ProgramCase, connect, free_port, wait_until
 from .support import WithCertificate
 
 SECRET = "s3cret-for-tests"
@@ -84,8 +84,11 @@ class LazyStart(WithCertificate, ProgramCase):
         self.assertEqual(child.stderr(), "")
 
 
-    def test_a_forked_child_starts_its_own_agent_at_its_breakpoint(self):
-        child_port = free_port()
+    def test_a_forked_child_waits_in_the_parents_job_at_its_breakpoint(self):
+        # The agent breakpoint() started follows the processes this one starts (a job, docs/protocol.md 5.3): a
+        # forked child's breakpoint() waits too, listed by the parent's address, and is attached there with
+        # longreach/selectProcess; it never listens itself.
+        port = free_port()
         fork = """
 import os
 import warnings
@@ -93,7 +96,6 @@ warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with the ag
 main()
 pid = os.fork()
 if pid == 0:
-    os.environ["LONGREACH_LISTEN"] = "127.0.0.1:%d" % int(os.environ["TEST_CHILD_PORT"])
     os.environ["LONGREACH_BREAKPOINT_WAIT"] = ""
     main()
     os._exit(0)
@@ -101,13 +103,26 @@ print("child status", os.waitpid(pid, 0)[1], flush=True)
 """
         path = self.program(fork)
         child = self.run_program(path, {"PYTHONBREAKPOINT": "longreach.breakpoint", "TEST_PORT": "0",
-                                        "TEST_CHILD_PORT": str(child_port),
-                                        "LONGREACH_LISTEN": "127.0.0.1:0", "LONGREACH_NO_SECRET": "1",
+                                        "LONGREACH_LISTEN": "127.0.0.1:%d" % port, "LONGREACH_NO_SECRET": "1",
                                         "LONGREACH_BREAKPOINT_WAIT": "0"})
         self.assertEqual(child.line(), "after 42")  # the parent's agent started, and did not wait (0)
-        self.assertEqual(self.wait_listed_waiting(child_port)["line"], BP_LINE)
-        self.assertNotEqual(self.info(child_port)["pid"], child.proc.pid)
-        client = self.attach(child_port)
+        found = []
+
+        def child_waiting():
+            rows = self.info(port).get("processes") or []
+            found[:] = [r for r in rows if r["pid"] != child.proc.pid and r.get("waiting")]
+            return bool(found)
+
+        wait_until(child_waiting, timeout=20, what="the forked child to be listed as waiting by its parent")
+        row = found[0]
+        self.assertEqual(row["ppid"], child.proc.pid)
+        self.assertEqual(row["waiting"]["line"], BP_LINE)
+        client = connect(port)
+        self.addCleanup(client.close)
+        client.initialize()
+        self.assertTrue(client.request("longreach/selectProcess", {"pid": row["pid"]})["success"])
+        self.assertTrue(client.request("attach", {"redirectOutput": False})["success"])
+        self.assertTrue(client.request("configurationDone")["success"])
         self.assert_stopped_at(client, path, BP_LINE)
         self.assertTrue(client.request("disconnect", {})["success"])
         self.assertEqual(self.finish(child, "child status 0"), "")
