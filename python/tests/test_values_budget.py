@@ -4,11 +4,15 @@ duck-typed array; evaluations that run away (interrupted, the program unchanged)
 session says so and stays usable). Stdlib only: runs on every interpreter."""
 
 import os
+import sys
+import threading
 import time
 import unittest
 
 import longreach
 from longreach.errors import LongreachError
+from longreach.session import budget
+from longreach.session.budget import BudgetExceeded, EvaluationInterrupted, Job
 from tests.session_support import Harness
 
 
@@ -29,6 +33,15 @@ class Spinner(object):
                 pass
         finally:
             Spinner.unwound += 1
+
+
+PYPY = sys.implementation.name == "pypy"
+
+
+class SwallowOnce(object):
+    def __del__(self):
+        while True:  # the interrupt arrives here, in a __del__, where the interpreter only reports it
+            pass
 
 
 class BadLen(list):
@@ -159,7 +172,8 @@ class ValuesBudget(unittest.TestCase):
         self.assertEqual(e.code, "LR_EVAL_BUDGET", e.message)
         self.assertIn("ran past its 0.5 s budget and was interrupted", e.message)
         self.assertIn("LONGREACH_EVAL_BUDGET=SECONDS", e.message)
-        self.assertLess(took, 5.0)  # a bound on the wait, not a speed target (bench:values measures that)
+        # a bound on the wait (hand-off, budget, interrupt on a loaded machine), not a speed target (bench:values)
+        self.assertLess(took, 20.0)
         # a loop that catches Exception keeps going; the interrupt is a BaseException, so it still ends
         e = self.eval_error(fid, "while True:\n    try:\n        int('x')\n    except Exception:\n        pass\n")
         self.assertEqual(e.code, "LR_EVAL_BUDGET")
@@ -172,9 +186,47 @@ class ValuesBudget(unittest.TestCase):
         self.assertFalse(t.is_alive())
         self.assertEqual(result["value"], [0])
 
+    def test_an_interrupt_the_interpreter_swallows_is_raised_again(self):
+        # the first interrupt arrives inside a __del__, where the interpreter prints "Exception ignored" and goes
+        # on (a garbage collection during an evaluation does the same with weakref callbacks): the loop after it
+        # must still end, the thread go back to waiting, and the next evaluation work
+        fid, t, result = self.stop()
+        ignored = []
+        old_hook = sys.unraisablehook
+        sys.unraisablehook = lambda u: ignored.append(u.exc_type)
+        try:
+            # (PyPy calls __del__ after a collection, CPython at once)
+            # (a temporary, not a name: on 3.13 a name set at the prompt lives on in the frame's locals proxy)
+            e = self.eval_error(fid, "SwallowOnce()\nif PYPY:\n    __import__('gc').collect()\n"
+                                     "while True:\n    pass\n")
+        finally:
+            sys.unraisablehook = old_hook
+        self.assertIn(EvaluationInterrupted, ignored)
+        self.assertEqual(e.code, "LR_EVAL_BUDGET")
+        self.assertIn("ran past its 0.5 s budget and was interrupted", e.message)
+        self.assertEqual(self.evaluate(fid, "1 + 1")["result"], "2")
+        self.h.request("continue", {})
+        t.join(5)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(result["value"], [0])
+
+    def test_a_late_interrupt_never_reaches_the_program(self):
+        # an interrupt that arrives after its job ended (its wait for it ran out) lands in the stopped thread's
+        # wait loop: absorbed there, not raised in the program, not in the next evaluation
+        fid, t, result = self.stop()
+        self.assertTrue(budget.CAN_INTERRUPT)
+        budget._RAISERS[0](t.ident)
+        time.sleep(1.5)  # the wait loop wakes at least once a second and takes it
+        self.assertEqual(self.evaluate(fid, "1 + 1")["result"], "2")
+        self.h.request("continue", {})
+        t.join(5)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(result["value"], [0])
+
     def test_native_call_past_its_budget_leaves_the_session_usable(self):
         fid, t, result = self.stop()
-        e = self.eval_error(fid, "__import__('time').sleep(3)")
+        # 8 s: the next request must find it still running, however slowly a loaded machine answers the first
+        e = self.eval_error(fid, "__import__('time').sleep(8)")
         self.assertEqual(e.code, "LR_EVAL_BUDGET")
         self.assertIn("still running in native code", e.message)
         e = self.eval_error(fid, "1 + 1")
@@ -182,7 +234,7 @@ class ValuesBudget(unittest.TestCase):
         self.assertIn("still running an earlier evaluation", e.message)
         loc = self.h.locals_of(fid)  # values that need no code of the program still show
         self.assertEqual(loc["counter"]["value"], "[0]")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20  # a bound on the wait for the sleep to return
         while True:
             try:
                 self.assertEqual(self.evaluate(fid, "2 + 2")["result"], "4")
@@ -235,6 +287,29 @@ class ValuesBudget(unittest.TestCase):
         self.assertIn("needs an expression", e.message)
         self.h.request("continue", {})
         t.join(5)
+
+
+class JobBudget(unittest.TestCase):
+    """The budget is the job's own time on the thread that runs it, not the time it waited to be taken up."""
+
+    def test_the_budget_counts_from_when_the_job_begins(self):
+        job = Job(lambda: time.sleep(2) or 42)
+        # a stopped thread slow to take the job up (a loaded machine): 1.5 s late, then 2 s of work, budget 3 s
+        t = threading.Timer(1.5, job.run)
+        t.start()
+        self.addCleanup(t.join, 10)
+        self.assertEqual(job.wait(3.0), 42)
+
+    def test_a_job_not_begun_within_its_budget_never_runs(self):
+        ran = []
+        job = Job(lambda: ran.append(1))
+        with self.assertRaises(BudgetExceeded) as cm:
+            job.wait(0.3)
+        self.assertTrue(cm.exception.late)
+        self.assertFalse(cm.exception.interrupted)
+        self.assertIn("did not begin the evaluation within 5 s", str(cm.exception))
+        job.run()  # the thread takes it up at last: cancelled, fn is not called
+        self.assertEqual(ran, [])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import time
 
 from longreach import log
 from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
-from longreach.session.budget import BudgetExceeded, Job
+from longreach.session.budget import BudgetExceeded, EvaluationInterrupted, Job
 
 __all__ = ["Coordinator", "ThreadStop", "user_threads"]
 
@@ -90,17 +90,33 @@ class Coordinator(object):
                         cond.release()
                         self.tracer.quiet.add(st.tid)
                         try:
-                            job.run()
+                            self._run_job(job)
                         finally:
                             self.tracer.quiet.discard(st.tid)
                             cond.acquire()
                             st.busy = None
                             cond.notify_all()
                         continue
-                    cond.wait(1.0)
+                    try:
+                        cond.wait(1.0)
+                    except EvaluationInterrupted:
+                        pass  # a late interrupt of an ended job (session/budget.py): never passed on to the program
             finally:
                 if self.stopped.get(st.tid) is st:
                     del self.stopped[st.tid]
+
+    @staticmethod
+    def _run_job(job):
+        for _ in range(3):
+            try:
+                job.run()
+                return
+            except EvaluationInterrupted as e:
+                # it arrived outside fn, before run() could catch it: meant for an earlier job whose wait for it
+                # ran out (session/budget.py). Run this one again if it had not begun, or end it with the interrupt
+                if not job.recover(e):
+                    return
+        job.recover(EvaluationInterrupted())
 
     # ---- agent side ----
     def request_pause(self):
@@ -152,6 +168,7 @@ class Coordinator(object):
                         raise BudgetExceeded(timeout, interrupted=False, busy=True)
                     if settle_until is None:
                         settle_until = time.monotonic() + 1.0
+                        earlier.interrupt()  # again: the interpreter may have swallowed the last one (budget.py)
                     if time.monotonic() >= settle_until:
                         raise BudgetExceeded(timeout, interrupted=False, busy=True)
                 self._cond.wait(0.05)  # _wait notifies when it has taken the finished job off
