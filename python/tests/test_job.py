@@ -159,6 +159,44 @@ class Orphans(unittest.TestCase):
         self.assertEqual(child.line(), "after the root: 0 agent threads")
 
 
+@unittest.skipUnless(hasattr(os, "register_at_fork"), "needs os.register_at_fork")
+class ForkedMembers(unittest.TestCase):
+    def test_a_forked_child_joins_whatever_at_fork_hooks_run_after_the_agents(self):
+        # PyPy crashes a child that starts a thread inside an at-fork hook: the member's thread must wait until
+        # os.fork() returned, not only until the job's own hook did (breakpoint()'s and the program's run later)
+        child = Child("""
+            import os, time, warnings, longreach
+            from longreach import api
+            longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            os.register_at_fork(after_in_child=lambda: None)  # the program's, registered after the agent's
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with threads running
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                deadline = time.time() + 20
+                while api._server.job.thread is None and time.time() < deadline:
+                    time.sleep(0.02)
+                os.read(r, 1)
+                os._exit(0 if api._server.job.thread is not None else 3)
+            deadline = time.time() + 20
+            while pid not in api._server.job.pids() and time.time() < deadline:
+                time.sleep(0.02)
+            joined = pid in api._server.job.pids()
+            os.write(w, b"x")
+            deadline, done = time.time() + 20, 0
+            while not done and time.time() < deadline:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                time.sleep(0.02)
+            if not done:
+                os.kill(pid, 9)
+                status = "%d (hung, killed)" % os.waitpid(pid, 0)[1]
+            print("joined %s, status %s" % (joined, status), flush=True)
+            """)
+        self.addCleanup(child._close_pipes)
+        self.assertEqual(child.line(60), "joined True, status 0")
+        self.assertEqual(child.proc.wait(30), 0)
+
+
 class NoSecretOutsideTheRoot(unittest.TestCase):
     def test_children_see_neither_the_secret_nor_a_token_on_their_command_line(self):
         child = Child("""

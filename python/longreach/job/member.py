@@ -120,19 +120,23 @@ class Member(object):
 
 
 def _after_hook(hook, fn):
-    """Run fn() at the first profiler event outside the at-fork hook whose frame is `hook`, then put back the
-    profiler that was there. PyPy crashes a forked child that starts a thread inside an at-fork hook (reproduced without Longreach),
-    but not one that starts it once os.fork() has returned. A child that never calls anything again stays listed,
-    but cannot be selected."""
+    """Run fn() at the first profiler event once os.fork() has returned in the child, then put back the profiler
+    that was there. `hook` is the frame of our at-fork hook. PyPy crashes a forked child that starts a thread inside
+    an at-fork hook (reproduced without Longreach), but not one that starts it once os.fork() has returned. Leaving
+    our hook is not enough: hooks registered after ours (breakhook's, or the program's own) run next, called from
+    the same frame as ours while that frame still stands on the os.fork() call (same f_lasti). A child that never
+    calls anything again stays listed, but cannot be selected."""
     old = sys.getprofile()
+    forker = hook.f_back  # the frame that called os.fork()
+    at = forker.f_lasti if forker is not None else None
 
     def once(frame, event, arg):
         if event == "c_return":
             return
         outer = frame
         while outer is not None:
-            if outer is hook:
-                return
+            if outer is hook or (outer is forker and outer.f_lasti == at):
+                return  # in our hook, or in another at-fork hook: os.fork() has not returned yet
             outer = outer.f_back
         sys.setprofile(old)
         try:
