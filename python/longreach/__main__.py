@@ -238,7 +238,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     from longreach.inject import cli as inject_cli
     if inject_cli.wanted(argv):  # --pid: load the agent into a running process (longreach/inject)
-        return inject_cli.main(argv, _parse_listen, _read_secret, UsageError)
+        return inject_cli.main(argv, _parse_listen, _read_secret, UsageError, _checked)
     try:
         opts, program = parse(argv)
     except UsageError as err:

@@ -49,7 +49,7 @@ def wanted(argv):
     return False
 
 
-def parse(argv, parse_listen, read_secret, usage_error):
+def parse(argv, parse_listen, read_secret, usage_error, check):
     opts = {"pid": None, "listen": None, "connect": None, "ca": None, "fingerprint": None, "secret": None, "secret_source": None, "secret_name": None,
             "certfile": None, "keyfile": None, "allow_plain_secret": False, "timeout": 10.0}
     args = list(argv)
@@ -106,22 +106,7 @@ def parse(argv, parse_listen, read_secret, usage_error):
                               "running)" % name)
     if opts["pid"] is None:
         raise usage_error("--pid PID is required")
-    if opts["listen"] is None and opts["connect"] is None:
-        raise usage_error("--listen [HOST:]PORT is required (or --connect HOST:PORT to dial a hub)")
-    if opts["listen"] is not None and opts["connect"] is not None:
-        raise usage_error("give --listen or --connect, not both")
-    if opts["connect"] is None and (opts["ca"] or opts["fingerprint"]):
-        raise usage_error("--ca and --fingerprint trust a hub: they go with --connect")
-    if opts["connect"] is not None and (opts["certfile"] or opts["keyfile"] or opts["allow_plain_secret"]):
-        raise usage_error("--certfile, --keyfile and --allow-plain-secret are for --listen; with --connect the hub "
-                          "serves TLS: trust it with --ca or --fingerprint")
-    if opts["connect"] is not None and opts["secret_source"] == "--no-secret":
-        raise usage_error("--connect needs a secret (--secret-env or --secret-file): the hub must prove it knows it")
-    if opts["secret_source"] is None:
-        raise usage_error("choose how to get the secret: --secret-env VAR, --secret-file FILE or --no-secret")
-    if bool(opts["certfile"]) != bool(opts["keyfile"]):
-        raise usage_error("--certfile and --keyfile go together")
-    return opts
+    return check(opts)  # the launcher's own rules for --listen / --connect, the secret and TLS
 
 
 def qualifier(opts, address):
@@ -153,10 +138,10 @@ def hub_qualifier(opts, pid):
     return text
 
 
-def main(argv, parse_listen, read_secret, usage_error):
+def main(argv, parse_listen, read_secret, usage_error, check):
     from longreach.inject import injector
     try:
-        opts = parse(argv, parse_listen, read_secret, usage_error)
+        opts = parse(argv, parse_listen, read_secret, usage_error, check)
     except usage_error as err:
         sys.stderr.write("%s\nlongreach: error: %s\n" % (USAGE, err))
         return 2
