@@ -31,15 +31,7 @@ class Link(object):
             frame = framing.encode(message)
         except (LongreachError, ValueError, TypeError):
             return False
-        with self._send_lock:
-            if self.closed:
-                return False
-            try:
-                self.sock.sendall(frame)
-                return True
-            except OSError:
-                self.closed = True
-                return False
+        return self.send_frame(frame)
 
     def send_frame(self, frame):
         with self._send_lock:

@@ -61,7 +61,7 @@ function render(rows: ListRow[], width: number): string {
   const ok = rows.filter((r): r is Extract<ListRow, { ok: true }> => r.ok);
   const failed = rows.filter((r): r is Extract<ListRow, { ok: false }> => !r.ok);
   let out = '';
-  if (ok.some((r) => r.label !== '' || r.ppid !== null || r.target.includes('?pid=') || r.target.includes('&pid='))) {
+  if (ok.some((r) => r.label !== '' || r.ppid !== null || r.target.includes('?pid='))) {
     out += renderJob(ok, width);
   } else if (ok.length > 0) {
     out += renderTable(
