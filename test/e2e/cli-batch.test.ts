@@ -82,7 +82,8 @@ test('batch: --path-map sends pathMappings and the source comes from the remote 
 });
 
 test('batch: a command needing a stop waits for it; a timeout fails with LR_TIMEOUT and exit status 1', async (t) => {
-  const agent = await startAgent(t, '-c', { wait: false, args: ['import time; time.sleep(1.5)'] });
+  // --wait: the 1.5 s run starts when the client is in, however long a loaded machine takes to start the CLI.
+  const agent = await startAgent(t, '-c', { args: ['import time; time.sleep(1.5)'] });
   // No breakpoint: the program runs to its end, so `p` waits, then reports that the program ended.
   const r = await runCli(['attach', `tcp://127.0.0.1:${agent.port}`, '--secret-env', 'LR_CLI_SECRET', '--batch', '-', '--timeout', '5'], { input: 'p 1\n', env: SECRET_ENV });
   assert.equal(r.code, 1);

@@ -34,7 +34,8 @@ class Child(object):
             code = FAKE_SESSION_PRELUDE + code
         command = argv if argv is not None else [sys.executable, "-c", code] + list(args)
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=child_env(env), cwd=cwd or PYTHON_DIR)
+                                     stderr=subprocess.PIPE, env=child_env(env), cwd=cwd or PYTHON_DIR,
+                                     start_new_session=True)  # kill() ends grandchildren too (their own group)
         self._lines = queue.Queue()
         self._stderr = []
         self._out_thread = threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines.put))
@@ -78,7 +79,13 @@ class Child(object):
         return rc
 
     def _close_pipes(self):
+        # A pump still reading holds its stream's lock: closing would wait for a reader that an orphaned grandchild
+        # (holding the pipe's other end) may never let go. Those streams are left to the daemon pumps.
+        pumps = {id(self.proc.stdout): self._out_thread, id(self.proc.stderr): self._err_thread}
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            pump = pumps.get(id(stream))
+            if pump is not None and pump.is_alive():
+                continue
             try:
                 stream.close()
             except (OSError, ValueError):
@@ -101,7 +108,13 @@ class Child(object):
         return "".join(part for part in self._stderr if part)
 
     def kill(self):
+        try:
+            os.killpg(self.proc.pid, 9)  # the child and whatever it started that is still in its group
+        except OSError:
+            pass
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait()
+        self.proc.wait()
+        self._out_thread.join(2)
+        self._err_thread.join(2)
         self._close_pipes()
