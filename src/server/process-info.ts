@@ -7,7 +7,9 @@ import { PACKAGE_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 
 export type { ProcessInfo };
 
-export function nodeProcessInfo(attached: ProcessInfo['attached']): ProcessInfo {
+/** `argv` is the program's (process.argv); an agent running in a worker thread passes the main thread's, since a
+ * worker's own process.argv names the worker's file. */
+export function nodeProcessInfo(attached: ProcessInfo['attached'], argv: readonly string[] = process.argv): ProcessInfo {
   let user = '';
   try {
     user = userInfo().username;
@@ -17,7 +19,7 @@ export function nodeProcessInfo(attached: ProcessInfo['attached']): ProcessInfo 
   return {
     pid: process.pid,
     executable: process.execPath,
-    argv: process.argv.slice(1),
+    argv: argv.slice(1),
     cwd: process.cwd(),
     runtime: 'Node.js',
     runtimeVersion: process.version,

@@ -111,6 +111,9 @@ test('the --import launcher with a secret file: attach and the program keeps its
   const program = { child, port, stdout: () => out, stderr: () => '', exited: exited as Promise<number | string> };
   const s = await connectTo(program, { secret: 'file-secret' });
   t.after(() => s.close());
+  // what `longreach list` shows as PROGRAM: the program's argv, not the agent worker's file
+  const info = (await s.request('longreach/processInfo', {})) as { argv: string[] };
+  assert.deepEqual(info.argv, [script, 'a', 'b']);
   const initialized = s.waitForEvent('initialized', { timeoutMs: 15_000 });
   await s.request('attach', {});
   await initialized;

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LongreachError } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
 import { startDialer } from '../../server/dial.js';
+import { nodeProcessInfo } from '../../server/process-info.js';
 import { startServer, type ServerOptions } from '../../server/server.js';
 import { SLOT, slots, writeResult, type ToWorker, type WorkerConfig } from '../shared.js';
 import { CAPABILITIES, NodeDebugSession } from './session.js';
@@ -48,6 +49,7 @@ serve({
   allowPlainSecret: config.allowPlainSecret,
   agentName: 'longreach-node',
   capabilities: CAPABILITIES,
+  processInfo: (attached) => nodeProcessInfo(attached, config.argv),
   createSession: (context) => {
     const session = new NodeDebugSession(context, config, shared);
     const close = session.close.bind(session);
