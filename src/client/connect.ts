@@ -158,9 +158,11 @@ async function handshake(session: DapSession, q: Qualifier, secret: string | nul
 /** `?pid=`: ask the gateway or hub for that process (docs/protocol.md 5.3); from here the connection is that process's. */
 async function selectProcess(session: DapSession, hello: ServerHello, pid: number): Promise<void> {
   if (!hello.longreach) throw new LongreachError('LR_NOT_LONGREACH', 'a plain DAP server cannot select a process: leave ?pid= out');
-  const body = await session.request<{ capabilities?: unknown } | undefined>('longreach/selectProcess', { pid });
+  const body = await session.request<{ capabilities?: unknown; agent?: unknown } | undefined>('longreach/selectProcess', { pid });
   const caps = body?.capabilities;
   if (caps && typeof caps === 'object' && !Array.isArray(caps)) hello.capabilities = { ...(caps as Record<string, unknown>) };
+  // through a hub, the hello named the hub: from here on the session speaks with the selected process's agent
+  if (typeof body?.agent === 'string' && body.agent !== '') hello.longreach.agent = body.agent;
 }
 
 /** A failure before the first answer usually means the other end is not what the qualifier says. */

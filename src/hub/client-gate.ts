@@ -155,6 +155,8 @@ export class ClientGate {
       const { longreachProtocol: _v, ...initArgs } = this.#initArgs;
       const hello = await requester.request<Record<string, unknown>>('initialize', { ...initArgs, longreachProtocol: PROTOCOL_VERSION });
       let capabilities: Record<string, unknown>;
+      // the agent's own name (a child reached through a job's gateway runs the same agent as its root)
+      const agentName = (hello.longreach as { agent?: unknown } | undefined)?.agent;
       if (pid === link.pid) {
         const { longreach: _l, ...rest } = hello;
         capabilities = rest;
@@ -169,7 +171,7 @@ export class ClientGate {
       }
       this.#bind(agent);
       this.#options.onEvent(`client ${this.#conn.peer} selected pid ${pid}`);
-      return { capabilities };
+      return typeof agentName === 'string' ? { capabilities, agent: agentName } : { capabilities };
     } catch (err) {
       agent?.close();
       this.#selecting = false;

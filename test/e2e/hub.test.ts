@@ -41,6 +41,7 @@ test('a Python agent that listens on nothing is listed and debugged through the 
     env: ENV,
   });
   assert.equal(attached.code, 0, attached.stdout + attached.stderr);
+  assert.match(attached.stdout, /\(longreach-python [^)]*\)/, 'the banner names the agent, not the hub');
   assert.match(attached.stdout, /Stopped at breakpoint 1/);
   assert.match(attached.stdout, /\d+000/);
   assert.match(attached.stdout, /tick/);
