@@ -25,9 +25,11 @@ _state = {"config": None, "gateway": None, "member": None, "hooked": False, "loa
 
 def start_gateway(server, load_session, adopt, redirect_output=True):
     """Make this process the root of a job. Never raises: without a gateway the program runs as before."""
-    from longreach.job import forkwarn
+    from longreach import processinfo
+    from longreach.job import forkwarn, member  # noqa: F401 (loaded here once, so forked children need not)
     from longreach.job.gateway import Gateway
     _state["load_session"], _state["adopt"] = load_session, adopt
+    processinfo.process_info(None)  # its cached parts (user, runtime) are then inherited by forked children
     if not hasattr(os, "fork") or not hasattr(__import__("socket"), "AF_UNIX"):
         return None
     try:

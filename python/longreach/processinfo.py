@@ -32,8 +32,17 @@ def _version(info):
     return text
 
 
+_runtime = []
+
+
 def runtime():
     """(runtime, runtimeVersion, runtimeDisplay), e.g. ("PyPy", "7.3.11", "PyPy 7.3.11 (Python 3.9.16)")."""
+    if not _runtime:
+        _runtime.append(_describe_runtime())
+    return _runtime[0]
+
+
+def _describe_runtime():
     name = platform.python_implementation()
     python = _version(sys.version_info)
     pypy = getattr(sys, "pypy_version_info", None)
@@ -71,12 +80,19 @@ def node_arch(machine=None, pointer_bits=None):
     return arch
 
 
+_user_cache = {}
+
+
 def _user():
-    try:
-        import getpass
-        return getpass.getuser()
-    except Exception:
-        return None
+    """The user's name, looked up once per effective uid (a forked child inherits the answer for free)."""
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    if uid not in _user_cache:
+        try:
+            import getpass
+            _user_cache[uid] = getpass.getuser()
+        except Exception:
+            _user_cache[uid] = None
+    return _user_cache[uid]
 
 
 def _cwd():
