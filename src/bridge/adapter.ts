@@ -230,9 +230,10 @@ export class Bridge {
 
   /** Child sessions for this attach? Says why not when the editor could open them but the secret cannot follow. */
   #wantChildSessions(plan: AttachPlan): boolean {
-    if (!this.#editorStartsSessions || !plan.childSessions || plan.qualifier.pid !== undefined) return false;
+    // Asked with ?pid= too: a hub reaches a job's root that way; an agent debugging one process ignores it.
+    if (!this.#editorStartsSessions || !plan.childSessions) return false;
     if (plan.handOver === 'held' && this.#options.sharesProcess === false) {
-      this.#event('output', {
+      if (plan.qualifier.pid === undefined) this.#event('output', {
         category: 'console',
         output: 'longreach: a job\'s child processes are shown as threads, not as child sessions: this adapter serves one session (stdio), and a child session could not read the secret, which is only in memory here. Give it with "secretFile" or "secretEnv" to get child sessions.\n',
       });
