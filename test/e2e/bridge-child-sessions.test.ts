@@ -126,6 +126,8 @@ test('bridge on a job with startDebugging: a child session per process, its own 
   assert.equal(await job.exited, 0, job.stderr());
   assert.deepEqual(parentStops, [], 'no stop reached the root session');
   assert.equal(parent.pendingReverseRequests, 0);
+  // the child sessions asked for child sessions too (an editor with startDebugging): one process, nothing to report
+  assert.equal(childA.pendingReverseRequests + childB.pendingReverseRequests, 0);
   assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), ['fork done', 'job done: [0, 0]', 'once done']);
 });
 
