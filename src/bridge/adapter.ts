@@ -248,7 +248,7 @@ export class Bridge {
     if (!this.#childSessions || this.#state !== 'attached' || b.reason !== 'started') return;
     if (typeof b.pid !== 'number' || !Number.isInteger(b.pid) || b.pid <= 0) return;
     const pid = b.pid;
-    const configuration = childConfiguration(this.#attachArgs, this.#plan!, { pid, label: typeof b.label === 'string' ? b.label : '' }, this.#sharedId);
+    const configuration = childConfiguration(this.#attachArgs, this.#plan!, { pid, label: typeof b.label === 'string' ? b.label.slice(0, 100) : '' }, this.#sharedId);
     const seq = this.#seq;
     this.#reverse.set(seq, (response) => {
       if (response.success === true) return;

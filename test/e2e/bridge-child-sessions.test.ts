@@ -138,6 +138,8 @@ test('an inline secret follows a child session only in memory (--port); stdio ke
   const connect = (): Promise<BridgeClient> => connectPortClient(t, bridge.port);
 
   const parent = await connect();
+  const shown: string[] = [];
+  parent.on('output', (e: DebugProtocol.OutputEvent) => shown.push(e.body.output));
   await parent.initializeRequest(EDITOR);
   await parent.attachRequest({ qualifier: `tcp://127.0.0.1:${job.port}`, secret: JOB_SECRET_ENV.LR_JOB_SECRET } as never);
   await parent.configurationDoneRequest();
@@ -146,7 +148,10 @@ test('an inline secret follows a child session only in memory (--port); stdio ke
   assert.ok(!JSON.stringify(configuration).includes(JOB_SECRET_ENV.LR_JOB_SECRET), `the secret is not in the configuration: ${JSON.stringify(configuration)}`);
   assert.match(String(configuration.secretFromSession), /^[0-9a-f]{32}$/);
   assert.equal(configuration.secret, undefined);
-  parent.respondTo(request, false, 'the person cancelled'); // an editor may refuse; the root session goes on
+  parent.respondTo(request, false, 'the person cancelled'); // an editor may refuse; the root session says so and goes on
+  const said = `longreach: the editor did not open a debug session for process ${forkPid}: the person cancelled\n`;
+  for (let i = 0; i < 100 && !shown.includes(said); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(shown.includes(said), JSON.stringify(shown));
 
   const child = await connect();
   await openChild(child, configuration, null);
