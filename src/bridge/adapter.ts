@@ -5,6 +5,11 @@
 // Ordering without buffering: responses come back as promise reactions, events as synchronous emits. An event
 // is forwarded through queueMicrotask, which runs after the reactions of every response that arrived before it
 // (one microtask queue, FIFO), so the editor sees the agent's order and nothing waits on a timer.
+//
+// Child sessions: for an editor that announced `supportsStartDebuggingRequest`, the attach to a job's root asks
+// the agent for `childSessions` (docs/protocol.md 5.3); the agent then debugs the root alone and reports each
+// other process with a `longreach/process` event, which the bridge turns into a `startDebugging` reverse request
+// whose configuration attaches a new bridge session to that process alone (`?pid=`, childConfiguration()).
 
 import type { Readable, Writable } from 'node:stream';
 import { connect, type ClientSession } from '../client/connect.js';
@@ -13,7 +18,7 @@ import { DEFAULT_BODY_LIMIT, encodeFrame, FrameDecoder, type DapMessage } from '
 import { logWire } from '../protocol/log.js';
 import { maskSecrets } from '../protocol/qualifier.js';
 import type { TrustDecider } from '../protocol/trust.js';
-import { planAttach, type AttachPlan } from './attach-args.js';
+import { childConfiguration, forgetSharedSecret, planAttach, shareSecret, type AttachPlan } from './attach-args.js';
 import { BRIDGE_CAPABILITIES } from './capabilities.js';
 
 export interface BridgeOptions {
@@ -24,6 +29,11 @@ export interface BridgeOptions {
   knownHostsPath?: string;
   /** A secret handed over out of band, see PlanContext.lookupSecret. */
   lookupSecret?: (args: Record<string, unknown>) => string | undefined;
+  /**
+   * Whether child sessions may reach this process's bridges (default true: VS Code's inline adapter, `--port`),
+   * so a secret that is only in memory can be shared with them. False for stdio, one session per process.
+   */
+  sharesProcess?: boolean;
 }
 
 type State = 'new' | 'initialized' | 'attaching' | 'attached' | 'ended';
@@ -52,6 +62,16 @@ export class Bridge {
   #plan: AttachPlan | null = null;
   /** Set when the editor asked to leave: the agent's close is then expected, not news. */
   #leaving = false;
+  /** The editor said supportsStartDebuggingRequest. */
+  #editorStartsSessions = false;
+  /** This session asked the agent for child sessions; the editor's attach arguments, for their configurations. */
+  #childSessions = false;
+  #attachArgs: Record<string, unknown> = {};
+  /** The id under which this session's secret is shared with its child sessions (shareSecret). */
+  #sharedId: string | undefined;
+  /** Our reverse requests (startDebugging) waiting for the editor's response, by seq. */
+  readonly #reverse = new Map<number, (response: DapMessage) => void>();
+  #terminatedSent = false;
   #done: Promise<void>;
   #resolveDone!: () => void;
 
@@ -72,6 +92,7 @@ export class Bridge {
     if (reason !== undefined) this.#event('output', { category: 'stderr', output: `longreach dap: ${reason}; closing\n` });
     this.#state = 'ended';
     this.#leaving = true;
+    this.#dropChildState();
     const session = this.#session;
     if (session && !session.closed) {
       session.close();
@@ -89,7 +110,13 @@ export class Bridge {
   }
 
   #onMessage(message: DapMessage): void {
-    if (message.type !== 'request' || typeof message.command !== 'string') return; // events/responses from the editor: none expected
+    if (message.type === 'response' && typeof message.request_seq === 'number') {
+      const done = this.#reverse.get(message.request_seq);
+      this.#reverse.delete(message.request_seq);
+      done?.(message);
+      return;
+    }
+    if (message.type !== 'request' || typeof message.command !== 'string') return; // events from the editor: none expected
     const request = message as unknown as EditorRequest;
     try {
       this.#dispatch(request);
@@ -120,10 +147,11 @@ export class Bridge {
 
   #initialize(request: EditorRequest): void {
     if (this.#state !== 'new') throw new LongreachError('LR_BAD_REQUEST', 'initialize was already sent on this adapter');
-    const args = (request.arguments ?? {}) as { linesStartAt1?: unknown; columnsStartAt1?: unknown; pathFormat?: unknown };
+    const args = (request.arguments ?? {}) as { linesStartAt1?: unknown; columnsStartAt1?: unknown; pathFormat?: unknown; supportsStartDebuggingRequest?: unknown };
     if (args.linesStartAt1 === false || args.columnsStartAt1 === false || (args.pathFormat !== undefined && args.pathFormat !== 'path')) {
       throw new LongreachError('LR_UNSUPPORTED', 'longreach dap needs lines and columns counted from 1 and paths as file paths (linesStartAt1, columnsStartAt1, pathFormat "path")');
     }
+    this.#editorStartsSessions = args.supportsStartDebuggingRequest === true;
     this.#state = 'initialized';
     this.#respond(request, BRIDGE_CAPABILITIES);
   }
@@ -136,6 +164,7 @@ export class Bridge {
       ...(this.#options.lookupSecret ? { lookupSecret: this.#options.lookupSecret } : {}),
     });
     this.#state = 'attaching';
+    const children = this.#wantChildSessions(plan);
     let session: ClientSession;
     try {
       for (const warning of plan.warnings) this.#event('output', { category: 'console', output: `longreach: ${warning}\n` });
@@ -163,6 +192,12 @@ export class Bridge {
     this.#session = session;
     this.#plan = plan;
     this.#state = 'attached';
+    if (children) {
+      this.#childSessions = true;
+      this.#attachArgs = request.arguments as Record<string, unknown>;
+      if (plan.handOver === 'held') this.#sharedId = shareSecret(plan.secret ?? '');
+      plan.forward.childSessions = true;
+    }
     session.on('event', (name, body) => queueMicrotask(() => this.#agentEvent(name, body)));
     session.on('close', (err) => queueMicrotask(() => this.#agentClosed(err)));
     const { longreach: _hello, ...capabilities } = session.hello.capabilities;
@@ -193,7 +228,45 @@ export class Bridge {
     );
   }
 
+  /** Child sessions for this attach? Says why not when the editor could open them but the secret cannot follow. */
+  #wantChildSessions(plan: AttachPlan): boolean {
+    // Asked with ?pid= too: a hub reaches a job's root that way; an agent debugging one process ignores it.
+    if (!this.#editorStartsSessions || !plan.childSessions) return false;
+    if (plan.handOver === 'held' && this.#options.sharesProcess === false) {
+      if (plan.qualifier.pid === undefined) this.#event('output', {
+        category: 'console',
+        output: 'longreach: a job\'s child processes are shown as threads, not as child sessions: this adapter serves one session (stdio), and a child session could not read the secret, which is only in memory here. Give it with "secretFile" or "secretEnv" to get child sessions.\n',
+      });
+      return false;
+    }
+    return true;
+  }
+
+  /** `longreach/process` from a job's root attached with childSessions: open (startDebugging) a session for a new process. */
+  #childProcess(body: unknown): void {
+    const b = (body ?? {}) as { reason?: unknown; pid?: unknown; label?: unknown };
+    if (!this.#childSessions || this.#state !== 'attached' || b.reason !== 'started') return;
+    if (typeof b.pid !== 'number' || !Number.isInteger(b.pid) || b.pid <= 0) return;
+    const pid = b.pid;
+    const configuration = childConfiguration(this.#attachArgs, this.#plan!, { pid, label: typeof b.label === 'string' ? b.label.slice(0, 100) : '' }, this.#sharedId);
+    const seq = this.#seq;
+    this.#reverse.set(seq, (response) => {
+      if (response.success === true) return;
+      const why = typeof response.message === 'string' && response.message !== '' ? response.message : 'no reason given';
+      this.#event('output', { category: 'console', output: `longreach: the editor did not open a debug session for process ${pid}: ${why}\n` });
+    });
+    this.#write({ type: 'request', command: 'startDebugging', arguments: { request: 'attach', configuration } });
+  }
+
+  #dropChildState(): void {
+    this.#reverse.clear();
+    if (this.#sharedId !== undefined) forgetSharedSecret(this.#sharedId);
+    this.#sharedId = undefined;
+  }
+
   #agentEvent(name: string, body: unknown): void {
+    if (name === 'longreach/process') return this.#childProcess(body);
+    if (name === 'terminated') this.#terminatedSent = true;
     if (name === 'longreach/error') {
       const b = body as { code?: unknown; message?: unknown } | undefined;
       this.#event('output', { category: 'stderr', output: `longreach: the agent closed the connection: ${String(b?.message ?? '')} [${String(b?.code ?? '')}]\n` });
@@ -203,10 +276,11 @@ export class Bridge {
   }
 
   #agentClosed(err: LongreachError | null): void {
+    this.#dropChildState();
     if (this.#leaving || this.#state === 'ended') return;
     const why = err ? `${err.message} [${err.code}]` : 'the agent closed the connection (the program may have ended)';
     this.#event('output', { category: 'console', output: `longreach: disconnected from ${this.#plan?.shown ?? 'the agent'}: ${why}\n` });
-    this.#event('terminated', undefined);
+    if (!this.#terminatedSent) this.#event('terminated', undefined);
   }
 
   #respond(request: EditorRequest, body: unknown): void {

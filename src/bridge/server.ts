@@ -6,7 +6,7 @@ import { bridgeStreams, type BridgeOptions } from './adapter.js';
 
 /** One bridge on the process's stdin/stdout; resolves when the editor closes stdin. */
 export async function serveStdio(options: BridgeOptions = {}): Promise<void> {
-  const bridge = bridgeStreams(process.stdin, process.stdout, options);
+  const bridge = bridgeStreams(process.stdin, process.stdout, { sharesProcess: false, ...options });
   await bridge.done;
 }
 

@@ -8,7 +8,7 @@ import { maskSecrets } from './qualifier.js';
 
 export type LogArea = 'wire' | 'auth' | 'dap' | 'server' | 'client' | 'tls' | 'agent' | 'hub';
 
-const REDACTED_KEYS = new Set(['secret', 'proof', 'serverProof', 'nonce', 'clientNonce']);
+const REDACTED_KEYS = new Set(['secret', 'secretFromSession', 'proof', 'serverProof', 'nonce', 'clientNonce']);
 const MAX_LOGGED_BODY = 1024;
 
 interface LogConfig {

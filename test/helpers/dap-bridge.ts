@@ -12,9 +12,52 @@ import { BIN as CLI } from './cli.js';
 import { tempDir } from './tls-fixtures.js';
 
 export class BridgeClient extends DebugClient {
+  /** Reverse requests (startDebugging) the adapter sent, not yet taken by nextReverseRequest(). */
+  readonly #reverse: DebugProtocol.Request[] = [];
+  #wakeReverse: (() => void) | null = null;
+
   constructor() {
     super(process.execPath, CLI, 'longreach');
     this.defaultTimeout = 10_000;
+    // The test client takes every message without `event` for a response; a reverse request is kept here instead.
+    const self = this as unknown as { dispatch(body: string): void };
+    const dispatch = self.dispatch.bind(this);
+    self.dispatch = (body: string) => {
+      const message = JSON.parse(body) as DebugProtocol.ProtocolMessage;
+      if (message.type !== 'request') return dispatch(body);
+      this.#reverse.push(message as DebugProtocol.Request);
+      this.#wakeReverse?.();
+    };
+  }
+
+  /** The next reverse request the adapter sent (waits up to `timeoutMs`). */
+  async nextReverseRequest(timeoutMs = this.defaultTimeout): Promise<DebugProtocol.Request> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#reverse.length === 0) {
+      const left = deadline - Date.now();
+      assert.ok(left > 0, `no reverse request from the adapter within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wakeReverse = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakeReverse = null;
+    }
+    return this.#reverse.shift()!;
+  }
+
+  /** Reverse requests received and not taken yet. */
+  get pendingReverseRequests(): number {
+    return this.#reverse.length;
+  }
+
+  /** Answers a reverse request as an editor does. */
+  respondTo(request: DebugProtocol.Request, success = true, message?: string): void {
+    const response = { seq: 0, type: 'response', request_seq: request.seq, command: request.command, success, ...(message !== undefined ? { message } : {}) };
+    const json = JSON.stringify(response);
+    (this as unknown as { outputStream: Writable }).outputStream.write(`Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`, 'utf8');
   }
 
   /** Speaks DAP over the given streams (an adapter we started ourselves). */
@@ -79,4 +122,14 @@ export function errorOf(response: DebugProtocol.Response, { fromAgent = false } 
   // The bridge puts the sentence in `message` too (every editor shows it); an agent puts the code there (protocol.md 9).
   assert.equal(response.message, fromAgent ? error.code : error.format);
   return { message: error.format ?? '', code: error.code ?? '', details: error.details ?? {} };
+}
+
+/** A test client connected to `longreach dap --port`; after the test its socket is closed (no disconnect to wait for). */
+export async function connectPortClient(t: TestContext, port: number): Promise<BridgeClient> {
+  const client = new BridgeClient();
+  await client.start(port);
+  const socket = (client as unknown as { _socket: import('node:net').Socket })._socket;
+  socket.on('error', () => undefined);
+  t.after(() => socket.destroy());
+  return client;
 }

@@ -314,8 +314,12 @@ class Gateway(object):
                     self._answer(message.get("id"), pid, message.get("info"))
         finally:
             with self._lock:
-                if self._processes.get(pid) is process:
+                left = self._processes.get(pid) is process
+                if left:
                     del self._processes[pid]
+            session = self._job_session
+            if left and session is not None and not process.helper:
+                session.left(process)
             _log.info("process %d left the job", pid)
 
     def _session(self, link, hello):

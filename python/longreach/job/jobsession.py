@@ -15,6 +15,11 @@ The client sees one DAP session:
 
 Children are not held before their first line while they join (a process that ends before its session is open is
 not stopped).
+
+With `"childSessions": true` in the attach arguments (an editor that opens a debug session per process, DAP's
+`startDebugging`) the session covers the root process alone and reports the other processes instead of joining
+them: a `longreach/process` event when one is there or joins (`reason` "started") and when it leaves ("exited").
+The client debugs each with a session of its own (`?pid=`); the job's hold still applies, released by that session.
 """
 
 import threading
@@ -125,15 +130,22 @@ class JobSession(object):
                         "setFunctionBreakpoints": None}
         self._configured = False
         self._closed = False
+        self._announce = None           # None before attach; True: children are reported, not joined
+        self._announced = {}            # pid -> the process reported as started (announce mode)
+        self._announcing = False        # the attach response is out: reports may go
 
     # ---- from the server -----------------------------------------------------------------------------------------
     def attach(self, args):
         """The client's attach: the root's session first (its errors are the client's), then every child."""
         self._replay["attach"] = dict(args)
+        self._announce = args.get("childSessions") is True
         response = self._root_request("attach", args)
         if not response.get("success"):
             error = (response.get("body") or {}).get("error") or {}
             raise LongreachError(response.get("message") or "LR_INTERNAL", error.get("format") or "attach failed")
+        if self._announce:
+            self.conn.state.setdefault("then", []).append(self._start_announcing)
+            return response.get("body")
         for process in self.gateway.members():
             self.join(process)
         return response.get("body")
@@ -222,7 +234,10 @@ class JobSession(object):
     # ---- children ----------------------------------------------------------------------------------------------------
     def join(self, process):
         """A process of the job (there at attach, or joining later): open its session and bring it up to date."""
-        if self._closed or process.helper:
+        if self._closed or process.helper or self._announce is None:
+            return  # before attach, attach() itself brings in every process there
+        if self._announce:
+            self._report(process)
             return
         with self._lock:
             stale = self._by_pid.pop(process.pid, None)
@@ -258,6 +273,34 @@ class JobSession(object):
         if self._configured:
             self._private(port, "configurationDone", {})
         _log.info("process %d joined the job session", process.pid)
+
+    # ---- announce mode: each child has a session of its own ---------------------------------------------------------
+    def _start_announcing(self):
+        with self._lock:
+            self._announcing = True
+        for process in self.gateway.members():
+            self._report(process)
+
+    def _report(self, process):
+        """`longreach/process` "started" for a process not reported yet (an exec'd pid is reported again)."""
+        with self._lock:
+            if not self._announcing or self._closed or self._announced.get(process.pid) is process:
+                return
+            self._announced[process.pid] = process
+        label = (process.info or {}).get("label") if isinstance(process.info, dict) else ""
+        if not label and process.execd:
+            label = "exec'd"
+        self.conn.send({"type": "event", "event": "longreach/process", "body": {
+            "reason": "started", "pid": process.pid, "ppid": process.ppid, "label": label or ""}})
+
+    def left(self, process):
+        """A process left the job (gateway): in announce mode, say so if it was reported."""
+        with self._lock:
+            if self._announced.get(process.pid) is not process or self._closed:
+                return
+            del self._announced[process.pid]
+        self.conn.send({"type": "event", "event": "longreach/process", "body": {"reason": "exited",
+                                                                                "pid": process.pid}})
 
     def _private(self, port, command, args):
         port.to_child({"seq": self._private_seq(), "type": "request", "command": command, "arguments": args})

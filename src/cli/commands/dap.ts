@@ -24,7 +24,8 @@ export async function dapCommand(argv: string[], io: Io): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`dap takes no qualifier on the command line (it comes in the attach arguments)\n${DAP_USAGE}`);
   if (values.port === undefined) {
-    const bridge = bridgeStreams(io.stdin as unknown as Readable, io.stdout as unknown as Writable, { env: io.env });
+    // one session per process: a secret held only in memory cannot follow a child session (BridgeOptions.sharesProcess)
+    const bridge = bridgeStreams(io.stdin as unknown as Readable, io.stdout as unknown as Writable, { env: io.env, sharesProcess: false });
     await bridge.done;
     return 0;
   }
