@@ -84,7 +84,19 @@ def _join(config, helper=False, deferred=None):
     _install_fork_hook()
     if deferred is None and not helper and os.path.exists(job_config.attached_flag(config)):
         # a client debugs the whole job: let its session set this process's breakpoints before its code runs
-        server.wait_configured(config.get("hold", job_config.DEFAULT_HOLD))
+        if server.wait_configured(config.get("hold", job_config.DEFAULT_HOLD)):
+            _adopt_this_thread(server)
+
+
+def _adopt_this_thread(server):
+    """As wait_for_attach does: the session traces the thread that waited from here on (on PyPy nothing else
+    could reach the main thread, and its breakpoints in modules it imports next would never be hit)."""
+    adopt = getattr(server.current_session(), "adopt_thread", None)
+    if adopt is not None:
+        try:
+            adopt(sys._getframe(1))
+        except Exception:
+            _log.exception("adopting the thread that waited for the job session failed")
 
 
 def _install_fork_hook():
