@@ -96,6 +96,18 @@ test('two breakpoints in one script: both stop; removing the conditional one giv
   assert.deepEqual(body.hitBreakpointIds, [again[1].id]);
   ({ body } = await nextStopAt(dbg, line('call-work')));
   assert.deepEqual(body.hitBreakpointIds, [again[0].id]);
+  // A function breakpoint survives an edit of its script (V8 drops it; the agent binds it again).
+  const { breakpoints: fbps } = await dbg.s.request('setFunctionBreakpoints', { breakpoints: [{ name: 'fixture.step' }] });
+  assert.equal(fbps[0].verified, true, JSON.stringify(fbps));
+  await dbg.setBreakpoints(APP, [{ line: line('work-end'), condition: 'total === 20' }]);
+  assert.equal(await compiledIn(dbg, 'work'), true);
+  await dbg.resume();
+  body = await dbg.expectStopped('function breakpoint');
+  assert.deepEqual(body.hitBreakpointIds, [fbps[0].id]);
+  await dbg.s.request('setFunctionBreakpoints', { breakpoints: [] });
+  await dbg.resume();
+  body = await dbg.expectStopped('breakpoint');
+  assert.equal((await dbg.topFrame()).line, line('work-end'));
 });
 
 test('a breakpoint in a function on the stack keeps V8\'s condition, then is compiled in once the function has returned', async (t) => {

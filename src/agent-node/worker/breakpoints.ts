@@ -211,8 +211,12 @@ export class Breakpoints {
     }
   }
 
+  /** Called after a script edit, which drops V8's function breakpoints too (the session binds them again). */
+  onEdited: (() => Promise<void>) | null = null;
+
   /** V8 runs new code for the script and dropped its breakpoints there: set them again (compiled ones excepted). */
   async #replaceIn(scriptId: string): Promise<void> {
+    await this.onEdited?.().catch(() => undefined);
     for (const list of this.#bySource.values()) {
       for (const bp of list) {
         const ids = bp.v8Ids.filter((id) => this.#where.get(id)?.some((w) => w.scriptId === scriptId));

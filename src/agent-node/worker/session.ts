@@ -76,6 +76,7 @@ export class NodeDebugSession implements DebugSessionHandler {
       send,
     };
     this.#functionBreakpoints = new FunctionBreakpoints(runtime);
+    this.#state.breakpoints.onEdited = () => this.#functionBreakpoints.rebind(); // a script edit drops them in V8
     runtime.on('paused', (p) => void this.#onPaused(p).catch(() => undefined));
     runtime.on('resumed', () => this.#onResumed());
     const s = this.#state;
