@@ -26,8 +26,20 @@ async function stoppedBetweenRounds(t: TestContext, args: string[] = []): Promis
   return { dbg, program };
 }
 
-async function compiledIn(dbg: Debugger, fn: string): Promise<boolean> {
-  return (await dbg.evaluate(`globalThis.fixture.${fn}.toString().includes('debugger')`)) === 'true';
+async function compiledIn(dbg: Debugger, fn: string, text = 'debugger'): Promise<boolean> {
+  return (await dbg.evaluate(`globalThis.fixture.${fn}.toString().includes(${JSON.stringify(text)})`)) === 'true';
+}
+
+/**
+ * Whether `fn`'s text comes to hold (or not) `text`: the agent compiles conditions in, and takes them out, right
+ * after answering setBreakpoints (bounded wait, no timing asserted).
+ */
+async function becomes(dbg: Debugger, fn: string, wanted: boolean, text = 'debugger'): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if ((await compiledIn(dbg, fn, text)) === wanted) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
 }
 
 /** Continues until the program stops at line `wanted` (passing other stops), for at most `limit` stops. */
@@ -45,7 +57,7 @@ test('a false condition never stops, a true one stops at the line with its id; t
   const { dbg } = await stoppedBetweenRounds(t);
   const bps = await dbg.setBreakpoints(APP, [{ line: line('call-work') }, { line: line('step-body'), condition: 'i === 3' }]);
   assert.equal(bps[1].verified, true, JSON.stringify(bps));
-  assert.equal(await compiledIn(dbg, 'step'), true, 'the condition is compiled into step()');
+  assert.ok(await becomes(dbg, 'step', true), 'the condition is compiled into step()');
   const { content } = await dbg.s.request('source', { source: { path: APP } });
   assert.equal(content, readFileSync(APP, 'utf8'), 'source shows the original text');
   const { body, frame } = await nextStopAt(dbg, line('step-body'));
@@ -67,8 +79,8 @@ test('hit counts, log points and a condition that throws', async (t) => {
     { line: line('work-end'), hitCondition: '3' },
   ]);
   assert.deepEqual(bps.map((b) => b.verified), [true, true, true], JSON.stringify(bps));
-  assert.equal(await compiledIn(dbg, 'step'), true);
-  assert.equal(await compiledIn(dbg, 'work'), true, 'two breakpoints compiled into one script');
+  assert.ok(await becomes(dbg, 'step', true));
+  assert.ok(await becomes(dbg, 'work', true), 'two breakpoints compiled into one script');
   // work-end's third hit is in the third round: two call-work stops first, log lines of every step on the way.
   const { body } = await nextStopAt(dbg, line('work-end'));
   assert.deepEqual(body.hitBreakpointIds, [bps[2].id]);
@@ -76,6 +88,7 @@ test('hit counts, log points and a condition that throws', async (t) => {
   assert.equal(logs.filter((l) => l === 'step 4 gives 8\n').length, 3, JSON.stringify(logs));
   // A condition that throws: the program stops there, the error is shown, the program never sees it.
   const [, thrower] = await dbg.setBreakpoints(APP, [{ line: line('call-work') }, { line: line('step-body'), condition: 'nosuch.value > 1' }]);
+  assert.ok(await becomes(dbg, 'step', true, 'nosuch'));
   const { body: stop } = await nextStopAt(dbg, line('step-body'));
   assert.deepEqual(stop.hitBreakpointIds, [thrower.id]);
   const errors = dbg.events.filter((e) => e.event === 'output' && /breakpoint condition raised ReferenceError: nosuch is not defined/.test(e.body.output));
@@ -85,13 +98,13 @@ test('hit counts, log points and a condition that throws', async (t) => {
 test('two breakpoints in one script: both stop; removing the conditional one gives the original back and the other still stops', async (t) => {
   const { dbg } = await stoppedBetweenRounds(t);
   const bps = await dbg.setBreakpoints(APP, [{ line: line('call-work') }, { line: line('step-body'), condition: 'i === 2' }, { line: line('work-end') }]);
-  assert.equal(await compiledIn(dbg, 'step'), true);
+  assert.ok(await becomes(dbg, 'step', true));
   let { body } = await nextStopAt(dbg, line('step-body'));
   assert.deepEqual(body.hitBreakpointIds, [bps[1].id]);
   ({ body } = await nextStopAt(dbg, line('work-end')));
   assert.deepEqual(body.hitBreakpointIds, [bps[2].id]);
   const again = await dbg.setBreakpoints(APP, [{ line: line('call-work') }, { line: line('work-end') }]);
-  assert.equal(await compiledIn(dbg, 'step'), false, 'step() has its own text back');
+  assert.ok(await becomes(dbg, 'step', false), 'step() has its own text back');
   ({ body } = await nextStopAt(dbg, line('work-end')));
   assert.deepEqual(body.hitBreakpointIds, [again[1].id]);
   ({ body } = await nextStopAt(dbg, line('call-work')));
@@ -100,7 +113,7 @@ test('two breakpoints in one script: both stop; removing the conditional one giv
   const { breakpoints: fbps } = await dbg.s.request('setFunctionBreakpoints', { breakpoints: [{ name: 'fixture.step' }] });
   assert.equal(fbps[0].verified, true, JSON.stringify(fbps));
   await dbg.setBreakpoints(APP, [{ line: line('work-end'), condition: 'total === 20' }]);
-  assert.equal(await compiledIn(dbg, 'work'), true);
+  assert.ok(await becomes(dbg, 'work', true));
   await dbg.resume();
   body = await dbg.expectStopped('function breakpoint');
   assert.deepEqual(body.hitBreakpointIds, [fbps[0].id]);
@@ -119,11 +132,11 @@ test('a breakpoint in a function on the stack keeps V8\'s condition, then is com
   assert.equal(await dbg.evaluate('i'), '0');
   const [cond] = await dbg.setBreakpoints(APP, [{ line: line('work-step'), condition: 'i === 3' }]);
   assert.equal(cond.verified, true);
-  assert.equal(await compiledIn(dbg, 'work'), false, 'work() is running: not edited');
   await dbg.resume();
   let body = await dbg.expectStopped('breakpoint');
   assert.deepEqual(body.hitBreakpointIds, [cond.id]);
   assert.equal(await dbg.evaluate('i'), '3', 'V8\'s own condition stopped this round');
+  assert.equal(await compiledIn(dbg, 'work'), false, 'work() has run all along: not edited');
   // Later rounds: the edit goes in once work() has returned; the condition still holds exactly at i === 3.
   let compiled = false;
   for (let round = 0; round < 20 && !compiled; round++) {
@@ -141,6 +154,7 @@ test('an ES module\'s top level keeps V8\'s condition; its functions are compile
   const bps = await dbg.setBreakpoints(APP, [{ line: line('top-level'), condition: 'round === 2' }, { line: line('work-end'), condition: 'total === 20', hitCondition: '2' }]);
   assert.deepEqual(bps.map((b) => b.verified), [true, true]);
   // work() holds work-end's statement (two `debugger`s: the condition's and the one for an error), the top level none.
+  assert.ok(await becomes(dbg, 'work', true));
   assert.equal(await dbg.evaluate("globalThis.fixture.work.toString().split('debugger').length - 1"), '2');
   await dbg.resume();
   let body = await dbg.expectStopped('breakpoint');
@@ -165,6 +179,7 @@ test('source-mapped TypeScript: the condition is compiled into the generated scr
   assert.equal(frame.line, line('ts-scale', TS_LOOP));
   assert.equal(frame.column, readFileSync(TS_LOOP, 'utf8').split('\n')[line('ts-scale', TS_LOOP) - 1]!.indexOf('n * 2') + 1);
   assert.equal(await dbg.evaluate('n'), '3');
+  for (let i = 0; i < 100 && (await dbg.evaluate("globalThis.scale.toString().includes('debugger')")) !== 'true'; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await dbg.evaluate("globalThis.scale.toString().includes('debugger')"), 'true');
   const { content } = await dbg.s.request('source', { source: { path: TS_LOOP_JS } });
   assert.equal(content, readFileSync(TS_LOOP_JS, 'utf8'));
@@ -173,8 +188,8 @@ test('source-mapped TypeScript: the condition is compiled into the generated scr
 test('detach gives every script its original text back', async (t) => {
   const { dbg, program } = await stoppedBetweenRounds(t);
   await dbg.setBreakpoints(APP, [{ line: line('call-work') }, { line: line('step-body'), condition: 'i === 99' }, { line: line('work-end'), logMessage: 'x' }]);
-  assert.equal(await compiledIn(dbg, 'step'), true);
-  assert.equal(await compiledIn(dbg, 'work'), true);
+  assert.ok(await becomes(dbg, 'step', true));
+  assert.ok(await becomes(dbg, 'work', true));
   await dbg.s.request('disconnect', {});
   dbg.s.close();
   // Attach again: the functions are as the program wrote them.

@@ -5,6 +5,8 @@
 // V8 then runs the condition as ordinary code (no debug-evaluate per hit). The insertion point is checked here by
 // reading the text around it (a statement must start there); V8 checks the rest after the edit.
 
+import { reportConditionError } from './conditions.js';
+
 /** One inserted statement: `text` goes in front of column `column` (0-based UTF-16) of line `line` (0-based). */
 export interface Insert {
   line: number;
@@ -12,11 +14,9 @@ export interface Insert {
   text: string;
 }
 
-/** The statement for a V8 breakpoint condition (built by buildCondition; never empty). */
-export function guardStatement(condition: string, agentGlobal: string): string {
-  const agent = `globalThis[Symbol.for(${JSON.stringify(agentGlobal)})]`;
-  const report =
-    `try { ${agent}.log("breakpoint condition raised " + (($lr_e && $lr_e.name) || typeof $lr_e) + ": " + (($lr_e && $lr_e.message) || String($lr_e)) + "\\n"); } catch {}`;
+/** The statement for a V8 breakpoint condition (built by buildCondition; never empty); `tag` marks its log text. */
+export function guardStatement(condition: string, agentGlobal: string, tag = ''): string {
+  const report = reportConditionError(agentGlobal, tag, '$lr_e');
   return `try { if (${condition}) debugger; } catch ($lr_e) { ${report} debugger; } `;
 }
 

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { log } from '../../protocol/log.js';
 import { SourceMaps } from '../sourcemaps.js';
 import { AGENT_GLOBAL } from '../shared.js';
-import { buildCondition } from '../translate/conditions.js';
+import { buildCondition, untagLog } from '../translate/conditions.js';
 import { baseName, chooseTarget, exactUrlRegex, fileNameUrlRegex, rankByFileName, scriptPath, toRemote, type PathMapping } from '../translate/paths.js';
 import type { ScriptInfo, V8Runtime } from './runtime.js';
 import { ScriptEdits } from './script-edits.js';
@@ -35,7 +35,10 @@ interface Bp {
   clientPath: string;
   remotePath: string;
   line: number;
+  /** V8's condition ('' for none); a condition that throws counts as true, with the error logged. */
   condition: string;
+  /** The same, for the statement compiled into the script (which catches errors itself). */
+  compiled: string;
   v8Ids: string[];
   /** Scripts this breakpoint was placed in through their source maps. */
   mappedScripts: Set<string>;
@@ -45,7 +48,7 @@ interface Bp {
 }
 
 const JS_EXT = /\.(?:js|mjs|cjs)$/i;
-/** Retrying edits V8 refused for now: first after this long, then twice as long each time up to the maximum. */
+/** Trying again edits V8 refused for now: first after this long, then twice as long each time up to the maximum. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 2000;
 /** Detach gives scripts their text back for at most RESTORE_TRIES × RESTORE_WAIT_MS while V8 refuses. */
@@ -68,6 +71,7 @@ export class Breakpoints {
   #queue: Promise<unknown> = Promise.resolve();
   #retryTimer: NodeJS.Timeout | null = null;
   #retryDelay = RETRY_FIRST_MS;
+  #retryDue = 0;
 
   constructor(runtime: V8Runtime, maps: SourceMaps, send: (event: string, body: unknown) => void) {
     this.#runtime = runtime;
@@ -78,7 +82,7 @@ export class Breakpoints {
       const bp = this.#byV8.get(breakpointId);
       if (!bp) return;
       this.#where.get(breakpointId)?.push({ scriptId: location.scriptId, line: location.lineNumber });
-      if (bp.condition) void this.#enqueue(() => this.#compile(bp));
+      if (bp.condition) void this.#enqueue(() => this.#compile(bp)).then(() => this.#kick(0));
       if (bp.verified) return;
       this.#verify(bp, location);
       this.#send('breakpoint', { reason: 'changed', breakpoint: this.#toDap(bp) });
@@ -106,14 +110,19 @@ export class Breakpoints {
     return this.#queue.then(() => undefined);
   }
 
-  set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
-    return this.#enqueue(() => this.#set(clientPath, specs));
+  /**
+   * Conditional breakpoints are placed with V8's condition at once and compiled into their scripts right after the
+   * answer (an edit of a large script takes V8 longer than a breakpoint change may).
+   */
+  async set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
+    const result = await this.#enqueue(() => this.#set(clientPath, specs));
+    this.#kick(0);
+    return result;
   }
 
   #enqueue<T>(work: () => Promise<T>): Promise<T> {
     const done = this.#queue.then(work);
     this.#queue = done.catch(() => undefined);
-    void done.finally(() => this.#scheduleRetry()).catch(() => undefined);
     return done;
   }
 
@@ -128,10 +137,12 @@ export class Breakpoints {
     const list: Bp[] = [];
     this.#bySource.set(clientPath, list);
     for (const spec of specs) {
-      const bp: Bp = { id: this.#nextId++, clientPath, remotePath, line: spec.line, condition: '', v8Ids: [], mappedScripts: new Set(), verified: false };
+      const bp: Bp = { id: this.#nextId++, clientPath, remotePath, line: spec.line, condition: '', compiled: '', v8Ids: [], mappedScripts: new Set(), verified: false };
       list.push(bp);
       try {
-        bp.condition = buildCondition({ key: `bp${bp.id}`, condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage }, AGENT_GLOBAL);
+        const options = { key: `bp${bp.id}`, tag: `bp${bp.id}`, condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage };
+        bp.compiled = buildCondition(options, AGENT_GLOBAL);
+        bp.condition = buildCondition({ ...options, reportErrors: true }, AGENT_GLOBAL);
       } catch (err) {
         bp.message = (err as Error).message;
         continue;
@@ -154,6 +165,7 @@ export class Breakpoints {
         const before = bp.verified;
         await this.#placeMapped(bp, script);
         await this.#compile(bp);
+        this.#kick(0);
         if (!before && bp.verified) this.#send('breakpoint', { reason: 'changed', breakpoint: this.#toDap(bp) });
       }
     }
@@ -172,9 +184,7 @@ export class Breakpoints {
     for (const bp of list) {
       for (const id of bp.v8Ids) await this.#removeV8(id);
     }
-    const changed = new Set<string>();
-    for (const bp of list) for (const s of await this.edits.drop(bp.id)) changed.add(s);
-    for (const scriptId of changed) await this.#replaceIn(scriptId);
+    for (const bp of list) this.edits.drop(bp.id);
   }
 
   async #removeV8(id: string): Promise<void> {
@@ -189,17 +199,25 @@ export class Breakpoints {
     this.#where.set(id, locations.map((l) => ({ scriptId: l.scriptId, line: l.lineNumber })));
   }
 
-  /** A conditional breakpoint: compile it into the scripts V8 bound it in; drop its V8 breakpoints that no longer serve. */
+  /** A conditional breakpoint: to be compiled into the scripts V8 bound it in (at the next flush). */
   async #compile(bp: Bp): Promise<void> {
     if (!bp.condition) return;
-    const changed = new Set<string>();
     for (const id of [...bp.v8Ids]) {
-      for (const where of this.#where.get(id) ?? []) {
-        if ((await this.edits.want(bp.id, where.scriptId, where.line, bp.condition)).changed) changed.add(where.scriptId);
-      }
+      for (const where of this.#where.get(id) ?? []) await this.edits.want(bp.id, where.scriptId, where.line, bp.compiled);
     }
-    await this.#dropCompiled(bp);
-    for (const scriptId of changed) await this.#replaceIn(scriptId);
+  }
+
+  /** Edits the scripts as the breakpoints want; then drops the V8 breakpoints of compiled ones and sets the rest again. */
+  async #flush(): Promise<void> {
+    const changed = await this.edits.flush();
+    if (changed.length > 0) {
+      for (const list of this.#bySource.values()) for (const bp of list) await this.#dropCompiled(bp);
+      for (const scriptId of changed) await this.#replaceIn(scriptId);
+    }
+    if (this.edits.pending) {
+      this.#kick(this.#retryDelay);
+      this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
+    } else this.#retryDelay = RETRY_FIRST_MS;
   }
 
   async #dropCompiled(bp: Bp): Promise<void> {
@@ -254,26 +272,31 @@ export class Breakpoints {
 
   #compiledHit: number[] | null = null;
 
-  /** Tries the edits V8 refused for now again: after a resume, and on a timer while any waits. */
-  nudge(): void {
-    this.#retryDelay = RETRY_FIRST_MS;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
-    this.#scheduleRetry();
+  /** Log point output without its tag; null for a breakpoint that is gone (its insert may run until a flush). */
+  logText(text: string): string | null {
+    const { tag, text: plain } = untagLog(text);
+    if (tag && ![...this.#bySource.values()].some((list) => list.some((bp) => `bp${bp.id}` === tag))) return null;
+    return plain;
   }
 
-  #scheduleRetry(): void {
-    if (this.#retryTimer || !this.edits.pending || !this.#runtime.debuggerOn) return;
+  /** After a resume: edits V8 refused while a frame ran may pass now. */
+  nudge(): void {
+    if (!this.edits.pending) return;
+    this.#retryDelay = RETRY_FIRST_MS;
+    this.#kick(RETRY_FIRST_MS);
+  }
+
+  /** A flush in `delayMs` (or sooner if one is due sooner). */
+  #kick(delayMs: number): void {
+    if (!this.#runtime.debuggerOn || !this.edits.pending) return;
+    const due = Date.now() + delayMs;
+    if (this.#retryTimer && this.#retryDue <= due) return;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryDue = due;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
-      this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
-      void this.#enqueue(async () => {
-        for (const scriptId of await this.edits.retry()) {
-          for (const list of this.#bySource.values()) for (const bp of list) await this.#dropCompiled(bp);
-          await this.#replaceIn(scriptId);
-        }
-      });
-    }, this.#retryDelay);
+      void this.#enqueue(() => this.#flush()).catch((err: unknown) => log('agent', `script edits failed: ${String(err)}`));
+    }, delayMs);
     this.#retryTimer.unref();
   }
 

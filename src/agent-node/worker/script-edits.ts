@@ -108,57 +108,52 @@ export class ScriptEdits {
     return { kind: isDebugger ? 'debugger' : 'inside', bpId };
   }
 
-  /** Breakpoint `bpId` (with its V8 condition) should run compiled into `scriptId` at 0-based `line`. */
-  async want(bpId: number, scriptId: string, line: number, condition: string): Promise<SyncResult> {
+  /** Breakpoint `bpId` (with its V8 condition) should run compiled into `scriptId` at 0-based `line` (see flush). */
+  async want(bpId: number, scriptId: string, line: number, condition: string): Promise<void> {
     let edit = this.#scripts.get(scriptId);
     const existing = edit?.wanted.get(bpId);
-    if (existing && existing.line === line && existing.condition === condition) return { changed: false };
+    if (existing && existing.line === line && existing.condition === condition) return;
     if (!edit) {
       const source = await this.#runtime.cdp.post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId }).catch(() => null);
       if (!source) {
         log('agent', `breakpoint ${bpId}: keeps V8's condition: the script's text could not be read`);
-        return { changed: false };
+        return;
       }
       edit = { original: source.scriptSource, wanted: new Map(), applied: [], previous: [], blocked: null };
       this.#scripts.set(scriptId, edit);
     }
-    if (/[\n\r\u2028\u2029]/.test(condition)) {
-      edit.wanted.set(bpId, { bpId, line, condition, column: 0, refused: null });
-      this.#refuse(edit.wanted.get(bpId), 'the condition or log message spans lines (the statement must stay on one line)');
-      return this.#sync(scriptId, edit);
-    }
-    const other = [...edit.wanted.values()].find((w) => w.bpId !== bpId && w.line === line && w.refused === null);
-    const at = insertionColumn(edit.original, line);
-    const wanted: Wanted = { bpId, line, condition, column: 'column' in at ? at.column : 0, refused: null };
+    const wanted: Wanted = { bpId, line, condition, column: 0, refused: null };
     edit.wanted.set(bpId, wanted);
-    if (other) this.#refuse(wanted, `breakpoint ${other.bpId} is compiled into the same line`);
-    else if ('reason' in at) this.#refuse(wanted, at.reason);
-    return this.#sync(scriptId, edit);
+    if (/[\n\r\u2028\u2029]/.test(condition)) return this.#refuse(wanted, 'the condition or log message spans lines (the statement must stay on one line)');
+    const other = [...edit.wanted.values()].find((w) => w.bpId !== bpId && w.line === line && w.refused === null);
+    if (other) return this.#refuse(wanted, `breakpoint ${other.bpId} is compiled into the same line`);
+    const at = insertionColumn(edit.original, line);
+    if ('reason' in at) return this.#refuse(wanted, at.reason);
+    wanted.column = at.column;
   }
 
-  /** Breakpoint `bpId` is gone: take its inserts out. Returns the scripts V8 now runs other code for. */
-  async drop(bpId: number): Promise<string[]> {
-    const changed: string[] = [];
-    for (const [scriptId, edit] of this.#scripts) {
-      if (!edit.wanted.delete(bpId)) continue;
-      if ((await this.#sync(scriptId, edit)).changed) changed.push(scriptId);
-    }
-    return changed;
+  /** Breakpoint `bpId` is gone: its inserts go at the next flush (until then its stops are passed over). */
+  drop(bpId: number): void {
+    for (const edit of this.#scripts.values()) edit.wanted.delete(bpId);
   }
 
-  /** Tries every edit V8 refused for now again. Returns the scripts V8 now runs other code for. */
-  async retry(): Promise<string[]> {
+  /**
+   * Brings every script to its wanted inserts; what V8 refuses for now waits for the next flush. Returns the
+   * scripts V8 now runs other code for.
+   */
+  async flush(): Promise<string[]> {
     const changed: string[] = [];
     for (const [scriptId, edit] of [...this.#scripts]) {
       if (this.#differs(edit) && (await this.#sync(scriptId, edit)).changed) changed.push(scriptId);
+      if (edit.applied.length === 0 && edit.wanted.size === 0) this.#scripts.delete(scriptId);
     }
     return changed;
   }
 
-  /** Detach: every script gets its own text back (what V8 refuses now stays until `retry` gets past it). */
+  /** Detach: every script gets its own text back (what V8 refuses now stays until a flush gets past it). */
   async restoreAll(): Promise<void> {
     for (const edit of this.#scripts.values()) edit.wanted.clear();
-    await this.retry();
+    await this.flush();
   }
 
   #differs(edit: ScriptEdit): boolean {
@@ -170,7 +165,7 @@ export class ScriptEdits {
   #target(edit: ScriptEdit): Applied[] {
     const out: Applied[] = [];
     for (const w of edit.wanted.values()) {
-      if (w.refused === null) out.push({ bpId: w.bpId, line: w.line, column: w.column, text: guardStatement(w.condition, this.#agentGlobal) });
+      if (w.refused === null) out.push({ bpId: w.bpId, line: w.line, column: w.column, text: guardStatement(w.condition, this.#agentGlobal, `bp${w.bpId}`) });
     }
     return out;
   }
@@ -181,16 +176,39 @@ export class ScriptEdits {
     log('agent', `breakpoint ${w.bpId} keeps V8's condition (line ${w.line + 1}): ${reason}`);
   }
 
-  /** Brings V8's copy of the script to the wanted inserts, one new insert per edit (so a refusal names its cause). */
+  /**
+   * Brings V8's copy of the script to the wanted inserts: all in one edit when V8 takes it. Otherwise one change
+   * (an insert out, or one in) per edit: a change V8 refuses for now (a function it changes runs) waits for the next
+   * flush while the others go through; a new insert V8 refuses for good leaves its breakpoint on V8's condition.
+   */
   async #sync(scriptId: string, edit: ScriptEdit): Promise<SyncResult> {
     let changed = false;
-    for (let round = 0; round <= edit.wanted.size + 1; round++) {
+    let oneByOne = false;
+    const waiting = new Set<string>(); // changes V8 refused in this flush: `${bpId}:${line}`
+    const key = (a: Applied): string => `${a.bpId}:${a.line}`;
+    for (let round = 0; round <= 2 * (edit.wanted.size + edit.applied.length) + 2 && this.#differs(edit); round++) {
       const full = this.#target(edit);
-      const keep = edit.applied.filter((a) => isIn(full, a));
-      const add = full.find((t) => !isIn(edit.applied, t));
-      if (!add && keep.length === edit.applied.length) break;
-      const next = add ? [...keep, add] : keep;
-      const before = add ? await this.#locations(scriptId, add.line) : [];
+      const removals = edit.applied.filter((a) => !isIn(full, a) && !waiting.has(key(a)));
+      const additions = full.filter((t) => !isIn(edit.applied, t) && !waiting.has(key(t)));
+      let next: Applied[];
+      let adding: Applied[];
+      let change: Applied | undefined;
+      if (!oneByOne) {
+        if (removals.length + additions.length === 1) change = removals[0] ?? additions[0];
+        adding = additions;
+        next = [...edit.applied.filter((a) => isIn(full, a)), ...additions];
+      } else if ((change = removals[0])) {
+        adding = [];
+        next = edit.applied.filter((a) => a !== change);
+      } else {
+        // one insert per line: a line still holding a removed insert (waiting) takes no new one yet
+        change = additions.find((t) => !edit.applied.some((a) => a.line === t.line));
+        if (!change) break;
+        adding = [change];
+        next = [...edit.applied, change];
+      }
+      const before = new Map<number, { column: number; type: string }[]>();
+      for (const a of adding) before.set(a.line, await this.#locations(scriptId, a.line));
       // While V8 edits, a pause may come from the old inserts or the new ones: `locate` knows both until the answer.
       edit.previous = edit.applied;
       edit.applied = next;
@@ -199,23 +217,25 @@ export class ScriptEdits {
       edit.previous = [];
       if (status !== 'Ok') {
         const why = WHY[status] ?? `V8 answered ${status}`;
-        if (TRANSIENT.has(status) || !add) {
-          if (edit.blocked !== why) log('agent', `script ${scriptId}: edit waits (${why}); until it is tried again, breakpoints keep V8's condition and removed ones stay in`);
+        if (TRANSIENT.has(status)) {
+          if (edit.blocked !== why) log('agent', `script ${scriptId}: an edit waits (${why}); meanwhile its breakpoints keep V8's condition and removed ones stay in, passed over`);
           edit.blocked = why;
-          break;
         }
-        this.#refuse(edit.wanted.get(add.bpId), why);
+        if (!change) oneByOne = true;
+        else if (TRANSIENT.has(status) || adding.length === 0) waiting.add(key(change));
+        else this.#refuse(edit.wanted.get(change.bpId), why);
         continue;
       }
-      edit.blocked = null;
+      if (waiting.size === 0) edit.blocked = null;
       changed = true;
-      // V8's own check that the statement went in as code where the line's code starts: an inserted `debugger`
+      // V8's own check that each statement went in as code where the line's code starts: an inserted `debugger`
       // is a break location, and the line's other break locations moved by exactly the insert.
-      if (add && !insertedAsCode(add, before, await this.#locations(scriptId, add.line))) {
-        this.#refuse(edit.wanted.get(add.bpId), 'the inserted statement did not become code at the start of the line');
+      for (const a of adding) {
+        if (!insertedAsCode(a, before.get(a.line) ?? [], await this.#locations(scriptId, a.line))) {
+          this.#refuse(edit.wanted.get(a.bpId), 'the inserted statement did not become code at the start of the line');
+        }
       }
     }
-    if (edit.applied.length === 0 && edit.wanted.size === 0) this.#scripts.delete(scriptId);
     if (changed) log('agent', `script ${scriptId}: ${edit.applied.length ? `breakpoints ${edit.applied.map((a) => a.bpId).join(', ')} compiled in` : 'original text restored'}`);
     return { changed };
   }

@@ -119,7 +119,8 @@ export class NodeDebugSession implements DebugSessionHandler {
 
   /** The program's output, forwarded by the main thread while redirection is on. */
   output(category: string, text: string): void {
-    if (this.#redirect) this.#state.send('output', { category, output: text });
+    const output = category === 'console' ? this.#state.breakpoints.logText(text) : text; // log points carry a tag
+    if (this.#redirect && output !== null) this.#state.send('output', { category, output });
   }
 
   /** The main thread asked to stop in breakIntoDebugger: make sure V8 will stop at its `debugger` statement. */
@@ -229,9 +230,10 @@ export class NodeDebugSession implements DebugSessionHandler {
     if (!runtime.paused) {
       await this.#updateDebugger();
     } else {
-      // One turn later, so the continue response leaves before a resumed program can run to its end and exit.
+      // One turn later, so the continue response leaves before a resumed program can run to its end and exit; and
+      // once a breakpoint change under way is complete (compiled breakpoints: an edit and the breakpoints set again).
       setImmediate(() => {
-        runtime.cdp.post('Debugger.resume').then(() => this.#updateDebugger()).catch((err: unknown) => log('agent', `resume failed: ${String(err)}`));
+        void this.#state.breakpoints.settled().then(() => runtime.cdp.post('Debugger.resume')).then(() => this.#updateDebugger()).catch((err: unknown) => log('agent', `resume failed: ${String(err)}`));
       });
     }
     return { allThreadsContinued: true };
