@@ -251,11 +251,18 @@ export class ScriptEdits {
 
   async #locations(scriptId: string, line: number): Promise<{ column: number; type: string }[]> {
     const r = await this.#runtime.cdp
-      .post<{ locations: { lineNumber: number; columnNumber?: number; type?: string }[] }>('Debugger.getPossibleBreakpoints', {
+      .post<{ locations: { scriptId: string; lineNumber: number; columnNumber?: number; type?: string }[] }>('Debugger.getPossibleBreakpoints', {
         start: { scriptId, lineNumber: line, columnNumber: 0 },
         end: { scriptId, lineNumber: line + 1, columnNumber: 0 },
       })
       .catch(() => ({ locations: [] }));
+    // Asking for break locations gives the function V8's break info, which keeps it from being optimized (25x on a
+    // hot loop) until its last breakpoint goes: set one there and take it out again, which clears it.
+    const first = r.locations[0];
+    if (first) {
+      const bp = await this.#runtime.cdp.post<{ breakpointId: string }>('Debugger.setBreakpoint', { location: first, condition: 'false' }).catch(() => null);
+      if (bp) await this.#runtime.cdp.post('Debugger.removeBreakpoint', { breakpointId: bp.breakpointId }).catch(() => undefined);
+    }
     return r.locations.filter((l) => l.lineNumber === line).map((l) => ({ column: l.columnNumber ?? 0, type: l.type ?? '' }));
   }
 }
