@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import vm from 'node:vm';
-import { buildCondition } from '../../src/agent-node/translate/conditions.js';
+import { buildCondition, logTag, untagLog } from '../../src/agent-node/translate/conditions.js';
 import { applyInserts, guardStatement, insertionColumn, originalColumn } from '../../src/agent-node/translate/script-edit.js';
 
 /** insertionColumn for the line of `source` that holds `marker`. */
@@ -131,4 +131,20 @@ test('the statement stops only when the condition holds, counts hits, logs, and 
 test('the statement is one line', () => {
   const statement = guardStatement(buildCondition({ key: 'k', condition: 'a > 1', logMessage: 'x {a}' }, 'g'), 'g');
   assert.doesNotMatch(statement, /[\n\r\u2028\u2029]/);
+});
+
+test('log text carries its breakpoint\'s tag, which the agent takes off (or uses to drop a removed one\'s output)', () => {
+  const logs: string[] = [];
+  (globalThis as any)[Symbol.for('tag.test')] = { hit: () => 1, log: (text: string) => logs.push(text) };
+  const i = 7;
+  void i;
+  eval(buildCondition({ key: 'bp9', tag: 'bp9', logMessage: 'i={i}' }, 'tag.test'));
+  assert.equal(logs.length, 1);
+  assert.ok(logs[0]!.startsWith(logTag('bp9')));
+  assert.deepEqual(untagLog(logs[0]!), { tag: 'bp9', text: 'i=7\n' });
+  assert.deepEqual(untagLog('plain text\n'), { tag: '', text: 'plain text\n' });
+  // V8's condition with reportErrors: a throwing condition counts as true and says why, tagged.
+  const cond = buildCondition({ key: 'bp10', tag: 'bp10', condition: 'nosuch > 1', reportErrors: true }, 'tag.test');
+  assert.equal(eval(cond), true);
+  assert.deepEqual(untagLog(logs[1]!), { tag: 'bp10', text: 'breakpoint condition raised ReferenceError: nosuch is not defined\n' });
 });

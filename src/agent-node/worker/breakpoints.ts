@@ -51,6 +51,8 @@ const JS_EXT = /\.(?:js|mjs|cjs)$/i;
 /** Trying again edits V8 refused for now: first after this long, then twice as long each time up to the maximum. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 2000;
+/** Tries by timer after one change or resume (about 30 s); each is a compile of the whole script by V8. */
+const RETRY_TIMER_MAX = 20;
 /** Detach gives scripts their text back for at most RESTORE_TRIES × RESTORE_WAIT_MS while V8 refuses. */
 const RESTORE_TRIES = 10;
 const RESTORE_WAIT_MS = 50;
@@ -72,6 +74,7 @@ export class Breakpoints {
   #retryTimer: NodeJS.Timeout | null = null;
   #retryDelay = RETRY_FIRST_MS;
   #retryDue = 0;
+  #retries = 0;
 
   constructor(runtime: V8Runtime, maps: SourceMaps, send: (event: string, body: unknown) => void) {
     this.#runtime = runtime;
@@ -116,6 +119,7 @@ export class Breakpoints {
    */
   async set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
     const result = await this.#enqueue(() => this.#set(clientPath, specs));
+    this.#retries = 0;
     this.#kick(0);
     return result;
   }
@@ -214,10 +218,15 @@ export class Breakpoints {
       for (const list of this.#bySource.values()) for (const bp of list) await this.#dropCompiled(bp);
       for (const scriptId of changed) await this.#replaceIn(scriptId);
     }
-    if (this.edits.pending) {
+    if (this.edits.pending && this.#retries < RETRY_TIMER_MAX) {
+      // V8 refused for now: try again later (after a resume, too: see nudge), a bounded number of times by timer.
+      this.#retries++;
       this.#kick(this.#retryDelay);
       this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
-    } else this.#retryDelay = RETRY_FIRST_MS;
+    } else if (!this.edits.pending) {
+      this.#retryDelay = RETRY_FIRST_MS;
+      this.#retries = 0;
+    }
   }
 
   async #dropCompiled(bp: Bp): Promise<void> {
@@ -283,6 +292,7 @@ export class Breakpoints {
   nudge(): void {
     if (!this.edits.pending) return;
     this.#retryDelay = RETRY_FIRST_MS;
+    this.#retries = 0;
     this.#kick(RETRY_FIRST_MS);
   }
 

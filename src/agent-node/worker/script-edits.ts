@@ -4,10 +4,11 @@
 // statement only when it holds. A false condition then costs what the same `if` in the program would cost, where
 // V8's own breakpoint condition costs a debug-evaluate (~100 µs) per hit.
 //
-// V8 refuses an edit while a function it changes runs (on the stack, or a generator or async function that has not
-// finished) and at an ES module's top level; the breakpoint then keeps V8's own condition (the caller's job) and the
-// edit is tried again later. Every edit keeps line numbers: the statement goes on the breakpoint's line. The
-// original text is kept for getScriptSource and restored when the last insert of a script goes (and at detach).
+// Breakpoints say what they want (want/drop); flush() edits. V8 refuses an edit while a function it changes runs (on
+// the stack, or a generator or async function that has not finished) and at an ES module's top level; the
+// breakpoint then keeps V8's own condition (the caller's job) and a later flush tries again. Every edit keeps line
+// numbers: the statement goes on the breakpoint's line. The original text is kept for `source` requests and comes
+// back when the last insert of a script goes (and at detach).
 
 import { log } from '../../protocol/log.js';
 import { applyInserts, guardStatement, insertionColumn, originalColumn, type Insert } from '../translate/script-edit.js';
