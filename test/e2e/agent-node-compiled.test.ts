@@ -201,3 +201,30 @@ test('detach gives every script its original text back', async (t) => {
   assert.equal(await compiledIn(again, 'step'), false);
   assert.equal(await compiledIn(again, 'work'), false);
 });
+
+test('with the raised-exception filter on, a compiled condition that throws is one breakpoint stop, not an exception in agent code', async (t) => {
+  const { dbg } = await stoppedBetweenRounds(t);
+  await dbg.s.request('setExceptionBreakpoints', { filters: ['raised'] });
+  const [, thrower] = await dbg.setBreakpoints(APP, [{ line: line('call-work') }, { line: line('step-body'), condition: 'i === 2 && nosuch' }]);
+  assert.ok(await becomes(dbg, 'step', true, 'nosuch'));
+  await dbg.resume();
+  const body = await dbg.expectStopped('breakpoint');
+  assert.deepEqual(body.hitBreakpointIds, [thrower.id]);
+  const frame = await dbg.topFrame();
+  assert.equal(frame.line, line('step-body'));
+  assert.equal(await dbg.evaluate('i'), '2');
+  // A log point removed while its function runs (its insert cannot come out yet) says nothing more.
+  await dbg.s.request('setExceptionBreakpoints', { filters: [] });
+  await dbg.setBreakpoints(APP, [{ line: line('call-work') }]);
+  await nextStopAt(dbg, line('call-work'));
+  await dbg.setBreakpoints(APP, [{ line: line('call-work') }, { line: line('work-end'), logMessage: 'end {total}' }, { line: line('work-step') }]);
+  assert.ok(await becomes(dbg, 'work', true, 'end '));
+  await nextStopAt(dbg, line('work-step'));
+  await dbg.setBreakpoints(APP, [{ line: line('call-work') }]);
+  const said = (): number => dbg.events.filter((e) => e.event === 'output' && e.body.output === 'end 20\n').length;
+  const before = said();
+  await nextStopAt(dbg, line('call-work'));
+  await nextStopAt(dbg, line('call-work'));
+  assert.equal(said(), before, 'no output from the removed log point');
+  assert.ok(await becomes(dbg, 'work', false), 'and its insert comes out once work() has returned');
+});
