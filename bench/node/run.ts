@@ -5,9 +5,12 @@
 //                driver attaches, configures and detaches before the timed part: it runs with nobody attached)
 //   attached     a debugger attached, no breakpoints (the V8 Debugger domain stays off)
 //   bp elsewhere a breakpoint in a function that is never called
-//   cond false   a conditional breakpoint whose condition is false, inside the hot function
+//   cond false   a conditional breakpoint whose condition is false, inside the hot function (compiled into the
+//                script: worker/script-edits.ts)
+//   cond V8      the same condition written over two lines, which the agent leaves to V8's own breakpoint
+//                condition (the mechanism before compiled breakpoints, and their fallback)
 // and prints the median time of each and its ratio to plain. Then an express service (service.ts) under autocannon:
-// requests per second plain, attached, and with a false conditional breakpoint in its request path (cost =
+// requests per second plain, attached, and with a false conditional breakpoint in its request path, compiled and V8's (cost =
 // plain req/s / req/s). BENCH_SERVICE_SECONDS (default 5) sets the length of each load run; BENCH_ONLY=service
 // runs only the service.
 
@@ -22,8 +25,8 @@ const WORKLOAD = fileURLToPath(new URL('./workload.js', import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 100_000);
 
-type Config = 'plain' | 'no client' | 'attached' | 'bp elsewhere' | 'cond false';
-const CONFIGS: Config[] = ['plain', 'no client', 'attached', 'bp elsewhere', 'cond false'];
+type Config = 'plain' | 'no client' | 'attached' | 'bp elsewhere' | 'cond false' | 'cond V8';
+const CONFIGS: Config[] = ['plain', 'no client', 'attached', 'bp elsewhere', 'cond false', 'cond V8'];
 
 function line(marker: string): number {
   const lines = readFileSync(WORKLOAD, 'utf8').split('\n');
@@ -62,9 +65,9 @@ async function once(kind: 'sync' | 'async', config: Config): Promise<number> {
       await session.request('attach', { redirectOutput: false });
       await initialized;
       if (config === 'bp elsewhere') await session.request('setBreakpoints', { source: { path: WORKLOAD }, breakpoints: [{ line: line('never') }] });
-      if (config === 'cond false') {
+      if (config === 'cond false' || config === 'cond V8') {
         const hot = line(kind === 'async' ? 'hot-async' : 'hot');
-        await session.request('setBreakpoints', { source: { path: WORKLOAD }, breakpoints: [{ line: hot, condition: 'x < 0' }] });
+        await session.request('setBreakpoints', { source: { path: WORKLOAD }, breakpoints: [{ line: hot, condition: config === 'cond V8' ? 'x <\n 0' : 'x < 0' }] });
       }
       await session.request('configurationDone');
     } else {
@@ -87,8 +90,10 @@ async function once(kind: 'sync' | 'async', config: Config): Promise<number> {
 // ---- express service throughput (autocannon) ----
 const SERVICE = fileURLToPath(new URL('./service.js', import.meta.url));
 const SERVICE_SECONDS = Number(process.env.BENCH_SERVICE_SECONDS ?? 5);
-type ServiceConfig = 'plain' | 'attached' | 'cond false';
-const SERVICE_CONFIGS: ServiceConfig[] = ['plain', 'attached', 'cond false'];
+// 'cond false' is compiled into the script (worker/script-edits.ts); 'cond V8' is the same condition written over two
+// lines, which the agent leaves to V8's own breakpoint condition (the mechanism before, and the fallback).
+type ServiceConfig = 'plain' | 'attached' | 'cond false' | 'cond V8';
+const SERVICE_CONFIGS: ServiceConfig[] = ['plain', 'attached', 'cond false', 'cond V8'];
 
 interface CannonResult {
   requests: { average: number };
@@ -136,11 +141,11 @@ async function serviceOnce(config: ServiceConfig): Promise<number> {
       const initialized = session.waitForEvent('initialized');
       await session.request('attach', { redirectOutput: false });
       await initialized;
-      if (config === 'cond false') {
+      if (config === 'cond false' || config === 'cond V8') {
         // the compiled service.js: the breakpoint goes on the TypeScript line, through the source map
         const set = (await session.request('setBreakpoints', {
           source: { path: fileURLToPath(new URL('../../../bench/node/service.ts', import.meta.url)) },
-          breakpoints: [{ line: serviceLine(), condition: 'id < 0' }],
+          breakpoints: [{ line: serviceLine(), condition: config === 'cond V8' ? 'id <\n 0' : 'id < 0' }],
         })) as { breakpoints: { verified: boolean; message?: string }[] };
         if (!set.breakpoints[0]?.verified) throw new Error(`service breakpoint not placed: ${set.breakpoints[0]?.message}`);
       }

@@ -50,6 +50,28 @@ export interface BreakpointOptions {
   condition?: string | undefined;
   hitCondition?: string | undefined;
   logMessage?: string | undefined;
+  /** Prefixes the log text with logTag(tag), so the agent can tell whose output it is (see untagLog). */
+  tag?: string | undefined;
+  /** A condition that throws counts as true, with the error as log output (as a compiled breakpoint does). */
+  reportErrors?: boolean | undefined;
+}
+
+/** A statement that logs "breakpoint condition raised Name: message" for the error in variable `err`; never throws. */
+export function reportConditionError(agentGlobal: string, tag: string, err: string): string {
+  const agent = `globalThis[Symbol.for(${JSON.stringify(agentGlobal)})]`;
+  const prefix = tag ? `${JSON.stringify(logTag(tag))} + ` : '';
+  return `try { ${agent}.log(${prefix}"breakpoint condition raised " + ((${err} && ${err}.name) || typeof ${err}) + ": " + ((${err} && ${err}.message) || String(${err})) + "\\n"); } catch {}`;
+}
+
+/** The marker in front of a tagged log line (NUL, tag, NUL: never in a breakpoint key). */
+export function logTag(tag: string): string {
+  return `\u0000${tag}\u0000`;
+}
+
+/** A log line without its tag, and the tag ('' when it had none). */
+export function untagLog(text: string): { tag: string; text: string } {
+  const end = text.startsWith('\u0000') ? text.indexOf('\u0000', 1) : -1;
+  return end < 0 ? { tag: '', text } : { tag: text.slice(1, end), text: text.slice(end + 1) };
 }
 
 /** The condition V8 should evaluate, or '' for an unconditional breakpoint. Throws on a bad hitCondition. */
@@ -60,11 +82,15 @@ export function buildCondition(options: BreakpointOptions, agentGlobal: string):
   const hasLog = options.logMessage !== undefined && options.logMessage !== '';
   if (!hasCond && !hit && !hasLog) return '';
   const clauses: string[] = [];
-  if (hasCond) clauses.push(`(${options.condition})`);
+  if (hasCond && options.reportErrors) {
+    const report = reportConditionError(agentGlobal, options.tag ?? '', '$lr_e');
+    clauses.push(`(() => { try { return (${options.condition}); } catch ($lr_e) { ${report} return true; } })()`);
+  } else if (hasCond) clauses.push(`(${options.condition})`);
   if (hit) {
     const count = `${agent}.hit(${JSON.stringify(options.key)})`;
     clauses.push(hit.op === '%' ? `${count} % ${hit.n} === 0` : `${count} ${hit.op === '==' ? '===' : hit.op} ${hit.n}`);
   }
-  if (hasLog) clauses.push(`(${agent}.log(${logMessageExpression(options.logMessage!)} + "\\n"), false)`);
+  const tag = options.tag ? `${JSON.stringify(logTag(options.tag))} + ` : '';
+  if (hasLog) clauses.push(`(${agent}.log(${tag}${logMessageExpression(options.logMessage!)} + "\\n"), false)`);
   return clauses.join(' && ');
 }

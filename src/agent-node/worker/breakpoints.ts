@@ -2,13 +2,17 @@
 // to the file now or when it loads; files reached through source maps (TypeScript) are placed at the generated
 // position of every loaded script whose map names them, and, until one loads, an instrumentation breakpoint
 // stops each new source-mapped script briefly so its breakpoints are placed before its first line runs.
+// Conditional breakpoints and log points are then compiled into the script where V8 allows (script-edits.ts);
+// until then, and where it never does, they keep V8's own condition.
 
 import { existsSync } from 'node:fs';
+import { log } from '../../protocol/log.js';
 import { SourceMaps } from '../sourcemaps.js';
 import { AGENT_GLOBAL } from '../shared.js';
-import { buildCondition } from '../translate/conditions.js';
+import { buildCondition, untagLog } from '../translate/conditions.js';
 import { baseName, chooseTarget, exactUrlRegex, fileNameUrlRegex, rankByFileName, scriptPath, toRemote, type PathMapping } from '../translate/paths.js';
 import type { ScriptInfo, V8Runtime } from './runtime.js';
+import { ScriptEdits } from './script-edits.js';
 
 export interface BreakpointSpec {
   line: number;
@@ -31,7 +35,10 @@ interface Bp {
   clientPath: string;
   remotePath: string;
   line: number;
+  /** V8's condition ('' for none); a condition that throws counts as true, with the error logged. */
   condition: string;
+  /** The same, for the statement compiled into the script (which catches errors itself). */
+  compiled: string;
   v8Ids: string[];
   /** Scripts this breakpoint was placed in through their source maps. */
   mappedScripts: Set<string>;
@@ -41,6 +48,14 @@ interface Bp {
 }
 
 const JS_EXT = /\.(?:js|mjs|cjs)$/i;
+/** Trying again edits V8 refused for now: first after this long, then twice as long each time up to the maximum. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2000;
+/** Tries by timer after one change or resume (about 30 s); each is a compile of the whole script by V8. */
+const RETRY_TIMER_MAX = 20;
+/** Detach gives scripts their text back for at most RESTORE_TRIES × RESTORE_WAIT_MS while V8 refuses. */
+const RESTORE_TRIES = 10;
+const RESTORE_WAIT_MS = 50;
 
 export class Breakpoints {
   readonly #runtime: V8Runtime;
@@ -51,14 +66,27 @@ export class Breakpoints {
   #nextId = 1;
   #instrumentationId: string | null = null;
   mappings: PathMapping[] = [];
+  readonly edits: ScriptEdits;
+  /** Where each V8 breakpoint is bound (0-based lines), to compile conditions in and to set again after an edit. */
+  readonly #where = new Map<string, { scriptId: string; line: number }[]>();
+  /** Every change and every retry of the edits, one after the other. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #retryTimer: NodeJS.Timeout | null = null;
+  #retryDelay = RETRY_FIRST_MS;
+  #retryDue = 0;
+  #retries = 0;
 
   constructor(runtime: V8Runtime, maps: SourceMaps, send: (event: string, body: unknown) => void) {
     this.#runtime = runtime;
     this.#maps = maps;
     this.#send = send;
+    this.edits = new ScriptEdits(runtime, AGENT_GLOBAL);
     runtime.on('breakpointResolved', ({ breakpointId, location }) => {
       const bp = this.#byV8.get(breakpointId);
-      if (!bp || bp.verified) return;
+      if (!bp) return;
+      this.#where.get(breakpointId)?.push({ scriptId: location.scriptId, line: location.lineNumber });
+      if (bp.condition) void this.#enqueue(() => this.#compile(bp)).then(() => this.#kick(0));
+      if (bp.verified) return;
       this.#verify(bp, location);
       this.#send('breakpoint', { reason: 'changed', breakpoint: this.#toDap(bp) });
     });
@@ -71,8 +99,6 @@ export class Breakpoints {
   }
 
   /** The DAP ids of the breakpoints behind V8's hitBreakpoints. */
-  #busy: Promise<void> = Promise.resolve();
-
   dapIds(v8Ids: readonly string[]): number[] {
     const ids = new Set<number>();
     for (const v8 of v8Ids) {
@@ -84,41 +110,50 @@ export class Breakpoints {
 
   /** Resolves once no setBreakpoints is half done (V8 may report a hit before the id that names it came back). */
   settled(): Promise<void> {
-    return this.#busy;
+    return this.#queue.then(() => undefined);
   }
 
-  set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
-    const done = this.#set(clientPath, specs);
-    const busy = done.then(() => undefined, () => undefined);
-    this.#busy = busy;
-    void busy.then(() => {
-      if (this.#busy === busy) this.#busy = Promise.resolve();
-    });
+  /**
+   * Conditional breakpoints are placed with V8's condition at once and compiled into their scripts right after the
+   * answer (an edit of a large script takes V8 longer than a breakpoint change may).
+   */
+  async set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
+    const result = await this.#enqueue(() => this.#set(clientPath, specs));
+    this.#retries = 0;
+    this.#kick(0);
+    return result;
+  }
+
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.#queue.then(work);
+    this.#queue = done.catch(() => undefined);
     return done;
   }
 
   async #set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
     await this.#clear(clientPath);
     if (specs.length === 0) {
-      this.#bySource.delete(clientPath);
       await this.#updateInstrumentation();
       return [];
     }
     await this.#runtime.enableDebugger();
     const remotePath = toRemote(clientPath, this.mappings);
     const list: Bp[] = [];
+    this.#bySource.set(clientPath, list);
     for (const spec of specs) {
-      const bp: Bp = { id: this.#nextId++, clientPath, remotePath, line: spec.line, condition: '', v8Ids: [], mappedScripts: new Set(), verified: false };
+      const bp: Bp = { id: this.#nextId++, clientPath, remotePath, line: spec.line, condition: '', compiled: '', v8Ids: [], mappedScripts: new Set(), verified: false };
       list.push(bp);
       try {
-        bp.condition = buildCondition({ key: `bp${bp.id}`, condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage }, AGENT_GLOBAL);
+        const options = { key: `bp${bp.id}`, tag: `bp${bp.id}`, condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage };
+        bp.compiled = buildCondition(options, AGENT_GLOBAL);
+        bp.condition = buildCondition({ ...options, reportErrors: true }, AGENT_GLOBAL);
       } catch (err) {
         bp.message = (err as Error).message;
         continue;
       }
       await this.#place(bp);
+      await this.#compile(bp);
     }
-    this.#bySource.set(clientPath, list);
     await this.#updateInstrumentation();
     return list.map((bp) => this.#toDap(bp));
   }
@@ -133,6 +168,8 @@ export class Breakpoints {
         if (!isMappedSource(bp.remotePath) || bp.mappedScripts.has(script.scriptId)) continue;
         const before = bp.verified;
         await this.#placeMapped(bp, script);
+        await this.#compile(bp);
+        this.#kick(0);
         if (!before && bp.verified) this.#send('breakpoint', { reason: 'changed', breakpoint: this.#toDap(bp) });
       }
     }
@@ -146,12 +183,147 @@ export class Breakpoints {
   }
 
   async #clear(clientPath: string): Promise<void> {
-    for (const bp of this.#bySource.get(clientPath) ?? []) {
-      for (const id of bp.v8Ids) {
-        this.#byV8.delete(id);
-        if (this.#runtime.debuggerOn) await this.#runtime.cdp.post('Debugger.removeBreakpoint', { breakpointId: id }).catch(() => undefined);
+    const list = this.#bySource.get(clientPath) ?? [];
+    this.#bySource.delete(clientPath);
+    for (const bp of list) {
+      for (const id of bp.v8Ids) await this.#removeV8(id);
+    }
+    for (const bp of list) this.edits.drop(bp.id);
+  }
+
+  async #removeV8(id: string): Promise<void> {
+    this.#byV8.delete(id);
+    this.#where.delete(id);
+    if (this.#runtime.debuggerOn) await this.#runtime.cdp.post('Debugger.removeBreakpoint', { breakpointId: id }).catch(() => undefined);
+  }
+
+  #record(bp: Bp, id: string, locations: { scriptId: string; lineNumber: number }[]): void {
+    bp.v8Ids.push(id);
+    this.#byV8.set(id, bp);
+    this.#where.set(id, locations.map((l) => ({ scriptId: l.scriptId, line: l.lineNumber })));
+  }
+
+  /** A conditional breakpoint: to be compiled into the scripts V8 bound it in (at the next flush). */
+  async #compile(bp: Bp): Promise<void> {
+    if (!bp.condition) return;
+    for (const id of [...bp.v8Ids]) {
+      for (const where of this.#where.get(id) ?? []) await this.edits.want(bp.id, where.scriptId, where.line, bp.compiled);
+    }
+  }
+
+  /** Edits the scripts as the breakpoints want; then drops the V8 breakpoints of compiled ones and sets the rest again. */
+  async #flush(): Promise<void> {
+    const changed = await this.edits.flush();
+    if (changed.length > 0) {
+      for (const list of this.#bySource.values()) for (const bp of list) await this.#dropCompiled(bp);
+      for (const scriptId of changed) await this.#replaceIn(scriptId);
+    }
+    if (this.edits.pending && this.#retries < RETRY_TIMER_MAX) {
+      // V8 refused for now: try again later (after a resume, too: see nudge), a bounded number of times by timer.
+      this.#retries++;
+      this.#kick(this.#retryDelay);
+      this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
+    } else if (!this.edits.pending) {
+      this.#retryDelay = RETRY_FIRST_MS;
+      this.#retries = 0;
+    }
+  }
+
+  async #dropCompiled(bp: Bp): Promise<void> {
+    for (const id of [...bp.v8Ids]) {
+      const where = this.#where.get(id) ?? [];
+      if (where.length === 0 || !where.every((w) => this.edits.isApplied(bp.id, w.scriptId))) continue;
+      bp.v8Ids.splice(bp.v8Ids.indexOf(id), 1);
+      await this.#removeV8(id);
+    }
+  }
+
+  /** Called after a script edit, which drops V8's function breakpoints too (the session binds them again). */
+  onEdited: (() => Promise<void>) | null = null;
+
+  /** V8 runs new code for the script and dropped its breakpoints there: set them again (compiled ones excepted). */
+  async #replaceIn(scriptId: string): Promise<void> {
+    await this.onEdited?.().catch(() => undefined);
+    for (const list of this.#bySource.values()) {
+      for (const bp of list) {
+        const ids = bp.v8Ids.filter((id) => this.#where.get(id)?.some((w) => w.scriptId === scriptId));
+        if (ids.length === 0) continue;
+        bp.v8Ids = bp.v8Ids.filter((id) => !ids.includes(id));
+        for (const id of ids) await this.#removeV8(id);
+        if (this.edits.isApplied(bp.id, scriptId)) continue;
+        const script = this.#runtime.scripts.get(scriptId);
+        if (!isMappedSource(bp.remotePath)) await this.#placeUrl(bp);
+        else if (script) {
+          bp.mappedScripts.delete(scriptId);
+          await this.#placeMapped(bp, script);
+        }
       }
     }
+  }
+
+  /**
+   * A pause, as far as compiled breakpoints go. At an inserted `debugger` (or anywhere in an insert) the agent steps
+   * on to the line's own statement, where a V8 breakpoint would have stopped, and reports the stop there: 'skip'
+   * now, the breakpoint's id at the next pause. A removed breakpoint whose insert V8 still runs just resumes.
+   */
+  compiledPause(location: { scriptId: string; lineNumber: number; columnNumber?: number }, stepping: boolean): 'skip' | number[] | null {
+    const at = this.edits.locate(location);
+    if (!at) {
+      const hit = this.#compiledHit;
+      this.#compiledHit = null;
+      return hit;
+    }
+    if (at.kind === 'debugger' && at.bpId !== null) this.#compiledHit = [at.bpId];
+    const resume = at.kind === 'debugger' && at.bpId === null && !stepping && !this.#compiledHit;
+    void this.#runtime.cdp.post(resume ? 'Debugger.resume' : 'Debugger.stepOver').catch(() => undefined);
+    return 'skip';
+  }
+
+  #compiledHit: number[] | null = null;
+
+  /** Log point output without its tag; null for a breakpoint that is gone (its insert may run until a flush). */
+  logText(text: string): string | null {
+    const { tag, text: plain } = untagLog(text);
+    if (tag && ![...this.#bySource.values()].some((list) => list.some((bp) => `bp${bp.id}` === tag))) return null;
+    return plain;
+  }
+
+  /** After a resume: edits V8 refused while a frame ran may pass now. */
+  nudge(): void {
+    if (!this.edits.pending) return;
+    this.#retryDelay = RETRY_FIRST_MS;
+    this.#retries = 0;
+    this.#kick(RETRY_FIRST_MS);
+  }
+
+  /** A flush in `delayMs` (or sooner if one is due sooner). */
+  #kick(delayMs: number): void {
+    if (!this.#runtime.debuggerOn || !this.edits.pending) return;
+    const due = Date.now() + delayMs;
+    if (this.#retryTimer && this.#retryDue <= due) return;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryDue = due;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      void this.#enqueue(() => this.#flush()).catch((err: unknown) => log('agent', `script edits failed: ${String(err)}`));
+    }, delayMs);
+    this.#retryTimer.unref();
+  }
+
+  /** Detach: every script gets its own text back, trying for a bounded time while V8 refuses (a frame runs it). */
+  async restoreScripts(): Promise<void> {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    await this.#queue;
+    if (!this.edits.pending && !this.edits.any) return;
+    await this.#runtime.cdp.post('Debugger.setSkipAllPauses', { skip: true }).catch(() => undefined);
+    if (this.#runtime.paused) await this.#runtime.cdp.post('Debugger.resume').catch(() => undefined);
+    for (let i = 0; i < RESTORE_TRIES; i++) {
+      await this.edits.restoreAll();
+      if (!this.edits.pending) return;
+      await new Promise((resolve) => setTimeout(resolve, RESTORE_WAIT_MS));
+    }
+    log('agent', 'detach: some scripts keep inserted breakpoint statements (a frame kept running them); they do nothing without a debugger');
   }
 
   async #place(bp: Bp): Promise<void> {
@@ -162,6 +334,10 @@ export class Breakpoints {
       if (bp.mappedScripts.size === 0) bp.message = `not loaded yet: no script with a source map for ${baseName(bp.remotePath)} has loaded; the breakpoint is placed when one does`;
       return;
     }
+    await this.#placeUrl(bp);
+  }
+
+  async #placeUrl(bp: Bp): Promise<void> {
     const loaded = [...this.#runtime.scripts.values()].map((s) => scriptPath(s.url)).filter((p): p is string => p !== null);
     const choice = chooseTarget(bp.clientPath, this.mappings, loaded, existsSync);
     const regex = choice.target !== null ? exactUrlRegex(choice.target) : fileNameUrlRegex(baseName(bp.remotePath));
@@ -169,8 +345,7 @@ export class Breakpoints {
       'Debugger.setBreakpointByUrl',
       { urlRegex: regex, lineNumber: bp.line - 1, condition: bp.condition },
     );
-    bp.v8Ids.push(result.breakpointId);
-    this.#byV8.set(result.breakpointId, bp);
+    this.#record(bp, result.breakpointId, result.locations);
     const first = result.locations[0];
     if (first) {
       this.#verify(bp, first);
@@ -199,8 +374,7 @@ export class Breakpoints {
       { location: { scriptId: script.scriptId, lineNumber: generated.line, columnNumber: generated.column }, condition: bp.condition },
     ).catch(() => null);
     if (!result) return;
-    bp.v8Ids.push(result.breakpointId);
-    this.#byV8.set(result.breakpointId, bp);
+    this.#record(bp, result.breakpointId, [result.actualLocation]);
     this.#verify(bp, result.actualLocation);
   }
 
@@ -228,6 +402,7 @@ export class Breakpoints {
   /** Forget V8 state (the Debugger domain was switched off, which drops every breakpoint). */
   forgetV8(): void {
     this.#byV8.clear();
+    this.#where.clear();
     this.#instrumentationId = null;
   }
 

@@ -20,7 +20,8 @@ export interface DapFunctionBreakpoint {
   message?: string;
 }
 
-const FBP_GROUP = 'longreach-fbp';
+/** The functions of bound breakpoints, kept so they can be bound again after a script edit (script-edits.ts). */
+const FBP_KEEP = 'longreach-fbp-keep';
 const NAME = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/;
 
 /**
@@ -56,6 +57,8 @@ export function lookupExpression(name: string): string {
 export class FunctionBreakpoints {
   readonly #runtime: V8Runtime;
   readonly #byV8 = new Map<string, number>();
+  /** DAP id → the function's objectId (in FBP_KEEP) and the V8 condition. */
+  readonly #bound = new Map<number, { objectId: string; condition: string }>();
   #nextId = 1_000_000;
 
   constructor(runtime: V8Runtime) {
@@ -83,6 +86,8 @@ export class FunctionBreakpoints {
   async clear(): Promise<void> {
     const ids = [...this.#byV8.keys()];
     this.#byV8.clear();
+    if (this.#bound.size) await this.#runtime.cdp.post('Runtime.releaseObjectGroup', { objectGroup: FBP_KEEP }).catch(() => undefined);
+    this.#bound.clear();
     if (!this.#runtime.debuggerOn) return;
     for (const breakpointId of ids) await this.#runtime.cdp.post('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
   }
@@ -90,13 +95,27 @@ export class FunctionBreakpoints {
   /** The Debugger domain was switched off: V8 dropped every breakpoint. */
   forgetV8(): void {
     this.#byV8.clear();
+    this.#bound.clear();
+    this.#runtime.cdp.post('Runtime.releaseObjectGroup', { objectGroup: FBP_KEEP }).catch(() => undefined);
+  }
+
+  /** A script was edited (compiled breakpoints) and V8 dropped its breakpoints: bind every function again. */
+  async rebind(): Promise<void> {
+    for (const [v8Id, id] of [...this.#byV8]) {
+      const bound = this.#bound.get(id);
+      if (!bound) continue;
+      this.#byV8.delete(v8Id);
+      await this.#runtime.cdp.post('Debugger.removeBreakpoint', { breakpointId: v8Id }).catch(() => undefined);
+      const r = await this.#runtime.cdp.post<{ breakpointId: string }>('Debugger.setBreakpointOnFunctionCall', bound).catch(() => null);
+      if (r) this.#byV8.set(r.breakpointId, id);
+    }
   }
 
   /** The function's objectId: looked up in the global scope, then in each frame of the stopped program. */
   async #find(name: string): Promise<string | undefined> {
     type Result = { result: { type: string; objectId?: string } };
     const expression = lookupExpression(name);
-    const group = { silent: true, objectGroup: FBP_GROUP };
+    const group = { silent: true, objectGroup: FBP_KEEP };
     const tries: (() => Promise<Result>)[] = [() => this.#runtime.cdp.post<Result>('Runtime.evaluate', { expression, ...group })];
     for (const frame of this.#runtime.paused?.callFrames ?? []) {
       tries.push(() => this.#runtime.cdp.post<Result>('Debugger.evaluateOnCallFrame', { callFrameId: frame.callFrameId, expression, ...group }));
@@ -132,11 +151,10 @@ export class FunctionBreakpoints {
     try {
       const r = await this.#runtime.cdp.post<{ breakpointId: string }>('Debugger.setBreakpointOnFunctionCall', { objectId, condition });
       this.#byV8.set(r.breakpointId, id);
+      this.#bound.set(id, { objectId, condition });
       return { id, verified: true };
     } catch (err) {
       return { id, verified: false, message: `cannot break on ${name}: ${(err as Error).message}` };
-    } finally {
-      await this.#runtime.cdp.post('Runtime.releaseObjectGroup', { objectGroup: FBP_GROUP }).catch(() => undefined);
     }
   }
 }

@@ -76,6 +76,7 @@ export class NodeDebugSession implements DebugSessionHandler {
       send,
     };
     this.#functionBreakpoints = new FunctionBreakpoints(runtime);
+    this.#state.breakpoints.onEdited = () => this.#functionBreakpoints.rebind(); // a script edit drops them in V8
     runtime.on('paused', (p) => void this.#onPaused(p).catch(() => undefined));
     runtime.on('resumed', () => this.#onResumed());
     const s = this.#state;
@@ -118,7 +119,8 @@ export class NodeDebugSession implements DebugSessionHandler {
 
   /** The program's output, forwarded by the main thread while redirection is on. */
   output(category: string, text: string): void {
-    if (this.#redirect) this.#state.send('output', { category, output: text });
+    const output = category === 'console' ? this.#state.breakpoints.logText(text) : text; // log points carry a tag
+    if (this.#redirect && output !== null) this.#state.send('output', { category, output });
   }
 
   /** The main thread asked to stop in breakIntoDebugger: make sure V8 will stop at its `debugger` statement. */
@@ -140,6 +142,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     Atomics.store(this.#slots, SLOT.CONFIGURED, 0);
     Atomics.notify(this.#slots, SLOT.CONFIGURED);
     if (this.#redirect) this.#hooks(false);
+    await this.#state.breakpoints.restoreScripts().catch(() => undefined); // compiled breakpoints out of the scripts
     // Disconnecting the inspector session drops every breakpoint and exception setting and resumes the program.
     // It happens one turn later so the disconnect response leaves before a resumed program can run to its end.
     const runtime = this.#state.runtime;
@@ -227,9 +230,10 @@ export class NodeDebugSession implements DebugSessionHandler {
     if (!runtime.paused) {
       await this.#updateDebugger();
     } else {
-      // One turn later, so the continue response leaves before a resumed program can run to its end and exit.
+      // One turn later, so the continue response leaves before a resumed program can run to its end and exit; and
+      // once a breakpoint change under way is complete (compiled breakpoints: an edit and the breakpoints set again).
       setImmediate(() => {
-        runtime.cdp.post('Debugger.resume').then(() => this.#updateDebugger()).catch((err: unknown) => log('agent', `resume failed: ${String(err)}`));
+        void this.#state.breakpoints.settled().then(() => runtime.cdp.post('Debugger.resume')).then(() => this.#updateDebugger()).catch((err: unknown) => log('agent', `resume failed: ${String(err)}`));
       });
     }
     return { allThreadsContinued: true };
@@ -276,7 +280,7 @@ export class NodeDebugSession implements DebugSessionHandler {
   /** Keeps the V8 Debugger domain off unless something needs it (it slows async code down even with no breakpoint). */
   async #updateDebugger(): Promise<void> {
     const runtime = this.#state.runtime;
-    const wanted = this.#state.breakpoints.count > 0 || this.#functionBreakpoints.count > 0 || this.#exceptionMode !== 'none' || this.#lastAction !== null || this.#breakPending || runtime.paused !== null;
+    const wanted = this.#state.breakpoints.count > 0 || this.#functionBreakpoints.count > 0 || this.#exceptionMode !== 'none' || this.#lastAction !== null || this.#breakPending || runtime.paused !== null || this.#state.breakpoints.edits.pending;
     if (!wanted && runtime.debuggerOn) {
       await runtime.disableDebugger();
       this.#state.breakpoints.forgetV8();
@@ -304,15 +308,18 @@ export class NodeDebugSession implements DebugSessionHandler {
       await runtime.cdp.post('Debugger.stepOut');
       return;
     }
+    // Compiled breakpoints (script-edits.ts): step past the inserted statement, report the stop at the line's own.
+    const compiled = top ? this.#state.breakpoints.compiledPause(top.location, this.#lastAction === 'step') : null;
+    if (compiled === 'skip') return;
     let functionHits = this.#functionBreakpoints.dapIds(p.hitBreakpoints);
-    let hit = [...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
+    let hit = [...(compiled ?? []), ...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
     if (hit.length === 0 && p.hitBreakpoints.length > 0) {
       // V8 hit a breakpoint whose id has not come back to us yet (set while the program runs): wait for it
       await this.#state.breakpoints.settled();
       functionHits = this.#functionBreakpoints.dapIds(p.hitBreakpoints);
       hit = [...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
     }
-    let reason = stopReason(p.reason, hit.length ? p.hitBreakpoints : [], this.#lastAction === 'break' ? 'pause' : this.#lastAction);
+    let reason = stopReason(p.reason, hit.length ? (compiled ?? p.hitBreakpoints).map(String) : [], this.#lastAction === 'break' ? 'pause' : this.#lastAction);
     if (reason === 'breakpoint' && functionHits.length === hit.length) reason = 'function breakpoint';
     const body: Record<string, unknown> = { reason, threadId: THREAD_ID, allThreadsStopped: true };
     if (hit.length) body.hitBreakpointIds = hit;
@@ -336,6 +343,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     if (this.#stoppedSent && !this.#resumeExpected) this.#state.send('continued', { threadId: THREAD_ID, allThreadsContinued: true });
     this.#stoppedSent = false;
     this.#resumeExpected = false;
+    this.#state.breakpoints.nudge(); // compiled breakpoints V8 refused while a frame ran: try again
     this.#state.variables.clear();
     this.#state.runtime.cdp.post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP }).catch(() => undefined);
   }

@@ -31,16 +31,14 @@ export async function source(state: SessionState, args: Record<string, unknown>)
   if (typeof ref === 'number' && ref > 0) {
     const scriptId = state.sources.get(ref);
     if (!scriptId) throw badRequest(`sourceReference ${ref} is not known; take references from stackTrace or loadedSources`);
-    const r = await state.runtime.cdp.post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId });
-    return { content: r.scriptSource, mimeType: 'text/javascript' };
+    return { content: await scriptSource(state, scriptId), mimeType: 'text/javascript' };
   }
   if (typeof src.path !== 'string') throw badRequest('source needs source.path or sourceReference');
   const path = toRemote(src.path, state.mappings);
   for (const script of state.runtime.scripts.values()) {
     const p = scriptPath(script.url);
     if (p && samePath(p, path)) {
-      const r = await state.runtime.cdp.post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId: script.scriptId });
-      return { content: r.scriptSource };
+      return { content: await scriptSource(state, script.scriptId) };
     }
     const mapped = script.sourceMapURL ? state.maps.load(script.scriptId, script.url, script.sourceMapURL) : null;
     const content = mapped ? SourceMaps.contentFor(mapped, path) : null;
@@ -53,6 +51,14 @@ export async function source(state: SessionState, args: Record<string, unknown>)
     if (err instanceof LongreachError) throw err;
     throw badRequest(`no source for ${src.path} in the debugged process (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); check pathMappings`);
   }
+}
+
+/** A script's text as the program has it (without statements compiled in for breakpoints). */
+async function scriptSource(state: SessionState, scriptId: string): Promise<string> {
+  const original = state.breakpoints.edits.original(scriptId);
+  if (original !== undefined) return original;
+  const r = await state.runtime.cdp.post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId });
+  return r.scriptSource;
 }
 
 export async function loadedSources(state: SessionState): Promise<unknown> {

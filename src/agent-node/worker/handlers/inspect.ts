@@ -21,7 +21,8 @@ function frameAt(state: SessionState, frameId: unknown, what: string): { frame: 
 
 export function frameSource(state: SessionState, frame: { location: { scriptId: string; lineNumber: number; columnNumber?: number }; url: string }): { source: Record<string, unknown>; line: number; column: number } {
   const script = state.runtime.scripts.get(frame.location.scriptId);
-  const column0 = frame.location.columnNumber ?? 0;
+  // A script with compiled breakpoints: columns after an inserted statement, as in the original text.
+  const column0 = state.breakpoints.edits.originalColumn(frame.location.scriptId, frame.location.lineNumber, frame.location.columnNumber ?? 0);
   const mapped = script ? state.maps.load(script.scriptId, script.url, script.sourceMapURL) : null;
   const original = mapped ? SourceMaps.originalFor(mapped, frame.location.lineNumber, column0) : null;
   if (original?.path) {
