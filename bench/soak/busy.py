@@ -1,5 +1,5 @@
 # The soak benchmark's busy Python program: calls work() every 2 ms and prints now and then, until killed.
-# On SIGUSR2 it runs a full collection and says so ("heap -"), so that each sample of the benchmark is taken
+# On SIGUSR2 it runs a full collection and says so ("heap - -"), so that each sample of the benchmark is taken
 # right after one.
 import gc
 import signal
@@ -14,7 +14,7 @@ def work(i):
 
 def collect(signum, frame):
     gc.collect()
-    print("heap -")
+    print("heap - -")
     sys.stdout.flush()
 
 

@@ -1,6 +1,6 @@
 // The soak benchmark's busy Node.js program: calls work() every 2 ms and prints now and then, until killed.
 // Started with --expose-gc by the benchmark: on SIGUSR2 it collects its garbage and prints its live heap
-// ("heap BYTES"), so that each sample of the benchmark is taken right after a full collection.
+// ("heap USED TOTAL"), so that each sample of the benchmark is taken right after a full collection.
 
 let i = 0;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -18,5 +18,6 @@ setInterval(() => {
 
 process.on('SIGUSR2', () => {
   gc?.();
-  console.log('heap', process.memoryUsage().heapUsed);
+  const { heapUsed, heapTotal } = process.memoryUsage();
+  console.log('heap', heapUsed, heapTotal);
 });

@@ -146,12 +146,13 @@ interface Result {
 
 const SAMPLE_TIMEOUT_MS = 5_000;
 
-/** Asks the program for a full collection (SIGUSR2) and waits for its answer: its live heap in bytes, or NaN. */
-function collector(child: ChildProcess): () => Promise<number> {
-  const waiting: ((heap: number) => void)[] = [];
+/** Asks the program for a full collection (SIGUSR2) and waits for its answer: its live and its whole heap in bytes
+ * (NaN where it cannot say). */
+function collector(child: ChildProcess): () => Promise<[number, number]> {
+  const waiting: ((heap: [number, number]) => void)[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    const m = /^heap (\S+)$/.exec(line);
-    if (m) waiting.shift()?.(Number(m[1]));
+    const m = /^heap (\S+) (\S+)$/.exec(line);
+    if (m) waiting.shift()?.([Number(m[1]), Number(m[2])]);
   });
   return () =>
     new Promise((resolve, reject) => {
@@ -164,15 +165,15 @@ function collector(child: ChildProcess): () => Promise<number> {
     });
 }
 
-/** (sessions, bytes) from the agent's log lines "agent heap after N sessions: B bytes". */
-function agentHeap(logFile: string): [number, number][] {
+/** (sessions, live bytes, resident bytes) from the agent's log lines "agent heap after N sessions: B bytes (R resident)". */
+function agentHeap(logFile: string): [number, number, number][] {
   let text = '';
   try {
     text = readFileSync(logFile, 'utf8');
   } catch {
     return [];
   }
-  return [...text.matchAll(/agent heap after (\d+) sessions: (\d+) bytes/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  return [...text.matchAll(/agent heap after (\d+) sessions: (\d+) bytes \((\d+) resident\)/g)].map((m) => [Number(m[1]), Number(m[2]), Number(m[3])]);
 }
 
 async function soak(agent: Agent): Promise<Result> {
@@ -187,14 +188,16 @@ async function soak(agent: Agent): Promise<Result> {
   const attachMs: number[] = [];
   const rss: [number, number][] = []; // (cycle, RSS bytes) every 10 cycles after the warm-up, each after a collection
   const heap: [number, number][] = []; // (cycle, the program's live heap in bytes), where it says
+  const heapTotal: [number, number][] = []; // (cycle, the program's whole heap in bytes), where it says
   let rssWarm = 0;
   const started = Date.now();
   let cycle = 0;
   const sample = async (): Promise<void> => {
-    const live = await collect();
+    const [live, total] = await collect();
     const kb = rssKb(pid);
     rss.push([cycle, kb * 1024]);
     if (Number.isFinite(live)) heap.push([cycle, live]);
+    if (Number.isFinite(total)) heapTotal.push([cycle, total]);
     if (cycle === WARMUP) rssWarm = kb;
   };
   try {
@@ -226,7 +229,7 @@ async function soak(agent: Agent): Promise<Result> {
     const agentHeapSamples = agentHeap(logFile);
     if (process.env.SOAK_SAMPLES) {
       // every sample, for plotting: SOAK_SAMPLES=FILE appends one JSON line per agent
-      appendFileSync(process.env.SOAK_SAMPLES, `${JSON.stringify({ agent: agent.name, cycles: CYCLES, rss, heap, agentHeap: agentHeapSamples })}\n`);
+      appendFileSync(process.env.SOAK_SAMPLES, `${JSON.stringify({ agent: agent.name, cycles: CYCLES, rss, heap, heapTotal, agentHeap: agentHeapSamples })}\n`);
     }
     return {
       agent: agent.name,
@@ -234,7 +237,7 @@ async function soak(agent: Agent): Promise<Result> {
       rssEnd: rss[rss.length - 1]![1] / 1024,
       rssPerCycle: lateSlope(rss, CYCLES),
       heapPerCycle: heap.length >= 2 ? lateSlope(heap, CYCLES) : NaN,
-      agentHeapPerCycle: agentHeapSamples.length >= 2 ? lateSlope(agentHeapSamples, CYCLES) : NaN,
+      agentHeapPerCycle: agentHeapSamples.length >= 2 ? lateSlope(agentHeapSamples.map(([n, live]) => [n, live]), CYCLES) : NaN,
       firstStopMs: latencies[0] ?? NaN,
       reattachStopMs: median(latencies.slice(1)),
       slowestStopMs: Math.max(...latencies.slice(1)),

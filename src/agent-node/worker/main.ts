@@ -89,7 +89,9 @@ function collect(sessions: number): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) return;
   gc();
-  if (logEnabled('agent')) log('agent', `agent heap after ${sessions} sessions: ${getHeapStatistics().used_heap_size} bytes`);
+  if (!logEnabled('agent')) return;
+  const heap = getHeapStatistics();
+  log('agent', `agent heap after ${sessions} sessions: ${heap.used_heap_size} bytes (${heap.total_physical_size} resident)`);
 }
 
 /** Reverse connect (docs/protocol.md 11): dial the hub instead of listening; resolves with the hub's address. */
