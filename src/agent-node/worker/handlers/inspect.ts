@@ -201,8 +201,9 @@ async function properties(state: SessionState, objectId: string, nonIndexed = fa
   const cdp = state.runtime.cdp;
   let listed = objectId;
   if (!nonIndexed && !proxy) {
-    const view = await cdp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', { objectId, functionDeclaration: BOUNDED_VIEW, objectGroup: OBJECT_GROUP }).catch(() => null);
-    if (view?.result.objectId) listed = view.result.objectId;
+    const view = await cdp.post<{ result: RemoteObject; exceptionDetails?: unknown }>('Runtime.callFunctionOn', { objectId, functionDeclaration: BOUNDED_VIEW, objectGroup: OBJECT_GROUP }).catch(() => null);
+    // (a module namespace throws for a binding not yet initialised: it is then listed as it is)
+    if (view && !view.exceptionDetails && view.result.objectId) listed = view.result.objectId;
   }
   const r = await cdp.post<{ result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] }>('Runtime.getProperties', {
     objectId: listed, ownProperties: true, generatePreview: false, ...(nonIndexed ? { nonIndexedPropertiesOnly: true } : {}),
