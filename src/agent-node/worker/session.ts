@@ -144,7 +144,8 @@ export class NodeDebugSession implements DebugSessionHandler {
     Atomics.store(this.#slots, SLOT.ATTACHED, 0);
     Atomics.store(this.#slots, SLOT.CONFIGURED, 0);
     Atomics.notify(this.#slots, SLOT.CONFIGURED);
-    if (this.#redirect) this.#hooks(false);
+    // also with redirection off: this resets the program's hit counters, which count per session
+    this.#hooks(false);
     // Disconnecting the inspector session drops every breakpoint and exception setting and resumes the program.
     // It happens one turn later so the disconnect response leaves before a resumed program can run to its end.
     const runtime = this.#state.runtime;
