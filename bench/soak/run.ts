@@ -2,7 +2,7 @@
 // promptly as the first attach? For each agent, a busy program (work() every 2 ms, a line of output every second)
 // goes through CYCLES attach/detach cycles: half of them set a breakpoint in work(), wait for the stop and evaluate
 // an expression, a quarter of all cycles vanish while stopped (the socket just closes), the other half attach,
-// configure and detach. Every 10 cycles after the warm-up the program is asked (SIGUSR2) to run a full collection
+// configure and detach. Every 8 cycles after the warm-up the program is asked (SIGUSR2) to run a full collection
 // and answers with its live heap; its resident memory is read right after. The growth per cycle is the
 // least-squares slope over the samples of the second half of the run (target: at most 1 KB for RSS), printed for
 // RSS, for the program's heap (Node.js main thread) and for the agent's own heap (the Node.js agent's worker, which
@@ -145,6 +145,11 @@ interface Result {
 }
 
 const SAMPLE_TIMEOUT_MS = 5_000;
+/**
+ * Samples are taken before every 8th cycle: the cycle before it ended with an answered disconnect (not a vanished
+ * client the agent may not have noticed yet), and the Node.js agent's worker has just collected (every 8 detaches).
+ */
+const SAMPLE_EVERY = 8;
 
 /** Asks the program for a full collection (SIGUSR2) and waits for its answer: its live and its whole heap in bytes
  * (NaN where it cannot say). */
@@ -186,7 +191,7 @@ async function soak(agent: Agent): Promise<Result> {
   const line = markerLine(agent.file, 'work');
   const latencies: number[] = [];
   const attachMs: number[] = [];
-  const rss: [number, number][] = []; // (cycle, RSS bytes) every 10 cycles after the warm-up, each after a collection
+  const rss: [number, number][] = []; // (cycle, RSS bytes) every SAMPLE_EVERY cycles after the warm-up, each after a collection
   const heap: [number, number][] = []; // (cycle, the program's live heap in bytes), where it says
   const heapTotal: [number, number][] = []; // (cycle, the program's whole heap in bytes), where it says
   let rssWarm = 0;
@@ -202,7 +207,7 @@ async function soak(agent: Agent): Promise<Result> {
   };
   try {
     for (; cycle < CYCLES; cycle++) {
-      if (cycle >= WARMUP && cycle % 10 === 0) await sample();
+      if (cycle >= WARMUP && cycle % SAMPLE_EVERY === 0) await sample();
       if (process.env.SOAK_TRACE && cycle % 100 === 0) console.error(`${agent.name} cycle ${cycle}: RSS ${(rssKb(pid) / 1024).toFixed(1)} MB`);
       const a0 = performance.now();
       const s = await attach(port);
