@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites use: PyPy 3 (the Python agent's tests run on it too),
 # Debian's debugpy (a DAP server we did not write, for the interop test), openssl (Python TLS tests),
-# script/tmux (pseudo-terminal tests), venv/pip/setuptools/wheel for python3 and pypy3 (the offline
+# script/tmux (pseudo-terminal tests), unshare/mount (util-linux, mount: e2e/hidden-checkout hides the client's
+# folder from the agent in a mount namespace), venv/pip/setuptools/wheel for python3 and pypy3 (the offline
 # `pip install ./python` test), numpy/pandas/torch for the system Python (the data-value tests:
 # python/tests_data and test/e2e/python-data*.test.ts). CPython 3.8-3.13 are expected from pyenv (see README).
 set -euo pipefail
@@ -15,6 +16,8 @@ python3 -c 'import debugpy' >/dev/null 2>&1 || packages+=(python3-debugpy)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v script >/dev/null 2>&1 || packages+=(bsdutils)
 command -v tmux >/dev/null 2>&1 || packages+=(tmux)
+command -v unshare >/dev/null 2>&1 || packages+=(util-linux)
+command -v mount >/dev/null 2>&1 || packages+=(mount)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || packages+=(python3-numpy)
 /usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || packages+=(python3-pandas)
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || packages+=(python3-torch)

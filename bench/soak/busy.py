@@ -1,4 +1,8 @@
 # The soak benchmark's busy Python program: calls work() every 2 ms and prints now and then, until killed.
+# On SIGUSR2 it runs a full collection and says so ("heap - -"), so that each sample of the benchmark is taken
+# right after one.
+import gc
+import signal
 import sys
 import time
 
@@ -8,6 +12,13 @@ def work(i):
     return x
 
 
+def collect(signum, frame):
+    gc.collect()
+    print("heap - -")
+    sys.stdout.flush()
+
+
+signal.signal(signal.SIGUSR2, collect)
 i = 0
 while True:
     work(i)

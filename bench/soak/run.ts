@@ -2,15 +2,21 @@
 // promptly as the first attach? For each agent, a busy program (work() every 2 ms, a line of output every second)
 // goes through CYCLES attach/detach cycles: half of them set a breakpoint in work(), wait for the stop and evaluate
 // an expression, a quarter of all cycles vanish while stopped (the socket just closes), the other half attach,
-// configure and detach. It prints, side by side, the program's resident memory after the warm-up and at the end,
-// the growth per cycle (the least-squares slope of RSS sampled every 10 cycles after the warm-up; target: at most
-// 1 KB), the stop latency (setBreakpoints sent -> stopped received) of the first attach, the median and slowest of
-// the re-attaches, and how long attaching took. The Node.js program runs with --expose-gc and a fixed young
-// generation so that resident memory follows live memory rather than V8's heap sizing.
+// configure and detach. Every 8 cycles after the warm-up the program is asked (SIGUSR2) to run a full collection
+// and answers with its live heap; its resident memory is read right after. The growth per cycle is the
+// least-squares slope over the samples of the second half of the run (target: at most 1 KB for RSS), printed for
+// RSS, for the program's heap (Node.js main thread) and for the agent's own heap (the Node.js agent's worker, which
+// collects every 8 detaches under --expose-gc and logs its live heap then: LONGREACH_LOG=agent). It also prints the
+// stop latency (setBreakpoints sent -> stopped received) of the first attach, the median and slowest of the
+// re-attaches, and how long attaching took. The Node.js program runs with --expose-gc and a fixed young generation
+// so that resident memory follows live memory rather than V8's heap sizing.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, LongreachError, type ClientSession } from '../../src/client/index.js';
 
@@ -25,7 +31,7 @@ interface Agent {
   file: string;
   /** Evaluated at the stop, in work()'s frame. */
   expression: string;
-  start(port: number): ChildProcess;
+  start(port: number, logFile: string): ChildProcess;
 }
 
 const PY_FILE = `${ROOT}bench/soak/busy.py`;
@@ -44,8 +50,8 @@ const AGENTS: Agent[] = [
     name: `node (${process.version})`,
     file: NODE_FILE,
     expression: 'n + 1',
-    start: (port) => spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--import', `${ROOT}dist/src/agent-node/register.js`, NODE_FILE], {
-      env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET },
+    start: (port, logFile) => spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--import', `${ROOT}dist/src/agent-node/register.js`, NODE_FILE], {
+      env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET, LONGREACH_LOG: 'agent', LONGREACH_LOG_FILE: logFile },
       stdio: ['ignore', 'pipe', 'inherit'],
     }),
   },
@@ -112,6 +118,12 @@ function slope(points: [number, number][]): number {
   return den === 0 ? 0 : num / den;
 }
 
+/** The slope over the points of the second half of the run: the growth that is left once things have warmed up. */
+function lateSlope(points: [number, number][], cycles: number): number {
+  const late = points.filter(([x]) => x >= cycles / 2);
+  return slope(late.length >= 2 ? late : points);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor(sorted.length / 2)]! : NaN;
@@ -121,7 +133,9 @@ interface Result {
   agent: string;
   rssWarm: number;
   rssEnd: number;
-  perCycle: number;
+  rssPerCycle: number;
+  heapPerCycle: number;
+  agentHeapPerCycle: number;
   firstStopMs: number;
   reattachStopMs: number;
   slowestStopMs: number;
@@ -130,22 +144,70 @@ interface Result {
   seconds: number;
 }
 
+const SAMPLE_TIMEOUT_MS = 5_000;
+/**
+ * Samples are taken before every 8th cycle: the cycle before it ended with an answered disconnect (not a vanished
+ * client the agent may not have noticed yet), and the Node.js agent's worker has just collected (every 8 detaches).
+ */
+const SAMPLE_EVERY = 8;
+
+/** Asks the program for a full collection (SIGUSR2) and waits for its answer: its live and its whole heap in bytes
+ * (NaN where it cannot say). */
+function collector(child: ChildProcess): () => Promise<[number, number]> {
+  const waiting: ((heap: [number, number]) => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const m = /^heap (\S+) (\S+)$/.exec(line);
+    if (m) waiting.shift()?.([Number(m[1]), Number(m[2])]);
+  });
+  return () =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the program did not answer SIGUSR2 within ${SAMPLE_TIMEOUT_MS} ms`)), SAMPLE_TIMEOUT_MS);
+      waiting.push((heap) => {
+        clearTimeout(timer);
+        resolve(heap);
+      });
+      child.kill('SIGUSR2');
+    });
+}
+
+/** (sessions, live bytes, resident bytes) from the agent's log lines "agent heap after N sessions: B bytes (R resident)". */
+function agentHeap(logFile: string): [number, number, number][] {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  return [...text.matchAll(/agent heap after (\d+) sessions: (\d+) bytes \((\d+) resident\)/g)].map((m) => [Number(m[1]), Number(m[2]), Number(m[3])]);
+}
+
 async function soak(agent: Agent): Promise<Result> {
   const port = await freePort();
-  const child = agent.start(port);
-  child.stdout?.resume();
+  const dir = mkdtempSync(join(tmpdir(), 'lr-soak-'));
+  const logFile = join(dir, 'agent.log');
+  const child = agent.start(port, logFile);
+  const collect = collector(child);
   const pid = child.pid!;
   const line = markerLine(agent.file, 'work');
   const latencies: number[] = [];
   const attachMs: number[] = [];
-  const samples: [number, number][] = []; // (cycle, RSS bytes) every 10 cycles after the warm-up
+  const rss: [number, number][] = []; // (cycle, RSS bytes) every SAMPLE_EVERY cycles after the warm-up, each after a collection
+  const heap: [number, number][] = []; // (cycle, the program's live heap in bytes), where it says
+  const heapTotal: [number, number][] = []; // (cycle, the program's whole heap in bytes), where it says
   let rssWarm = 0;
   const started = Date.now();
   let cycle = 0;
+  const sample = async (): Promise<void> => {
+    const [live, total] = await collect();
+    const kb = rssKb(pid);
+    rss.push([cycle, kb * 1024]);
+    if (Number.isFinite(live)) heap.push([cycle, live]);
+    if (Number.isFinite(total)) heapTotal.push([cycle, total]);
+    if (cycle === WARMUP) rssWarm = kb;
+  };
   try {
     for (; cycle < CYCLES; cycle++) {
-      if (cycle === WARMUP) rssWarm = rssKb(pid);
-      if (cycle >= WARMUP && cycle % 10 === 0) samples.push([cycle, rssKb(pid) * 1024]);
+      if (cycle >= WARMUP && cycle % SAMPLE_EVERY === 0) await sample();
       if (process.env.SOAK_TRACE && cycle % 100 === 0) console.error(`${agent.name} cycle ${cycle}: RSS ${(rssKb(pid) / 1024).toFixed(1)} MB`);
       const a0 = performance.now();
       const s = await attach(port);
@@ -168,12 +230,19 @@ async function soak(agent: Agent): Promise<Result> {
       }
       await s.disconnect();
     }
-    const rssEnd = rssKb(pid);
+    await sample();
+    const agentHeapSamples = agentHeap(logFile);
+    if (process.env.SOAK_SAMPLES) {
+      // every sample, for plotting: SOAK_SAMPLES=FILE appends one JSON line per agent
+      appendFileSync(process.env.SOAK_SAMPLES, `${JSON.stringify({ agent: agent.name, cycles: CYCLES, rss, heap, heapTotal, agentHeap: agentHeapSamples })}\n`);
+    }
     return {
       agent: agent.name,
       rssWarm,
-      rssEnd,
-      perCycle: slope([...samples, [CYCLES, rssEnd * 1024]]),
+      rssEnd: rss[rss.length - 1]![1] / 1024,
+      rssPerCycle: lateSlope(rss, CYCLES),
+      heapPerCycle: heap.length >= 2 ? lateSlope(heap, CYCLES) : NaN,
+      agentHeapPerCycle: agentHeapSamples.length >= 2 ? lateSlope(agentHeapSamples.map(([n, live]) => [n, live]), CYCLES) : NaN,
       firstStopMs: latencies[0] ?? NaN,
       reattachStopMs: median(latencies.slice(1)),
       slowestStopMs: Math.max(...latencies.slice(1)),
@@ -186,6 +255,7 @@ async function soak(agent: Agent): Promise<Result> {
     throw err;
   } finally {
     child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -195,15 +265,18 @@ for (const agent of AGENTS) {
   if (only && !agent.name.startsWith(only)) continue;
   results.push(await soak(agent));
 }
-const fmt = (n: number, digits = 0): string => n.toFixed(digits);
-console.log(`soak: ${CYCLES} attach/detach cycles per agent (RSS measured after ${WARMUP} warm-up cycles and at the end)`);
-console.log(['agent'.padEnd(28), 'RSS warm'.padStart(10), 'RSS end'.padStart(10), 'per cycle'.padStart(11), 'first stop'.padStart(11), 're-attach stop: median'.padStart(23), 'slowest'.padStart(9), 'attach: median'.padStart(15), 'slowest'.padStart(9), 'time'.padStart(7)].join(' '));
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const bytes = (n: number): string => (Number.isFinite(n) ? `${fmt(n)} B` : '–');
+console.log(`soak: ${CYCLES} attach/detach cycles per agent (RSS after ${WARMUP} warm-up cycles and at the end; growth per cycle: slope over cycles ${Math.floor(CYCLES / 2)}-${CYCLES}, each sample right after a full collection)`);
+console.log(['agent'.padEnd(28), 'RSS warm'.padStart(10), 'RSS end'.padStart(10), 'RSS/cycle'.padStart(10), 'heap/cycle'.padStart(11), 'agent heap'.padStart(11), 'first stop'.padStart(11), 're-attach stop: median'.padStart(23), 'slowest'.padStart(9), 'attach: median'.padStart(15), 'slowest'.padStart(9), 'time'.padStart(7)].join(' '));
 for (const r of results) {
   console.log([
     r.agent.padEnd(28),
     `${fmt(r.rssWarm / 1024, 1)} MB`.padStart(10),
     `${fmt(r.rssEnd / 1024, 1)} MB`.padStart(10),
-    `${fmt(r.perCycle)} B`.padStart(11),
+    bytes(r.rssPerCycle).padStart(10),
+    bytes(r.heapPerCycle).padStart(11),
+    bytes(r.agentHeapPerCycle).padStart(11),
     `${fmt(r.firstStopMs, 1)} ms`.padStart(11),
     `${fmt(r.reattachStopMs, 1)} ms`.padStart(23),
     `${fmt(r.slowestStopMs, 0)} ms`.padStart(9),
@@ -212,4 +285,5 @@ for (const r of results) {
     `${fmt(r.seconds, 0)} s`.padStart(7),
   ].join(' '));
 }
-console.log('targets: at most 1 KB per cycle; a re-attach stops as promptly as the first attach');
+console.log('targets: RSS at most 1 KB per cycle; a re-attach stops as promptly as the first attach');
+console.log("heap/cycle: the Node.js program's main-thread heap; agent heap: the Node.js agent's worker (– where the agent has none of its own)");

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maskSecrets } from './qualifier.js';
 
-export type LogArea = 'wire' | 'auth' | 'dap' | 'server' | 'client' | 'tls' | 'agent' | 'hub';
+export type LogArea = 'wire' | 'auth' | 'dap' | 'server' | 'client' | 'tls' | 'agent' | 'hub' | 'cdp';
 
 const REDACTED_KEYS = new Set(['secret', 'secretFromSession', 'proof', 'serverProof', 'nonce', 'clientNonce']);
 const MAX_LOGGED_BODY = 1024;

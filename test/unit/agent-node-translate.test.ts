@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { buildCondition, logMessageExpression, parseHitCondition } from '../../src/agent-node/translate/conditions.js';
 import { exceptionInfo, frameName, groupScopes, scopeShape, stopReason } from '../../src/agent-node/translate/frames.js';
 import { baseName, chooseTarget, exactUrlRegex, fileNameUrlRegex, normalize, rankByFileName, samePath, scriptPath, toClient, toRemote } from '../../src/agent-node/translate/paths.js';
-import { callArgument, childEvaluateName, formatValue, indexedCount, isExpandable, typeName } from '../../src/agent-node/translate/values.js';
+import { BOUND_VALUE, callArgument, childEvaluateName, formatValue, indexedCount, isExpandable, longString, typeName } from '../../src/agent-node/translate/values.js';
 
 test('hit conditions: the same forms as the Python agent, with advice for bad ones', () => {
   assert.deepEqual(parseHitCondition('5'), { op: '==', n: 5 });
@@ -87,6 +87,22 @@ test('values render like a person reads them, long text is truncated', () => {
   assert.equal(childEvaluateName('a', 'b'), 'a.b');
   assert.equal(childEvaluateName('a', 'x y'), 'a["x y"]');
   assert.equal(childEvaluateName(undefined, 'b'), undefined);
+});
+
+test('long strings: the bounding function run in the program and the summary shown for its mark form', () => {
+  const bound = (0, eval)(BOUND_VALUE) as (v: unknown) => unknown;
+  const long = 'x'.repeat(5000);
+  const marked = bound(long) as string;
+  assert.ok(marked.length < 1100);
+  assert.deepEqual(longString(marked), { length: 5000, head: 'x'.repeat(1000) });
+  // the same text as for the whole string
+  assert.equal(formatValue({ type: 'string', value: marked }), formatValue({ type: 'string', value: long }));
+  assert.equal(bound('short'), 'short');
+  assert.equal(bound(42), 42);
+  // a real string that starts with the mark is sent marked too, and shown as itself
+  const lookalike = (bound('\u0000longreach:long-string:3:abc') as string);
+  assert.equal(formatValue({ type: 'string', value: lookalike }), JSON.stringify('\u0000longreach:long-string:3:abc'));
+  assert.equal(longString('plain'), null);
 });
 
 test('paths: Windows client paths, pathMappings both ways, file URLs, the file-name heuristic', () => {

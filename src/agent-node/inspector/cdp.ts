@@ -2,6 +2,7 @@
 // exposes a promise-based post() and an event hook; everything above it speaks plain CDP JSON.
 
 import { Session } from 'node:inspector';
+import { log, logEnabled } from '../../protocol/log.js';
 
 export type CdpListener = (params: any) => void;
 
@@ -39,6 +40,8 @@ export class Cdp {
       (session.post as (m: string, p: object, cb: (err: Error | null, result?: unknown) => void) => void)(method, params, (err, result) => {
         if (err) reject(err);
         else resolve(result as T);
+        // what crossed from the program's thread (LONGREACH_LOG=cdp): the size of each answer, as JSON text
+        if (logEnabled('cdp')) log('cdp', `${method} answered ${JSON.stringify(result ?? null).length} chars`);
       });
     });
   }

@@ -2,9 +2,10 @@
 // inspector. It never writes to the program's console, never pauses itself (only the main thread is debugged),
 // and the main thread unrefs it, so it never keeps the process alive.
 
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LongreachError } from '../../protocol/errors.js';
-import { log } from '../../protocol/log.js';
+import { log, logEnabled } from '../../protocol/log.js';
 import { startDialer } from '../../server/dial.js';
 import { nodeProcessInfo } from '../../server/process-info.js';
 import { startServer, type ServerOptions } from '../../server/server.js';
@@ -19,6 +20,8 @@ const config = workerData as Boot;
 const shared = slots(config.state);
 let active: NodeDebugSession | null = null;
 let closed = 0;
+/** The last session's exit from the inspector; the next session waits for it (NodeDebugSession.detached). */
+let teardown: Promise<void> = Promise.resolve();
 
 function ack(): void {
   Atomics.add(shared, SLOT.ACK, 1);
@@ -51,16 +54,19 @@ serve({
   capabilities: CAPABILITIES,
   processInfo: (attached) => nodeProcessInfo(attached, config.argv),
   createSession: (context) => {
-    const session = new NodeDebugSession(context, config, shared);
+    const session = new NodeDebugSession(context, config, shared, teardown);
     const close = session.close.bind(session);
     session.close = async () => {
       if (active === session) active = null;
-      await close();
+      const done = close();
+      teardown = session.detached;
+      await done;
       // What a session allocated here (a few hundred scriptParsed records, source maps, handles) is garbage now.
       // When the program runs with --expose-gc (flags are process-wide), collect it every few detaches, off the
       // program's thread: this isolate's heap then stays flat across attaches instead of growing until V8's next
       // full collection (npm run bench:soak runs its program so).
-      if (++closed % 8 === 0) setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
+      const n = ++closed;
+      if (n % 8 === 0) setImmediate(() => collect(n));
     };
     active = session;
     return session;
@@ -79,6 +85,16 @@ serve({
     Atomics.notify(shared, SLOT.STATE);
   },
 );
+
+/** A full collection of this isolate (--expose-gc only); LONGREACH_LOG=agent records the live heap after it. */
+function collect(sessions: number): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  gc();
+  if (!logEnabled('agent')) return;
+  const heap = getHeapStatistics();
+  log('agent', `agent heap after ${sessions} sessions: ${heap.used_heap_size} bytes (${heap.total_physical_size} resident)`);
+}
 
 /** Reverse connect (docs/protocol.md 11): dial the hub instead of listening; resolves with the hub's address. */
 async function dialHub(options: ServerOptions): Promise<{ host: string; port: number }> {

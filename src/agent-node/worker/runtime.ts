@@ -38,6 +38,9 @@ export interface RuntimeEvents {
 /** Frames of node's own code are skipped when stepping. */
 const BLACKBOX = ['^node:', '^internal[/:]'];
 
+/** How long release() waits for a resumed stop to end before it disconnects anyway. */
+const RELEASE_TIMEOUT_MS = 1000;
+
 export class V8Runtime extends EventEmitter<RuntimeEvents> {
   readonly cdp = new Cdp();
   readonly scripts = new Map<string, ScriptInfo>();
@@ -110,6 +113,30 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
     this.scripts.clear();
     this.#paused = null;
     await this.cdp.post('Debugger.disable').catch(() => undefined);
+  }
+
+  /**
+   * Ends the session once the main thread runs again. A stop is resumed first (breakpoints off, so that the
+   * program cannot stop again before the disconnect) and its end awaited: a stop that ends only with the
+   * disconnect lasts until the main thread has served every inspector message already queued, so a session
+   * connected right after would be told of it as a stop of its own, then see the program resume under it.
+   */
+  async release(timeoutMs = RELEASE_TIMEOUT_MS): Promise<void> {
+    if (this.#paused && this.cdp.connected) {
+      let off = (): void => undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const resumed = new Promise<void>((resolve) => {
+        off = this.cdp.on('Debugger.resumed', () => resolve());
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await this.cdp.post('Debugger.setBreakpointsActive', { active: false }).catch(() => undefined);
+      await this.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' }).catch(() => undefined);
+      await this.cdp.post('Debugger.resume').catch(() => undefined);
+      await resumed;
+      off();
+      clearTimeout(timer);
+    }
+    this.disconnect();
   }
 
   /** Ends the session: V8 drops breakpoints and resumes the main thread. */

@@ -56,8 +56,13 @@ export class NodeDebugSession implements DebugSessionHandler {
   #continuedOwed = false;
   #closed = false;
   #redirect = false;
+  /** The last session's teardown: this one connects to the inspector only once it is over. */
+  readonly #after: Promise<void>;
+  /** Settles once this session has left the inspector (see V8Runtime.release). */
+  detached: Promise<void> = Promise.resolve();
 
-  constructor(context: SessionContext, config: WorkerConfig, slots: Int32Array) {
+  constructor(context: SessionContext, config: WorkerConfig, slots: Int32Array, after: Promise<void> = Promise.resolve()) {
+    this.#after = after;
     this.#context = context;
     this.#config = config;
     this.#slots = slots;
@@ -141,12 +146,13 @@ export class NodeDebugSession implements DebugSessionHandler {
     Atomics.store(this.#slots, SLOT.ATTACHED, 0);
     Atomics.store(this.#slots, SLOT.CONFIGURED, 0);
     Atomics.notify(this.#slots, SLOT.CONFIGURED);
-    if (this.#redirect) this.#hooks(false);
+    // also with redirection off: this resets the program's hit counters, which count per session
+    this.#hooks(false);
     await this.#state.breakpoints.restoreScripts().catch(() => undefined); // compiled breakpoints out of the scripts
     // Disconnecting the inspector session drops every breakpoint and exception setting and resumes the program.
     // It happens one turn later so the disconnect response leaves before a resumed program can run to its end.
     const runtime = this.#state.runtime;
-    setImmediate(() => runtime.disconnect());
+    this.detached = new Promise((resolve) => setImmediate(() => void runtime.release().then(resolve, resolve)));
   }
 
   async terminate(): Promise<void> {
@@ -159,7 +165,8 @@ export class NodeDebugSession implements DebugSessionHandler {
     return undefined;
   }
 
-  #attach(args: Record<string, unknown>): unknown {
+  async #attach(args: Record<string, unknown>): Promise<unknown> {
+    await this.#after;
     const mappings = Array.isArray(args.pathMappings) ? args.pathMappings : [];
     const valid: PathMapping[] = [];
     for (const m of mappings) {

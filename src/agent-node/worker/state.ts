@@ -8,7 +8,7 @@ import type { Breakpoints } from './breakpoints.js';
 import type { PauseState, V8Runtime } from './runtime.js';
 
 export type Handle =
-  | { kind: 'object'; objectId: string; evaluateName?: string | undefined }
+  | { kind: 'object'; objectId: string; evaluateName?: string | undefined; proxy?: boolean }
   | { kind: 'scope'; frameIndex: number; parts: { objectId: string; scopeNumber: number }[] }
   | { kind: 'getter'; objectId: string; name: string; evaluateName?: string | undefined };
 

@@ -4,7 +4,7 @@ import { LongreachError } from '../../../protocol/errors.js';
 import { SourceMaps } from '../../sourcemaps.js';
 import { exceptionInfo, frameName, groupScopes, scopeShape } from '../../translate/frames.js';
 import { baseName, scriptPath, toClient } from '../../translate/paths.js';
-import { callArgument, childEvaluateName, formatValue, indexedCount, isExpandable, typeName, type RemoteObject } from '../../translate/values.js';
+import { BOUND_VALUE, BOUNDED_VIEW, callArgument, childEvaluateName, formatValue, indexedCount, isExpandable, typeName, type RemoteObject } from '../../translate/values.js';
 import type { CallFrame } from '../runtime.js';
 import { OBJECT_GROUP, badRequest, requirePaused, type SessionState } from '../state.js';
 
@@ -85,7 +85,7 @@ interface PropertyDescriptor {
 export function toVariable(state: SessionState, name: string, obj: RemoteObject, evaluateName?: string): Record<string, unknown> {
   const v: Record<string, unknown> = { name, value: formatValue(obj), type: typeName(obj), variablesReference: 0 };
   if (evaluateName) v.evaluateName = evaluateName;
-  if (isExpandable(obj)) v.variablesReference = state.variables.add({ kind: 'object', objectId: obj.objectId!, evaluateName });
+  if (isExpandable(obj)) v.variablesReference = state.variables.add({ kind: 'object', objectId: obj.objectId!, evaluateName, ...(obj.subtype === 'proxy' ? { proxy: true } : {}) });
   const n = indexedCount(obj);
   if (n !== null) v.indexedVariables = n;
   return v;
@@ -97,7 +97,7 @@ export async function variables(state: SessionState, args: Record<string, unknow
   const cdp = state.runtime.cdp;
   if (handle.kind === 'getter') {
     const r = await cdp.post<{ result: RemoteObject; exceptionDetails?: unknown }>('Runtime.callFunctionOn', {
-      objectId: handle.objectId, functionDeclaration: 'function (n) { return this[n]; }', arguments: [{ value: handle.name }], objectGroup: OBJECT_GROUP,
+      objectId: handle.objectId, functionDeclaration: `function (n) { return (${BOUND_VALUE})(this[n]); }`, arguments: [{ value: handle.name }], objectGroup: OBJECT_GROUP,
     });
     return { variables: [toVariable(state, handle.name, r.result, handle.evaluateName)] };
   }
@@ -140,7 +140,7 @@ export async function variables(state: SessionState, args: Record<string, unknow
     return { variables: [...vars, ...named.map((p) => describe(state, handle, p))] };
   }
   if ((shape.kind === 'map' || shape.kind === 'set') && filter === 'named') return { variables: [] };
-  const props = await properties(state, handle.objectId, length >= 0);
+  const props = await properties(state, handle.objectId, length >= 0, handle.proxy === true);
   const page = props.slice(start, count ? start + count : start + MAX_CHILDREN);
   return { variables: page.map((p) => describe(state, handle, p)) };
 }
@@ -191,10 +191,23 @@ function describe(state: SessionState, parent: { objectId: string; evaluateName?
   return { name: p.name, value: '(...)', type: 'getter', presentationHint: { lazy: true }, variablesReference: state.variables.add({ kind: 'getter', objectId: parent.objectId, name: p.name, evaluateName }) };
 }
 
-/** Own properties (and internal ones worth showing); `nonIndexed` leaves out the elements of an array-like. */
-async function properties(state: SessionState, objectId: string, nonIndexed = false): Promise<PropertyDescriptor[]> {
-  const r = await state.runtime.cdp.post<{ result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] }>('Runtime.getProperties', {
-    objectId, ownProperties: true, generatePreview: false, ...(nonIndexed ? { nonIndexedPropertiesOnly: true } : {}),
+/**
+ * Own properties (and internal ones worth showing); `nonIndexed` leaves out the elements of an array-like. When a
+ * property holds a long string, the properties of a copy holding its summary are listed instead (BOUNDED_VIEW: V8
+ * would send the whole string); the copy has no internal properties. Proxies are listed as they are (the copy
+ * would run their traps), and so are the named properties of array-likes (`nonIndexed`: listing the names of
+ * every element to find them would cost what paging saves).
+ */
+async function properties(state: SessionState, objectId: string, nonIndexed = false, proxy = false): Promise<PropertyDescriptor[]> {
+  const cdp = state.runtime.cdp;
+  let listed = objectId;
+  if (!nonIndexed && !proxy) {
+    const view = await cdp.post<{ result: RemoteObject; exceptionDetails?: unknown }>('Runtime.callFunctionOn', { objectId, functionDeclaration: BOUNDED_VIEW, objectGroup: OBJECT_GROUP }).catch(() => null);
+    // (a module namespace throws for a binding not yet initialised: it is then listed as it is)
+    if (view && !view.exceptionDetails && view.result.objectId) listed = view.result.objectId;
+  }
+  const r = await cdp.post<{ result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] }>('Runtime.getProperties', {
+    objectId: listed, ownProperties: true, generatePreview: false, ...(nonIndexed ? { nonIndexedPropertiesOnly: true } : {}),
   });
   const own = r.result.filter((p) => p.isOwn !== false && p.name !== '__proto__' && (p.value !== undefined || p.get?.type === 'function'));
   // [[Entries]] of a Map or Set would list every entry: they are paged as the collection's own children instead
@@ -202,10 +215,35 @@ async function properties(state: SessionState, objectId: string, nonIndexed = fa
   return [...own, ...internal];
 }
 
-async function evaluateIn(state: SessionState, expression: string, frameId: unknown, context: unknown): Promise<RemoteObject> {
+/**
+ * The text to evaluate so that a long string comes back in the mark form (BOUND_VALUE) instead of whole: one
+ * expression is passed through BOUND_VALUE; statements (`let q = s; q`) are run by a direct eval, whose completion
+ * value is theirs, in the same scope, but only in a stopped frame (`statements`): at the top level a `let` must
+ * outlive the evaluation; anything else (a syntax error, `await`) as it is, so that V8 words its error.
+ */
+export function boundedExpression(expression: string, statements: boolean): string {
+  const trimmed = expression.replace(/[\s;]+$/, '');
+  // compiled only, never run: which shape does the text have?
+  const compiles = (body: string): boolean => {
+    try {
+      new Function(body);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const wrapped = `(${BOUND_VALUE})((${trimmed}\n))`;
+  if (compiles(`return ${wrapped};`)) return wrapped;
+  if (statements && compiles(expression)) return `(${BOUND_VALUE})(eval(${JSON.stringify(expression)}))`;
+  return expression;
+}
+
+async function evaluateIn(state: SessionState, source: string, frameId: unknown, context: unknown, bounded = true): Promise<RemoteObject> {
   const cdp = state.runtime.cdp;
+  const inFrame = frameId !== undefined && state.runtime.paused !== null;
+  const expression = bounded ? boundedExpression(source, inFrame) : source;
   let r: { result: RemoteObject; exceptionDetails?: { exception?: RemoteObject; text?: string } };
-  if (frameId !== undefined && state.runtime.paused) {
+  if (inFrame) {
     const { frame } = frameAt(state, frameId, 'evaluate');
     r = await cdp.post('Debugger.evaluateOnCallFrame', { callFrameId: frame.callFrameId, expression, objectGroup: OBJECT_GROUP, throwOnSideEffect: context === 'hover', timeout: 5000 });
   } else {
@@ -234,7 +272,8 @@ export async function setVariable(state: SessionState, args: Record<string, unkn
   if (typeof args.name !== 'string' || typeof args.value !== 'string') throw badRequest('setVariable needs name and value (an expression)');
   const paused = requirePaused(state, 'setVariable');
   const frameIndex = handle.kind === 'scope' ? handle.frameIndex : 0;
-  const value = await evaluateIn(state, args.value, frameIndex + 1, 'repl');
+  // the value itself goes back to V8, so a long string is fetched whole here
+  const value = await evaluateIn(state, args.value, frameIndex + 1, 'repl', false);
   const cdp = state.runtime.cdp;
   if (handle.kind === 'scope') {
     const frame = paused.callFrames[handle.frameIndex]!;
