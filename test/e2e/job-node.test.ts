@@ -1,0 +1,157 @@
+// Whole jobs with the Node.js agent (docs/protocol.md 5.3), through the built CLI: under `node --import
+// longreach/register`, a child_process.fork child, a cluster worker and a spawn of node with a script join the
+// root's job. Listed as a tree with labels; `?pid=` of each stops at a breakpoint through the root's one port;
+// attaching to the root debugs the job (a stop in each process with its pid and label, processes / process PID);
+// a child started after attach is held until its breakpoints are set; a child killed while stopped is reported
+// and the session goes on; LONGREACH_SUBPROCESS=0 leaves children alone; neither the secret nor the job token is
+// on any command line; after detaching the job's output is what it is without a debugger.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { ROOT } from '../helpers/paths.js';
+import { attachBatch, inBatches, JOB_SECRET_ENV, listJob, waitForRows } from '../helpers/job.js';
+import { childrenOf, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
+
+const KINDS = 'fork,cluster,spawn';
+const LABELS: Record<string, string> = { fork: 'fork', cluster: 'cluster worker 1', spawn: 'work.mjs' };
+const BREAK = () => ['--break', `${NODE_WORK}:${tickLine()}`];
+
+test('job (Node.js): fork, cluster and spawn children are listed with labels and stop at a breakpoint through ?pid=', { timeout: 120_000 }, async (t) => {
+  const job = await startNodeJob(t, KINDS);
+  const rows = await waitForRows(job.port, (r) => r.length >= 4);
+  assert.equal(rows.length, 4, JSON.stringify(rows));
+  const root = rows[0]!;
+  assert.equal(root.pid, job.child.pid);
+  assert.equal(root.target, `tcp://127.0.0.1:${job.port}?pid=${root.pid}`);
+  assert.deepEqual(root.info.argv, [join(ROOT, NODE_JOB), KINDS]);
+  assert.deepEqual(rows.slice(1).map((r) => r.label).sort(), Object.values(LABELS).sort());
+  for (const row of rows.slice(1)) assert.equal(row.ppid, root.pid, JSON.stringify(row));
+
+  // neither the secret nor the job's token is on any process's command line; the secret is not even inherited
+  const token = (JSON.parse(procOf(rows[1]!.pid).environ.get('LONGREACH_JOB')!) as { token: string }).token;
+  assert.match(token, /^[0-9a-f]{64}$/);
+  for (const row of rows) {
+    const proc = procOf(row.pid);
+    assert.ok(!proc.cmdline.includes(token) && !proc.cmdline.includes(JOB_SECRET_ENV.LR_JOB_SECRET), `${row.pid}: ${proc.cmdline}`);
+    if (row !== root) {
+      assert.ok(![...proc.environ.values()].some((v) => v.includes(JOB_SECRET_ENV.LR_JOB_SECRET)), `the secret reached ${row.pid}'s environment`);
+      assert.match(proc.environ.get('NODE_OPTIONS') ?? '', /--import=file:\/\/.*register\.js/);
+    }
+  }
+
+  const seen = await inBatches(rows.slice(1), 3, async (row) => {
+    const r = await attachBatch(row.target, 'p name\np process.pid\n', BREAK());
+    assert.equal(r.code, 0, `${row.target}\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Stopped at breakpoint 1 in thread main \(1\)/);
+    assert.match(r.stdout, /> test\/fixtures\/node\/job\/work\.mjs:\d+ in tick\(\)/);
+    assert.match(r.stdout, new RegExp(`^${row.pid} {2}\\(number\\)$`, 'm'), `the stop is in process ${row.pid}:\n${r.stdout}`);
+    const name = /^"([a-z]+)" {2}\(string\)$/m.exec(r.stdout)?.[1];
+    assert.ok(name, r.stdout);
+    return { name, label: row.label };
+  });
+  for (const { name, label } of seen) assert.equal(label, LABELS[name], `${name} is labelled ${label}`);
+
+  // a pid outside the job
+  const other = root.pid + 100000;
+  const bad = await runCli(['list', `tcp://127.0.0.1:${job.port}?pid=${other}`, '--secret-env', 'LR_JOB_SECRET'], { env: JOB_SECRET_ENV });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, new RegExp(`LR_NO_SUCH_PROCESS.*no process ${other} .*processes: ${rows.map((r) => r.pid).sort((a, b) => a - b).join(', ')}`));
+
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+  const plain = plainNodeRun(KINDS);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(job.stdout(), plain.stdout);
+  assert.equal(job.stderr(), plain.stderr);
+});
+
+test('job session (Node.js): attaching to the root stops in every child with its pid and label; processes / process PID', { timeout: 120_000 }, async (t) => {
+  const job = await startNodeJob(t, KINDS);
+  const rows = await waitForRows(job.port, (r) => r.length >= 4);
+  const labelOf = new Map(rows.map((r) => [r.pid, r.label]));
+  const pids = rows.slice(1).map((r) => r.pid);
+  const script = [
+    'p (() => { const end = Date.now() + 1000; while (Date.now() < end); return "waited" })()', // the others stop meanwhile
+    'processes',
+    ...pids.flatMap((pid) => [`process ${pid}`, 'p process.pid']),
+    'delete 1',
+    'continue',
+    'p process.pid',
+    'continue',
+    'p process.pid',
+  ].join('\n') + '\n';
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, script, BREAK());
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const table = /\(longreach\) processes\n((?:\d+ .*\n)+)/.exec(r.stdout)![1]!;
+  assert.match(table, new RegExp(`^${rows[0]!.pid} +- +running$`, 'm'));
+  assert.equal((table.match(/stopped in thread \d+ \(current\)/g) ?? []).length, 1, table);
+  assert.equal((table.match(/stopped in thread \d+ \(waiting\)/g) ?? []).length, 2, table);
+  for (const pid of pids) assert.match(table, new RegExp(`^${pid} +${labelOf.get(pid)} +stopped`, 'm'));
+  // process PID makes each stopped process current in turn
+  const heres = [...r.stdout.matchAll(/^(\d+) {2}\(number\)$/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(heres.slice(0, 3), pids, r.stdout);
+  // every stop names its process and label; each process stopped, none was lost
+  const stops = [...r.stdout.matchAll(/^Stopped at (?:a )?breakpoint(?: 1)? in thread pid (\d+) ([^:]+): main \(\d+\)$/gm)];
+  for (const m of stops) assert.equal(m[2], labelOf.get(Number(m[1])), m[0]);
+  assert.equal(stops.length, 3, r.stdout);
+  // after `process ${pids[2]}`, continuing reaches the two stops that waited (the others')
+  assert.deepEqual(stops.slice(1).map((m) => Number(m[1])).sort(), pids.slice(0, 2).sort(), r.stdout);
+  assert.match(r.stdout, /Detached; the program keeps running\./);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+  assert.equal(job.stdout(), plainNodeRun(KINDS).stdout);
+});
+
+test('job session (Node.js): a short-lived child started after attach is held until its breakpoints are set', { timeout: 60_000 }, async (t) => {
+  const job = await startNodeJob(t, 'later,once');
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\np process.pid\n', BREAK());
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Stopped at breakpoint(?: 1)? in thread pid (\d+) work\.mjs: main/);
+  assert.match(r.stdout, /^"once" {2}\(string\)$/m);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
+test('job session (Node.js): a child killed while stopped is reported and the session goes on with the others', { timeout: 60_000 }, async (t) => {
+  const job = await startNodeJob(t, 'fork,spawn');
+  await waitForRows(job.port, (r) => r.length >= 3);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'p process.pid\np process.kill(process.pid, "SIGKILL")\nprocesses\ncontinue\np process.pid\n', BREAK());
+  const m = /Stopped at breakpoint(?: 1)? in thread pid (\d+) (fork|work\.mjs): main/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  const killed = m[1]!;
+  assert.match(r.stdout, new RegExp(`error \\[LR_CLOSED\\]: pid ${killed} ${m[2]!.replace('.', '\\.')} ended before answering evaluate`));
+  assert.match(r.stdout, new RegExp(`longreach: pid ${killed} [^\\n]* left the job session`));
+  // (the other child's stop may be printed in the middle of the table: it became current when the killed one went)
+  const table = r.stdout.split('(longreach) processes\n')[1]!.split('(longreach)')[0]!.split('\n').filter((l) => /^\d+ {2,}/.test(l));
+  assert.equal(table.length, 2, r.stdout);
+  assert.ok(!table.some((l) => l.startsWith(`${killed} `)), r.stdout);
+  // the other child's stop is still there to be reached
+  const after = [...r.stdout.matchAll(/^(\d+) {2}\(number\)$/gm)].map((x) => x[1]);
+  assert.ok(after.length >= 2 && after.at(-1) !== killed, r.stdout);
+  job.stop();
+  // the killed child's exit status is the job's business: it reports it, and ends
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
+test('LONGREACH_SUBPROCESS=0: children run without the agent, unlisted and never stopped', { timeout: 60_000 }, async (t) => {
+  const kinds = 'fork,cluster,spawn';
+  const job = await startNodeJob(t, kinds, { LONGREACH_SUBPROCESS: '0' });
+  const deadline = Date.now() + 20_000;
+  while (childrenOf(job.child.pid!).length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  const kids = childrenOf(job.child.pid!);
+  assert.equal(kids.length, 3);
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // long enough for a child to join, were it following
+  const rows = await listJob(job.port);
+  assert.equal(rows.length, 1, JSON.stringify(rows));
+  assert.equal(rows[0]!.pid, job.child.pid);
+  for (const pid of kids) assert.match(procOf(pid).environ.get('LONGREACH_JOB') ?? '', /"off":true/);
+  const r = await runCli(['attach', `tcp://127.0.0.1:${job.port}`, '--secret-env', 'LR_JOB_SECRET', '--batch', '-', '--timeout', '3', ...BREAK()], { input: 'wait\n', env: JOB_SECRET_ENV });
+  assert.match(r.stdout + r.stderr, /did not stop within 3 s/);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+  const plain = plainNodeRun(kinds);
+  assert.equal(job.stdout(), plain.stdout);
+  assert.equal(job.stderr(), plain.stderr);
+});
