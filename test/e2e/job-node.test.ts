@@ -7,12 +7,14 @@
 // on any command line; after detaching the job's output is what it is without a debugger.
 
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/paths.js';
 import { attachBatch, inBatches, JOB_SECRET_ENV, listJob, waitForRows } from '../helpers/job.js';
-import { childrenOf, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
+import { childrenOf, listeningSockets, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
 
 const KINDS = 'fork,cluster,spawn';
 const LABELS: Record<string, string> = { fork: 'fork', cluster: 'cluster worker 1', spawn: 'work.mjs' };
@@ -40,6 +42,15 @@ test('job (Node.js): fork, cluster and spawn children are listed with labels and
       assert.match(proc.environ.get('NODE_OPTIONS') ?? '', /--import=file:\/\/.*register\.js/);
     }
   }
+
+  // the gateway: a private directory only this user can enter, a socket that answers nothing without the token;
+  // only the root listens (its server and the gateway), children on nothing at all
+  const socketPath = (JSON.parse(procOf(rows[1]!.pid).environ.get('LONGREACH_JOB')!) as { socket: string }).socket;
+  assert.equal(statSync(dirname(socketPath)).mode & 0o777, 0o700);
+  assert.equal(statSync(socketPath).mode & 0o777, 0o600);
+  assert.deepEqual(await helloAnswer(socketPath, 'f'.repeat(64)), { got: '', closedByGateway: true }, 'a wrong token gets nothing');
+  assert.deepEqual(listeningSockets(root.pid), { tcp: 1, unix: 1 });
+  for (const row of rows.slice(1)) assert.deepEqual(listeningSockets(row.pid), { tcp: 0, unix: 0 }, `${row.label} listens`);
 
   const seen = await inBatches(rows.slice(1), 3, async (row) => {
     const r = await attachBatch(row.target, 'p name\np process.pid\n', BREAK());
@@ -155,3 +166,19 @@ test('LONGREACH_SUBPROCESS=0: children run without the agent, unlisted and never
   assert.equal(job.stdout(), plain.stdout);
   assert.equal(job.stderr(), plain.stderr);
 });
+
+/** What the gateway sends back to a control hello with `token`, and whether it closed the connection itself. */
+function helloAnswer(socketPath: string, token: string): Promise<{ got: string; closedByGateway: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let got = '';
+    let closedByGateway = false;
+    const body = JSON.stringify({ type: 'hello', kind: 'control', token, pid: 1, ppid: 0, capabilities: {} });
+    socket.on('connect', () => socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+    socket.on('data', (d: Buffer) => (got += d.toString()));
+    socket.on('end', () => (closedByGateway = true));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ got, closedByGateway }));
+    setTimeout(() => socket.destroy(), 10_000).unref();
+  });
+}

@@ -3,7 +3,7 @@
 // job run plainly, and what /proc says about a process. Listing and attaching use test/helpers/job.ts.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -78,4 +78,22 @@ export function childrenOf(ppid: number): number[] {
     }
   }
   return out;
+}
+
+/** The sockets `pid` listens on (TCP over IPv4/IPv6, and Unix sockets), from /proc: a child of a job has none. */
+export function listeningSockets(pid: number): { tcp: number; unix: number } {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const rows = (file: string) => readFileSync(file, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+  const tcp = [...rows('/proc/net/tcp'), ...rows('/proc/net/tcp6')].filter((r) => r[3] === '0A' && inodes.has(r[9]!)).length;
+  // /proc/net/unix: Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 is a listening socket
+  const unix = rows('/proc/net/unix').filter((r) => r[3] === '00010000' && inodes.has(r[6]!)).length;
+  return { tcp, unix };
 }
