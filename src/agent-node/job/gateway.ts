@@ -17,7 +17,7 @@ import { LongreachError } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
 import type { ProcessInfo } from '../../protocol/process-info.js';
 import type { DebugSessionHandler, GateJob, JobClient, SessionContext } from '../../server/gate.js';
-import { JobSession } from './job-session.js';
+import { JobSession, type Member } from './job-session.js';
 import { Link, type JobMessage } from './link.js';
 import { Relay } from './relay.js';
 
@@ -26,16 +26,6 @@ const OPEN_TIMEOUT_MS = 5_000;
 const INFO_TIMEOUT_MS = 1_000;
 const MAX_LINKS = 4096;
 
-export interface Member {
-  pid: number;
-  ppid: number | null;
-  link: Link;
-  capabilities: Record<string, unknown>;
-  helper: boolean;
-  execd: boolean;
-  info: ProcessInfo | null;
-}
-
 interface Ask {
   id: number;
   pid?: number;
@@ -43,6 +33,8 @@ interface Ask {
   answers: Map<number, ProcessInfo>;
   done: (link?: Link) => void;
 }
+
+export type { Member };
 
 export class Gateway implements GateJob {
   readonly folder: string;

@@ -14,11 +14,29 @@
 import { LongreachError, fromErrorResponse } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
 import type { DebugSessionHandler, SessionContext } from '../../server/gate.js';
-import type { Gateway, Member } from './gateway.js';
+import type { ProcessInfo } from '../../protocol/process-info.js';
 import * as ids from './ids.js';
 import type { JobMessage, Link } from './link.js';
 
 type Args = Record<string, unknown>;
+
+/** A process registered with the gateway (gateway.ts). */
+export interface Member {
+  pid: number;
+  ppid: number | null;
+  link: Link;
+  capabilities: Record<string, unknown>;
+  helper: boolean;
+  execd: boolean;
+  info: ProcessInfo | null;
+}
+
+/** What a job session needs of the gateway (gateway.ts). */
+export interface Gateway {
+  members(): Member[];
+  isMember(member: Member): boolean;
+  openSession(member: Member, peer: string): Promise<Link | null>;
+}
 
 const BROADCAST = new Set(['setBreakpoints', 'setExceptionBreakpoints', 'setFunctionBreakpoints']);
 const DROP_FROM_CHILDREN = new Set(['initialized', 'process', 'breakpoint', 'module', 'loadedSource', 'capabilities', 'exited', 'terminated']);
