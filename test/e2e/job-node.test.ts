@@ -64,6 +64,12 @@ test('job (Node.js): fork, cluster and spawn children are listed with labels and
   });
   for (const { name, label } of seen) assert.equal(label, LABELS[name], `${name} is labelled ${label}`);
 
+  // ?pid= of the root: the root alone, not its job
+  const alone = await attachBatch(root.target, 'threads\nprocesses\n');
+  assert.equal(alone.code, 0, alone.stdout + alone.stderr);
+  assert.match(alone.stdout, /\(longreach\) threads\n +1 +main\n\(longreach\)/);
+  assert.match(alone.stdout, /one process \(not a job\)/);
+
   // a pid outside the job
   const other = root.pid + 100000;
   const bad = await runCli(['list', `tcp://127.0.0.1:${job.port}?pid=${other}`, '--secret-env', 'LR_JOB_SECRET'], { env: JOB_SECRET_ENV });
@@ -87,6 +93,7 @@ test('job session (Node.js): attaching to the root stops in every child with its
     'p (() => { const end = Date.now() + 1000; while (Date.now() < end); return "waited" })()', // the others stop meanwhile
     'processes',
     ...pids.flatMap((pid) => [`process ${pid}`, 'p process.pid']),
+    'p console.log("hello from " + process.pid)',
     'delete 1',
     'continue',
     'p process.pid',
@@ -103,6 +110,8 @@ test('job session (Node.js): attaching to the root stops in every child with its
   // process PID makes each stopped process current in turn
   const heres = [...r.stdout.matchAll(/^(\d+) {2}\(number\)$/gm)].map((m) => Number(m[1]));
   assert.deepEqual(heres.slice(0, 3), pids, r.stdout);
+  // a child's output carries its process
+  assert.match(r.stdout, new RegExp(`\\[program\\] \\[pid ${pids[2]} ${labelOf.get(pids[2]!)!.replace('.', '\\.')}\\] hello from ${pids[2]}`));
   // every stop names its process and label; each process stopped, none was lost
   const stops = [...r.stdout.matchAll(/^Stopped at (?:a )?breakpoint(?: 1)? in thread pid (\d+) ([^:]+): main \(\d+\)$/gm)];
   for (const m of stops) assert.equal(m[2], labelOf.get(Number(m[1])), m[0]);
@@ -112,7 +121,8 @@ test('job session (Node.js): attaching to the root stops in every child with its
   assert.match(r.stdout, /Detached; the program keeps running\./);
   job.stop();
   assert.equal(await job.exited, 0, job.stderr());
-  assert.equal(job.stdout(), plainNodeRun(KINDS).stdout);
+  // (what the evaluated console.log() wrote went to that child's stdout, which is the job's)
+  assert.equal(job.stdout().split('\n').filter((l) => !l.startsWith('hello from')).join('\n'), plainNodeRun(KINDS).stdout);
 });
 
 test('job session (Node.js): a short-lived child started after attach is held until its breakpoints are set', { timeout: 60_000 }, async (t) => {
