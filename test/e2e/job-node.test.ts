@@ -7,13 +7,15 @@
 // on any command line; after detaching the job's output is what it is without a debugger.
 
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/paths.js';
 import { attachBatch, inBatches, JOB_SECRET_ENV, listJob, waitForRows } from '../helpers/job.js';
+import { HUB_SECRET, startHubProcess, startNodeDialer } from './hub-helpers.js';
 import { childrenOf, listeningSockets, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
 
 const KINDS = 'fork,cluster,spawn';
@@ -192,3 +194,34 @@ function helloAnswer(socketPath: string, token: string): Promise<{ got: string; 
     setTimeout(() => socket.destroy(), 10_000).unref();
   });
 }
+
+test('a Node.js job behind a hub (LONGREACH_CONNECT): its children are listed under the root and stopped through ?pid=', { timeout: 90_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lr-node-hub-job-'));
+  const stopFile = join(dir, 'stop');
+  t.after(() => {
+    writeFileSync(stopFile, '');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const hub = await startHubProcess(t);
+  const program = startNodeDialer(t, hub.port, join(ROOT, NODE_JOB), ['fork,cluster'], { JOB_STOP_FILE: stopFile });
+  const env = { LR_HUB_CLIENT: HUB_SECRET };
+  let rows: { pid: number; ppid: number | null; label: string; target: string }[] = [];
+  const deadline = Date.now() + 30_000;
+  while (rows.length < 3 && Date.now() < deadline) {
+    const r = await runCli(['list', `tcp://127.0.0.1:${hub.port}`, '--secret-env', 'LR_HUB_CLIENT', '--json'], { env });
+    rows = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as (typeof rows)[number] & { ok: boolean }).filter((x) => x.ok);
+    if (rows.length < 3) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.equal(rows.length, 3, JSON.stringify(rows));
+  assert.equal(rows[0]!.pid, program.child.pid);
+  assert.deepEqual(rows.slice(1).map((r) => [r.ppid, r.label]).sort(), [[program.child.pid, 'cluster worker 1'], [program.child.pid, 'fork']]);
+  for (const row of rows.slice(1)) assert.deepEqual(listeningSockets(row.pid), { tcp: 0, unix: 0 });
+  const fork = rows.find((r) => r.label === 'fork')!;
+  const r = await runCli(['attach', fork.target, '--secret-env', 'LR_HUB_CLIENT', '--batch', '-', '--timeout', '30', ...BREAK()], { input: 'p process.pid\n', env });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Stopped at breakpoint 1 in thread main \(1\)/);
+  assert.match(r.stdout, new RegExp(`^${fork.pid} {2}\\(number\\)$`, 'm'));
+  writeFileSync(stopFile, '');
+  assert.equal(await program.exited, 0, program.stderr());
+  assert.equal(program.stdout(), 'fork done\ncluster done\njob done: [0,0]\n');
+});
