@@ -11,10 +11,11 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/paths.js';
-import { attachBatch, inBatches, JOB_SECRET_ENV, listJob, waitForRows } from '../helpers/job.js';
+import { attachBatch, inBatches, JOB_SECRET_ENV, jobInterpreters, listJob, startJob, waitForRows } from '../helpers/job.js';
 import { HUB_SECRET, startHubProcess, startNodeDialer } from './hub-helpers.js';
 import { childrenOf, listeningSockets, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
 
@@ -224,4 +225,21 @@ test('a Node.js job behind a hub (LONGREACH_CONNECT): its children are listed un
   writeFileSync(stopFile, '');
   assert.equal(await program.exited, 0, program.stderr());
   assert.equal(program.stdout(), 'fork done\ncluster done\njob done: [0,0]\n');
+});
+
+test('a Node.js child started with the hook under a Python root joins the Python job (the same gateway wire)', { timeout: 90_000 }, async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, 'test/fixtures/node/job/python_root.py', [], {
+    env: { LR_NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, 'dist/src/agent-node/register.js')).href}`, LR_NODE: process.execPath },
+  });
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  const node = rows[1]!;
+  assert.equal(node.ppid, rows[0]!.pid);
+  assert.equal(node.label, 'work.mjs');
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'p process.pid\nprocesses\n', BREAK());
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`Stopped at breakpoint(?: 1)? in thread pid ${node.pid}( work\\.mjs)?: main`));
+  assert.match(r.stdout, new RegExp(`^${node.pid} {2}\\(number\\)$`, 'm'));
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+  assert.equal(job.stdout(), 'node child done: 0\n');
 });
