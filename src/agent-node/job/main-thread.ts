@@ -2,9 +2,9 @@
 // directory and token before its worker starts, the variables its children inherit once the gateway listens,
 // and what a joining child tells its worker. The gateway and the members themselves run in the agent's worker.
 
-import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JOB_ENV, attachedFlag, encodeJob, encodeOff, holdSeconds, nodeLabel, withImport, type JobConfig } from './config.js';
@@ -49,7 +49,9 @@ export function publishOff(): void {
 
 /** What a child joining `config` tells its worker, and how long it waits for a job session's breakpoints (0: none attached). */
 export function memberBoot(config: JobConfig): { boot: JobBoot; holdMs: number } {
-  const workerId = cluster.isWorker ? cluster.worker?.id : undefined;
+  // node:cluster only for a child with an IPC channel (cluster workers have one): loading it costs a plain child time
+  const cluster = process.channel !== undefined ? (createRequire(import.meta.url)('node:cluster') as typeof import('node:cluster').default) : null;
+  const workerId = cluster?.isWorker ? cluster.worker?.id : undefined;
   const label = nodeLabel(workerId, process.channel !== undefined, process.argv);
   const holdMs = config.hold > 0 && existsSync(attachedFlag(config)) ? config.hold * 1000 : 0;
   return { boot: { role: 'member', socket: config.socket, token: config.token, label }, holdMs };
