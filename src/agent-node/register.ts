@@ -16,10 +16,10 @@
 // of listening (docs/protocol.md 5.3).
 
 import { isMainThread } from 'node:worker_threads';
-import { LongreachError } from '../protocol/errors.js';
-import { enableAttach, joinJob, waitForAttach } from './api.js';
 import { JOB_ENV, decodeJob } from './job/config.js';
-import { configFromEnv } from './register-config.js';
+
+// The agent itself is imported only where it starts: a worker thread of the program, or a child whose root does not
+// follow children, loads nothing more than this file and job/config.js.
 
 // Once per process, even when two copies of the package are imported (an inherited NODE_OPTIONS and a --import).
 const ONCE = Symbol.for('longreach.register');
@@ -29,8 +29,11 @@ const job = first ? decodeJob(process.env[JOB_ENV]) : null;
 
 if (job && job.root !== process.pid) {
   // a child of a debugged job: join it (or stay alone, when its root does not follow children)
-  if (job.kind === 'join') joinJob(job.config);
+  if (job.kind === 'join') (await import('./api.js')).joinJob(job.config);
 } else if (first) {
+  const { LongreachError } = await import('../protocol/errors.js');
+  const { enableAttach, waitForAttach } = await import('./api.js');
+  const { configFromEnv } = await import('./register-config.js');
   try {
     const config = configFromEnv(process.env);
     delete process.env.LONGREACH_SECRET;
