@@ -5,6 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { LongreachError } from '../protocol/errors.js';
 import { loadServerTls } from '../protocol/tls.js';
 import { connectConfig } from './connect-options.js';
+import type { JobConfig } from './job/config.js';
+import { memberBoot, prepareRoot, publishOff, publishRoot, removeRoot } from './job/main-thread.js';
 import { AGENT_GLOBAL, SLOT, createSharedState, readResult, slots, type ToWorker, type WorkerConfig } from './shared.js';
 
 export interface EnableAttachOptions {
@@ -23,6 +25,9 @@ export interface EnableAttachOptions {
   /** With connect: trust the hub's TLS certificate by this CA file, or by its pinned fingerprint (sha256:HEX). */
   ca?: string;
   fingerprint?: string;
+  /** Follow child processes (child_process.fork, cluster workers, spawn of node): they join this process's job,
+   * reached through its one address (docs/protocol.md 5.3). Default true; LONGREACH_SUBPROCESS=0 with --import. */
+  subprocess?: boolean;
 }
 
 export interface BoundAddress {
@@ -39,6 +44,8 @@ interface Agent {
   state: SharedArrayBuffer;
   slots: Int32Array;
   address: BoundAddress;
+  /** A member of a job (docs/protocol.md 5.3): its worker dials the root's gateway instead of listening. */
+  member?: boolean;
 }
 
 let agent: Agent | null = null;
@@ -56,10 +63,12 @@ function validate(options: EnableAttachOptions): void {
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) bad('port', 'must be an integer from 0 to 65535 (0 picks a free port)');
   if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) bad('host', 'must be a non-empty string such as "127.0.0.1" or "0.0.0.0"');
   if ((options.certfile === undefined) !== (options.keyfile === undefined)) bad(options.certfile === undefined ? 'keyfile' : 'certfile', 'needs its partner: pass both certfile and keyfile (make them with: longreach cert create)');
+  if (options.subprocess !== undefined && typeof options.subprocess !== 'boolean') bad('subprocess', 'must be true (follow child processes, the default) or false');
 }
 
 /** Starts the debug server and returns the address it bound. Synchronous; throws LongreachError on bad input. */
 export function enableAttach(options: EnableAttachOptions): BoundAddress {
+  if (agent?.member) leaveJob(); // a child of a debugged job that listens itself is its own job from now on
   if (agent) throw new LongreachError('LR_ALREADY_ENABLED', `the debug server is already listening on ${agent.address.host}:${agent.address.port} in this process; call enableAttach once`);
   validate(options);
   const connect = connectConfig(options);
@@ -77,6 +86,32 @@ export function enableAttach(options: EnableAttachOptions): BoundAddress {
   };
   if (tls) config.tls = { cert: String(tls.cert), key: String(tls.key) };
   if (connect) config.connect = connect;
+  const job = options.subprocess === false ? null : prepareRoot();
+  if (job) config.job = job;
+  const worker = startWorker(config);
+  const shared = slots(state);
+  const outcome = Atomics.wait(shared, SLOT.STATE, 0, START_TIMEOUT_MS);
+  const status = Atomics.load(shared, SLOT.STATE);
+  if (outcome === 'timed-out' || status === 0) {
+    void worker.terminate();
+    if (job) removeRoot(job);
+    throw new LongreachError('LR_TIMEOUT', `the debug server did not start within ${START_TIMEOUT_MS / 1000} s; set LONGREACH_LOG=all for details`);
+  }
+  const result = readResult(state) as { host?: string; port?: number; code?: string; message?: string };
+  if (status === 2) {
+    void worker.terminate();
+    if (job) removeRoot(job);
+    throw new LongreachError((result.code as never) ?? 'LR_INTERNAL', result.message ?? 'the debug server failed to start');
+  }
+  agent = { worker, state, slots: shared, address: { host: result.host!, port: result.port! } };
+  installHelpers(agent);
+  if (job) publishRoot(job, config.redirectOutput);
+  else publishOff();
+  // A default-host warning about no secret is printed by the server core inside the worker; it is the one line we write.
+  return { ...agent.address };
+}
+
+function startWorker(config: WorkerConfig): Worker {
   const worker = new Worker(new URL('./worker/main.js', import.meta.url), {
     workerData: config,
     execArgv: [],
@@ -87,22 +122,38 @@ export function enableAttach(options: EnableAttachOptions): BoundAddress {
   // stdout: true would hold the process open.)
   worker.unref();
   worker.on('error', () => undefined);
-  const shared = slots(state);
-  const outcome = Atomics.wait(shared, SLOT.STATE, 0, START_TIMEOUT_MS);
-  const status = Atomics.load(shared, SLOT.STATE);
-  if (outcome === 'timed-out' || status === 0) {
-    void worker.terminate();
-    throw new LongreachError('LR_TIMEOUT', `the debug server did not start within ${START_TIMEOUT_MS / 1000} s; set LONGREACH_LOG=all for details`);
+  return worker;
+}
+
+// ---- jobs (docs/protocol.md 5.3) -----------------------------------------------------------------------------------
+/**
+ * A child of a debugged job (register.ts, before the program's code): start a worker that joins the root's job
+ * instead of listening. Never throws, never prints. While a client debugs the whole job, wait (at most the job's
+ * hold) until its session has set this process's breakpoints, so a short-lived child stops where it should.
+ */
+export function joinJob(job: JobConfig): void {
+  if (agent) return;
+  try {
+    const { boot, holdMs } = memberBoot(job);
+    const state = createSharedState();
+    const config: WorkerConfig = { state, secret: null, host: '', port: 0, allowPlainSecret: false, redirectOutput: job.redirect, apiUrl: import.meta.url, argv: [...process.argv], job: boot };
+    const a: Agent = { worker: startWorker(config), state, slots: slots(state), address: { host: '', port: 0 }, member: true };
+    agent = a;
+    installHelpers(a);
+    if (holdMs <= 0) return;
+    const deadline = Date.now() + holdMs;
+    Atomics.wait(a.slots, SLOT.STATE, 0, holdMs);
+    if (Atomics.load(a.slots, SLOT.STATE) !== 1) return;
+    waitForAttach({ timeout: Math.max(0, deadline - Date.now()) / 1000 });
+  } catch {
+    // the program runs on undebugged
   }
-  const result = readResult(state) as { host?: string; port?: number; code?: string; message?: string };
-  if (status === 2) {
-    void worker.terminate();
-    throw new LongreachError((result.code as never) ?? 'LR_INTERNAL', result.message ?? 'the debug server failed to start');
-  }
-  agent = { worker, state, slots: shared, address: { host: result.host!, port: result.port! } };
-  installHelpers(agent);
-  // A default-host warning about no secret is printed by the server core inside the worker; it is the one line we write.
-  return { ...agent.address };
+}
+
+function leaveJob(): void {
+  const a = agent;
+  agent = null;
+  if (a) void a.worker.terminate();
 }
 
 /** The hidden helpers breakpoint conditions call (hit counts, log points) and output redirection. */
@@ -153,7 +204,7 @@ function installHelpers(a: Agent): void {
   };
   Object.defineProperty(globalThis, Symbol.for(AGENT_GLOBAL), { value: helpers, enumerable: false, configurable: true });
   process.on('exit', (code) => {
-    if (Atomics.load(a.slots, SLOT.ATTACHED) !== 1) return;
+    if (agent !== a || Atomics.load(a.slots, SLOT.ATTACHED) !== 1) return;
     const before = Atomics.load(a.slots, SLOT.ACK);
     post({ kind: 'exit', code: typeof code === 'number' ? code : 0 });
     Atomics.wait(a.slots, SLOT.ACK, before, EXIT_FLUSH_MS);

@@ -44,6 +44,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RegisterConfig {
   if (env.LONGREACH_FINGERPRINT) options.fingerprint = env.LONGREACH_FINGERPRINT;
   if (env.LONGREACH_CERTFILE) options.certfile = env.LONGREACH_CERTFILE;
   if (env.LONGREACH_KEYFILE) options.keyfile = env.LONGREACH_KEYFILE;
+  const follow = env.LONGREACH_SUBPROCESS?.trim().toLowerCase();
+  if (follow === '0' || follow === 'false') options.subprocess = false;
+  else if (follow && follow !== '1' && follow !== 'true') fail(`LONGREACH_SUBPROCESS=${JSON.stringify(env.LONGREACH_SUBPROCESS)} is not understood; use 0 not to follow child processes, or 1 (the default)`);
   let wait: number | null = null;
   const w = env.LONGREACH_WAIT?.trim();
   if (w && w !== '0' && w.toLowerCase() !== 'false') {

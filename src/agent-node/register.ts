@@ -9,13 +9,31 @@
 //   LONGREACH_CONNECT       HOST:PORT of a hub (longreach listen) to dial instead of listening (reverse connect)
 //   LONGREACH_CA / LONGREACH_FINGERPRINT     trust the hub's TLS certificate (a CA file, or sha256:HEX)
 //   LONGREACH_WAIT          1 to wait for a debugger before the program starts, or a number of seconds
+//   LONGREACH_SUBPROCESS    0 not to follow child processes (default: they join this process's job)
+//   LONGREACH_JOB_HOLD      seconds a new child waits for a job session's breakpoints (default 5)
+//
+// A child of a debugged job (LONGREACH_JOB in its environment, inherited with NODE_OPTIONS) joins the job instead
+// of listening (docs/protocol.md 5.3).
 
 import { isMainThread } from 'node:worker_threads';
-import { LongreachError } from '../protocol/errors.js';
-import { enableAttach, waitForAttach } from './api.js';
-import { configFromEnv } from './register-config.js';
+import { JOB_ENV, decodeJob } from './job/config.js';
 
-if (isMainThread) {
+// The agent itself is imported only where it starts: a worker thread of the program, or a child whose root does not
+// follow children, loads nothing more than this file and job/config.js.
+
+// Once per process, even when two copies of the package are imported (an inherited NODE_OPTIONS and a --import).
+const ONCE = Symbol.for('longreach.register');
+const first = isMainThread && !(ONCE in globalThis);
+if (first) Object.defineProperty(globalThis, ONCE, { value: true });
+const job = first ? decodeJob(process.env[JOB_ENV]) : null;
+
+if (job && job.root !== process.pid) {
+  // a child of a debugged job: join it (or stay alone, when its root does not follow children)
+  if (job.kind === 'join') (await import('./api.js')).joinJob(job.config);
+} else if (first) {
+  const { LongreachError } = await import('../protocol/errors.js');
+  const { enableAttach, waitForAttach } = await import('./api.js');
+  const { configFromEnv } = await import('./register-config.js');
   try {
     const config = configFromEnv(process.env);
     delete process.env.LONGREACH_SECRET;

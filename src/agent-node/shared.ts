@@ -2,6 +2,7 @@
 // thread can block in Atomics.wait without an event loop) and the messages they exchange.
 
 import type { ConnectConfig } from './connect-options.js';
+import type { JobBoot } from './job/main-thread.js';
 
 export const SLOT = {
   /** 0 starting, 1 listening, 2 failed (see the result text). */
@@ -59,6 +60,8 @@ export interface WorkerConfig {
   argv: string[];
   /** Reverse connect: dial this hub instead of listening (connect-options.ts). */
   connect?: ConnectConfig;
+  /** A job's root (serves the gateway) or member (dials it instead of listening): docs/protocol.md 5.3. */
+  job?: JobBoot;
 }
 
 /** Main thread → worker. */

@@ -237,6 +237,13 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
         if (b.reason === 'exited') {
           this.#threadNames.delete(b.threadId);
           this.#queued = this.#queued.filter((q) => q.threadId !== b.threadId);
+          if (this.#state === 'stopped' && this.#stop?.threadId === b.threadId) {
+            // the current stop's process ended (a job's child killed while stopped): a stop that waited becomes current
+            this.#state = 'running';
+            this.#stop = null;
+            this.emit('continued');
+            void this.#nextQueued();
+          }
         }
         this.emit('thread', { reason: b.reason, threadId: b.threadId });
         return;

@@ -16,6 +16,31 @@ export interface SessionContext {
   isTls: boolean;
   /** Sends an event to the attached client; false when the connection is gone. */
   sendEvent(event: string, body?: unknown): boolean;
+  /** The client selected this process by its pid (?pid=): it debugs this process alone, not its job. */
+  selected?: boolean;
+}
+
+/** The client side of a connection that selected another process of a job (docs/protocol.md 5.3). */
+export interface JobClient {
+  peer: string;
+  /** Sends a message to the client (the connection numbers it). */
+  send(message: OutgoingMessage): void;
+  close(): void;
+}
+
+/** Carries every later message of a connection that selected another process to that process. */
+export interface JobRelay {
+  toChild(message: DapMessage): void;
+  /** The client went away: end the process's session. */
+  close(): void;
+}
+
+/** A job's gateway, plugged in by the agent (docs/protocol.md 5.3): the other processes this address reaches. */
+export interface GateJob {
+  /** The listing's answer from this process's own: with `processes` once the job has other processes. */
+  processInfo(own: ProcessInfo): ProcessInfo | Promise<ProcessInfo>;
+  /** Opens a session with process `pid` (not this one) for a client; rejects with LR_NO_SUCH_PROCESS outside the job. */
+  select(pid: number, client: JobClient): Promise<{ capabilities: Record<string, unknown>; relay: JobRelay }>;
 }
 
 /** What an agent plugs into the server core: the DAP side of one attached debugger. */
@@ -45,6 +70,8 @@ export interface GateShared {
   attached: { gate: Gate; address: string; since: string } | null;
   /** Settles once every session being closed has finished closing; null when none is. */
   closing: Promise<void> | null;
+  /** This process's job, when it is a job's root (docs/protocol.md 5.3). */
+  job: GateJob | null;
 }
 
 /** Requests a connection may send before it authenticates (docs/protocol.md section 4.6). */
@@ -90,6 +117,10 @@ export class Gate {
   #opening = false;
   readonly #onAuthenticated: (() => void) | undefined;
   readonly #handlers: ExtraHandlers;
+  /** Set once the client selected another process of the job: everything goes there. */
+  #relay: JobRelay | null = null;
+  /** The client selected this very process (?pid=): its session is this process alone. */
+  #selected = false;
 
   constructor(conn: DapConnection, shared: GateShared, { isTls, address, authTimeoutMs, authenticated = false, handlers = {}, onAuthenticated }: GateOptions) {
     this.#conn = conn;
@@ -108,6 +139,10 @@ export class Gate {
   }
 
   #onMessage(message: DapMessage): void {
+    if (this.#relay) {
+      this.#relay.toChild(message);
+      return;
+    }
     if (message.type !== 'request' || typeof message.command !== 'string') return;
     const request = message as Request;
     if (!this.#authenticated && ++this.#pendingRequests > MAX_PENDING_REQUESTS) {
@@ -141,7 +176,7 @@ export class Gate {
         return this.#disconnect(args);
       case 'longreach/processInfo':
         this.#requireAuth();
-        return this.#shared.processInfo(this.#attachedInfo());
+        return this.#shared.job ? this.#shared.job.processInfo(this.#shared.processInfo(this.#attachedInfo())) : this.#shared.processInfo(this.#attachedInfo());
       case 'longreach/selectProcess':
         this.#requireAuth();
         return this.#selectProcess(args);
@@ -162,9 +197,21 @@ export class Gate {
       throw new LongreachError('LR_BAD_REQUEST', 'longreach/selectProcess needs {"pid": <positive integer>}');
     }
     if (this.#session) throw new LongreachError('LR_BAD_REQUEST', 'select the process before attach');
+    if (pid !== process.pid && this.#shared.job) {
+      const client = { peer: this.#address, send: (m: OutgoingMessage) => void this.#conn.send(m), close: () => this.#conn.close() };
+      return this.#shared.job.select(pid, client).then(({ capabilities, relay }) => {
+        if (this.#gone) {
+          relay.close();
+          throw new LongreachError('LR_CLOSED', 'the connection closed while the process was being selected');
+        }
+        this.#relay = relay;
+        return { capabilities };
+      });
+    }
     if (pid !== process.pid) {
       throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${process.pid} (see longreach list)`);
     }
+    this.#selected = true;
     return { capabilities: { ...this.#shared.capabilities } };
   }
 
@@ -248,6 +295,7 @@ export class Gate {
     const session = this.#shared.createSession({
       peer: this.#address,
       isTls: this.#isTls,
+      selected: this.#selected,
       sendEvent: (event, body) => this.#conn.send(body === undefined ? { type: 'event', event } : { type: 'event', event, body }) !== 0,
     });
     this.#session = session;
@@ -381,6 +429,7 @@ export class Gate {
   #onClose(): void {
     this.#gone = true;
     clearTimeout(this.#deadline);
+    this.#relay?.close();
     const session = this.#detach();
     if (!session) return;
     try {

@@ -7,8 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LongreachError } from '../../protocol/errors.js';
 import { log, logEnabled } from '../../protocol/log.js';
 import { startDialer } from '../../server/dial.js';
+import type { SessionContext } from '../../server/gate.js';
 import { nodeProcessInfo } from '../../server/process-info.js';
 import { startServer, type ServerOptions } from '../../server/server.js';
+import { Gateway } from '../job/gateway.js';
+import { startMember } from '../job/member.js';
 import { SLOT, slots, writeResult, type ToWorker, type WorkerConfig } from '../shared.js';
 import { CAPABILITIES, NodeDebugSession } from './session.js';
 
@@ -44,34 +47,50 @@ parentPort?.on('message', (message: ToWorker) => {
 
 const serve = config.connect ? dialHub : startServer;
 
-serve({
-  secret: config.secret,
-  host: config.host,
-  port: config.port,
-  ...(config.tls ? { tls: config.tls } : {}),
-  allowPlainSecret: config.allowPlainSecret,
-  agentName: 'longreach-node',
-  capabilities: CAPABILITIES,
-  processInfo: (attached) => nodeProcessInfo(attached, config.argv),
-  createSession: (context) => {
-    const session = new NodeDebugSession(context, config, shared, teardown);
-    const close = session.close.bind(session);
-    session.close = async () => {
-      if (active === session) active = null;
-      const done = close();
-      teardown = session.detached;
-      await done;
-      // What a session allocated here (a few hundred scriptParsed records, source maps, handles) is garbage now.
-      // When the program runs with --expose-gc (flags are process-wide), collect it every few detaches, off the
-      // program's thread: this isolate's heap then stays flat across attaches instead of growing until V8's next
-      // full collection (npm run bench:soak runs its program so).
-      const n = ++closed;
-      if (n % 8 === 0) setImmediate(() => collect(n));
-    };
-    active = session;
-    return session;
-  },
-}).then(
+function createSession(context: SessionContext): NodeDebugSession {
+  const session = new NodeDebugSession(context, config, shared, teardown);
+  const close = session.close.bind(session);
+  session.close = async () => {
+    if (active === session) active = null;
+    const done = close();
+    teardown = session.detached;
+    await done;
+    // What a session allocated here (a few hundred scriptParsed records, source maps, handles) is garbage now.
+    // When the program runs with --expose-gc (flags are process-wide), collect it every few detaches, off the
+    // program's thread: this isolate's heap then stays flat across attaches instead of growing until V8's next
+    // full collection (npm run bench:soak runs its program so).
+    const n = ++closed;
+    if (n % 8 === 0) setImmediate(() => collect(n));
+  };
+  active = session;
+  return session;
+}
+
+// ---- jobs (docs/protocol.md 5.3): a job's root also serves its gateway (and a client attached without ?pid=
+// debugs the whole job); a member dials the root's gateway instead of listening anywhere.
+const job = config.job;
+const gateway = job?.role === 'root' ? new Gateway(job.folder, job.token) : null;
+const sessionFor = (context: SessionContext) => (gateway && !context.selected ? gateway.jobSession(context, createSession) : createSession(context));
+const started: Promise<{ host: string; port: number }> =
+  job?.role === 'member'
+    ? startMember({ socket: job.socket, token: job.token, label: job.label, argv: config.argv, capabilities: CAPABILITIES, createSession: sessionFor }).then(() => ({ host: '', port: 0 }))
+    : (gateway ? gateway.listen() : Promise.resolve()).then(() =>
+        serve({
+          secret: config.secret,
+          host: config.host,
+          port: config.port,
+          ...(config.tls ? { tls: config.tls } : {}),
+          allowPlainSecret: config.allowPlainSecret,
+          agentName: 'longreach-node',
+          capabilities: CAPABILITIES,
+          createSession: sessionFor,
+          // the program's argv: this worker's own names the worker
+          processInfo: (attached) => nodeProcessInfo(attached, config.argv),
+          ...(gateway ? { job: gateway } : {}),
+        }),
+      );
+
+started.then(
   (server) => {
     writeResult(config.state, { host: server.host, port: server.port });
     Atomics.store(shared, SLOT.STATE, 1);
@@ -83,6 +102,7 @@ serve({
     writeResult(config.state, { code: e.code, message: e.message });
     Atomics.store(shared, SLOT.STATE, 2);
     Atomics.notify(shared, SLOT.STATE);
+    if (job?.role === 'member') process.exit(0); // no gateway to join: this worker has nothing to do
   },
 );
 

@@ -60,6 +60,8 @@ export class NodeDebugSession implements DebugSessionHandler {
   readonly #after: Promise<void>;
   /** Settles once this session has left the inspector (see V8Runtime.release). */
   detached: Promise<void> = Promise.resolve();
+  /** The breakpoint requests and configurationDone, one at a time in arrival order (see #inOrder). */
+  #configuring: Promise<unknown> = Promise.resolve();
 
   constructor(context: SessionContext, config: WorkerConfig, slots: Int32Array, after: Promise<void> = Promise.resolve()) {
     this.#after = after;
@@ -87,10 +89,10 @@ export class NodeDebugSession implements DebugSessionHandler {
     const s = this.#state;
     this.#table = {
       attach: (a) => this.#attach(a),
-      configurationDone: () => this.#configurationDone(),
-      setBreakpoints: (a) => this.#setBreakpoints(a),
-      setFunctionBreakpoints: (a) => this.#setFunctionBreakpoints(a),
-      setExceptionBreakpoints: (a) => this.#setExceptionBreakpoints(a),
+      configurationDone: () => this.#inOrder(async () => this.#configurationDone()),
+      setBreakpoints: (a) => this.#inOrder(() => this.#setBreakpoints(a)),
+      setFunctionBreakpoints: (a) => this.#inOrder(() => this.#setFunctionBreakpoints(a)),
+      setExceptionBreakpoints: (a) => this.#inOrder(() => this.#setExceptionBreakpoints(a)),
       threads: () => threads(),
       stackTrace: (a) => stackTrace(s, a),
       scopes: (a) => scopes(s, a),
@@ -181,6 +183,18 @@ export class NodeDebugSession implements DebugSessionHandler {
     if (redirect) this.#hooks(true);
     Atomics.store(this.#slots, SLOT.ATTACHED, 1);
     return undefined;
+  }
+
+  /**
+   * Runs breakpoint requests one after another, in the order they came: a client may send them all at once (VS Code
+   * does, and so does a job session, docs/protocol.md 5.3), and one that switches the Debugger domain off while
+   * another's breakpoints are being set would lose them. configurationDone waits its turn too, so a program held
+   * until then (waitForAttach, a job's new child) runs only once its breakpoints are in.
+   */
+  #inOrder<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#configuring.then(fn, fn);
+    this.#configuring = run.catch(() => undefined);
+    return run;
   }
 
   #hooks(on: boolean): void {

@@ -1,0 +1,115 @@
+// npm run bench:node-jobs — what a Node.js job (docs/protocol.md 5.3) costs, printed side by side:
+// 1. A step round trip (`next` -> `stopped`) in the root, reached directly (?pid= of the root: its own session),
+//    and in a forked child reached through the root's gateway relay (?pid= of the child: the root's port,
+//    longreach/selectProcess, the child's agent behind the job's Unix socket): medians and the difference.
+// 2. An idle job of 16 forked processes (fixed CPU work each) under `node --import longreach/register` with nobody
+//    attached, against the same job run plainly: the median of the time ratio over interleaved repetitions.
+// BENCH_STEPS (default 200) and BENCH_REPS (default 5) set the sizes.
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { connect, listProcesses } from '../../src/client/index.js';
+
+const WORKLOAD = fileURLToPath(new URL('./job-workload.js', import.meta.url));
+const REGISTER = fileURLToPath(new URL('../../src/agent-node/register.js', import.meta.url));
+const STEPS = Number(process.env.BENCH_STEPS ?? 200);
+const REPS = Number(process.env.BENCH_REPS ?? 5);
+const SECRET = 'bench-secret';
+
+function line(marker: string): number {
+  return readFileSync(WORKLOAD, 'utf8').split('\n').findIndex((l) => l.includes(`@${marker}`)) + 1;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+/** Median `next` round trip (ms) in process `pid` of the job listening on `port`. */
+async function steps(port: number, pid: number): Promise<number> {
+  const session = await connect(`tcp://${SECRET}@127.0.0.1:${port}?pid=${pid}`, { timeoutMs: 20_000 });
+  const initialized = session.waitForEvent('initialized');
+  await session.request('attach', { redirectOutput: false });
+  await initialized;
+  let stopped = session.waitForEvent<{ threadId: number }>('stopped');
+  await session.request('setBreakpoints', { source: { path: WORKLOAD }, breakpoints: [{ line: line('step-a') }] });
+  await session.request('configurationDone');
+  const { threadId } = await stopped;
+  const times: number[] = [];
+  for (let i = 0; i < STEPS; i++) {
+    stopped = session.waitForEvent('stopped');
+    const t0 = performance.now();
+    await session.request('next', { threadId });
+    await stopped;
+    times.push(performance.now() - t0);
+    stopped = session.waitForEvent('stopped');
+    await session.request('continue', { threadId });
+    await stopped;
+  }
+  await session.request('setBreakpoints', { source: { path: WORKLOAD }, breakpoints: [] });
+  await session.disconnect();
+  return median(times);
+}
+
+async function relayBench(): Promise<void> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', REGISTER, WORKLOAD, 'step'], {
+    env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    let rows: { pid: number }[] = [];
+    for (let tries = 0; rows.length < 2 && tries < 200; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        rows = (await listProcesses(`tcp://${SECRET}@127.0.0.1:${port}`, { timeoutMs: 5_000 })).flatMap((r) => (r.ok ? [{ pid: r.pid }] : []));
+      } catch {
+        rows = [];
+      }
+    }
+    if (rows.length < 2) throw new Error('the job never listed its child');
+    const direct = await steps(port, child.pid!);
+    const relayed = await steps(port, rows.find((r) => r.pid !== child.pid)!.pid);
+    console.log(`step round trip (next -> stopped), median of ${STEPS}:`);
+    console.log(`  direct (the root)          ${direct.toFixed(3)} ms`);
+    console.log(`  through the gateway relay  ${relayed.toFixed(3)} ms   (+${(relayed - direct).toFixed(3)} ms)`);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+async function idleOnce(agent: boolean): Promise<number> {
+  const port = await freePort();
+  const args = [...(agent ? ['--import', REGISTER] : []), WORKLOAD, 'idle', '16', String(Number(process.env.BENCH_WORK ?? 20_000_000))];
+  const child = spawn(process.execPath, args, { env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((resolve) => child.on('exit', resolve));
+  return (JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ms: number }).ms;
+}
+
+async function idleBench(): Promise<void> {
+  const plain: number[] = [];
+  const agent: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const p = await idleOnce(false);
+    const a = await idleOnce(true);
+    plain.push(p);
+    agent.push(a);
+    ratios.push(a / p);
+  }
+  console.log(`idle 16-process job (fork, nobody attached), median of ${REPS}:`);
+  console.log(`  plain node                       ${median(plain).toFixed(0)} ms`);
+  console.log(`  --import longreach/register      ${median(agent).toFixed(0)} ms   (ratio ${median(ratios).toFixed(3)}x)`);
+}
+
+if (process.env.BENCH_ONLY !== 'idle') await relayBench();
+if (process.env.BENCH_ONLY !== 'relay') await idleBench();

@@ -1,0 +1,271 @@
+// The job's gateway, in the agent's worker of the process the user started (docs/protocol.md 5.3): the job's
+// other processes register here, a listing shows them all, and a client that selected one (`?pid=`) is relayed to
+// it. The same wire as the Python agent's gateway (python/longreach/job/gateway.py), so either kind of process may
+// join either kind of root.
+//
+// It listens on a Unix socket in a private directory (mode 0700, made by the main thread with mkdtemp), so only
+// the job's user can even connect, and every connection must present the job token (compared in constant time)
+// within a few seconds. Nothing of the job listens on an outside address but the root's server. Two kinds of
+// connection come in: `control`, one per process for its whole life (its end is the process's end), and
+// `session`, a process opening the session the gateway asked it for.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { LongreachError } from '../../protocol/errors.js';
+import { log } from '../../protocol/log.js';
+import type { ProcessInfo } from '../../protocol/process-info.js';
+import type { DebugSessionHandler, GateJob, JobClient, SessionContext } from '../../server/gate.js';
+import { JobSession, type Member } from './job-session.js';
+import { Link, type JobMessage } from './link.js';
+import { Relay } from './relay.js';
+
+const HELLO_TIMEOUT_MS = 5_000;
+const OPEN_TIMEOUT_MS = 5_000;
+const INFO_TIMEOUT_MS = 1_000;
+const MAX_LINKS = 4096;
+
+interface Ask {
+  id: number;
+  pid?: number;
+  expect: number;
+  answers: Map<number, ProcessInfo>;
+  done: (link?: Link) => void;
+}
+
+export type { Member };
+
+export class Gateway implements GateJob {
+  readonly folder: string;
+  readonly socketPath: string;
+  readonly #token: Buffer;
+  readonly #members = new Map<number, Member>();
+  readonly #seen = new Set<number>();
+  readonly #asks = new Map<number, Ask>();
+  #nextAsk = 0;
+  #links = 0;
+  #server: Server | null = null;
+  #session: JobSession | null = null;
+
+  constructor(folder: string, token: string) {
+    this.folder = folder;
+    this.socketPath = join(folder, 'gw');
+    this.#token = digest(token);
+  }
+
+  listen(): Promise<void> {
+    const server = createServer((socket) => {
+      if (this.#links >= MAX_LINKS) return void socket.destroy();
+      this.#links += 1;
+      socket.on('close', () => (this.#links -= 1));
+      this.#serve(new Link(socket));
+    });
+    this.#server = server;
+    return new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.socketPath, () => {
+        server.removeListener('error', reject);
+        server.on('error', (err) => log('agent', `job gateway: ${err.message}`));
+        server.unref();
+        try {
+          chmodSync(this.socketPath, 0o600);
+        } catch {
+          // the directory's 0700 already keeps others out
+        }
+        resolve();
+      });
+    });
+  }
+
+  // ---- what the gate asks ---------------------------------------------------------------------------------------
+  pids(): number[] {
+    return [process.pid, ...[...this.#members.values()].filter((m) => !m.helper).map((m) => m.pid).sort((a, b) => a - b)];
+  }
+
+  members(): Member[] {
+    return [...this.#members.values()].filter((m) => !m.helper);
+  }
+
+  isMember(member: Member): boolean {
+    return this.#members.get(member.pid) === member;
+  }
+
+  async processInfo(own: ProcessInfo): Promise<ProcessInfo> {
+    const members = this.members();
+    if (members.length === 0) return own; // alone, the root lists as any single process does
+    const answers = await this.#askAll(members);
+    const me: ProcessInfo = { ppid: process.ppid, label: '', waiting: null, ...own };
+    const rows: ProcessInfo[] = [me];
+    for (const m of [...members].sort((a, b) => a.pid - b.pid)) {
+      const info = answers.get(m.pid) ?? m.info;
+      if (!info || typeof info !== 'object') continue;
+      const row: ProcessInfo = { ...info, pid: m.pid, ppid: this.#visibleParent(m.ppid) };
+      if (!row.label && m.execd) row.label = "exec'd";
+      rows.push(row);
+    }
+    return { ...me, processes: rows };
+  }
+
+  async select(pid: number, client: JobClient): Promise<{ capabilities: Record<string, unknown>; relay: Relay }> {
+    const member = this.#members.get(pid);
+    if (!member || member.helper) {
+      throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${this.pids().join(', ')} (see longreach list)`);
+    }
+    const link = await this.openSession(member, client.peer);
+    if (!link) throw new LongreachError('LR_TIMEOUT', `process ${pid} did not open a debugging session within ${OPEN_TIMEOUT_MS / 1000} s (it may be ending or stuck); try again or attach to another process`);
+    return { capabilities: { ...member.capabilities }, relay: new Relay(client, link, pid) };
+  }
+
+  /** Asks `member` to open a session for a client at `peer`: its link, or null when it ended or did not answer in time. */
+  openSession(member: Member, peer: string): Promise<Link | null> {
+    const cut = peer.lastIndexOf(':');
+    const host = cut > 0 ? peer.slice(0, cut).replace(/^\[|\]$/g, '') : peer;
+    const port = cut > 0 ? Number(peer.slice(cut + 1)) || 0 : 0;
+    return new Promise<Link | null>((resolve) => {
+      const ask = this.#newAsk((link) => resolve(link ?? null), 1);
+      ask.pid = member.pid;
+      if (!member.link.send({ type: 'open', id: ask.id, peer: [host, port] })) ask.done();
+      setTimeout(() => ask.done(), OPEN_TIMEOUT_MS).unref();
+    });
+  }
+
+  // ---- a session over the whole job -----------------------------------------------------------------------------
+  /** The session of a client that attached to this process without ?pid=: it spans the job. */
+  jobSession(context: SessionContext, makeRoot: (context: SessionContext) => DebugSessionHandler): DebugSessionHandler {
+    const session = new JobSession(this, context, makeRoot, () => this.#sessionEnded(session));
+    this.#session = session;
+    try {
+      writeFileSync(join(this.folder, 'attached'), '', { mode: 0o600 });
+    } catch {
+      // new processes then simply do not wait for their breakpoints
+    }
+    return session;
+  }
+
+  #sessionEnded(session: JobSession): void {
+    if (this.#session !== session) return;
+    this.#session = null;
+    try {
+      unlinkSync(join(this.folder, 'attached'));
+    } catch {
+      // already gone
+    }
+  }
+
+  // ---- connections from the job's processes ---------------------------------------------------------------------
+  #serve(link: Link): void {
+    const timer = setTimeout(() => {
+      log('agent', 'job gateway: refused a local connection that did not say hello in time');
+      link.close();
+    }, HELLO_TIMEOUT_MS).unref();
+    link.once('close', () => clearTimeout(timer));
+    link.once('message', (hello) => {
+      clearTimeout(timer);
+      if (hello.type !== 'hello' || !this.#tokenOk(hello.token) || !Number.isInteger(hello.pid)) {
+        log('agent', 'job gateway: refused a local connection without the job token');
+        link.close();
+        return;
+      }
+      link.trust();
+      if (hello.kind === 'control') this.#control(link, hello);
+      else if (hello.kind === 'session') this.#sessionLink(link, hello);
+      else link.close();
+    });
+  }
+
+  #control(link: Link, hello: JobMessage): void {
+    const pid = hello.pid as number;
+    const member: Member = {
+      pid,
+      ppid: Number.isInteger(hello.ppid) ? (hello.ppid as number) : null,
+      link,
+      capabilities: isObject(hello.capabilities) ? hello.capabilities : {},
+      helper: hello.helper === true,
+      execd: this.#seen.has(pid),
+      info: isObject(hello.info) ? (hello.info as unknown as ProcessInfo) : null,
+    };
+    const old = this.#members.get(pid);
+    this.#members.set(pid, member);
+    this.#seen.add(pid);
+    old?.link.close(); // the same pid again: an exec; the old image's link is stale
+    log('agent', `job: process ${pid} (parent ${member.ppid}) joined${member.helper ? ' as a helper' : ''}`);
+    link.on('message', (message) => {
+      if (message.type === 'info') this.#answer(message.id, pid, message.info);
+    });
+    link.on('close', () => {
+      if (this.#members.get(pid) === member) this.#members.delete(pid);
+      log('agent', `job: process ${pid} left`);
+    });
+    if (this.#session && !member.helper) void this.#session.join(member).catch((err: unknown) => log('agent', `job: process ${pid} could not join the session: ${String(err)}`));
+  }
+
+  #sessionLink(link: Link, hello: JobMessage): void {
+    const ask = typeof hello.id === 'number' ? this.#asks.get(hello.id) : undefined;
+    if (!ask || ask.pid !== hello.pid) return void link.close();
+    ask.done(link);
+  }
+
+  // ---- questions to the processes -------------------------------------------------------------------------------
+  #newAsk(finish: (link?: Link) => void, expect: number): Ask {
+    const id = ++this.#nextAsk;
+    let settled = false;
+    const ask: Ask = {
+      id,
+      expect,
+      answers: new Map(),
+      done: (link) => {
+        if (settled) {
+          link?.close();
+          return;
+        }
+        settled = true;
+        this.#asks.delete(id);
+        finish(link);
+      },
+    };
+    this.#asks.set(id, ask);
+    return ask;
+  }
+
+  #answer(id: unknown, pid: number, info: unknown): void {
+    const ask = typeof id === 'number' ? this.#asks.get(id) : undefined;
+    if (!ask || !isObject(info)) return;
+    ask.answers.set(pid, info as unknown as ProcessInfo);
+    if (ask.answers.size >= ask.expect) ask.done();
+  }
+
+  #askAll(members: Member[]): Promise<Map<number, ProcessInfo>> {
+    return new Promise((resolve) => {
+      const ask = this.#newAsk(() => resolve(ask.answers), members.length);
+      for (const m of members) m.link.send({ type: 'info', id: ask.id });
+      setTimeout(() => ask.done(), INFO_TIMEOUT_MS).unref();
+    });
+  }
+
+  /** A process forked by a helper (Python multiprocessing's fork server) is shown under the helper's parent. */
+  #visibleParent(ppid: number | null): number | null {
+    const seen = new Set<number>();
+    let p = ppid;
+    while (p !== null && !seen.has(p)) {
+      const m = this.#members.get(p);
+      if (!m?.helper) break;
+      seen.add(p);
+      p = m.ppid;
+    }
+    return p;
+  }
+
+  #tokenOk(offered: unknown): boolean {
+    return typeof offered === 'string' && timingSafeEqual(digest(offered), this.#token);
+  }
+}
+
+/** Equal-length digests, so the comparison takes the same time whatever was offered. */
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

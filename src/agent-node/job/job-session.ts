@@ -1,0 +1,298 @@
+// A debugging session over the whole job: what a client gets when it attaches to the root without `?pid=`
+// (docs/protocol.md 5.3), speaking what the Python agent's job session speaks (python/longreach/job/jobsession.py),
+// so the CLI's `processes` / `process N` work the same.
+//
+// The root's own session (a NodeDebugSession) runs behind it; every other process of the job gets a session
+// opened by the gateway (a ChildPort), now and whenever a process joins later. Requests that name a thread, frame,
+// variables or source go to the process that id belongs to (ids.ts); the rest go to the root. Breakpoints,
+// exception filters and function breakpoints go to every process, present and future (the root answers; a process
+// that joins later gets the latest of each, then configurationDone, one after the other). `threads` lists every
+// process's threads, named `pid 4242 cluster worker 1: main`. Each process stops on its own, so stops and resumes
+// say allThreadsStopped / allThreadsContinued: false once the job has other processes; a child's output is
+// prefixed with its name; a child that ends is announced and the session carries on with the others.
+
+import { LongreachError, fromErrorResponse } from '../../protocol/errors.js';
+import { log } from '../../protocol/log.js';
+import type { DebugSessionHandler, SessionContext } from '../../server/gate.js';
+import type { ProcessInfo } from '../../protocol/process-info.js';
+import * as ids from './ids.js';
+import type { JobMessage, Link } from './link.js';
+
+type Args = Record<string, unknown>;
+
+/** A process registered with the gateway (gateway.ts). */
+export interface Member {
+  pid: number;
+  ppid: number | null;
+  link: Link;
+  capabilities: Record<string, unknown>;
+  helper: boolean;
+  execd: boolean;
+  info: ProcessInfo | null;
+}
+
+/** What a job session needs of the gateway (gateway.ts). */
+export interface Gateway {
+  members(): Member[];
+  isMember(member: Member): boolean;
+  openSession(member: Member, peer: string): Promise<Link | null>;
+}
+
+const BROADCAST = new Set(['setBreakpoints', 'setExceptionBreakpoints', 'setFunctionBreakpoints']);
+const DROP_FROM_CHILDREN = new Set(['initialized', 'process', 'breakpoint', 'module', 'loadedSource', 'capabilities', 'exited', 'terminated']);
+const THREADS_TIMEOUT_MS = 1_000;
+const PRIVATE_TIMEOUT_MS = 5_000;
+/** Requests of our own to a child are numbered from here (a client's never get this far). */
+const PRIVATE_SEQ = 2 ** 40;
+
+class ChildPort {
+  readonly threads = new Set<number>();
+  readonly #pending = new Map<number, { command: string; settle: (response: JobMessage | Error) => void }>();
+  readonly #lineStart = new Map<string, boolean>();
+  #seq = PRIVATE_SEQ;
+  /** Private requests (the replay, broadcasts) go one after the other, each once the last was answered. */
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly slot: number,
+    readonly pid: number,
+    readonly label: string,
+    readonly link: Link,
+  ) {}
+
+  name(): string {
+    return `pid ${this.pid}${this.label ? ` ${this.label}` : ''}`;
+  }
+
+  /** Sends a request; resolves with the response message (rejects when the process ends or `timeoutMs` passes). */
+  request(command: string, args: Args, timeoutMs = 0): Promise<JobMessage> {
+    const seq = ++this.#seq;
+    return new Promise<JobMessage>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.#pending.set(seq, {
+        command,
+        settle: (r) => {
+          clearTimeout(timer);
+          this.#pending.delete(seq);
+          if (r instanceof Error) reject(r);
+          else resolve(r);
+        },
+      });
+      if (timeoutMs > 0) timer = setTimeout(() => this.#pending.get(seq)?.settle(new LongreachError('LR_TIMEOUT', `${this.name()} did not answer ${command} within ${timeoutMs / 1000} s`)), timeoutMs).unref();
+      if (!this.link.send({ seq, type: 'request', command, arguments: args })) this.#pending.get(seq)?.settle(new LongreachError('LR_CLOSED', `${this.name()} has ended`));
+    });
+  }
+
+  /** A request after every private one sent before it was answered (or gave up). */
+  queued(command: string, args: Args): Promise<unknown> {
+    const next = this.#chain.then(() => this.request(command, args, PRIVATE_TIMEOUT_MS)).catch(() => undefined);
+    this.#chain = next;
+    return next;
+  }
+
+  answered(response: JobMessage): void {
+    this.#pending.get(response.request_seq as number)?.settle(response);
+  }
+
+  /** The process ended: every request it did not answer fails. */
+  ended(): void {
+    for (const { command, settle } of [...this.#pending.values()]) {
+      settle(new LongreachError('LR_CLOSED', `${this.name()} ended before answering ${command}; the other processes of the job go on`));
+    }
+  }
+
+  /** The output with `[pid 4242 fork] ` at the start of each line (a line may start in one event and end in another). */
+  prefixed(category: string, text: string): string {
+    const prefix = `[${this.name()}] `;
+    let start = this.#lineStart.get(category) ?? true;
+    let out = '';
+    for (const piece of text.match(/[^\n]*\n|[^\n]+/g) ?? []) {
+      out += start ? prefix + piece : piece;
+      start = piece.endsWith('\n');
+    }
+    this.#lineStart.set(category, start);
+    return out;
+  }
+}
+
+export class JobSession implements DebugSessionHandler {
+  readonly #gateway: Gateway;
+  readonly #context: SessionContext;
+  readonly #root: DebugSessionHandler;
+  readonly #ended: () => void;
+  readonly #ports = new Map<number, ChildPort>();
+  readonly #byPid = new Map<number, ChildPort>();
+  #nextSlot = 1;
+  #attachArgs: Args = {};
+  readonly #breakpoints = new Map<string, Args>();
+  #exceptions: Args | null = null;
+  #functions: Args | null = null;
+  #configured = false;
+  #closed = false;
+
+  constructor(gateway: Gateway, context: SessionContext, makeRoot: (context: SessionContext) => DebugSessionHandler, ended: () => void) {
+    this.#gateway = gateway;
+    this.#context = context;
+    this.#ended = ended;
+    this.#root = makeRoot({ ...context, sendEvent: (event, body) => context.sendEvent(event, this.#across(event, body)) });
+  }
+
+  handle(command: string, args: Args): unknown {
+    if (command === 'attach') return this.#attach(args);
+    const slot = ids.routeOf(args);
+    if (slot) return this.#forward(slot, command, args);
+    if (BROADCAST.has(command)) {
+      if (command === 'setBreakpoints') this.#breakpoints.set(String((args.source as Args | undefined)?.path), { ...args });
+      else if (command === 'setExceptionBreakpoints') this.#exceptions = { ...args };
+      else this.#functions = { ...args };
+      this.#toChildren(command, args);
+    } else if (command === 'configurationDone') {
+      this.#configured = true;
+      this.#toChildren(command, args);
+    } else if (command === 'threads') {
+      return this.#threads();
+    } else if (command === 'terminate') {
+      this.#endChildren(true);
+    }
+    return this.#root.handle(command, args);
+  }
+
+  started(): void {
+    this.#root.started?.();
+  }
+
+  close(): void | Promise<void> {
+    this.#endChildren(false);
+    return this.#root.close();
+  }
+
+  terminate(): void | Promise<void> {
+    this.#endChildren(true);
+    return this.#root.terminate ? this.#root.terminate() : this.#root.close();
+  }
+
+  // ---- the root -------------------------------------------------------------------------------------------------
+  async #attach(args: Args): Promise<unknown> {
+    this.#attachArgs = { ...args };
+    const body = await this.#root.handle('attach', args);
+    await Promise.all(this.#gateway.members().map((m) => this.join(m)));
+    return body;
+  }
+
+  /** With other processes, a stop or a resume holds for one process only: say so, so a client queues stops. */
+  #across(event: string, body: unknown): unknown {
+    if (this.#ports.size === 0 || body === null || typeof body !== 'object') return body;
+    if (event === 'stopped') return { ...(body as Args), allThreadsStopped: false };
+    if (event === 'continued') return { ...(body as Args), allThreadsContinued: false };
+    return body;
+  }
+
+  // ---- children -------------------------------------------------------------------------------------------------
+  /** A process of the job (there at attach, or joining later): open its session and bring it up to date. */
+  async join(member: Member): Promise<void> {
+    if (this.#closed || member.helper) return;
+    const stale = this.#byPid.get(member.pid);
+    if (stale) {
+      // the same pid again (an exec): the old image's session is gone
+      this.#ports.delete(stale.slot);
+      this.#byPid.delete(member.pid);
+      stale.link.close();
+    }
+    let link: Link | null = null;
+    for (let i = 0; i < 3 && !link; i++) {
+      // a busy machine may keep a starting process from answering in time: ask again
+      link = await this.#gateway.openSession(member, this.#context.peer);
+      if (this.#closed || !this.#gateway.isMember(member)) break;
+    }
+    if (!link) return void log('agent', `job: process ${member.pid} did not open its session; it is not part of the job session`);
+    if (this.#closed || this.#nextSlot > ids.MAX_SLOT) return void link.close();
+    const port = new ChildPort(this.#nextSlot++, member.pid, typeof member.info?.label === 'string' ? member.info.label : '', link);
+    this.#ports.set(port.slot, port);
+    this.#byPid.set(port.pid, port);
+    link.on('message', (message) => this.#fromChild(port, message));
+    link.on('close', () => this.#childEnded(port));
+    const steps: Promise<unknown>[] = [port.queued('attach', this.#attachArgs)];
+    for (const args of this.#breakpoints.values()) steps.push(port.queued('setBreakpoints', args));
+    if (this.#exceptions) steps.push(port.queued('setExceptionBreakpoints', this.#exceptions));
+    if (this.#functions) steps.push(port.queued('setFunctionBreakpoints', this.#functions));
+    if (this.#configured) steps.push(port.queued('configurationDone', {}));
+    await Promise.all(steps);
+    log('agent', `job: process ${member.pid} joined the job session`);
+  }
+
+  #toChildren(command: string, args: Args): void {
+    for (const port of this.#ports.values()) void port.queued(command, args);
+  }
+
+  async #forward(slot: number, command: string, args: Args): Promise<unknown> {
+    const port = this.#ports.get(slot);
+    if (!port) throw new LongreachError('LR_BAD_REQUEST', 'that thread, frame or variable belongs to a process that has ended; send threads for the current ids');
+    const response = await port.request(command, ids.inward(args));
+    if (response.success !== true) throw fromErrorResponse(response as { message?: string; body?: unknown });
+    return ids.outward(response.body, port.slot, `${port.name()}: `);
+  }
+
+  #fromChild(port: ChildPort, message: JobMessage): void {
+    if (message.type === 'response') return port.answered(message);
+    if (message.type !== 'event' || typeof message.event !== 'string' || this.#closed) return;
+    const event = message.event;
+    let body = (message.body ?? {}) as Args;
+    if (event === 'thread' && typeof body.threadId === 'number') {
+      if (body.reason === 'started') port.threads.add(body.threadId);
+      else port.threads.delete(body.threadId);
+    }
+    if (event === 'stopped' && typeof body.threadId === 'number') port.threads.add(body.threadId);
+    if (event === 'exited') this.#console(`${port.name()} exited with code ${String(body.exitCode)}\n`);
+    if (DROP_FROM_CHILDREN.has(event)) return;
+    if (event === 'output' && typeof body.output === 'string' && body.category !== 'telemetry') {
+      body = { ...body, output: port.prefixed(String(body.category ?? 'console'), body.output) };
+    }
+    this.#context.sendEvent(event, this.#across(event, ids.outward(body, port.slot, `${port.name()}: `)));
+  }
+
+  #childEnded(port: ChildPort): void {
+    const known = this.#ports.get(port.slot) === port;
+    if (known) {
+      this.#ports.delete(port.slot);
+      if (this.#byPid.get(port.pid) === port) this.#byPid.delete(port.pid);
+    }
+    port.ended();
+    if (!known || this.#closed) return;
+    for (const tid of [...port.threads].sort((a, b) => a - b)) this.#context.sendEvent('thread', { reason: 'exited', threadId: ids.join(port.slot, tid) });
+    this.#console(`${port.name()} left the job session\n`);
+  }
+
+  /** Detach (or end) everywhere: the children's sessions end now, which is not news for the client. */
+  #endChildren(terminate: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const port of this.#ports.values()) {
+      if (terminate) port.link.send({ seq: PRIVATE_SEQ - 1, type: 'request', command: 'disconnect', arguments: { terminateDebuggee: true } });
+      port.link.close();
+    }
+    this.#ports.clear();
+    this.#byPid.clear();
+    this.#ended();
+  }
+
+  async #threads(): Promise<unknown> {
+    const ports = [...this.#ports.values()];
+    const asked = ports.map((port) => port.request('threads', {}, THREADS_TIMEOUT_MS).catch(() => null));
+    const own = ((await this.#root.handle('threads', {})) as { threads?: Args[] } | undefined)?.threads ?? [];
+    const prefix = `pid ${process.pid}: `;
+    const threads: unknown[] = ports.length ? own.map((t) => ({ ...t, name: prefix + String(t.name ?? '') })) : [...own];
+    const answers = await Promise.all(asked);
+    answers.forEach((response, i) => {
+      const port = ports[i]!;
+      if (!response || response.success !== true) return;
+      const local = ((response.body ?? {}) as { threads?: Args[] }).threads ?? [];
+      for (const t of local) if (typeof t.id === 'number') port.threads.add(t.id);
+      threads.push(...((ids.outward(response.body, port.slot, `${port.name()}: `) as { threads?: unknown[] }).threads ?? []));
+    });
+    return { threads };
+  }
+
+  #console(text: string): void {
+    this.#context.sendEvent('output', { category: 'console', output: `longreach: ${text}` });
+  }
+}

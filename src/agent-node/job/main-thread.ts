@@ -1,0 +1,58 @@
+// The job's wiring on the program's main thread (docs/protocol.md 5.3), used by api.ts: the root's private
+// directory and token before its worker starts, the variables its children inherit once the gateway listens,
+// and what a joining child tells its worker. The gateway and the members themselves run in the agent's worker.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JOB_ENV, attachedFlag, encodeJob, encodeOff, holdSeconds, nodeLabel, withImport, type JobConfig } from './config.js';
+
+/** What the agent's worker needs to be a job's root or a member (part of its WorkerConfig). */
+export type JobBoot = { role: 'root'; folder: string; token: string } | { role: 'member'; socket: string; token: string; label: string };
+
+/** The module children load first (`--import` in their inherited NODE_OPTIONS). */
+const REGISTER_URL = new URL('../register.js', import.meta.url).href;
+
+/** A private directory (mkdtemp makes it 0700) and a random token for a new job's gateway. */
+export function prepareRoot(): { role: 'root'; folder: string; token: string } {
+  return { role: 'root', folder: mkdtempSync(join(tmpdir(), 'longreach-job-')), token: randomBytes(32).toString('hex') };
+}
+
+export function removeRoot(boot: { folder: string }): void {
+  rmSync(boot.folder, { recursive: true, force: true });
+}
+
+/**
+ * The gateway listens: put LONGREACH_JOB and the `--import` into this process's environment, which every child
+ * inherits, and remove the private directory when the process exits (children still registered then see their
+ * link end; later ones find no gateway and run undebugged).
+ */
+export function publishRoot(boot: { folder: string; token: string }, redirect: boolean): void {
+  const config = { socket: join(boot.folder, 'gw'), token: boot.token, root: process.pid, redirect, hold: holdSeconds(process.env) };
+  process.env[JOB_ENV] = encodeJob(config);
+  process.env.NODE_OPTIONS = withImport(process.env.NODE_OPTIONS, REGISTER_URL);
+  process.on('exit', () => {
+    try {
+      removeRoot(boot);
+    } catch {
+      // nothing to tell
+    }
+  });
+}
+
+/** Following is off: children that load the agent anyway (an inherited --import) leave themselves alone. */
+export function publishOff(): void {
+  process.env[JOB_ENV] = encodeOff(process.pid);
+}
+
+/** What a child joining `config` tells its worker, and how long it waits for a job session's breakpoints (0: none attached). */
+export function memberBoot(config: JobConfig): { boot: JobBoot; holdMs: number } {
+  // node:cluster only for a child with an IPC channel (cluster workers have one): loading it costs a plain child time
+  const cluster = process.channel !== undefined ? (createRequire(import.meta.url)('node:cluster') as typeof import('node:cluster').default) : null;
+  const workerId = cluster?.isWorker ? cluster.worker?.id : undefined;
+  const label = nodeLabel(workerId, process.channel !== undefined, process.argv);
+  const holdMs = config.hold > 0 && existsSync(attachedFlag(config)) ? config.hold * 1000 : 0;
+  return { boot: { role: 'member', socket: config.socket, token: config.token, label }, holdMs };
+}

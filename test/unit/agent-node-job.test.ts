@@ -1,0 +1,61 @@
+// The Node agent's job pieces that need no process (docs/protocol.md 5.3): what LONGREACH_JOB says, NODE_OPTIONS,
+// labels, the hold, LONGREACH_SUBPROCESS, and the numbering of a job session's ids.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeJob, encodeJob, encodeOff, holdSeconds, nodeLabel, withImport } from '../../src/agent-node/job/config.js';
+import { inward, join, outward, routeOf, split } from '../../src/agent-node/job/ids.js';
+import { configFromEnv } from '../../src/agent-node/register-config.js';
+
+test('LONGREACH_JOB: the Python agent\'s shape reads back; off, stale and malformed values', () => {
+  const text = encodeJob({ socket: '/tmp/x/gw', token: 'ab'.repeat(32), root: 42, redirect: true, hold: 5 });
+  assert.deepEqual(decodeJob(text), { kind: 'join', root: 42, config: { v: 1, socket: '/tmp/x/gw', token: 'ab'.repeat(32), root: 42, redirect: true, hold: 5 } });
+  // what python/longreach/job/config.py encode() writes
+  const python = '{"v":1,"socket":"/tmp/p/gw","token":"t0k","root":7,"redirect":false,"hold":2.5}';
+  assert.deepEqual(decodeJob(python), { kind: 'join', root: 7, config: { v: 1, socket: '/tmp/p/gw', token: 't0k', root: 7, redirect: false, hold: 2.5 } });
+  assert.deepEqual(decodeJob(encodeOff(9)), { kind: 'off', root: 9 });
+  for (const bad of [undefined, '', 'not json', '[]', 'null', '{"v":2,"socket":"s","token":"t","root":1}', '{"v":1,"token":"t","root":1}', '{"v":1,"socket":"s","token":"","root":1}', '{"v":1,"socket":"s","token":"t","root":"1"}']) {
+    assert.equal(decodeJob(bad), null, String(bad));
+  }
+  assert.equal((decodeJob('{"v":1,"socket":"s","token":"t","root":1,"hold":99}') as { config: { hold: number } }).config.hold, 5);
+});
+
+test('NODE_OPTIONS gains the --import once; hold seconds; labels', () => {
+  const url = 'file:///opt/longreach/dist/src/agent-node/register.js';
+  assert.equal(withImport(undefined, url), `--import=${url}`);
+  assert.equal(withImport('--max-old-space-size=100', url), `--max-old-space-size=100 --import=${url}`);
+  assert.equal(withImport(withImport('', url), url), `--import=${url}`);
+  assert.equal(holdSeconds({}), 5);
+  assert.equal(holdSeconds({ LONGREACH_JOB_HOLD: '0.5' }), 0.5);
+  assert.equal(holdSeconds({ LONGREACH_JOB_HOLD: '-1' }), 5);
+  assert.equal(holdSeconds({ LONGREACH_JOB_HOLD: 'soon' }), 5);
+  assert.equal(nodeLabel(2, true, ['node', '/app/main.js']), 'cluster worker 2');
+  assert.equal(nodeLabel(undefined, true, ['node', '/app/worker.js']), 'fork');
+  assert.equal(nodeLabel(undefined, false, ['node', '/app/worker.js', 'x']), 'worker.js');
+  assert.equal(nodeLabel(undefined, false, ['node']), '');
+});
+
+test('LONGREACH_SUBPROCESS: 0 or false turns following off; anything else unknown is refused', () => {
+  assert.equal(configFromEnv({ LONGREACH_SECRET: 's' }).options.subprocess, undefined);
+  assert.equal(configFromEnv({ LONGREACH_SECRET: 's', LONGREACH_SUBPROCESS: '0' }).options.subprocess, false);
+  assert.equal(configFromEnv({ LONGREACH_SECRET: 's', LONGREACH_SUBPROCESS: 'false' }).options.subprocess, false);
+  assert.equal(configFromEnv({ LONGREACH_SECRET: 's', LONGREACH_SUBPROCESS: '1' }).options.subprocess, undefined);
+  assert.throws(() => configFromEnv({ LONGREACH_SECRET: 's', LONGREACH_SUBPROCESS: 'maybe' }), { code: 'LR_BAD_OPTION', message: /LONGREACH_SUBPROCESS="maybe".*use 0/ });
+});
+
+test('job session ids: a child\'s ids carry its slot above 2^31, exactly; requests route by their first id', () => {
+  const id = join(3, 1) as number;
+  assert.equal(id, 3 * 2 ** 31 + 1);
+  assert.deepEqual(split(id), [3, 1]);
+  assert.equal(join(0, 5), 5);
+  assert.deepEqual(split(join(2 ** 22 - 1, 2 ** 31 - 1)), [2 ** 22 - 1, 2 ** 31 - 1]);
+  assert.equal(routeOf({ threadId: 1 }), 0);
+  assert.equal(routeOf({ frameId: join(2, 7) }), 2);
+  assert.equal(routeOf({ source: { sourceReference: join(4, 1) } }), 4);
+  assert.deepEqual(inward({ variablesReference: join(2, 9), count: 3 }), { variablesReference: 9, count: 3 });
+  const body = outward({ threads: [{ id: 1, name: 'main' }] }, 2, 'pid 9 fork: ') as { threads: { id: number; name: string }[] };
+  assert.deepEqual(body.threads, [{ id: join(2, 1), name: 'pid 9 fork: main' }]);
+  const frames = outward({ stackFrames: [{ id: 4, name: 'f', source: { path: '/a.js', sourceReference: 0 } }], totalFrames: 1 }, 1) as { stackFrames: { id: number }[] };
+  assert.equal(frames.stackFrames[0]!.id, join(1, 4));
+  assert.deepEqual(outward({ reason: 'breakpoint', threadId: 1, hitBreakpointIds: [3] }, 1), { reason: 'breakpoint', threadId: join(1, 1) });
+});
