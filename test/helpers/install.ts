@@ -118,7 +118,10 @@ export async function attachOnce(
   });
   assert.equal(r.code, 0, `attach failed\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}\nprogram stderr:\n${program.stderr()}`);
   const status = await program.exited;
-  return { transcript: r.stdout.split(String(port)).join('<PORT>'), status, programStdout: program.stdout(), programStderr: program.stderr() };
+  // The program's own output after the detach may or may not reach the CLI before it exits (the program runs on):
+  // the transcript ends at the detach.
+  const transcript = r.stdout.split(String(port)).join('<PORT>').replace(/(Detached; the program keeps running\.\n)[\s\S]*$/, '$1');
+  return { transcript, status, programStdout: program.stdout(), programStderr: program.stderr() };
 }
 
 /**

@@ -207,17 +207,23 @@ class Gateway(object):
 
     def label_of(self, pid):
         """A process's current label (asked now, briefly), '' when it does not say."""
+        return self.labels_of([pid]).get(pid, "")
+
+    def labels_of(self, pids):
+        """{pid: current label} of these processes, asked all at once (within INFO_TIMEOUT together)."""
         with self._lock:
-            process = self._processes.get(pid)
-        if process is None:
-            return ""
+            targets = [self._processes[pid] for pid in pids if pid in self._processes]
+        if not targets:
+            return {}
         ask = self._new_ask()
-        ask["expect"] = 1
-        process.link.send({"type": "info", "id": ask["id"]})
+        ask["expect"] = len(targets)
+        for process in targets:
+            process.link.send({"type": "info", "id": ask["id"]})
         ask["event"].wait(INFO_TIMEOUT)
         self._drop_ask(ask)
-        info = ask["answers"].get(pid) or {}
-        return info.get("label") or ""
+        with self._lock:
+            answers = dict(ask["answers"])
+        return dict((pid, (info or {}).get("label") or "") for pid, info in answers.items())
 
     # ---- a session over the whole job (jobsession.py) -------------------------------------------------------------
     def job_session(self, server, conn):

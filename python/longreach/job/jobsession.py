@@ -364,6 +364,11 @@ class JobSession(object):
     def _threads(self, message):
         with self._lock:
             ports = list(self._ports.values())
+        unnamed = [port for port in ports if not port.label]
+        if unnamed:  # a label may come after joining (a spawned multiprocessing child learns its name later)
+            labels = self.gateway.labels_of([port.pid for port in unnamed])
+            for port in unnamed:
+                port.label = labels.get(port.pid) or ""
         boxes = []
         for port in ports:
             seq = self._private_seq()
