@@ -3,7 +3,7 @@
 // It emits 'paused', 'resumed', 'script' and 'breakpointResolved'; the DAP session decides what they mean.
 
 import { EventEmitter } from 'node:events';
-import { Cdp } from '../inspector/cdp.js';
+import { Cdp, type CdpChannel } from '../inspector/cdp.js';
 import type { RemoteObject } from '../translate/values.js';
 
 export interface ScriptInfo {
@@ -39,7 +39,7 @@ export interface RuntimeEvents {
 const BLACKBOX = ['^node:', '^internal[/:]'];
 
 export class V8Runtime extends EventEmitter<RuntimeEvents> {
-  readonly cdp = new Cdp();
+  readonly cdp: CdpChannel;
   readonly scripts = new Map<string, ScriptInfo>();
   #debuggerOn = false;
   #enabling: Promise<void> | null = null;
@@ -48,8 +48,10 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
   readonly #hiddenUrls: Set<string>;
   readonly #hiddenScripts = new Set<string>();
 
-  constructor(hiddenUrls: string[]) {
+  /** `cdp`: the main thread's inspector by default; a worker_threads worker's channel for that worker. */
+  constructor(hiddenUrls: string[], cdp: CdpChannel = new Cdp()) {
     super();
+    this.cdp = cdp;
     this.#hiddenUrls = new Set(hiddenUrls);
   }
 
