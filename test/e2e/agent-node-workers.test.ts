@@ -94,3 +94,171 @@ test('a breakpoint in a worker stops that worker as its own thread; variables an
   assert.match(program.stdout(), /result 49/);
   assert.ok(threadEvents.some((e) => e.reason === 'exited' && e.threadId === stop!.threadId), JSON.stringify(threadEvents));
 });
+
+test('a worker started while attached is held until its breakpoints are set: it stops on its first line', async (t) => {
+  const program = await launch(t, MAIN, ['one']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  const line = markerLine(SQUARE, 'worker-first');
+  await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line }] });
+  await s.request('configurationDone');
+  const [stop] = await seen.next(1);
+  assert.equal(stop!.reason, 'breakpoint');
+  const frame = await topFrame(s, stop!.threadId);
+  assert.equal(frame.line, line);
+  assert.equal(await evaluate(s, frame.id, 'typeof n'), '"undefined"', 'stopped before the line ran');
+  await s.request('continue', { threadId: stop!.threadId });
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.match(program.stdout(), /result 49/);
+  assert.equal(seen.list.length, 1, 'no other stop (the worker is not shown stopping at its start)');
+});
+
+test('two workers stop at the same breakpoint, each as its own thread, and each runs on when continued', async (t) => {
+  const program = await launch(t, MAIN, ['two']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-square') }] });
+  await s.request('configurationDone');
+  const both = await seen.next(2);
+  const ids = both.map((b) => b.threadId);
+  assert.equal(new Set(ids).size, 2, `two threads: ${ids.join(' ')}`);
+  const values: string[] = [];
+  for (const id of ids) {
+    const frame = await topFrame(s, id);
+    values.push(await evaluate(s, frame.id, 'value'));
+  }
+  assert.deepEqual(values.sort(), ['3', '4']);
+  const { threads } = await s.request('threads');
+  const names = threads.map((th: { name: string }) => th.name);
+  assert.ok(names.some((n: string) => n.includes('(a): ')) && names.some((n: string) => n.includes('(b): ')), names.join(', '));
+  for (const id of ids) await s.request('continue', { threadId: id });
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.match(program.stdout(), /results 9 16/);
+});
+
+test('exception filters reach the workers: a throw in a worker stops there', async (t) => {
+  const program = await launch(t, MAIN, ['throws']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  // (Node runs a worker's module under a promise: V8 counts its throw as caught, so this test uses raised.)
+  await s.request('setExceptionBreakpoints', { filters: ['raised'] });
+  await s.request('configurationDone');
+  const [stop] = await seen.next(1);
+  assert.equal(stop!.reason, 'exception');
+  assert.notEqual(stop!.threadId, 1);
+  const info = await s.request('exceptionInfo', { threadId: stop!.threadId });
+  assert.match(info.description ?? info.exceptionId, /cannot square -1 here|RangeError/);
+  await s.request('setExceptionBreakpoints', { filters: [] });
+  await s.request('continue', { threadId: stop!.threadId });
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.match(program.stdout(), /worker failed: cannot square -1 here/);
+});
+
+test('LONGREACH_SUBPROCESS=0: workers run undebugged (no thread, no stop)', async (t) => {
+  const program = await launch(t, MAIN, ['one'], { LONGREACH_SUBPROCESS: '0' });
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  const threadEvents: unknown[] = [];
+  s.on('event', (name: string, body: unknown) => name === 'thread' && threadEvents.push(body));
+  await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-square') }] });
+  await s.request('configurationDone');
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.match(program.stdout(), /result 49/);
+  assert.equal(seen.list.length, 0);
+  assert.deepEqual(threadEvents, []);
+});
+
+test('detach while a worker is stopped: the program ends with the output it has without a debugger', async (t) => {
+  const plain = run(t, MAIN, ['two']);
+  assert.equal(await within(plain.exited, WAIT, 'plain run'), 0);
+  const program = await launch(t, MAIN, ['two']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-first') }, { line: markerLine(SQUARE, 'worker-square') }] });
+  await s.request('setExceptionBreakpoints', { filters: ['raised'] });
+  await s.request('configurationDone');
+  await seen.next(1);
+  await s.request('disconnect', {});
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(program.stdout(), plain.stdout());
+  assert.equal(program.stderr(), plain.stderr());
+});
+
+test('a worker ends while the main thread is stopped: thread exited, and the session carries on', async (t) => {
+  const program = await launch(t, MAIN, ['main-stops']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  await s.request('setBreakpoints', { source: { path: MAIN }, breakpoints: [{ line: markerLine(MAIN, 'main-stop') }] });
+  const started = s.waitForEvent<{ reason: string; threadId: number }>('thread', { timeoutMs: WAIT, predicate: (b) => b.reason === 'started' });
+  await s.request('configurationDone');
+  const worker = (await started).threadId as number;
+  const exited = s.waitForEvent<{ reason: string; threadId: number }>('thread', { timeoutMs: WAIT, predicate: (b) => b.reason === 'exited' });
+  const [stop] = await seen.next(1);
+  assert.equal(stop!.threadId, 1);
+  assert.equal((await exited).threadId, worker);
+  const { threads } = await s.request('threads');
+  assert.deepEqual(threads.map((th: { id: number }) => th.id), [1]);
+  await assert.rejects(s.request('stackTrace', { threadId: worker }), /does not exist/);
+  const frame = await topFrame(s, 1);
+  assert.equal(await evaluate(s, frame.id, 'here'), '"main"');
+  assert.equal(program.stdout(), '');
+  await s.request('continue', { threadId: 1 });
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(program.stdout(), 'main stops\nresult 25 main\n');
+});
+
+test('a worker terminated while stopped ends: continued, thread exited, and the session goes on', async (t) => {
+  const program = await launch(t, MAIN, ['terminate']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  const events: string[] = [];
+  s.on('event', (name: string, body: unknown) => {
+    if (name === 'continued' || name === 'thread') events.push(`${name} ${JSON.stringify(body)}`);
+  });
+  await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-square') }] });
+  await s.request('configurationDone');
+  const [stop] = await seen.next(1);
+  // the main thread terminates the worker 1.5 s after starting it, while it is stopped here
+  const exited = s.waitForEvent<{ reason: string; threadId: number }>('thread', { timeoutMs: WAIT, predicate: (b) => b.reason === 'exited' });
+  assert.equal((await exited).threadId, stop!.threadId);
+  assert.ok(events.includes(`continued {"threadId":${stop!.threadId},"allThreadsContinued":false}`), events.join('\n'));
+  await assert.rejects(s.request('continue', { threadId: stop!.threadId }), /does not exist/);
+  const { threads } = await s.request('threads');
+  assert.deepEqual(threads.map((th: { id: number }) => th.id), [1]);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(program.stdout(), 'worker ended 1\n');
+  assert.deepEqual(seen.list.length, 1);
+});
+
+test('process.exit while a worker is stopped: the worker is let go and the program ends with its status', async (t) => {
+  const program = await launch(t, MAIN, ['exits']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-square') }] });
+  const exited = s.waitForEvent('exited', { timeoutMs: WAIT });
+  await s.request('configurationDone');
+  await seen.next(1);
+  assert.equal((await exited).exitCode, 3);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 3);
+});
+
+test('a worker running before the debugger attached is found, stops at a breakpoint and is released at the detach', async (t) => {
+  const program = await launch(t, MAIN, ['existing'], { LONGREACH_WAIT: '0' });
+  const deadline = Date.now() + WAIT;
+  while (!program.stdout().includes('ready')) {
+    if (Date.now() > deadline) throw new Error('the program did not start its worker');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  await s.request('setBreakpoints', { source: { path: TICKER }, breakpoints: [{ line: markerLine(TICKER, 'tick') }] });
+  await s.request('configurationDone');
+  const [stop] = await seen.next(1);
+  assert.notEqual(stop!.threadId, 1);
+  const frame = await topFrame(s, stop!.threadId);
+  assert.equal(frame.source?.path, TICKER);
+  assert.equal(await evaluate(s, frame.id, 'globalThis.limit = ticks + 2'), String(Number(await evaluate(s, frame.id, 'ticks')) + 2));
+  await s.request('disconnect', {});
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.match(program.stdout(), /ready\nticked \d+\ndone\n$/);
+});

@@ -134,10 +134,11 @@ export class NodeDebugSession implements DebugSessionHandler {
     await this.#state.runtime.enableDebugger();
   }
 
-  /** The program is exiting: tell the client. */
-  exiting(code: number): void {
+  /** The program is exiting: tell the client; let stopped workers go (the process cannot end while one is stopped). */
+  exiting(code: number): Promise<void> {
     this.#state.send('exited', { exitCode: code });
     this.#state.send('terminated');
+    return this.#workers.stop();
   }
 
   async close(): Promise<void> {

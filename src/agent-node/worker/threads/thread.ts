@@ -19,6 +19,10 @@ import type { IdMap } from './ids.js';
 
 export type ExceptionMode = 'none' | 'uncaught' | 'all';
 
+/** While a worker is stopped, how often the agent checks whether the program asked for its end (see #probe). */
+const PROBE_MS = 500;
+const TERMINATED = /Execution was terminated/;
+
 /** What the thread tells the session (through the workers' manager). */
 export interface ThreadEvents {
   send(event: string, body?: unknown): void;
@@ -51,6 +55,8 @@ export class WorkerThread {
   #continuedOwed = false;
   #ended = false;
   #helpers = false;
+  #probe: NodeJS.Timeout | null = null;
+  #terminating = false;
   /** Settings are applied one at a time (a worker joining while the client changes them). */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -150,6 +156,16 @@ export class WorkerThread {
 
   /** A request for this worker's thread, frames, variables or sources; the ids in args are already its own. */
   async request(command: string, args: Record<string, unknown>): Promise<unknown> {
+    try {
+      return await this.#request(command, args);
+    } catch (err) {
+      if (!TERMINATED.test(String((err as Error)?.message))) throw err;
+      this.#terminated();
+      throw new LongreachError('LR_NOT_STOPPED', `${this.name} is ending (the program terminated it); it runs to its end now`);
+    }
+  }
+
+  async #request(command: string, args: Record<string, unknown>): Promise<unknown> {
     const s = this.state;
     switch (command) {
       case 'stackTrace':
@@ -304,9 +320,44 @@ export class WorkerThread {
     this.#resumeExpected = false;
     this.#sendOwedContinued();
     this.#events.send('stopped', body);
+    this.#startProbe(p);
+  }
+
+  /**
+   * V8 cannot end a thread stopped in the debugger: `worker.terminate()` (or the worker's parent ending) waits until
+   * it runs again, and the first evaluation in it fails with "Execution was terminated" instead. So while stopped,
+   * the agent evaluates a trivial call every PROBE_MS; when that fails, the program wants the worker gone: it is
+   * terminated again (Runtime.terminateExecution) and resumed, and ends as it would have without a debugger.
+   */
+  #startProbe(p: PauseState): void {
+    const frame = p.callFrames[0];
+    if (!frame || this.#probe) return;
+    const cdp = this.state.runtime.cdp;
+    this.#probe = setInterval(() => {
+      if (this.state.runtime.paused !== p) return this.#stopProbe();
+      cdp.post('Debugger.evaluateOnCallFrame', { callFrameId: frame.callFrameId, expression: '(() => 0)()', silent: true }).catch((err: unknown) => {
+        if (TERMINATED.test(String((err as Error)?.message))) this.#terminated();
+      });
+    }, PROBE_MS);
+    this.#probe.unref();
+  }
+
+  #stopProbe(): void {
+    if (this.#probe) clearInterval(this.#probe);
+    this.#probe = null;
+  }
+
+  #terminated(): void {
+    if (this.#terminating || this.#ended) return;
+    this.#terminating = true;
+    this.#stopProbe();
+    const cdp = this.state.runtime.cdp;
+    void cdp.post('Runtime.terminateExecution').catch(() => undefined);
+    void cdp.post('Debugger.resume').catch(() => undefined);
   }
 
   #onResumed(): void {
+    this.#stopProbe();
     if (this.#stoppedSent && !this.#resumeExpected && !this.#ended) this.#events.send('continued', { threadId: this.id, allThreadsContinued: false });
     this.#stoppedSent = false;
     this.#resumeExpected = false;
@@ -319,6 +370,7 @@ export class WorkerThread {
   ended(): boolean {
     const wasStopped = this.#stoppedSent;
     this.#ended = true;
+    this.#stopProbe();
     this.#ids.drop(this);
     this.state.runtime.disconnect();
     return wasStopped;
@@ -328,14 +380,13 @@ export class WorkerThread {
   async release(): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
+    this.#stopProbe();
     const runtime = this.state.runtime;
     const cdp = runtime.cdp;
-    if (this.#helpers) await removeHelpers(cdp).catch(() => undefined);
-    if (runtime.debuggerOn) {
-      await cdp.post('Debugger.setPauseOnExceptions', { state: 'none' }).catch(() => undefined);
-      await cdp.post('Debugger.disable').catch(() => undefined);
-    }
+    // Switching the Debugger domain off drops this session's breakpoints and resumes a stopped worker.
+    if (runtime.debuggerOn) await cdp.post('Debugger.disable').catch(() => undefined);
     await cdp.post('Runtime.runIfWaitingForDebugger').catch(() => undefined);
+    if (this.#helpers) await removeHelpers(cdp).catch(() => undefined);
     this.#ids.drop(this);
     runtime.disconnect();
   }
