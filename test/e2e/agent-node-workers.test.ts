@@ -262,3 +262,20 @@ test('a worker running before the debugger attached is found, stops at a breakpo
   assert.equal(await within(program.exited, WAIT, 'program end'), 0);
   assert.match(program.stdout(), /ready\nticked \d+\ndone\n$/);
 });
+
+test('a worker started just after a detach runs undebugged, and nobody attached means workers never wait', async (t) => {
+  const plain = run(t, MAIN, ['later']);
+  assert.equal(await within(plain.exited, WAIT, 'plain run'), 0);
+  const program = await launch(t, MAIN, ['later']);
+  const s = await attachTo(t, program);
+  await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-first') }] });
+  await s.request('configurationDone');
+  await s.request('disconnect', {});
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(program.stdout(), plain.stdout());
+  // an agent nobody attaches to: the same output
+  const alone = await launch(t, MAIN, ['two'], { LONGREACH_WAIT: '0' });
+  assert.equal(await within(alone.exited, WAIT, 'program end'), 0);
+  assert.equal(alone.stdout(), 'results 9 16\n');
+  assert.equal(alone.stderr(), '');
+});
