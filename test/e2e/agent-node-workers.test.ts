@@ -86,6 +86,21 @@ test('a breakpoint in a worker stops that worker as its own thread; variables an
   // the main thread runs on meanwhile: its own stack is not a stop
   await assert.rejects(s.request('scopes', { frameId: 1 }), /stopped/);
 
+  // a step in the worker: continued (that thread only), then the step's stop on the next line, in that thread
+  const order: string[] = [];
+  s.on('event', (name: string, body: unknown) => {
+    if (name === 'continued' || name === 'stopped') order.push(`${name} ${JSON.stringify(body)}`);
+  });
+  await s.request('next', { threadId: stop!.threadId });
+  const [, stepped] = await seen.next(2);
+  assert.equal(stepped!.reason, 'step');
+  assert.equal(stepped!.threadId, stop!.threadId);
+  assert.equal(order[0], `continued {"threadId":${stop!.threadId},"allThreadsContinued":false}`);
+  const after = await topFrame(s, stop!.threadId);
+  assert.equal(after.line, line + 1);
+  assert.equal(await evaluate(s, after.id, 'square'), '49');
+  await assert.rejects(s.request('evaluate', { expression: 'value', frameId: frame.id }), /resumed or ended/);
+
   const exited = s.waitForEvent('exited', { timeoutMs: WAIT });
   const answer = await s.request('continue', { threadId: stop!.threadId });
   assert.equal(answer.allThreadsContinued, false);
@@ -258,6 +273,11 @@ test('a worker running before the debugger attached is found, stops at a breakpo
   const frame = await topFrame(s, stop!.threadId);
   assert.equal(frame.source?.path, TICKER);
   assert.equal(await evaluate(s, frame.id, 'globalThis.limit = ticks + 2'), String(Number(await evaluate(s, frame.id, 'ticks')) + 2));
+  const { threads } = await s.request('longreach/stacks', {});
+  assert.equal(threads[0].id, 1);
+  const mine = threads.find((th: { id: number }) => th.id === stop!.threadId);
+  assert.equal(mine?.name, `worker ${stop!.threadId - 1}: ${TICKER}`);
+  assert.equal(mine?.frames[0]?.path, TICKER);
   await s.request('disconnect', {});
   assert.equal(await within(program.exited, WAIT, 'program end'), 0);
   assert.match(program.stdout(), /ready\nticked \d+\ndone\n$/);
