@@ -299,3 +299,30 @@ test('a worker started just after a detach runs undebugged, and nobody attached 
   assert.equal(alone.stdout(), 'results 9 16\n');
   assert.equal(alone.stderr(), '');
 });
+
+test('log points and hit conditions work in workers (each worker counts its own hits)', async (t) => {
+  const program = await launch(t, MAIN, ['two']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  const logged: string[] = [];
+  s.on('event', (name: string, body: unknown) => {
+    const b = body as { category?: string; output?: string };
+    if (name === 'output' && b.category === 'console') logged.push(b.output ?? '');
+  });
+  const line = markerLine(SQUARE, 'worker-square');
+  await s.request('setBreakpoints', {
+    source: { path: SQUARE },
+    breakpoints: [{ line: markerLine(SQUARE, 'worker-first'), hitCondition: '2' }, { line, logMessage: 'squaring {value}' }, { line: line + 1, hitCondition: '1' }],
+  });
+  await s.request('configurationDone');
+  // each worker passes each line once: hit condition 1 stops in both, 2 in neither
+  const both = await seen.next(2);
+  assert.equal(new Set(both.map((b) => b.threadId)).size, 2);
+  for (const b of both) assert.equal((await topFrame(s, b.threadId)).line, line + 1);
+  for (const b of both) await s.request('continue', { threadId: b.threadId });
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.match(program.stdout(), /results 9 16/);
+  assert.deepEqual(logged.sort(), ['squaring 3\n', 'squaring 4\n']);
+  assert.equal(seen.list.length, 2);
+  assert.doesNotMatch(program.stdout() + program.stderr(), /squaring/);
+});
