@@ -12,6 +12,7 @@ import { FIXTURES, attachTo, launch, run, within } from './agent-node-helpers.js
 const MAIN = join(FIXTURES, 'workers/main.mjs');
 const SQUARE = join(FIXTURES, 'workers/square.mjs');
 const TICKER = join(FIXTURES, 'workers/ticker.mjs');
+const CUBE_TS = join(FIXTURES, 'ts/cube-worker.ts');
 const WAIT = 20_000;
 
 interface Stopped {
@@ -325,4 +326,22 @@ test('log points and hit conditions work in workers (each worker counts its own 
   assert.deepEqual(logged.sort(), ['squaring 3\n', 'squaring 4\n']);
   assert.equal(seen.list.length, 2);
   assert.doesNotMatch(program.stdout() + program.stderr(), /squaring/);
+});
+
+test('a breakpoint in a TypeScript file reaches a worker through its source map', async (t) => {
+  const program = await launch(t, MAIN, ['ts']);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  const line = markerLine(CUBE_TS, 'ts-cube');
+  const set = await s.request('setBreakpoints', { source: { path: CUBE_TS }, breakpoints: [{ line }] });
+  await s.request('configurationDone');
+  const [stop] = await seen.next(1);
+  assert.deepEqual(stop!.hitBreakpointIds, [set.breakpoints[0].id]);
+  const frame = await topFrame(s, stop!.threadId);
+  assert.equal(frame.source?.path, CUBE_TS);
+  assert.equal(frame.line, line);
+  assert.equal(await evaluate(s, frame.id, 'n'), '3');
+  await s.request('continue', { threadId: stop!.threadId });
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.match(program.stdout(), /cube 27/);
 });
