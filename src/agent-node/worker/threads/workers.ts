@@ -21,6 +21,8 @@ import { WorkerThread, noSuchThread, type ExceptionMode } from './thread.js';
 const DEFAULT_HOLD_S = 5;
 /** After a detach, how long our session stays to release workers that were started just before (see stop()). */
 const LINGER_MS = 1500;
+/** Ended workers remembered (for a clear error), the latest ones: a program may start thousands in a session. */
+const GONE_KEPT = 1000;
 /** A worker's stack for longreach/stacks: at most this long (a worker blocked in a system call answers nothing). */
 const STACKS_TIMEOUT_MS = 2500;
 
@@ -159,6 +161,7 @@ export class Workers {
   #end(thread: WorkerThread): void {
     if (!this.#threads.delete(thread.id)) return;
     this.#gone.add(thread.id);
+    if (this.#gone.size > GONE_KEPT) this.#gone.delete(this.#gone.values().next().value!);
     if (thread.ended()) this.#send('continued', { threadId: thread.id, allThreadsContinued: false });
     this.#send('thread', { reason: 'exited', threadId: thread.id });
   }
