@@ -14,6 +14,8 @@ const SQUARE = join(FIXTURES, 'workers/square.mjs');
 const TICKER = join(FIXTURES, 'workers/ticker.mjs');
 const CUBE_TS = join(FIXTURES, 'ts/cube-worker.ts');
 const WAIT = 20_000;
+/** A new worker waits for its breakpoints at most this long (5 s by default): generous on a busy test machine. */
+const HOLD = { LONGREACH_JOB_HOLD: '30' };
 
 interface Stopped {
   reason: string;
@@ -55,7 +57,7 @@ async function evaluate(s: ClientSession, frameId: number, expression: string): 
 }
 
 test('a breakpoint in a worker stops that worker as its own thread; variables and evaluate work there', async (t) => {
-  const program = await launch(t, MAIN, ['one']);
+  const program = await launch(t, MAIN, ['one'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   const threadEvents: { reason: string; threadId: number }[] = [];
@@ -112,7 +114,7 @@ test('a breakpoint in a worker stops that worker as its own thread; variables an
 });
 
 test('a worker started while attached is held until its breakpoints are set: it stops on its first line', async (t) => {
-  const program = await launch(t, MAIN, ['one']);
+  const program = await launch(t, MAIN, ['one'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   const line = markerLine(SQUARE, 'worker-first');
@@ -130,7 +132,7 @@ test('a worker started while attached is held until its breakpoints are set: it 
 });
 
 test('two workers stop at the same breakpoint, each as its own thread, and each runs on when continued', async (t) => {
-  const program = await launch(t, MAIN, ['two']);
+  const program = await launch(t, MAIN, ['two'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-square') }] });
@@ -153,7 +155,7 @@ test('two workers stop at the same breakpoint, each as its own thread, and each 
 });
 
 test('exception filters reach the workers: a throw in a worker stops there', async (t) => {
-  const program = await launch(t, MAIN, ['throws']);
+  const program = await launch(t, MAIN, ['throws'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   // (Node runs a worker's module under a promise: V8 counts its throw as caught, so this test uses raised.)
@@ -171,7 +173,7 @@ test('exception filters reach the workers: a throw in a worker stops there', asy
 });
 
 test('LONGREACH_SUBPROCESS=0: workers run undebugged (no thread, no stop)', async (t) => {
-  const program = await launch(t, MAIN, ['one'], { LONGREACH_SUBPROCESS: '0' });
+  const program = await launch(t, MAIN, ['one'], { ...HOLD, LONGREACH_SUBPROCESS: '0' });
   const s = await attachTo(t, program);
   const seen = stops(s);
   const threadEvents: unknown[] = [];
@@ -187,7 +189,7 @@ test('LONGREACH_SUBPROCESS=0: workers run undebugged (no thread, no stop)', asyn
 test('detach while a worker is stopped: the program ends with the output it has without a debugger', async (t) => {
   const plain = run(t, MAIN, ['two']);
   assert.equal(await within(plain.exited, WAIT, 'plain run'), 0);
-  const program = await launch(t, MAIN, ['two']);
+  const program = await launch(t, MAIN, ['two'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-first') }, { line: markerLine(SQUARE, 'worker-square') }] });
@@ -201,7 +203,7 @@ test('detach while a worker is stopped: the program ends with the output it has 
 });
 
 test('a worker ends while the main thread is stopped: thread exited, and the session carries on', async (t) => {
-  const program = await launch(t, MAIN, ['main-stops']);
+  const program = await launch(t, MAIN, ['main-stops'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   await s.request('setBreakpoints', { source: { path: MAIN }, breakpoints: [{ line: markerLine(MAIN, 'main-stop') }] });
@@ -224,7 +226,7 @@ test('a worker ends while the main thread is stopped: thread exited, and the ses
 });
 
 test('a worker terminated while stopped ends: continued, thread exited, and the session goes on', async (t) => {
-  const program = await launch(t, MAIN, ['terminate']);
+  const program = await launch(t, MAIN, ['terminate'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   const events: string[] = [];
@@ -238,16 +240,14 @@ test('a worker terminated while stopped ends: continued, thread exited, and the 
   const exited = s.waitForEvent<{ reason: string; threadId: number }>('thread', { timeoutMs: WAIT, predicate: (b) => b.reason === 'exited' });
   assert.equal((await exited).threadId, stop!.threadId);
   assert.ok(events.includes(`continued {"threadId":${stop!.threadId},"allThreadsContinued":false}`), events.join('\n'));
-  await assert.rejects(s.request('continue', { threadId: stop!.threadId }), /does not exist/);
-  const { threads } = await s.request('threads');
-  assert.deepEqual(threads.map((th: { id: number }) => th.id), [1]);
+  // (the program ends right after its worker: the requests naming an ended worker are tested above)
   assert.equal(await within(program.exited, WAIT, 'program end'), 0);
   assert.equal(program.stdout(), 'worker ended 1\n');
   assert.deepEqual(seen.list.length, 1);
 });
 
 test('process.exit while a worker is stopped: the worker is let go and the program ends with its status', async (t) => {
-  const program = await launch(t, MAIN, ['exits']);
+  const program = await launch(t, MAIN, ['exits'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-square') }] });
@@ -259,7 +259,7 @@ test('process.exit while a worker is stopped: the worker is let go and the progr
 });
 
 test('a worker running before the debugger attached is found, stops at a breakpoint and is released at the detach', async (t) => {
-  const program = await launch(t, MAIN, ['existing'], { LONGREACH_WAIT: '0' });
+  const program = await launch(t, MAIN, ['existing'], { ...HOLD, LONGREACH_WAIT: '0' });
   const deadline = Date.now() + WAIT;
   while (!program.stdout().includes('ready')) {
     if (Date.now() > deadline) throw new Error('the program did not start its worker');
@@ -287,7 +287,7 @@ test('a worker running before the debugger attached is found, stops at a breakpo
 test('a worker started just after a detach runs undebugged, and nobody attached means workers never wait', async (t) => {
   const plain = run(t, MAIN, ['later']);
   assert.equal(await within(plain.exited, WAIT, 'plain run'), 0);
-  const program = await launch(t, MAIN, ['later']);
+  const program = await launch(t, MAIN, ['later'], HOLD);
   const s = await attachTo(t, program);
   await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-first') }] });
   await s.request('configurationDone');
@@ -302,7 +302,7 @@ test('a worker started just after a detach runs undebugged, and nobody attached 
 });
 
 test('log points and hit conditions work in workers (each worker counts its own hits)', async (t) => {
-  const program = await launch(t, MAIN, ['two']);
+  const program = await launch(t, MAIN, ['two'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   const logged: string[] = [];
@@ -329,7 +329,7 @@ test('log points and hit conditions work in workers (each worker counts its own 
 });
 
 test('a breakpoint in a TypeScript file reaches a worker through its source map', async (t) => {
-  const program = await launch(t, MAIN, ['ts']);
+  const program = await launch(t, MAIN, ['ts'], HOLD);
   const s = await attachTo(t, program);
   const seen = stops(s);
   const line = markerLine(CUBE_TS, 'ts-cube');

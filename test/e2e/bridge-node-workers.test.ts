@@ -13,7 +13,7 @@ const MAIN = join(FIXTURES, 'workers/main.mjs');
 const SQUARE = join(FIXTURES, 'workers/square.mjs');
 
 test('through the bridge: worker threads appear, stop at a breakpoint and continue', { timeout: 90_000 }, async (t) => {
-  const program = await launch(t, MAIN, ['two']);
+  const program = await launch(t, MAIN, ['two'], { LONGREACH_JOB_HOLD: '30' });
   await waitForPort(program.port, program.child);
   const { client } = startStdioBridge(t, { LR_NODE_SECRET: SECRET });
   const stops: { threadId: number; allThreadsStopped?: boolean; reason: string }[] = [];

@@ -13,7 +13,7 @@ const MAIN = join(FIXTURES, 'workers/main.mjs');
 const SQUARE = join(FIXTURES, 'workers/square.mjs');
 
 test('attach --batch: two workers stop in turn at a breakpoint, each in its own thread; the program finishes', async (t) => {
-  const program = await launch(t, MAIN, ['two']);
+  const program = await launch(t, MAIN, ['two'], { LONGREACH_JOB_HOLD: '30' });
   await waitForPort(program.port, program.child);
   const line = markerLine(SQUARE, 'worker-square');
   const commands = ['p value', 'threads', 'continue', 'p value', 'continue'].join('\n');

@@ -14,7 +14,7 @@ const MAIN = join(FIXTURES, 'workers/main.mjs');
 const SQUARE = join(FIXTURES, 'workers/square.mjs');
 
 test('a stopped worker the program terminates gives way to the stop that waited behind it', async (t) => {
-  const program = await launch(t, MAIN, ['two-terminate']);
+  const program = await launch(t, MAIN, ['two-terminate'], { LONGREACH_JOB_HOLD: '30' });
   const session = await connectTo(program, { secret: SECRET });
   t.after(() => session.close());
   const dbg = await Debugger.attach(session, { breakpoints: [{ file: SQUARE, line: markerLine(SQUARE, 'worker-square') }] });
@@ -22,7 +22,7 @@ test('a stopped worker the program terminates gives way to the stop that waited 
   assert.equal(first.kind, 'stopped');
   assert.match(dbg.stop!.threadName, /^worker \d+ \(a\): /);
   assert.equal((await dbg.evaluate('value')).value, '3');
-  // b stops 0.3 s after a and waits; a is terminated by the program at 1.2 s
+  // b stops after a and waits; a is terminated by the program 1.5 s after b is online
   const deadline = Date.now() + 20_000;
   while (!dbg.stop || !/\(b\)/.test(dbg.stop.threadName)) {
     if (Date.now() > deadline) throw new Error(`b's stop did not become current (state ${dbg.state}, queued ${JSON.stringify(dbg.queuedStops)})`);
