@@ -77,10 +77,6 @@ export class WorkerThread {
     runtime.connect();
   }
 
-  get stopped(): boolean {
-    return this.state.runtime.paused !== null;
-  }
-
   /** The Debugger domain is needed from the start (breakpoints or exception filters to set). */
   get wanted(): boolean {
     return this.state.breakpoints.count > 0 || this.#functions.count > 0 || this.#exceptionMode !== 'none';

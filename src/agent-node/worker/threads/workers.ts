@@ -147,7 +147,9 @@ export class Workers {
 
   async #apply(thread: WorkerThread): Promise<void> {
     const s = this.#settings;
-    for (const [path, { specs, answered }] of s.breakpoints) await thread.setBreakpoints(path, specs, answered);
+    for (const [path, { specs, answered }] of s.breakpoints) {
+      for (const bp of await thread.setBreakpoints(path, specs, answered)) if (bp.verified) this.#verified(bp);
+    }
     if (s.functions) await thread.setFunctionBreakpoints(s.functions.specs, s.functions.answered);
     if (s.exceptions !== 'none') await thread.setExceptions(s.exceptions);
   }
