@@ -86,6 +86,8 @@ test('a breakpoint in a worker stops that worker as its own thread; variables an
   const locals = await s.request('variables', { variablesReference: scopes[0].variablesReference });
   assert.equal(locals.variables.find((v: { name: string }) => v.name === 'value')?.value, '7');
   assert.equal(await evaluate(s, frame.id, 'value * 10'), '70');
+  const { sources } = await s.request('loadedSources');
+  assert.ok(sources.some((src: { path?: string }) => src.path === SQUARE), 'the worker\'s file is a loaded source');
   // the main thread runs on meanwhile: its own stack is not a stop
   await assert.rejects(s.request('scopes', { frameId: 1 }), /stopped/);
 

@@ -103,7 +103,7 @@ export class NodeDebugSession implements DebugSessionHandler {
       stepOut: () => this.#step('stepOut'),
       pause: () => this.#pause(),
       source: (a) => source(s, a),
-      loadedSources: () => this.#loadedSources(),
+      loadedSources: () => this.#workers.loadedSources(this.#loadedSources()),
       terminate: () => this.terminate(),
       'longreach/stacks': () => this.#workers.stacks(stacks(s)),
     };

@@ -12,6 +12,7 @@ import { log } from '../../../protocol/log.js';
 import { toClient, type PathMapping } from '../../translate/paths.js';
 import type { BreakpointSpec, DapBreakpoint } from '../breakpoints.js';
 import type { DapFunctionBreakpoint, FunctionBreakpointSpec } from '../function-breakpoints.js';
+import { loadedSources } from '../handlers/control.js';
 import { THREAD_ID, badRequest } from '../state.js';
 import { WorkerChannel } from './channel.js';
 import { IdMap, isWorkerId, type IdKind } from './ids.js';
@@ -284,6 +285,22 @@ export class Workers {
       throw badRequest(`${what} is not valid: it belonged to a worker thread that has resumed or ended (ask stackTrace again)`);
     }
     return owner.owner.request(command, { ...args, [key]: owner.local });
+  }
+
+  /** loadedSources: the main thread's, then the files only workers have loaded (those whose Debugger is on). */
+  async loadedSources(main: Promise<unknown>): Promise<unknown> {
+    const body = (await main) as { sources: { path?: string }[] };
+    const seen = new Set(body.sources.map((src) => src.path));
+    for (const thread of this.#threads.values()) {
+      if (!thread.state.runtime.debuggerOn) continue;
+      const theirs = (await loadedSources(thread.state).catch(() => ({ sources: [] }))) as { sources: { path?: string }[] };
+      for (const src of theirs.sources) {
+        if (seen.has(src.path)) continue;
+        seen.add(src.path);
+        body.sources.push(src);
+      }
+    }
+    return body;
   }
 
   /** longreach/stacks: each worker's stack after the main thread's (bounded: a busy worker may not answer). */
