@@ -36,7 +36,7 @@ function stops(s: ClientSession): { list: Stopped[]; next: (n: number) => Promis
   const next = async (n: number): Promise<Stopped[]> => {
     const deadline = Date.now() + WAIT;
     while (list.length < n) {
-      if (Date.now() > deadline) throw new Error(`only ${list.length} of ${n} stops within ${WAIT / 1000} s`);
+      if (Date.now() > deadline) throw new Error(`only ${list.length} of ${n} stops within ${WAIT / 1000} s: ${JSON.stringify(list)}`);
       await new Promise<void>((resolve) => {
         waiters.push(resolve);
         setTimeout(resolve, 200);
@@ -279,11 +279,11 @@ test('a worker running before the debugger attached is found, stops at a breakpo
   const { threads } = await s.request('longreach/stacks', {});
   assert.equal(threads[0].id, 1);
   const mine = threads.find((th: { id: number }) => th.id === stop!.threadId);
-  assert.equal(mine?.name, `worker ${stop!.threadId - 1}: ${TICKER}`);
-  assert.equal(mine?.frames[0]?.path, TICKER);
+  assert.equal(mine?.name, `worker ${stop!.threadId - 1}: ${TICKER}`, JSON.stringify(threads));
+  assert.equal(mine?.frames[0]?.path, TICKER, JSON.stringify(threads));
   await s.request('disconnect', {});
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
-  assert.match(program.stdout(), /ready\nticked \d+\ndone\n$/);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
+  assert.match(program.stdout(), /ready\nticked \d+\ndone\n$/, program.stderr());
 });
 
 test('a worker started just after a detach runs undebugged, and nobody attached means workers never wait', async (t) => {
