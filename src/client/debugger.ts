@@ -218,6 +218,8 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
           this.#state = 'running';
           this.#stop = null;
           this.emit('continued');
+          // the current thread runs again by itself (a worker the program ended): a stop that waited becomes current
+          await this.#nextQueued();
         }
         return;
       }
@@ -246,6 +248,13 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
           }
         }
         this.emit('thread', { reason: b.reason, threadId: b.threadId });
+        if (b.reason === 'exited' && this.#state === 'stopped' && this.#stop?.threadId === b.threadId) {
+          // the stopped thread is gone (its process or worker ended): the next waiting stop, if any, is current
+          this.#state = 'running';
+          this.#stop = null;
+          this.emit('continued');
+          await this.#nextQueued();
+        }
         return;
       }
       case 'exited':

@@ -6,7 +6,16 @@ import { log, logEnabled } from '../../protocol/log.js';
 
 export type CdpListener = (params: any) => void;
 
-export class Cdp {
+/** What the V8 side needs of a connection: this file's Cdp (the main thread), or a worker's channel (worker/threads). */
+export interface CdpChannel {
+  readonly connected: boolean;
+  connect(): void;
+  disconnect(): void;
+  post<T = any>(method: string, params?: object): Promise<T>;
+  on(method: string, listener: CdpListener): () => void;
+}
+
+export class Cdp implements CdpChannel {
   #session: Session | null = null;
   readonly #listeners = new Map<string, Set<CdpListener>>();
 

@@ -39,9 +39,9 @@ parentPort?.on('message', (message: ToWorker) => {
     if (!session) return ack();
     session.prepareBreak().then(ack, ack);
   } else if (message.kind === 'exit') {
-    active?.exiting(message.code);
-    // Give the socket a turn of the loop to flush before the main thread lets the process end.
-    setImmediate(ack);
+    // Give the socket a turn of the loop to flush before the main thread lets the process end (and the session
+    // time to release the worker threads it stopped).
+    void Promise.resolve(active?.exiting(message.code)).finally(() => setImmediate(ack));
   }
 });
 

@@ -3,7 +3,7 @@
 // It emits 'paused', 'resumed', 'script' and 'breakpointResolved'; the DAP session decides what they mean.
 
 import { EventEmitter } from 'node:events';
-import { Cdp } from '../inspector/cdp.js';
+import { Cdp, type CdpChannel } from '../inspector/cdp.js';
 import type { RemoteObject } from '../translate/values.js';
 
 export interface ScriptInfo {
@@ -42,7 +42,7 @@ const BLACKBOX = ['^node:', '^internal[/:]'];
 const RELEASE_TIMEOUT_MS = 1000;
 
 export class V8Runtime extends EventEmitter<RuntimeEvents> {
-  readonly cdp = new Cdp();
+  readonly cdp: CdpChannel;
   readonly scripts = new Map<string, ScriptInfo>();
   #debuggerOn = false;
   #enabling: Promise<void> | null = null;
@@ -51,8 +51,10 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
   readonly #hiddenUrls: Set<string>;
   readonly #hiddenScripts = new Set<string>();
 
-  constructor(hiddenUrls: string[]) {
+  /** `cdp`: the main thread's inspector by default; a worker_threads worker's channel for that worker. */
+  constructor(hiddenUrls: string[], cdp: CdpChannel = new Cdp()) {
     super();
+    this.cdp = cdp;
     this.#hiddenUrls = new Set(hiddenUrls);
   }
 

@@ -14,6 +14,7 @@ import { stacks } from './handlers/stacks.js';
 import { completions, evaluate, exceptionInfoRequest, scopes, setVariable, stackTrace, variables } from './handlers/inspect.js';
 import { V8Runtime, type PauseState } from './runtime.js';
 import { Handles, OBJECT_GROUP, THREAD_ID, badRequest, type Handle, type SessionState } from './state.js';
+import { Workers } from './threads/workers.js';
 import { AGENT_CAPABILITIES } from '../../protocol/capabilities.js';
 import { log } from '../../protocol/log.js';
 
@@ -62,6 +63,8 @@ export class NodeDebugSession implements DebugSessionHandler {
   detached: Promise<void> = Promise.resolve();
   /** The breakpoint requests and configurationDone, one at a time in arrival order (see #inOrder). */
   #configuring: Promise<unknown> = Promise.resolve();
+  /** worker_threads workers, each a thread of its own (threads/workers.ts). */
+  readonly #workers: Workers;
 
   constructor(context: SessionContext, config: WorkerConfig, slots: Int32Array, after: Promise<void> = Promise.resolve()) {
     this.#after = after;
@@ -84,6 +87,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     };
     this.#functionBreakpoints = new FunctionBreakpoints(runtime);
     this.#state.breakpoints.onEdited = () => this.#functionBreakpoints.rebind(); // a script edit drops them in V8
+    this.#workers = new Workers(send);
     runtime.on('paused', (p) => void this.#onPaused(p).catch(() => undefined));
     runtime.on('resumed', () => this.#onResumed());
     const s = this.#state;
@@ -93,7 +97,7 @@ export class NodeDebugSession implements DebugSessionHandler {
       setBreakpoints: (a) => this.#inOrder(() => this.#setBreakpoints(a)),
       setFunctionBreakpoints: (a) => this.#inOrder(() => this.#setFunctionBreakpoints(a)),
       setExceptionBreakpoints: (a) => this.#inOrder(() => this.#setExceptionBreakpoints(a)),
-      threads: () => threads(),
+      threads: () => ({ threads: this.#workers.threads((threads() as { threads: { id: number; name: string }[] }).threads) }),
       stackTrace: (a) => stackTrace(s, a),
       scopes: (a) => scopes(s, a),
       variables: (a) => variables(s, a),
@@ -107,13 +111,16 @@ export class NodeDebugSession implements DebugSessionHandler {
       stepOut: () => this.#step('stepOut'),
       pause: () => this.#pause(),
       source: (a) => source(s, a),
-      loadedSources: () => this.#loadedSources(),
+      loadedSources: () => this.#workers.loadedSources(this.#loadedSources()),
       terminate: () => this.terminate(),
-      'longreach/stacks': () => stacks(s),
+      'longreach/stacks': () => this.#workers.stacks(stacks(s)),
     };
   }
 
   handle(command: string, args: Record<string, unknown>): unknown {
+    // A request naming a worker's thread, frame, variables or source is that worker's to answer.
+    const routed = this.#workers.route(command, args);
+    if (routed !== undefined) return routed;
     const handler = this.#table[command];
     if (!handler) throw new LongreachError('LR_UNSUPPORTED', `the Node.js agent does not support the ${command} request`);
     return handler(args);
@@ -136,10 +143,11 @@ export class NodeDebugSession implements DebugSessionHandler {
     await this.#state.runtime.enableDebugger();
   }
 
-  /** The program is exiting: tell the client. */
-  exiting(code: number): void {
+  /** The program is exiting: tell the client; let stopped workers go (the process cannot end while one is stopped). */
+  exiting(code: number): Promise<void> {
     this.#state.send('exited', { exitCode: code });
     this.#state.send('terminated');
+    return this.#workers.stop();
   }
 
   async close(): Promise<void> {
@@ -152,9 +160,11 @@ export class NodeDebugSession implements DebugSessionHandler {
     this.#hooks(false);
     await this.#state.breakpoints.restoreScripts().catch(() => undefined); // compiled breakpoints out of the scripts
     // Disconnecting the inspector session drops every breakpoint and exception setting and resumes the program.
-    // It happens one turn later so the disconnect response leaves before a resumed program can run to its end.
+    // It happens one turn later so the disconnect response leaves before a resumed program can run to its end,
+    // and after every worker thread has been released (bounded).
     const runtime = this.#state.runtime;
-    this.detached = new Promise((resolve) => setImmediate(() => void runtime.release().then(resolve, resolve)));
+    const released = this.#workers.stop();
+    this.detached = new Promise((resolve) => setImmediate(() => void released.finally(() => runtime.release().then(resolve, resolve))));
   }
 
   async terminate(): Promise<void> {
@@ -179,6 +189,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     this.#state.mappings = valid;
     this.#state.breakpoints.mappings = valid;
     this.#state.runtime.connect();
+    this.#workers.start(valid);
     const redirect = args.redirectOutput === undefined ? this.#config.redirectOutput : args.redirectOutput !== false;
     if (redirect) this.#hooks(true);
     Atomics.store(this.#slots, SLOT.ATTACHED, 1);
@@ -204,6 +215,7 @@ export class NodeDebugSession implements DebugSessionHandler {
   }
 
   #configurationDone(): unknown {
+    this.#workers.configured();
     Atomics.store(this.#slots, SLOT.CONFIGURED, 1);
     Atomics.notify(this.#slots, SLOT.CONFIGURED);
     return undefined;
@@ -216,14 +228,15 @@ export class NodeDebugSession implements DebugSessionHandler {
     for (const bp of list) {
       if (typeof bp?.line !== 'number' || bp.line < 1) throw badRequest('every breakpoint needs a line number (1-based)');
     }
-    const breakpoints = await this.#state.breakpoints.set(src.path, list);
+    const breakpoints = await this.#workers.setBreakpoints(src.path, list, await this.#state.breakpoints.set(src.path, list));
     await this.#updateDebugger();
     return { breakpoints };
   }
 
   async #setFunctionBreakpoints(args: Record<string, unknown>): Promise<unknown> {
     const list = Array.isArray(args.breakpoints) ? (args.breakpoints as FunctionBreakpointSpec[]) : [];
-    const breakpoints = await this.#functionBreakpoints.set(list.map((b) => b ?? {}));
+    const specs = list.map((b) => b ?? {});
+    const breakpoints = await this.#workers.setFunctionBreakpoints(specs, await this.#functionBreakpoints.set(specs));
     await this.#updateDebugger();
     return { breakpoints };
   }
@@ -240,6 +253,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     } else if (this.#state.runtime.debuggerOn) {
       await this.#state.runtime.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' });
     }
+    await this.#workers.setExceptions(this.#exceptionMode);
     await this.#updateDebugger();
     return { breakpoints: filters.map((f) => (f === 'userUnhandled' ? { verified: false, message: USER_UNHANDLED } : { verified: true })) };
   }
@@ -257,7 +271,7 @@ export class NodeDebugSession implements DebugSessionHandler {
         void this.#state.breakpoints.settled().then(() => runtime.cdp.post('Debugger.resume')).then(() => this.#updateDebugger()).catch((err: unknown) => log('agent', `resume failed: ${String(err)}`));
       });
     }
-    return { allThreadsContinued: true };
+    return { allThreadsContinued: this.#workers.none };
   }
 
   async #step(kind: 'next' | 'stepIn' | 'stepOut'): Promise<unknown> {
@@ -279,7 +293,7 @@ export class NodeDebugSession implements DebugSessionHandler {
   #sendOwedContinued(): void {
     if (!this.#continuedOwed) return;
     this.#continuedOwed = false;
-    this.#state.send('continued', { threadId: THREAD_ID, allThreadsContinued: true });
+    this.#state.send('continued', { threadId: THREAD_ID, allThreadsContinued: this.#workers.none });
   }
 
   async #pause(): Promise<unknown> {
@@ -342,7 +356,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     }
     let reason = stopReason(p.reason, hit.length ? (compiled ?? p.hitBreakpoints).map(String) : [], this.#lastAction === 'break' ? 'pause' : this.#lastAction);
     if (reason === 'breakpoint' && functionHits.length === hit.length) reason = 'function breakpoint';
-    const body: Record<string, unknown> = { reason, threadId: THREAD_ID, allThreadsStopped: true };
+    const body: Record<string, unknown> = { reason, threadId: THREAD_ID, allThreadsStopped: this.#workers.none };
     if (hit.length) body.hitBreakpointIds = hit;
     if (reason === 'exception') {
       const exc = p.data as { description?: string; className?: string } | undefined;
@@ -361,7 +375,7 @@ export class NodeDebugSession implements DebugSessionHandler {
 
   #onResumed(): void {
     // Resumed without the client asking (another inspector session, the agent itself): tell the client.
-    if (this.#stoppedSent && !this.#resumeExpected) this.#state.send('continued', { threadId: THREAD_ID, allThreadsContinued: true });
+    if (this.#stoppedSent && !this.#resumeExpected) this.#state.send('continued', { threadId: THREAD_ID, allThreadsContinued: this.#workers.none });
     this.#stoppedSent = false;
     this.#resumeExpected = false;
     this.#state.breakpoints.nudge(); // compiled breakpoints V8 refused while a frame ran: try again
