@@ -204,7 +204,7 @@ function installHelpers(a: Agent): void {
   };
   Object.defineProperty(globalThis, Symbol.for(AGENT_GLOBAL), { value: helpers, enumerable: false, configurable: true });
   process.on('exit', (code) => {
-    if (agent !== a || Atomics.load(a.slots, SLOT.ATTACHED) !== 1) return;
+    if (agent !== a || (Atomics.load(a.slots, SLOT.ATTACHED) !== 1 && Atomics.load(a.slots, SLOT.LINGERING) !== 1)) return;
     const before = Atomics.load(a.slots, SLOT.ACK);
     post({ kind: 'exit', code: typeof code === 'number' ? code : 0 });
     Atomics.wait(a.slots, SLOT.ACK, before, EXIT_FLUSH_MS);

@@ -17,6 +17,8 @@ export const SLOT = {
   RESULT_LENGTH: 4,
   /** 1 when the client asked for program output (redirectOutput). */
   REDIRECT: 5,
+  /** 1 while a detached session still lingers to release late worker threads (the exit hook must end it). */
+  LINGERING: 6,
 } as const;
 
 export const SLOT_COUNT = 8;

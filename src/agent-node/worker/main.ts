@@ -14,6 +14,7 @@ import { Gateway } from '../job/gateway.js';
 import { startMember } from '../job/member.js';
 import { SLOT, slots, writeResult, type ToWorker, type WorkerConfig } from '../shared.js';
 import { CAPABILITIES, NodeDebugSession } from './session.js';
+import { endLingering, watchLingering } from './threads/workers.js';
 
 interface Boot extends WorkerConfig {
   tls?: { cert: string; key: string };
@@ -31,6 +32,8 @@ function ack(): void {
   Atomics.notify(shared, SLOT.ACK);
 }
 
+watchLingering((on) => Atomics.store(shared, SLOT.LINGERING, on ? 1 : 0));
+
 parentPort?.on('message', (message: ToWorker) => {
   if (message.kind === 'output') {
     active?.output(message.category, message.text);
@@ -41,7 +44,10 @@ parentPort?.on('message', (message: ToWorker) => {
   } else if (message.kind === 'exit') {
     // Give the socket a turn of the loop to flush before the main thread lets the process end (and the session
     // time to release the worker threads it stopped).
-    void Promise.resolve(active?.exiting(message.code)).finally(() => setImmediate(ack));
+    void Promise.resolve(active?.exiting(message.code)).finally(() => {
+      endLingering();
+      setImmediate(ack);
+    });
   }
 });
 

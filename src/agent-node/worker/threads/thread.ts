@@ -145,7 +145,12 @@ export class WorkerThread {
   async #ensureHelpers(needed: boolean): Promise<void> {
     if (!needed || this.#helpers) return;
     this.#helpers = true;
-    await installHelpers(this.state.runtime.cdp, (text) => this.#events.send('output', { category: 'console', output: text })).catch(() => undefined);
+    // log point text carries its breakpoint's tag (a removed log point's late lines are dropped), as on the main thread
+    const emit = (text: string): void => {
+      const output = this.state.breakpoints.logText(text);
+      if (output !== null) this.#events.send('output', { category: 'console', output });
+    };
+    await installHelpers(this.state.runtime.cdp, emit).catch(() => undefined);
   }
 
   // ---- requests the session routed here ----

@@ -68,6 +68,19 @@ interface Settings {
 /** The session that is stopping, kept a moment to release late workers; a new attach ends it at once. */
 let lingering: (() => void) | null = null;
 
+/** Told whether a detached session lingers (the main thread's exit hook then asks this worker to end it). */
+let lingerWatcher: (on: boolean) => void = () => undefined;
+
+export function watchLingering(watcher: (on: boolean) => void): void {
+  lingerWatcher = watcher;
+}
+
+/** The program is exiting: a session kept to release late workers must not outlive it (Node would print "Waiting
+ * for the debugger to disconnect..." and wait for it). */
+export function endLingering(): void {
+  lingering?.();
+}
+
 export class Workers {
   readonly #send: (event: string, body?: unknown) => void;
   readonly #env: NodeJS.ProcessEnv;
@@ -343,11 +356,16 @@ export class Workers {
     clearTimeout(timer);
     const close = (): void => {
       clearTimeout(linger);
-      if (lingering === close) lingering = null;
+      if (lingering === close) {
+        lingering = null;
+        lingerWatcher(false);
+      }
       cdp.disconnect();
     };
     const linger = setTimeout(close, LINGER_MS);
     linger.unref();
+    lingering?.();
     lingering = close;
+    lingerWatcher(true);
   }
 }
