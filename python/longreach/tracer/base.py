@@ -187,9 +187,11 @@ class TracerBase(object):
         with self._lock:
             self.pausing = True
             self._refresh(grew=True)
+        _watchdog.pausing(self, True)  # false compiled conditions report in too: threads that trace nothing stop
 
     def resume(self):
         """Forget pausing (steps set with step() stay)."""
+        _watchdog.pausing(self, False)
         with self._lock:
             self.pausing = False
             self._refresh(grew=False)
@@ -211,6 +213,7 @@ class TracerBase(object):
 
     def uninstall(self):
         _watchdog.want(self, False)
+        _watchdog.pausing(self, False)
         with self._lock:
             self.active = False
             self.lines, self.functions, self.steps, self.conditions = {}, frozenset(), {}, {}
@@ -337,7 +340,9 @@ class TracerBase(object):
         try:
             policy = self.policy
             hit = getattr(policy, "compiled_hit", None)
-            if hit is not None:
+            if condition is _watchdog.PASSING:
+                stop = False  # a false condition, reported while pausing: stop only for the pause
+            elif hit is not None:
                 stop = hit(frame, condition, error)
             else:
                 stop = policy.break_at_line(frame)

@@ -80,8 +80,16 @@ def _hit_error(condition):
 
 
 def _left(_unused):
-    """A false condition ended while the watchdog had an interrupt under way (ARMED.on)."""
-    watchdog.left(sys._getframe(1))
+    """A false condition ended while ARMED.on: the watchdog has an interrupt under way, or the debugger pauses every
+    thread (then the hook hears of it, to stop this thread for the pause)."""
+    frame = sys._getframe(1)
+    watchdog.left(frame)
+    cb = _target[0]
+    if cb is not None and watchdog.is_pausing():
+        try:
+            cb(frame, watchdog.PASSING, None)
+        except Exception:
+            pass
 
 
 def _interrupted(condition):

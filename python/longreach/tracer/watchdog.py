@@ -127,8 +127,27 @@ _owners = set()
 _watch = [None]   # the running _Watchdog, or None
 
 
+_pausers = set()  # tracers pausing every thread: false compiled conditions report in (PASSING) meanwhile
+PASSING = object()
+
+
 def _rearm():
-    ARMED.on = any(e.compiled for e in _evals.values())
+    ARMED.on = bool(_pausers) or any(e.compiled for e in _evals.values())
+
+
+def pausing(owner, on):
+    """While some tracer pauses every thread, a false condition compiled into a function calls its hook too (with
+    PASSING), so that a thread that traces nothing (PyPy) stops at such a line as at an unconditional one."""
+    with _lock:
+        if on:
+            _pausers.add(owner)
+        else:
+            _pausers.discard(owner)
+        _rearm()
+
+
+def is_pausing():
+    return bool(_pausers)
 
 
 def run(fn, *args):
@@ -255,6 +274,7 @@ def _after_fork():
     _lock = threading.Lock()
     _owners.clear()
     _evals.clear()
+    _pausers.clear()
     _watch[0] = None
     ARMED.on = False
 
@@ -335,7 +355,7 @@ class _Watchdog(object):
             if tid in _evals:
                 return
             _evals[tid] = ev
-            ARMED.on = True
+            _rearm()
         # the condition's callee must still be running now that ARMED.on is set: if it returned in between, the
         # condition either saw ARMED.on on its way out (and calls left()) or ended before: nothing is raised then
         now = sys._current_frames().get(tid)
