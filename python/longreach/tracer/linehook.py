@@ -47,6 +47,11 @@ _ME = __name__
 _ARMED = watchdog.ARMED
 # compiled in as `"<this>".on`, then replaced in the copy's constants by watchdog.ARMED
 _PLACEHOLDER = "\x00longreach: watchdog.ARMED"
+# CPython 3.8-3.10: the false path's test is compiled as the global name below, and its LOAD_GLOBAL is then rewritten
+# into LOAD_CONST of watchdog.ARMED_LIST (same size, no cache): two instructions instead of an attribute lookup
+_ARMED_NAME = "__longreach_armed__"
+_PATCH_GLOBAL = sys.implementation.name == "cpython" and sys.version_info < (3, 11)
+_NO_PATCH = "more than 256 names or constants: the attribute test instead"
 
 
 def set_target(callback):
@@ -368,7 +373,7 @@ def _armed(attr):
     return ast.Attribute(value=ast.Constant(value=_PLACEHOLDER), attr=attr, ctx=ast.Load())
 
 
-def _inserted(condition):
+def _inserted(condition, patch=False):
     """The statement for one breakpoint line: a plain hook call, or the condition guarded by try/except:
 
         try:
@@ -385,7 +390,8 @@ def _inserted(condition):
     if expr is None:
         return _call("_hit", None), None  # the hook fires on every run of the line; the policy evaluates it
     guard = ast.If(test=expr, body=[_call("_hit", condition)],
-                   orelse=[ast.If(test=_armed("on"), body=[_call("_left", None)], orelse=[])])
+                   orelse=[ast.If(test=ast.Name(id=_ARMED_NAME, ctx=ast.Load()) if patch else _armed("on"),
+                                  body=[_call("_left", None)], orelse=[])])
     handler = ast.ExceptHandler(type=ast.Name(id="Exception", ctx=ast.Load()), name=None,
                                 body=[_call("_hit_error", condition)])
     inner = ast.Try(body=[guard], handlers=[handler], orelse=[], finalbody=[])
@@ -413,13 +419,15 @@ def copy_with_breakpoints(code, points):
     """`code` with a hook at each of `points` ({line: condition text or None}, lines of `code` itself).
     Returns (new code object, None), or (None, why not). A condition that cannot be compiled into this function
     (it would change its variables) gives plain hooks, which leave the condition to the caller."""
-    new, why = _copy(code, points)
+    new, why = _copy(code, points, _PATCH_GLOBAL)
+    if new is None and why == _NO_PATCH:
+        new, why = _copy(code, points, False)
     if new is None and why.startswith("the condition") and any(points.values()):
-        new, why = _copy(code, dict.fromkeys(points))
+        new, why = _copy(code, dict.fromkeys(points), False)
     return new, why
 
 
-def _copy(code, points):
+def _copy(code, points, patch):
     if not isinstance(code, types.CodeType):
         return None, "not a Python code object"
     if code.co_flags & _NO_RESTART:
@@ -469,7 +477,7 @@ def _copy(code, points):
         where, why = _locate(fn.body, line, True)
         if where is None:
             return None, "line %d: %s" % (line, why)
-        stmt, why = _inserted(points[line])
+        stmt, why = _inserted(points[line], patch)
         if stmt is None:
             return None, "line %d: %s" % (line, why)
         _place(stmt, line)
@@ -496,11 +504,34 @@ def _copy(code, points):
         region = _region(raw, inserted, edited, futures, code)
         new = new.replace(co_consts=tuple(_ARMED if type(c) is str and c == _PLACEHOLDER else c
                                           for c in new.co_consts))
+        if patch:
+            new = _armed_list_loads(new)
+            if new is None:
+                return None, _NO_PATCH
         if region:
             watchdog.regions[new] = region
         else:
             _log_region(code)
     return new, None
+
+
+def _armed_list_loads(code):
+    """3.8-3.10: every LOAD_GLOBAL of _ARMED_NAME in `code` made LOAD_CONST of watchdog.ARMED_LIST; None if an
+    argument would not fit in one byte."""
+    import opcode
+    if _ARMED_NAME not in code.co_names:
+        return code
+    name = code.co_names.index(_ARMED_NAME)
+    const = len(code.co_consts)
+    if name > 255 or const > 255:
+        return None
+    raw = bytearray(code.co_code)
+    load_global, load_const, extended = (opcode.opmap["LOAD_GLOBAL"], opcode.opmap["LOAD_CONST"],
+                                         opcode.opmap["EXTENDED_ARG"])
+    for i in range(0, len(raw), 2):
+        if raw[i] == load_global and raw[i + 1] == name and (i == 0 or raw[i - 2] != extended):
+            raw[i], raw[i + 1] = load_const, const
+    return code.replace(co_code=bytes(raw), co_consts=code.co_consts + (watchdog.ARMED_LIST,))
 
 
 def _log_region(code):

@@ -78,6 +78,20 @@ class _Armed(object):
 ARMED = _Armed()
 ARMED.on = False
 ARMED.Interrupted = ConditionInterrupted
+class _Switch(list):
+    """A list (truth: its length, no Python call) that can sit among a code object's constants (hashable)."""
+    __slots__ = ()
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+
+# the same switch as a list (empty: off), what CPython 3.8-3.10 copies test: two instructions, no attribute lookup
+ARMED_LIST = _Switch()
 
 # copy code object -> frozenset of the byte offsets of its inserted instructions (tracer/linehook.py fills it)
 regions = {}
@@ -132,7 +146,9 @@ PASSING = object()
 
 
 def _rearm():
-    ARMED.on = bool(_pausers) or any(e.compiled for e in _evals.values())
+    on = bool(_pausers) or any(e.compiled for e in _evals.values())
+    ARMED.on = on
+    ARMED_LIST[:] = [True] if on else []
 
 
 def pausing(owner, on):
@@ -277,6 +293,7 @@ def _after_fork():
     _pausers.clear()
     _watch[0] = None
     ARMED.on = False
+    ARMED_LIST[:] = []
 
 
 if hasattr(os, "register_at_fork"):
