@@ -74,15 +74,28 @@ def _join(config, helper=False, deferred=None):
     server.job_member = True
     member = Member(config, server, helper=helper)
     server.job = member
-    if not member.start(deferred=deferred):
+    if not member.start(deferred=deferred, then=None if helper else (lambda frame: _hold(config, server, frame))):
         return
     _state["config"], _state["member"] = config, member
     _state["adopt"](server)
     forkwarn.install()
     _install_fork_hook()
-    if deferred is None and not helper and os.path.exists(job_config.attached_flag(config)):
-        # a client debugs the whole job: let its session set this process's breakpoints before its code runs
-        server.wait_configured(config.get("hold", job_config.DEFAULT_HOLD))
+    if deferred is None and not helper:
+        _hold(config, server, None)
+
+
+def _hold(config, server, frame):
+    """A client debugs the whole job: let its session set this process's breakpoints before the process's code runs
+    (bounded by config["hold"]). `frame` (PyPy's fork child, held at its first call once os.fork() returned, where
+    the member's thread can run): the code already running there, which the session then traces where it needs to
+    (a breakpoint in the very function being called)."""
+    if not os.path.exists(job_config.attached_flag(config)):
+        return
+    if not server.wait_configured(config.get("hold", job_config.DEFAULT_HOLD)) or frame is None:
+        return
+    adopt = getattr(server.current_session(), "adopt_thread", None)
+    if adopt is not None:
+        adopt(frame)
 
 
 def _install_fork_hook():
