@@ -105,6 +105,17 @@ class Budget(unittest.TestCase):
         self.assertEqual(value, sum(range(40)))
         self.assertEqual(self.console(), [])
 
+    def test_conditions_that_end_as_the_budget_runs_out_never_disturb_the_program(self):
+        # each evaluation sleeps about as long as the budget: some are interrupted as they end, racing the interrupt;
+        # whatever happens, the program's result is right and every stop says why
+        self.h.set_breakpoints(["loop2"], condition="nap(0.3 + (i % 4) * 0.04)")
+        seen, value = self.stops(tracee.looping, 12, timeout=60)
+        self.assertEqual(value, sum(range(12)))
+        out = self.console()
+        self.assertEqual(len(out), len(seen), out)
+        for text in out:
+            self.assertIn("ran past its 0.3 s budget and was interrupted", text)
+
     def test_a_traced_condition_that_loops_is_interrupted(self):
         self.h.set_breakpoints(["gen1"], condition="(i == 1 and stall()) or i == 3")
         seen, value = self.stops(lambda: list(tracee.gen(5)))
