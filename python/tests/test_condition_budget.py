@@ -25,6 +25,11 @@ def nap(seconds):
     return False
 
 
+def churn():
+    while True:
+        tracee.leaf(1)  # a function with a (quick, false) condition of its own
+
+
 def short():
     time.sleep(0.01)
     return False
@@ -41,7 +46,7 @@ class Budget(unittest.TestCase):
         self.env = os.environ.get("LONGREACH_CONDITION_BUDGET")
         os.environ["LONGREACH_CONDITION_BUDGET"] = "0.3"
         self.addCleanup(self.restore_env)
-        for fn in (stall, nap, short):
+        for fn in (stall, nap, short, churn):
             setattr(tracee, fn.__name__, fn)
         self.h = Harness()
         self.original = tracee.looping.__code__
@@ -96,6 +101,18 @@ class Budget(unittest.TestCase):
         self.assertEqual([loc["i"] for _l, loc in seen], ["2"])
         self.assertEqual(value, sum(range(5)))
         self.assertIn("ran past its 0.3 s budget", self.console()[0])
+
+    def test_a_condition_whose_code_runs_quick_conditions_of_its_own_is_one_evaluation(self):
+        self.h.request("setBreakpoints", {"source": {"path": tracee.__file__}, "breakpoints": [
+            {"line": line_of("loop2"), "condition": "(i == 2 and churn()) or i == 4"},
+            {"line": line_of("leaf1"), "condition": "n == -5"}]})
+        self.assertIn(ME, tracee.leaf.__code__.co_consts)
+        seen, value = self.stops(tracee.looping, 6)
+        self.assertEqual([(line, loc["i"]) for line, loc in seen], [(line_of("loop2"), "2"), (line_of("loop2"), "4")])
+        self.assertEqual(value, sum(range(6)))
+        out = self.console()
+        self.assertEqual(len(out), 1, out)
+        self.assertIn("breakpoint condition ran past its 0.3 s budget and was interrupted", out[0])
 
     def test_many_short_evaluations_are_never_taken_for_a_long_one(self):
         # 40 evaluations of 10 ms each: well past the budget in all, each far under it

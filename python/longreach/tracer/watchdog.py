@@ -248,8 +248,11 @@ def _finish_locked(ev):
 
 
 def arrived(frame):
-    """The interrupt reached a compiled condition's handler in `frame`: what the condition reports."""
+    """The interrupt reached a compiled condition's handler in `frame`: what the condition reports. One meant for an
+    evaluation further out (this condition runs inside a longer one) goes on to it."""
     ev = _evals.get(threading.get_ident())
+    if ev is not None and ev.frame is not frame and ev.pending:
+        raise ConditionInterrupted()
     with _lock:
         if ev is not None and ev.frame is frame:
             ev.pending = False
@@ -398,19 +401,20 @@ def _agent_between(top, stop):
 
 
 def _in_condition(top):
-    """(copy frame, its callee frame) when the innermost compiled copy on this stack is paused inside its inserted
-    instructions on a call into user code (no agent code above it), else None."""
+    """(copy frame, its callee frame) for the outermost compiled copy on this stack that is paused inside its
+    inserted instructions on a call into user code with no agent code above it (a condition that calls code with
+    conditions of its own is one evaluation: the outermost's), else None."""
     if not regions:
         return None
-    child = None
+    found = child = None
     f = top
     while f is not None:
         code = f.f_code
         offsets = regions.get(code)
         if offsets is not None and child is not None and f.f_lasti in offsets:
-            return f, child
+            found = (f, child)
         if _agent(code):
-            return None
+            return found
         child = f
         f = f.f_back
-    return None
+    return found
