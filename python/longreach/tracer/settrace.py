@@ -450,7 +450,7 @@ class SettraceTracer(TracerBase):
         return global_trace
 
     def _global_slow(self, frame):
-        if not self.active or self._line_only:
+        if not self.active or (self._line_only and threading.get_ident() not in self._owners):
             sys.settrace(None)  # nothing to trace (line-only: no step, pause or frame that needs it, see _refresh)
             return None
         code = frame.f_code
