@@ -509,6 +509,7 @@ def _copy(code, points, patch):
             if new is None:
                 return None, _NO_PATCH
         if region:
+            new = linetable.threaded_jumps(new, region)
             watchdog.regions[new] = region
         else:
             _log_region(code)

@@ -2,9 +2,10 @@
 line (line + far), and the copy's line table is rewritten from the compiler's: the sentinel becomes the line, and the
 instructions without a line that follow inserted ones take that line too."""
 
+import dis
 import sys
 
-__all__ = ["relined"]
+__all__ = ["relined", "threaded_jumps"]
 
 def _write_varint(out, value):
     while value >= 64:
@@ -101,3 +102,27 @@ def relined(code, far):
     if sys.version_info >= (3, 11):
         return _relined_311(code, far)
     return _relined_310(code, far)
+
+
+def threaded_jumps(code, region):
+    """3.11: a forward conditional jump among the inserted instructions (`region`, byte offsets) that lands on an
+    inserted JUMP_FORWARD goes straight to where that one goes (3.11's compiler leaves this jump to a jump at the end
+    of the inserted `try`, which the false path of every condition would pay for). Other versions: `code`."""
+    if sys.version_info[:2] != (3, 11) or not region:
+        return code
+    by_offset = dict((i.offset, i) for i in dis.get_instructions(code))
+    raw = bytearray(code.co_code)
+    extended = dis.opmap["EXTENDED_ARG"]
+    for ins in by_offset.values():
+        if ins.opname not in ("POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_FORWARD_IF_TRUE") or ins.offset not in region:
+            continue
+        hop = by_offset.get(ins.argval)
+        if hop is None or hop.opname != "JUMP_FORWARD":
+            continue
+        if hop.offset not in region and hop.offset - 2 not in region:
+            continue  # the program's own jump, not the inserted `try`'s (which has no line of its own)
+        arg = (hop.argval - ins.offset - 2) // 2
+        if arg > 255 or (ins.offset >= 2 and raw[ins.offset - 2] == extended):
+            continue
+        raw[ins.offset + 1] = arg
+    return code.replace(co_code=bytes(raw))

@@ -21,7 +21,8 @@ a pending call still reaches the main thread), threads started while attached ge
 breakpoints added later still reach them; and a thread that was running before attach gets it from the entry hook
 of the first breakpoint function it enters (PyPy 3.9 hooks functions too, but cannot patch running code in place,
 so it stays in global mode). Except PyPy's line-only mode (every breakpoint compiled in, nothing to trace): there no
-thread traces, new ones included, and pause reaches a thread at its next compiled breakpoint line (_refresh). With nothing set, no thread keeps the trace function where adopt can take it away.
+thread traces, new ones included, and pause reaches a thread at its next compiled breakpoint line (_refresh). With
+nothing set, no thread keeps the trace function where adopt can take it away.
 Teardown: threading.settrace(None), functions get their own code back, f_trace cleared on every frame, and each
 thread's global trace function removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
 """
