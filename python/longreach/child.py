@@ -76,25 +76,35 @@ def _join(config, helper=False, deferred=None):
     server.job_member = True
     member = Member(config, server, helper=helper)
     server.job = member
-    if not member.start(deferred=deferred):
+    if not member.start(deferred=deferred, then=None if helper else (lambda frame: _hold(config, server, frame))):
         return
     _state["config"], _state["member"] = config, member
     _state["adopt"](server)
     forkwarn.install()
     _install_fork_hook()
-    if deferred is None and not helper and os.path.exists(job_config.attached_flag(config)):
-        # a client debugs the whole job: let its session set this process's breakpoints before its code runs
-        if server.wait_configured(config.get("hold", job_config.DEFAULT_HOLD)):
-            _adopt_this_thread(server)
+    if deferred is None and not helper:
+        _hold(config, server, None)
 
 
-def _adopt_this_thread(server):
-    """As wait_for_attach does: the session traces the thread that waited from here on (on PyPy nothing else
-    could reach the main thread, and its breakpoints in modules it imports next would never be hit)."""
+def _hold(config, server, frame):
+    """A client debugs the whole job: let its session set this process's breakpoints before the process's code runs
+    (bounded by config["hold"]). `frame` (PyPy's fork child, held at its first call once os.fork() returned, where
+    the member's thread can run): the code already running there, which the session then traces where it needs to
+    (a breakpoint in the very function being called)."""
+    if not os.path.exists(job_config.attached_flag(config)):
+        return
+    if not server.wait_configured(config.get("hold", job_config.DEFAULT_HOLD)):
+        return
+    if frame is None and platform.python_implementation() == "PyPy":
+        # As wait_for_attach does: on PyPy nothing else could reach this thread, and the breakpoints in the modules
+        # it imports next would never be hit (CPython's tracer reaches every thread by itself).
+        frame = sys._getframe(1)
+    if frame is None:
+        return
     adopt = getattr(server.current_session(), "adopt_thread", None)
     if adopt is not None:
         try:
-            adopt(sys._getframe(1))
+            adopt(frame)
         except Exception:
             _log.exception("adopting the thread that waited for the job session failed")
 

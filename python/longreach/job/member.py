@@ -31,9 +31,10 @@ class Member(object):
         self.link = None
         self.thread = None
 
-    def start(self, deferred=None):
+    def start(self, deferred=None, then=None):
         """Register with the gateway; False (and nothing left behind) when it cannot be reached. `deferred` (the
-        frame of an at-fork hook): start the member's thread only once that hook has returned (_after_hook)."""
+        frame of an at-fork hook): start the member's thread only once os.fork() has returned (_after_hook), then
+        call then(frame) there, with the frame of the child's first call (where a PyPy child is held)."""
         try:
             sock = self._dial()
         except OSError as err:
@@ -49,7 +50,11 @@ class Member(object):
             self.link.close()
             return False
         if deferred:
-            _after_hook(deferred, self._start_thread)
+            def started(frame):
+                self._start_thread()
+                if then is not None:
+                    then(frame)
+            _after_hook(deferred, started)
         else:
             self._start_thread()
         return True
@@ -120,7 +125,8 @@ class Member(object):
 
 
 def _after_hook(hook, fn):
-    """Run fn() at the first profiler event once os.fork() has returned in the child, then put back the profiler
+    """Run fn(frame) at the first profiler event once os.fork() has returned in the child (`frame`: the event's
+    frame, the child's own code), having put back the profiler
     that was there. `hook` is the frame of our at-fork hook. PyPy crashes a forked child that starts a thread inside
     an at-fork hook (reproduced without Longreach), but not one that starts it once os.fork() has returned. Leaving
     our hook is not enough: hooks registered after ours (breakhook's, or the program's own) run next, called from
@@ -140,7 +146,7 @@ def _after_hook(hook, fn):
             outer = outer.f_back
         sys.setprofile(old)
         try:
-            fn()
+            fn(frame)
         except Exception:
             _log.exception("starting the member's thread failed")
 

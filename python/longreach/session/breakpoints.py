@@ -11,6 +11,7 @@ import os
 import re
 import threading
 
+from longreach.tracer import watchdog
 from longreach.tracer.base import canon, code_lines
 
 __all__ = ["Registry", "parse_hit_condition", "EXCEPTION_FILTERS"]
@@ -220,6 +221,11 @@ class Registry(object):
                     out.setdefault(f, {})[line] = text
         return out
 
+    def runs_user_code(self):
+        """True when some breakpoint has a condition or a log message (user code that runs under a budget)."""
+        return any(bp.condition is not None or bp.log is not None for bps in self._by_source.values() for bp in bps) \
+            or any(e.condition is not None for e in self._functions)
+
     def has_unverified(self):
         return any(not bp.verified and bp.file is None and "loaded" in (bp.message or "")
                    for bps in self._by_source.values() for bp in bps)
@@ -303,17 +309,17 @@ def should_stop(bp, frame, emit_log, condition_error, known=None):
     was set, in the frame's globals and f_locals (a snapshot refreshed on each access before 3.13, a live view
     since PEP 667: either way the current values)."""
     cond = bp.condition
-    if known is not None and cond is not None:
-        if known is not True:
+    if known is None and cond is not None:
+        value, error = watchdog.run(_truth, cond, frame)
+        if error is None and not value:
+            return False
+        known = True if error is None else error
+    if known is not None and cond is not None and known is not True:
+        if isinstance(known, watchdog.ConditionTimeout):
+            condition_error(str(known))
+        else:
             condition_error("breakpoint condition raised %s: %s" % (type(known).__name__, known))
-            return True
-    elif cond is not None:
-        try:
-            if not eval(cond, frame.f_globals, frame.f_locals):
-                return False
-        except Exception as e:
-            condition_error("breakpoint condition raised %s: %s" % (type(e).__name__, e))
-            return True
+        return True
     bp.hits += 1
     hit = bp.hit
     if hit is not None and not hit(bp.hits):
@@ -325,14 +331,25 @@ def should_stop(bp, frame, emit_log, condition_error, known=None):
     return True
 
 
+def _truth(code, frame):
+    return bool(eval(code, frame.f_globals, frame.f_locals))
+
+
+def _text(code, frame):
+    return str(eval(code, frame.f_globals, frame.f_locals))
+
+
 def _format_log(parts, frame):
     out = []
     for text, code in parts:
         if code is None:
             out.append(text)
         else:
-            try:
-                out.append(str(eval(code, frame.f_globals, frame.f_locals)))
-            except Exception as e:
-                out.append("<%s: %s>" % (type(e).__name__, e))
+            value, error = watchdog.run(_text, code, frame)
+            if error is None:
+                out.append(value)
+            elif isinstance(error, watchdog.ConditionTimeout):
+                out.append("<%s>" % watchdog.ConditionTimeout(error.budget, "log message expression {%s}" % text))
+            else:
+                out.append("<%s: %s>" % (type(error).__name__, error))
     return "".join(out) + "\n"

@@ -383,6 +383,7 @@ class DebugSession(InspectHandlers, DataHandlers):
             raise _bad("breakpoints must be a list of objects with an integer line")
         bps = self.registry.set_source(path, specs)
         self.tracer.set_lines(self.registry.lines_by_file(), self.registry.conditions_by_file())
+        self.tracer.set_budgeted(self.registry.runs_user_code())
         self.tracer.set_watch_files(self.registry.has_unverified())
         src = {"path": path, "name": os.path.basename(path.replace("\\", "/"))}
         return {"breakpoints": [bp.to_dap(src) for bp in bps]}
@@ -393,6 +394,7 @@ class DebugSession(InspectHandlers, DataHandlers):
             raise _bad("breakpoints must be a list of objects with a name")
         out = self.registry.set_functions(specs)
         self.tracer.set_functions(self.registry.function_names())
+        self.tracer.set_budgeted(self.registry.runs_user_code())
         return {"breakpoints": out}
 
     def on_set_exception_breakpoints(self, args):

@@ -47,6 +47,7 @@ from longreach import log
 
 from longreach._threads import AGENT_THREAD_IDS
 from longreach.tracer import conditions as _conditions
+from longreach.tracer import watchdog as _watchdog
 
 __all__ = ["running_frames", "Step", "TracerBase", "is_agent_code", "canon", "code_lines"]
 
@@ -107,6 +108,10 @@ class Step(object):
         if self.kind == "over" and frame is self.frame:
             return True
         return frame_depth(frame) < self.depth
+
+
+def _truth(check, f_locals):
+    return bool(check(f_locals))
 
 
 def code_lines(code):
@@ -182,9 +187,11 @@ class TracerBase(object):
         with self._lock:
             self.pausing = True
             self._refresh(grew=True)
+        _watchdog.pausing(self, True)  # false compiled conditions report in too: threads that trace nothing stop
 
     def resume(self):
         """Forget pausing (steps set with step() stay)."""
+        _watchdog.pausing(self, False)
         with self._lock:
             self.pausing = False
             self._refresh(grew=False)
@@ -199,7 +206,14 @@ class TracerBase(object):
             self.active = True
             self._refresh(grew=True)
 
+    def set_budgeted(self, on):
+        """The session has conditions or log messages (user code run at breakpoints): while it has, their time is
+        watched (tracer/watchdog.py)."""
+        _watchdog.want(self, bool(on))
+
     def uninstall(self):
+        _watchdog.want(self, False)
+        _watchdog.pausing(self, False)
         with self._lock:
             self.active = False
             self.lines, self.functions, self.steps, self.conditions = {}, frozenset(), {}, {}
@@ -279,14 +293,12 @@ class TracerBase(object):
         hit = getattr(policy, "compiled_hit", None)
         if check is None or hit is None:
             return policy.break_at_line(frame)
-        try:
-            if not check[0](frame.f_locals):
-                return False
-        except _conditions.Unbound:
+        value, error = _watchdog.run(_truth, check[0], frame.f_locals)
+        if error is None:
+            return hit(frame, check[1], None) if value else False
+        if isinstance(error, _conditions.Unbound):
             return policy.break_at_line(frame)
-        except Exception as e:
-            return hit(frame, check[1], e)
-        return hit(frame, check[1], None)
+        return hit(frame, check[1], error)
 
     def _precompile(self, frame, line):
         text = self.conditions.get(canon(frame.f_code.co_filename), {}).get(line)
@@ -328,7 +340,9 @@ class TracerBase(object):
         try:
             policy = self.policy
             hit = getattr(policy, "compiled_hit", None)
-            if hit is not None:
+            if condition is _watchdog.PASSING:
+                stop = False  # a false condition, reported while pausing: stop only for the pause
+            elif hit is not None:
                 stop = hit(frame, condition, error)
             else:
                 stop = policy.break_at_line(frame)

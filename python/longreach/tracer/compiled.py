@@ -14,7 +14,7 @@ copy lacks are traced). A hook that fires for a line whose breakpoint was remove
 import types
 
 from longreach import log
-from longreach.tracer import hooks, linehook
+from longreach.tracer import hooks, linehook, watchdog
 from longreach.tracer.base import canon, code_lines
 
 __all__ = ["CompiledLines", "keep_result"]
@@ -67,6 +67,8 @@ class CompiledLines(object):
     def forget(self):
         """At uninstall: every copy is gone from the program's functions."""
         self.restore()
+        for code in self.codes:
+            watchdog.regions.pop(code, None)
         self.codes.clear()
         self.refused = {}
 
@@ -83,7 +85,10 @@ class CompiledLines(object):
         except Exception as e:  # a fault here must only cost the fast path
             new, why = None, "%s: %s" % (type(e).__name__, e)
         if new is not None:
-            new = _swap_nested(new, original, result)
+            made, new = new, _swap_nested(new, original, result)
+            region = watchdog.regions.pop(made, None)
+            if new is not None and region is not None:
+                watchdog.regions[new] = region
             if new is not None:
                 self.codes[new] = frozenset(points)
                 return new

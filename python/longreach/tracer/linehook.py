@@ -35,6 +35,8 @@ import os
 import sys
 import types
 
+from longreach.tracer import linetable, watchdog
+
 __all__ = ["copy_with_breakpoints", "set_target", "same_code", "condition_compiles_in", "clear_cache"]
 
 _NO_RESTART = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
@@ -42,6 +44,14 @@ _HAS_END = sys.version_info >= (3, 8)
 _target = [None]
 _trees = {}  # filename -> (stat key, lines, tree)
 _ME = __name__
+_ARMED = watchdog.ARMED
+# compiled in as `"<this>".on`, then replaced in the copy's constants by watchdog.ARMED
+_PLACEHOLDER = "\x00longreach: watchdog.ARMED"
+# CPython 3.8-3.10: the false path's test is compiled as the global name below, and its LOAD_GLOBAL is then rewritten
+# into LOAD_CONST of watchdog.ARMED_LIST (same size, no cache): two instructions instead of an attribute lookup
+_ARMED_NAME = "__longreach_armed__"
+_PATCH_GLOBAL = sys.implementation.name == "cpython" and sys.version_info < (3, 11)
+_NO_PATCH = "more than 256 names or constants: the attribute test instead"
 
 
 def set_target(callback):
@@ -50,19 +60,51 @@ def set_target(callback):
 
 
 def _hit(condition):
+    frame = sys._getframe(1)
+    if _ARMED.on:
+        watchdog.left(frame)
     cb = _target[0]
     if cb is not None:
         try:
-            cb(sys._getframe(1), condition, None)
+            cb(frame, condition, None)
         except Exception:
             pass  # the program's line runs on whatever happens here
 
 
 def _hit_error(condition):
+    error = sys.exc_info()[1]
+    frame = sys._getframe(1)
+    if _ARMED.on:
+        watchdog.left(frame)
     cb = _target[0]
     if cb is not None:
         try:
-            cb(sys._getframe(1), condition, sys.exc_info()[1])
+            cb(frame, condition, error)
+        except Exception:
+            pass
+
+
+def _left(_unused):
+    """A false condition ended while ARMED.on: the watchdog has an interrupt under way, or the debugger pauses every
+    thread (then the hook hears of it, to stop this thread for the pause)."""
+    frame = sys._getframe(1)
+    watchdog.left(frame)
+    cb = _target[0]
+    if cb is not None and watchdog.is_pausing():
+        try:
+            cb(frame, watchdog.PASSING, None)
+        except Exception:
+            pass
+
+
+def _interrupted(condition):
+    """The condition ran past its budget and took the watchdog's interrupt: reported like a condition that raised."""
+    frame = sys._getframe(1)
+    error = watchdog.arrived(frame)
+    cb = _target[0]
+    if cb is not None:
+        try:
+            cb(frame, condition, error)
         except Exception:
             pass
 
@@ -327,17 +369,34 @@ def _index(node):
     return node
 
 
-def _inserted(condition):
-    """The statement for one breakpoint line: a plain hook call, or the condition guarded by try/except."""
+def _armed(attr):
+    return ast.Attribute(value=ast.Constant(value=_PLACEHOLDER), attr=attr, ctx=ast.Load())
+
+
+def _inserted(condition, patch=False):
+    """The statement for one breakpoint line: a plain hook call, or the condition guarded by try/except:
+
+        try:
+            try:
+                if <condition>: _hit(<text>)
+                elif ARMED.on: _left(None)       # only while the watchdog interrupts some condition
+            except Exception: _hit_error(<text>)
+        except ARMED.Interrupted: _interrupted(<text>)
+
+    The outer `try` catches the watchdog's interrupt wherever it lands in the inserted code, `_hit_error` included."""
     if condition is None:
         return _call("_hit", None), None
     expr, why = _refused_condition(condition)
     if expr is None:
         return _call("_hit", None), None  # the hook fires on every run of the line; the policy evaluates it
-    guard = ast.If(test=expr, body=[_call("_hit", condition)], orelse=[])
+    guard = ast.If(test=expr, body=[_call("_hit", condition)],
+                   orelse=[ast.If(test=ast.Name(id=_ARMED_NAME, ctx=ast.Load()) if patch else _armed("on"),
+                                  body=[_call("_left", None)], orelse=[])])
     handler = ast.ExceptHandler(type=ast.Name(id="Exception", ctx=ast.Load()), name=None,
                                 body=[_call("_hit_error", condition)])
-    return ast.Try(body=[guard], handlers=[handler], orelse=[], finalbody=[]), None
+    inner = ast.Try(body=[guard], handlers=[handler], orelse=[], finalbody=[])
+    late = ast.ExceptHandler(type=_armed("Interrupted"), name=None, body=[_call("_interrupted", condition)])
+    return ast.Try(body=[inner], handlers=[late], orelse=[], finalbody=[]), None
 
 
 # 3.10+: the compiler gives some jumps of a try statement no line, and a line event follows them when execution
@@ -354,115 +413,21 @@ def _place(node, line):
             n.col_offset = n.end_col_offset = 0
 
 
-def _write_varint(out, value):
-    while value >= 64:
-        out.append(64 | (value & 63))
-        value >>= 6
-    out.append(value)
-
-
-def _mapped(lines):
-    """Sentinel lines mapped back; a run without a line between an inserted instruction and either another inserted
-    one or the breakpoint line's own code takes the breakpoint's line."""
-    out = [None if v is None else (v - _FAR if v >= _FAR else v) for v in lines]
-    i = 0
-    while i < len(lines):
-        if lines[i] is None and i > 0 and lines[i - 1] is not None and lines[i - 1] >= _FAR:
-            j = i
-            while j < len(lines) and lines[j] is None:
-                j += 1
-            line = out[i - 1]
-            if j < len(lines) and out[j] == line:
-                for k in range(i, j):
-                    out[k] = line
-            i = j
-        else:
-            i += 1
-    return out
-
-
-def _relined_310(code):
-    """3.10: co_linetable from co_lines() with the sentinel lines mapped back."""
-    ranges = list(code.co_lines())
-    lines = _mapped([line for _s, _e, line in ranges])
-    out = bytearray()
-    prev = code.co_firstlineno
-    for (start, end, _old), line in zip(ranges, lines):
-        size = end - start
-        if line is None:
-            while size > 0:
-                out += bytes([min(size, 254), 128])
-                size -= min(size, 254)
-            continue
-        delta = line - prev
-        prev = line
-        while delta > 127 or delta < -127:
-            step = 127 if delta > 0 else -127
-            out += bytes([0, step & 0xFF])
-            delta -= step
-        first = True
-        while size > 0 or first:
-            chunk = min(size, 254)
-            out += bytes([chunk, (delta if first else 0) & 0xFF])
-            size -= chunk
-            first = False
-    return code.replace(co_linetable=bytes(out))
-
-
-def _relined_311(code):
-    """3.11+: the location table from co_positions() with the sentinel lines mapped back (long-form entries)."""
-    positions = list(code.co_positions())
-    if len(positions) * 2 != len(code.co_code):
-        return None
-    lines = _mapped([p[0] for p in positions])
-    fixed = []
-    for (line, end, col, end_col), new in zip(positions, lines):
-        if line is None or line >= _FAR:
-            end = new
-        fixed.append((new, end, col, end_col))
-    out = bytearray()
-    prev = code.co_firstlineno
-    i = 0
-    while i < len(fixed):
-        n = 1
-        while n < 8 and i + n < len(fixed) and fixed[i + n] == fixed[i]:
-            n += 1
-        line, end, col, end_col = fixed[i]
-        if line is None:
-            out.append(0x80 | (15 << 3) | (n - 1))
-        else:
-            out.append(0x80 | (14 << 3) | (n - 1))
-            delta = line - prev
-            _write_varint(out, (-delta << 1) | 1 if delta < 0 else delta << 1)
-            _write_varint(out, (end if end is not None else line) - line)
-            _write_varint(out, 0 if col is None else col + 1)
-            _write_varint(out, 0 if end_col is None else end_col + 1)
-            prev = line
-        i += n
-    return code.replace(co_linetable=bytes(out))
-
-
-def _relined(code):
-    if not _FAR:
-        return code
-    if sys.version_info >= (3, 11):
-        return _relined_311(code)
-    return _relined_310(code)
-
-
 # ---- the copy ----
 
 def copy_with_breakpoints(code, points):
     """`code` with a hook at each of `points` ({line: condition text or None}, lines of `code` itself).
     Returns (new code object, None), or (None, why not). A condition that cannot be compiled into this function
     (it would change its variables) gives plain hooks, which leave the condition to the caller."""
-    new, why = _copy(code, points)
+    new, why = _copy(code, points, _PATCH_GLOBAL)
+    if new is None and why == _NO_PATCH:
+        new, why = _copy(code, points, False)
     if new is None and why.startswith("the condition") and any(points.values()):
-        new, why = _copy(code, dict.fromkeys(points))
+        new, why = _copy(code, dict.fromkeys(points), False)
     return new, why
 
 
-def _copy(code, points):
+def _copy(code, points, patch):
     if not isinstance(code, types.CodeType):
         return None, "not a Python code object"
     if code.co_flags & _NO_RESTART:
@@ -504,6 +469,7 @@ def _copy(code, points):
             return None, "the source on disk does not match the running code"
     fn = copy.deepcopy(original)
     edited = _rebuilt(top, path, fn)
+    inserted = []
     body_starts = _first_line(fn.body[0])
     for line in sorted(points, reverse=True):
         if first <= line < body_starts:
@@ -511,10 +477,11 @@ def _copy(code, points):
         where, why = _locate(fn.body, line, True)
         if where is None:
             return None, "line %d: %s" % (line, why)
-        stmt, why = _inserted(points[line])
+        stmt, why = _inserted(points[line], patch)
         if stmt is None:
             return None, "line %d: %s" % (line, why)
         _place(stmt, line)
+        inserted.append((stmt, line))
         body, i = where
         body.insert(i, stmt)
     try:
@@ -523,7 +490,8 @@ def _copy(code, points):
         return None, "the condition does not compile here: %s" % (e,)
     if len(made) != 1:
         return None, "the copy cannot be told apart from other functions on line %d" % first
-    new = _relined(made[0])
+    raw = made[0]
+    new = linetable.relined(raw, _FAR)
     if new is None:
         return None, "the copy's line table could not be rewritten"
     for name in ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_flags", "co_varnames",
@@ -532,7 +500,74 @@ def _copy(code, points):
             return None, "the condition changes the function's %s" % name[3:]
     if _lines(new) != _lines(code):
         return None, "the copy would not start the same lines"
+    if _PLACEHOLDER in raw.co_consts:
+        region = _region(raw, inserted, edited, futures, code)
+        new = new.replace(co_consts=tuple(_ARMED if type(c) is str and c == _PLACEHOLDER else c
+                                          for c in new.co_consts))
+        if patch:
+            new = _armed_list_loads(new)
+            if new is None:
+                return None, _NO_PATCH
+        if region:
+            new = linetable.threaded_jumps(new, region)
+            watchdog.regions[new] = region
+        else:
+            _log_region(code)
     return new, None
+
+
+def _armed_list_loads(code):
+    """3.8-3.10: every LOAD_GLOBAL of _ARMED_NAME in `code` made LOAD_CONST of watchdog.ARMED_LIST; None if an
+    argument would not fit in one byte."""
+    import opcode
+    if _ARMED_NAME not in code.co_names:
+        return code
+    name = code.co_names.index(_ARMED_NAME)
+    const = len(code.co_consts)
+    if name > 255 or const > 255:
+        return None
+    raw = bytearray(code.co_code)
+    load_global, load_const, extended = (opcode.opmap["LOAD_GLOBAL"], opcode.opmap["LOAD_CONST"],
+                                         opcode.opmap["EXTENDED_ARG"])
+    for i in range(0, len(raw), 2):
+        if raw[i] == load_global and raw[i + 1] == name and (i == 0 or raw[i - 2] != extended):
+            raw[i], raw[i + 1] = load_const, const
+    return code.replace(co_code=bytes(raw), co_consts=code.co_consts + (watchdog.ARMED_LIST,))
+
+
+def _log_region(code):
+    from longreach import log
+    log.get_logger("dap").info("conditions compiled into %s (%s line %d) run without a time budget: the inserted "
+                               "code could not be located", code.co_name, code.co_filename, code.co_firstlineno)
+
+
+def _region(raw, inserted, edited, futures, code):
+    """The byte offsets of the inserted instructions in `raw` (the copy before its line table is rewritten), for
+    the watchdog to tell a condition's call from the program's own; None if they cannot be told apart."""
+    if _FAR:
+        return frozenset(o for start, end, line in raw.co_lines() if line is not None and line >= _FAR
+                         for o in range(start, end, 2))
+    # 3.8, 3.9, PyPy: no sentinel line in the copy; compile it once more with the inserted code on far lines (the
+    # bytecode does not depend on line numbers: checked) and read their offsets from that line table
+    import dis
+    far = max(code_line for _o, code_line in dis.findlinestarts(raw)) + 100000
+    for stmt, line in inserted:
+        for n in ast.walk(stmt):
+            if "lineno" in n._attributes:
+                n.lineno = n.end_lineno = line + far
+    try:
+        shadow = _find_code(_compile(edited, futures, code.co_filename), code.co_name, code.co_firstlineno,
+                            getattr(code, "co_qualname", None))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if len(shadow) != 1 or shadow[0].co_code != raw.co_code:
+        return None
+    starts = list(dis.findlinestarts(shadow[0])) + [(len(raw.co_code), None)]
+    out = set()
+    for (start, line), (end, _next) in zip(starts, starts[1:]):
+        if line >= far:
+            out.update(range(start, end, 2))
+    return frozenset(out)
 
 
 def _lines(code):

@@ -20,7 +20,9 @@ Where threads already running cannot be given a trace function (PyPy; CPython if
 a pending call still reaches the main thread), threads started while attached get it in hook mode too, so pause and
 breakpoints added later still reach them; and a thread that was running before attach gets it from the entry hook
 of the first breakpoint function it enters (PyPy 3.9 hooks functions too, but cannot patch running code in place,
-so it stays in global mode). With nothing set, no thread keeps the trace function where adopt can take it away.
+so it stays in global mode). Except PyPy's line-only mode (every breakpoint compiled in, nothing to trace): there no
+thread traces, new ones included, and pause reaches a thread at its next compiled breakpoint line (_refresh). With
+nothing set, no thread keeps the trace function where adopt can take it away.
 Teardown: threading.settrace(None), functions get their own code back, f_trace cleared on every frame, and each
 thread's global trace function removes itself (sys.settrace(None)) at its next call once the tracer is inactive.
 """
@@ -111,12 +113,14 @@ class SettraceTracer(TracerBase):
                                or self.unwind or self.watch_files or self._after_module)
                            and not self._interesting_frames())
         if self._line_only:
-            # PyPy, every breakpoint compiled in and no frame that needs tracing: the thread that made this change
-            # (one whose import finished loading a breakpoint file) stops tracing; threads started from now on
-            # still get the trace function, idle, so that they can be paused (PyPy cannot reach them later)
-            if not self._installed:
-                self._installed = True
-                threading.settrace(self._global_fn)
+            # PyPy, every breakpoint compiled in and no frame that needs tracing: nothing traces. The thread that
+            # made this change (one whose import finished loading a breakpoint file) stops tracing, threads started
+            # from now on start without the trace function, and one still holding it drops it at its next call of
+            # code not seen since (_global_slow). Like the main thread, such a thread stops for pause and all-stop
+            # when it reaches a breakpoint line (the compiled hook sees `pausing`) or calls into the agent
+            if self._installed:
+                threading.settrace(None)
+                self._installed = False
             if threading.get_ident() not in AGENT_THREAD_IDS and sys.gettrace() is self._global_fn:
                 sys.settrace(None)
             return
@@ -447,8 +451,8 @@ class SettraceTracer(TracerBase):
         return global_trace
 
     def _global_slow(self, frame):
-        if not self.active:
-            sys.settrace(None)
+        if not self.active or (self._line_only and threading.get_ident() not in self._owners):
+            sys.settrace(None)  # nothing to trace (line-only: no step, pause or frame that needs it, see _refresh)
             return None
         code = frame.f_code
         i = self._interest.get(code)
