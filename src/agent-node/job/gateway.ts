@@ -194,7 +194,11 @@ export class Gateway implements GateJob {
       if (message.type === 'info') this.#answer(message.id, pid, message.info);
     });
     link.on('close', () => {
-      if (this.#members.get(pid) === member) this.#members.delete(pid);
+      // (a member replaced by an exec under the same pid has not left)
+      if (this.#members.get(pid) === member) {
+        this.#members.delete(pid);
+        if (!member.helper) this.#session?.left(member);
+      }
       log('agent', `job: process ${pid} left`);
     });
     if (this.#session && !member.helper) void this.#session.join(member).catch((err: unknown) => log('agent', `job: process ${pid} could not join the session: ${String(err)}`));

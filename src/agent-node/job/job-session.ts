@@ -10,6 +10,13 @@
 // process's threads, named `pid 4242 cluster worker 1: main`. Each process stops on its own, so stops and resumes
 // say allThreadsStopped / allThreadsContinued: false once the job has other processes; a child's output is
 // prefixed with its name; a child that ends is announced and the session carries on with the others.
+//
+// With `"childSessions": true` in the attach arguments (an editor that opens a debug session per process, DAP's
+// `startDebugging`, through the bridge) the session covers the root process alone and reports the other processes
+// instead of joining them: a `longreach/process` event when one is there or joins (`reason` "started", after the
+// attach response) and when it leaves ("exited"). The client debugs each with a session of its own (`?pid=`); the
+// job's hold still applies to a new process, and only that session's configurationDone releases it (api.ts
+// joinJob waits for this process's own configurationDone, and no session but the client's own is opened with it).
 
 import { LongreachError, fromErrorResponse } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
@@ -129,6 +136,12 @@ export class JobSession implements DebugSessionHandler {
   #functions: Args | null = null;
   #configured = false;
   #closed = false;
+  /** null before attach; true: the other processes are reported (`longreach/process`), not joined. */
+  #announce: boolean | null = null;
+  /** The attach response is out: reports may go. */
+  #announcing = false;
+  /** pid -> the process reported as started (announce mode). */
+  readonly #announced = new Map<number, Member>();
 
   constructor(gateway: Gateway, context: SessionContext, makeRoot: (context: SessionContext) => DebugSessionHandler, ended: () => void) {
     this.#gateway = gateway;
@@ -159,6 +172,7 @@ export class JobSession implements DebugSessionHandler {
 
   started(): void {
     this.#root.started?.();
+    if (this.#announce) this.#startAnnouncing();
   }
 
   close(): void | Promise<void> {
@@ -174,8 +188,9 @@ export class JobSession implements DebugSessionHandler {
   // ---- the root -------------------------------------------------------------------------------------------------
   async #attach(args: Args): Promise<unknown> {
     this.#attachArgs = { ...args };
+    this.#announce = args.childSessions === true;
     const body = await this.#root.handle('attach', args);
-    await Promise.all(this.#gateway.members().map((m) => this.join(m)));
+    if (!this.#announce) await Promise.all(this.#gateway.members().map((m) => this.join(m)));
     return body;
   }
 
@@ -190,7 +205,9 @@ export class JobSession implements DebugSessionHandler {
   // ---- children -------------------------------------------------------------------------------------------------
   /** A process of the job (there at attach, or joining later): open its session and bring it up to date. */
   async join(member: Member): Promise<void> {
-    if (this.#closed || member.helper) return;
+    // before attach, attach itself brings in every process there
+    if (this.#closed || member.helper || this.#announce === null) return;
+    if (this.#announce) return this.#report(member);
     const stale = this.#byPid.get(member.pid);
     if (stale) {
       // the same pid again (an exec): the old image's session is gone
@@ -218,6 +235,28 @@ export class JobSession implements DebugSessionHandler {
     if (this.#configured) steps.push(port.queued('configurationDone', {}));
     await Promise.all(steps);
     log('agent', `job: process ${member.pid} joined the job session`);
+  }
+
+  // ---- announce mode: each process has a session of its own -------------------------------------------------------
+  #startAnnouncing(): void {
+    this.#announcing = true;
+    for (const member of this.#gateway.members()) this.#report(member);
+  }
+
+  /** `longreach/process` "started" for a process not reported yet (an exec'd pid is a new member: reported again). */
+  #report(member: Member): void {
+    if (!this.#announcing || this.#closed || member.helper || this.#announced.get(member.pid) === member) return;
+    this.#announced.set(member.pid, member);
+    let label = typeof member.info?.label === 'string' ? member.info.label : '';
+    if (!label && member.execd) label = "exec'd";
+    this.#context.sendEvent('longreach/process', { reason: 'started', pid: member.pid, ppid: member.ppid, label });
+  }
+
+  /** A process left the job (gateway.ts): in announce mode, say so if it was reported. */
+  left(member: Member): void {
+    if (this.#closed || this.#announced.get(member.pid) !== member) return;
+    this.#announced.delete(member.pid);
+    this.#context.sendEvent('longreach/process', { reason: 'exited', pid: member.pid });
   }
 
   #toChildren(command: string, args: Args): void {
