@@ -134,6 +134,7 @@ async function idleBench(): Promise<void> {
   console.log(`  plain node                       ${median(plain).toFixed(0)} ms wall   ${median(plainCpu).toFixed(0)} ms CPU`);
   console.log(`  --import longreach/register      ${median(agent).toFixed(0)} ms wall   ${median(agentCpu).toFixed(0)} ms CPU`);
   console.log(`  ratio (target <= 1.02x)          ${median(ratios).toFixed(3)}x wall   ${median(cpuRatios).toFixed(3)}x CPU time of the job`);
+  console.log(`  each repetition (wall / CPU)     ${ratios.map((r, i) => `${r.toFixed(2)}/${cpuRatios[i]!.toFixed(2)}`).join(' ')}`);
 }
 
 if (process.env.BENCH_ONLY !== 'idle') await relayBench();
