@@ -5,6 +5,9 @@
 //                 CHILDREN, the latter read from /proc/self/stat; CLK_TCK in the environment, else 100)
 //   step          forks one child; both call tick() forever (the bench steps in one or the other)
 //   child WORK | child-step   what a forked child runs
+//   linger MS     lives MS milliseconds doing nothing, then ends (a child that outlives the join delay)
+//   root          under the agent: prints {"job": LONGREACH_JOB, "nodeOptions": NODE_OPTIONS} and idles (the job whose
+//                 children the per-child measurement starts)
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +46,11 @@ const [mode, a, b] = process.argv.slice(2);
 if (mode === 'child') {
   work(Number(a));
   process.exit(0);
+} else if (mode === 'linger') {
+  setTimeout(() => undefined, Number(a));
+} else if (mode === 'root') {
+  process.stdout.write(`${JSON.stringify({ job: process.env.LONGREACH_JOB, nodeOptions: process.env.NODE_OPTIONS })}\n`);
+  setInterval(() => undefined, 1000);
 } else if (mode === 'child-step') {
   void spin();
 } else if (mode === 'idle') {

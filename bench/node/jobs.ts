@@ -8,9 +8,12 @@
 //    processes' and threads' CPU seconds from getrusage, counted from the program's start: it barely moves when
 //    other work shares the machine, where the wall time does). Linux (/proc/self/stat).
 //    BENCH_WORK (default 20000000) sets each child's work.
-// BENCH_STEPS (default 200) and BENCH_REPS (default 5) set the sizes.
+// 3. What one child costs: the CPU time of `node job-workload.js child 0` (ends at once) and of `linger 2000` (lives
+//    2 s, so it joins the job after its first second) run plainly and as a child of a running job (its LONGREACH_JOB
+//    and NODE_OPTIONS), interleaved; medians of BENCH_CHILD_REPS (default 11) and the differences.
+// BENCH_STEPS (default 200) and BENCH_REPS (default 5) set the sizes; BENCH_ONLY=relay, idle or child runs one part.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -137,5 +140,47 @@ async function idleBench(): Promise<void> {
   console.log(`  each repetition (wall / CPU)     ${ratios.map((r, i) => `${r.toFixed(2)}/${cpuRatios[i]!.toFixed(2)}`).join(' ')}`);
 }
 
-if (process.env.BENCH_ONLY !== 'idle') await relayBench();
-if (process.env.BENCH_ONLY !== 'relay') await idleBench();
+/** CPU ms of this process's ended children (getrusage CHILDREN, from /proc/self/stat). */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / Number(CLK_TCK);
+}
+
+async function childBench(): Promise<void> {
+  const reps = Number(process.env.BENCH_CHILD_REPS ?? 11);
+  const port = await freePort();
+  const root = spawn(process.execPath, ['--import', REGISTER, WORKLOAD, 'root'], { env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const first = await new Promise<string>((resolve) => root.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+    const { job, nodeOptions } = JSON.parse(first) as { job: string; nodeOptions: string };
+    const plainEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LONGREACH_') && k !== 'NODE_OPTIONS'));
+    const memberEnv = { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: nodeOptions };
+    const runs = { 'child 0': ['child', '0'], 'linger 2000': ['linger', '2000'] };
+    const cpu = new Map<string, number[]>();
+    for (let i = 0; i < reps; i++) {
+      for (const [name, args] of Object.entries(runs)) {
+        for (const [kind, env] of [['plain', plainEnv], ['member', memberEnv]] as const) {
+          const before = childrenCpuMs();
+          const r = spawnSync(process.execPath, [WORKLOAD, ...args], { env, stdio: 'ignore' });
+          if (r.status !== 0) throw new Error(`${name} (${kind}) ended with ${r.status}`);
+          const key = `${name} ${kind}`;
+          cpu.set(key, [...(cpu.get(key) ?? []), childrenCpuMs() - before]);
+        }
+      }
+    }
+    console.log(`CPU time of one child process, median of ${reps} (clock ticks of ${(1000 / Number(CLK_TCK)).toFixed(0)} ms):`);
+    for (const name of Object.keys(runs)) {
+      const plain = median(cpu.get(`${name} plain`)!);
+      const member = median(cpu.get(`${name} member`)!);
+      console.log(`  ${name.padEnd(12)} plain ${plain.toFixed(0)} ms   a child of the job ${member.toFixed(0)} ms   (+${(member - plain).toFixed(0)} ms)`);
+    }
+  } finally {
+    root.kill('SIGKILL');
+  }
+}
+
+const only = process.env.BENCH_ONLY;
+if (!only || only === 'relay') await relayBench();
+if (!only || only === 'idle') await idleBench();
+if (!only || only === 'child') await childBench();
