@@ -34,7 +34,7 @@ if (job && job.root !== process.pid) {
   // a child of a debugged job: join it (or stay alone, when its root does not follow children); at once, held for
   // its breakpoints, while a client debugs the whole job
   const config = job.kind === 'join' ? job.config : null;
-  if (config && config.hold > 0 && existsSync(attachedFlag(config))) (await import('./api.js')).joinJob(config);
+  if (config && existsSync(attachedFlag(config))) (await import('./api.js')).joinJob(config);
   else if (config) setTimeout(() => void import('./api.js').then((api) => api.joinJob(config, { hold: false }), () => undefined), JOIN_DELAY_MS).unref();
 } else if (first) {
   const { LongreachError } = await import('../protocol/errors.js');
