@@ -1,9 +1,15 @@
 // The program bench/node/jobs.ts times (node job-workload.js MODE ...):
 //   idle N WORK   forks N children (child_process.fork of this file), each adding up WORK numbers and ending;
-//                 prints {"ms": ...} once all have ended
+//                 prints {"ms": ..., "cpuMs": ...} once all have ended: the wall time, and the CPU time of the whole
+//                 job meanwhile (this process's, every thread's, and its ended children's: getrusage's SELF and
+//                 CHILDREN, the latter read from /proc/self/stat; CLK_TCK in the environment, else 100)
 //   step          forks one child; both call tick() forever (the bench steps in one or the other)
 //   child WORK | child-step   what a forked child runs
+//   linger MS     lives MS milliseconds doing nothing, then ends (a child that outlives the join delay)
+//   root          under the agent: prints {"job": LONGREACH_JOB, "nodeOptions": NODE_OPTIONS} and idles (the job whose
+//                 children the per-child measurement starts)
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -27,17 +33,32 @@ async function spin(): Promise<void> {
   }
 }
 
+/** CPU milliseconds of this process (all its threads) and of its children that have ended and been waited for. */
+function jobCpuMs(): number {
+  const own = process.cpuUsage();
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is the state, field 3 of proc(5)
+  const ticks = Number(fields[13]) + Number(fields[14]); // cutime, cstime (fields 16 and 17)
+  return (own.user + own.system) / 1000 + (ticks * 1000) / Number(process.env.CLK_TCK ?? 100);
+}
+
 const [mode, a, b] = process.argv.slice(2);
 if (mode === 'child') {
   work(Number(a));
   process.exit(0);
+} else if (mode === 'linger') {
+  setTimeout(() => undefined, Number(a));
+} else if (mode === 'root') {
+  process.stdout.write(`${JSON.stringify({ job: process.env.LONGREACH_JOB, nodeOptions: process.env.NODE_OPTIONS })}\n`);
+  setInterval(() => undefined, 1000);
 } else if (mode === 'child-step') {
   void spin();
 } else if (mode === 'idle') {
   const start = process.hrtime.bigint();
+  const cpu = jobCpuMs();
   const n = Number(a);
   await Promise.all(Array.from({ length: n }, () => new Promise((resolve) => fork(SELF, ['child', String(b)]).on('exit', resolve))));
-  process.stdout.write(`${JSON.stringify({ ms: Number(process.hrtime.bigint() - start) / 1e6 })}\n`);
+  process.stdout.write(`${JSON.stringify({ ms: Number(process.hrtime.bigint() - start) / 1e6, cpuMs: jobCpuMs() - cpu })}\n`);
 } else if (mode === 'step') {
   fork(SELF, ['child-step']);
   process.stdout.write('READY\n');

@@ -3,10 +3,17 @@
 //    and in a forked child reached through the root's gateway relay (?pid= of the child: the root's port,
 //    longreach/selectProcess, the child's agent behind the job's Unix socket): medians and the difference.
 // 2. An idle job of 16 forked processes (fixed CPU work each) under `node --import longreach/register` with nobody
-//    attached, against the same job run plainly: the median of the time ratio over interleaved repetitions.
-// BENCH_STEPS (default 200) and BENCH_REPS (default 5) set the sizes.
+//    attached, against the same job run plainly: runs interleaved none, agent, none, each agent run compared with
+//    the mean of its two neighbours; the median ratio of the wall time and of the CPU time of the whole job (its
+//    processes' and threads' CPU seconds from getrusage, counted from the program's start: it barely moves when
+//    other work shares the machine, where the wall time does). Linux (/proc/self/stat).
+//    BENCH_WORK (default 20000000) sets each child's work.
+// 3. What one child costs: the CPU time of `node job-workload.js child 0` (ends at once) and of `linger 2000` (lives
+//    2 s, so it joins the job after its first second) run plainly and as a child of a running job (its LONGREACH_JOB
+//    and NODE_OPTIONS), interleaved; medians of BENCH_CHILD_REPS (default 11) and the differences.
+// BENCH_STEPS (default 200) and BENCH_REPS (default 5) set the sizes; BENCH_ONLY=relay, idle or child runs one part.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -85,31 +92,95 @@ async function relayBench(): Promise<void> {
   }
 }
 
-async function idleOnce(agent: boolean): Promise<number> {
+/** The clock ticks of /proc/PID/stat's times (sysconf CLK_TCK). */
+function clockTicks(): string {
+  try {
+    return execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || '100';
+  } catch {
+    return '100';
+  }
+}
+
+const CLK_TCK = clockTicks();
+
+/** One run of the idle job: its wall time and the CPU time of all its processes (ms), from the program's start. */
+async function idleOnce(agent: boolean): Promise<{ ms: number; cpuMs: number }> {
   const port = await freePort();
   const args = [...(agent ? ['--import', REGISTER] : []), WORKLOAD, 'idle', '16', String(Number(process.env.BENCH_WORK ?? 20_000_000))];
-  const child = spawn(process.execPath, args, { env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { env: { ...process.env, CLK_TCK, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((resolve) => child.on('exit', resolve));
-  return (JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ms: number }).ms;
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ms: number; cpuMs: number };
 }
 
 async function idleBench(): Promise<void> {
   const plain: number[] = [];
   const agent: number[] = [];
+  const plainCpu: number[] = [];
+  const agentCpu: number[] = [];
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let i = 0; i < REPS; i++) {
-    const p = await idleOnce(false);
+    // none, agent, none: load on the machine that comes and goes hits the agent's run and its neighbours alike
+    const before = await idleOnce(false);
     const a = await idleOnce(true);
-    plain.push(p);
-    agent.push(a);
-    ratios.push(a / p);
+    const after = await idleOnce(false);
+    plain.push(before.ms, after.ms);
+    plainCpu.push(before.cpuMs, after.cpuMs);
+    agent.push(a.ms);
+    agentCpu.push(a.cpuMs);
+    ratios.push(a.ms / ((before.ms + after.ms) / 2));
+    cpuRatios.push(a.cpuMs / ((before.cpuMs + after.cpuMs) / 2));
   }
-  console.log(`idle 16-process job (fork, nobody attached), median of ${REPS}:`);
-  console.log(`  plain node                       ${median(plain).toFixed(0)} ms`);
-  console.log(`  --import longreach/register      ${median(agent).toFixed(0)} ms   (ratio ${median(ratios).toFixed(3)}x)`);
+  console.log(`idle 16-process job (fork, nobody attached), median of ${REPS} (none, agent, none interleaved):`);
+  console.log(`  plain node                       ${median(plain).toFixed(0)} ms wall   ${median(plainCpu).toFixed(0)} ms CPU`);
+  console.log(`  --import longreach/register      ${median(agent).toFixed(0)} ms wall   ${median(agentCpu).toFixed(0)} ms CPU`);
+  console.log(`  ratio (target <= 1.02x)          ${median(ratios).toFixed(3)}x wall   ${median(cpuRatios).toFixed(3)}x CPU time of the job`);
+  console.log(`  each repetition (wall / CPU)     ${ratios.map((r, i) => `${r.toFixed(2)}/${cpuRatios[i]!.toFixed(2)}`).join(' ')}`);
 }
 
-if (process.env.BENCH_ONLY !== 'idle') await relayBench();
-if (process.env.BENCH_ONLY !== 'relay') await idleBench();
+/** CPU ms of this process's ended children (getrusage CHILDREN, from /proc/self/stat). */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / Number(CLK_TCK);
+}
+
+async function childBench(): Promise<void> {
+  const reps = Number(process.env.BENCH_CHILD_REPS ?? 11);
+  const port = await freePort();
+  const root = spawn(process.execPath, ['--import', REGISTER, WORKLOAD, 'root'], { env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const first = await new Promise<string>((resolve) => root.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+    const { job, nodeOptions } = JSON.parse(first) as { job: string; nodeOptions: string };
+    const plainEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LONGREACH_') && k !== 'NODE_OPTIONS'));
+    const memberEnv = { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: nodeOptions };
+    const runs = { 'child 0': ['child', '0'], 'linger 2000': ['linger', '2000'] };
+    const cpu = new Map<string, number[]>();
+    for (let i = 0; i < reps; i++) {
+      for (const [name, args] of Object.entries(runs)) {
+        for (const [kind, env] of [['plain', plainEnv], ['member', memberEnv]] as const) {
+          const before = childrenCpuMs();
+          const r = spawnSync(process.execPath, [WORKLOAD, ...args], { env, stdio: 'ignore' });
+          if (r.status !== 0) throw new Error(`${name} (${kind}) ended with ${r.status}`);
+          const key = `${name} ${kind}`;
+          cpu.set(key, [...(cpu.get(key) ?? []), childrenCpuMs() - before]);
+        }
+      }
+    }
+    console.log(`CPU time of one child process, median of ${reps} (clock ticks of ${(1000 / Number(CLK_TCK)).toFixed(0)} ms):`);
+    for (const name of Object.keys(runs)) {
+      const plain = median(cpu.get(`${name} plain`)!);
+      const member = median(cpu.get(`${name} member`)!);
+      console.log(`  ${name.padEnd(12)} plain ${plain.toFixed(0)} ms   a child of the job ${member.toFixed(0)} ms   (+${(member - plain).toFixed(0)} ms)`);
+    }
+  } finally {
+    root.kill('SIGKILL');
+  }
+}
+
+const only = process.env.BENCH_ONLY;
+if (!only || only === 'relay') await relayBench();
+if (!only || only === 'idle') await idleBench();
+if (!only || only === 'child') await childBench();

@@ -127,14 +127,16 @@ function startWorker(config: WorkerConfig): Worker {
 
 // ---- jobs (docs/protocol.md 5.3) -----------------------------------------------------------------------------------
 /**
- * A child of a debugged job (register.ts, before the program's code): start a worker that joins the root's job
- * instead of listening. Never throws, never prints. While a client debugs the whole job, wait (at most the job's
- * hold) until its session has set this process's breakpoints, so a short-lived child stops where it should.
+ * A child of a debugged job (register.ts): start a worker that joins the root's job instead of listening. Never
+ * throws, never prints. Before the program's code, while a client debugs the whole job, wait (at most the job's
+ * hold) until its session has set this process's breakpoints, so a short-lived child stops where it should; a late
+ * join (`hold: false`, the program already running) never waits.
  */
-export function joinJob(job: JobConfig): void {
+export function joinJob(job: JobConfig, options: { hold?: boolean } = {}): void {
   if (agent) return;
   try {
-    const { boot, holdMs } = memberBoot(job);
+    const { boot, holdMs: held } = memberBoot(job);
+    const holdMs = options.hold === false ? 0 : held;
     const state = createSharedState();
     const config: WorkerConfig = { state, secret: null, host: '', port: 0, allowPlainSecret: false, redirectOutput: job.redirect, apiUrl: import.meta.url, argv: [...process.argv], job: boot };
     const a: Agent = { worker: startWorker(config), state, slots: slots(state), address: { host: '', port: 0 }, member: true };

@@ -15,11 +15,14 @@
 // A child of a debugged job (LONGREACH_JOB in its environment, inherited with NODE_OPTIONS) joins the job instead
 // of listening (docs/protocol.md 5.3).
 
+import { existsSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
-import { JOB_ENV, decodeJob } from './job/config.js';
+import { JOB_ENV, JOIN_DELAY_MS, attachedFlag, decodeJob } from './job/config.js';
 
 // The agent itself is imported only where it starts: a worker thread of the program, or a child whose root does not
-// follow children, loads nothing more than this file and job/config.js.
+// follow children, loads nothing more than this file and job/config.js. A child of a job with nobody debugging the
+// whole job joins it only once it has run for JOIN_DELAY_MS (a timer that never keeps it alive): a short-lived
+// child costs no more than this file (docs/performance.md, Node.js jobs).
 
 // Once per process, even when two copies of the package are imported (an inherited NODE_OPTIONS and a --import).
 const ONCE = Symbol.for('longreach.register');
@@ -28,8 +31,11 @@ if (first) Object.defineProperty(globalThis, ONCE, { value: true });
 const job = first ? decodeJob(process.env[JOB_ENV]) : null;
 
 if (job && job.root !== process.pid) {
-  // a child of a debugged job: join it (or stay alone, when its root does not follow children)
-  if (job.kind === 'join') (await import('./api.js')).joinJob(job.config);
+  // a child of a debugged job: join it (or stay alone, when its root does not follow children); at once, held for
+  // its breakpoints, while a client debugs the whole job
+  const config = job.kind === 'join' ? job.config : null;
+  if (config && existsSync(attachedFlag(config))) (await import('./api.js')).joinJob(config);
+  else if (config) setTimeout(() => void import('./api.js').then((api) => api.joinJob(config, { hold: false }), () => undefined), JOIN_DELAY_MS).unref();
 } else if (first) {
   const { LongreachError } = await import('../protocol/errors.js');
   const { enableAttach, waitForAttach } = await import('./api.js');

@@ -14,6 +14,8 @@ export const HOLD_ENV = 'LONGREACH_JOB_HOLD';
 export const SUBPROCESS_ENV = 'LONGREACH_SUBPROCESS';
 export const VERSION = 1;
 export const DEFAULT_HOLD = 5;
+/** How long a Node.js child with nobody debugging the whole job runs before it joins (starts its agent worker). */
+export const JOIN_DELAY_MS = 1000;
 
 export interface JobConfig {
   v: 1;
