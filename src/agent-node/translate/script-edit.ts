@@ -21,7 +21,8 @@ export interface Insert {
  */
 export function guardStatement(condition: string, agentGlobal: string, tag = ''): string {
   const report = reportConditionError(agentGlobal, tag, '$lr_e');
-  const stop = `globalThis[Symbol.for(${JSON.stringify(agentGlobal)})].stop(${JSON.stringify(tag)});`;
+  // (optional calls: where no helper is installed the `debugger` statement still stops when a debugger is on)
+  const stop = `globalThis[Symbol.for(${JSON.stringify(agentGlobal)})]?.stop?.(${JSON.stringify(tag)});`;
   return `try { if (${condition}) { ${stop} debugger; } } catch ($lr_e) { ${report} try { ${stop} } catch {} debugger; } `;
 }
 
