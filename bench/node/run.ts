@@ -6,7 +6,7 @@
 //   attached     a debugger attached, no breakpoints (the V8 Debugger domain stays off)
 //   bp elsewhere a breakpoint in a function that is never called
 //   cond false   a conditional breakpoint whose condition is false, inside the hot function (compiled into the
-//                script: worker/script-edits.ts)
+//                script: worker/script-edits.ts; V8's Debugger domain then goes off, see worker/session.ts)
 //   cond V8      the same condition written over two lines, which the agent leaves to V8's own breakpoint
 //                condition (the mechanism before compiled breakpoints, and their fallback)
 // and prints the median time of each and its ratio to plain. Then an express service (service.ts) under autocannon:

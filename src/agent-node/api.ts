@@ -180,6 +180,16 @@ function installHelpers(a: Agent): void {
     log(text: string): void {
       post({ kind: 'output', category: 'console', text: String(text) });
     },
+    /**
+     * A compiled breakpoint's condition held (its `debugger` statement comes next): the worker switches V8's
+     * debugger on if the agent had it off (worker/session.ts), like breakIntoDebugger. Nothing without a client.
+     */
+    stop(tag: string): void {
+      if (Atomics.load(a.slots, SLOT.ATTACHED) !== 1) return;
+      const before = Atomics.load(a.slots, SLOT.ACK);
+      post({ kind: 'stop', tag: String(tag) });
+      Atomics.wait(a.slots, SLOT.ACK, before, BREAK_TIMEOUT_MS);
+    },
     redirect(on: boolean): void {
       if (!on) {
         restore?.();

@@ -69,6 +69,8 @@ export interface WorkerConfig {
 /** Main thread → worker. */
 export type ToWorker =
   | { kind: 'break' }
+  /** A compiled breakpoint (its tag) is about to stop: switch V8's debugger on first (api.ts, helpers.stop). */
+  | { kind: 'stop'; tag: string }
   | { kind: 'exit'; code: number }
   | { kind: 'output'; category: 'stdout' | 'stderr' | 'console'; text: string };
 

@@ -3,7 +3,8 @@
 // (Function.prototype.toString) shows whether a condition is compiled in. Real program, real DAP client.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { AGENTS, markerLine } from '../conformance/agents.js';
@@ -227,4 +228,115 @@ test('with the raised-exception filter on, a compiled condition that throws is o
   await nextStopAt(dbg, line('call-work'));
   assert.equal(said(), before, 'no output from the removed log point');
   assert.ok(await becomes(dbg, 'work', false), 'and its insert comes out once work() has returned');
+});
+
+// ---- V8's debugger off while every breakpoint is compiled in (session.ts #updateDebugger, prepareStop) ----------
+const ASYNC_APP = join(FIXTURES, 'compiled/async.mjs');
+
+/** Whether V8's Debugger domain is now off, by the agent's CDP log: the last enable or disable it sent. */
+function debuggerOff(logFile: string): boolean {
+  const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+  const calls = [...text.matchAll(/Debugger\.(enable|disable) answered/g)].map((m) => m[1]);
+  return calls.length > 0 && calls[calls.length - 1] === 'disable';
+}
+
+/** Waits (bounded, no timing asserted) until `check` holds. */
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what}: not within 10 s`);
+}
+
+test('async code: V8\'s debugger goes off while only compiled breakpoints exist; a true condition stops at its line with its id, steps, and it goes off again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lr-compiled-async-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const logFile = join(dir, 'cdp.log');
+  const program = await launch(t, ASYNC_APP, [], { LONGREACH_LOG: 'cdp', LONGREACH_LOG_FILE: logFile });
+  const dbg = await attach(t, { ...NODE, app: ASYNC_APP }, program);
+  const body = line('async-body', ASYNC_APP);
+  const bps = await dbg.setBreakpoints(ASYNC_APP, [{ line: body, condition: 'id === globalThis.fixture.stopAt' }, { line: line('async-next', ASYNC_APP), logMessage: 'doubled {doubled}' }]);
+  await dbg.s.request('configurationDone'); // the module loads now: its breakpoints are placed, then compiled in
+  const running = async (expression: string): Promise<string> => (await dbg.s.request('evaluate', { expression, context: 'repl' })).result as string;
+  const logged = (): string[] => dbg.events.filter((e) => e.event === 'output' && e.body.category === 'console').map((e) => e.body.output);
+  await until(async () => (await running("globalThis.fixture?.handle.toString().split('debugger').length - 1")) === '4', 'both breakpoints compiled into handle()');
+  await until(() => debuggerOff(logFile), "V8's debugger switched off");
+  // Log points print with the debugger off, and do not switch it on; the false condition never stops.
+  const before = logged().length;
+  await until(() => logged().length >= before + 5, 'log point output');
+  assert.ok(logged().every((l) => /^doubled \d+\n$/.test(l)), JSON.stringify(logged().slice(-3)));
+  assert.ok(debuggerOff(logFile), 'log points leave the debugger off');
+  assert.equal(dbg.events.filter((e) => e.event === 'stopped').length, 0);
+
+  for (let round = 0; round < 2; round++) {
+    // The condition comes true a few calls from now: the program stops at the breakpoint's line with its id.
+    const target = Number(await running('globalThis.fixture.stopAt = globalThis.fixture.last + 3'));
+    const stop = await dbg.expectStopped('breakpoint');
+    assert.deepEqual(stop.hitBreakpointIds, [bps[0].id]);
+    const frame = await dbg.topFrame();
+    assert.equal(frame.line, body);
+    assert.equal(frame.column, readFileSync(ASYNC_APP, 'utf8').split('\n')[body - 1]!.indexOf('id * 2') + 1);
+    assert.equal(await dbg.evaluate('id'), String(target));
+    assert.equal(dbg.events.filter((e) => e.event === 'stopped' && e.body.reason === 'breakpoint').length, round + 1, 'one stop per true condition');
+    // Stepping works from there: the next line, then out of the function.
+    await dbg.s.request('next', { threadId: 1 });
+    await dbg.expectStopped('step');
+    assert.equal((await dbg.topFrame()).line, line('async-next', ASYNC_APP));
+    assert.equal(await dbg.evaluate('doubled'), String(target * 2));
+    await dbg.resume();
+    await until(() => debuggerOff(logFile), "V8's debugger off again after the stop");
+    assert.ok(logged().includes(`doubled ${target * 2}\n`), 'the log point on the stepped line printed');
+  }
+  // Detach: the function gets its own text back, and the program runs on unchanged with nobody attached.
+  await dbg.s.request('disconnect', {});
+  dbg.s.close();
+  const s2 = await within(connectTo(program), 15_000, 'second connection');
+  const again = await attach(t, { ...NODE, app: ASYNC_APP }, program, s2);
+  await again.s.request('configurationDone');
+  assert.equal((await again.s.request('evaluate', { expression: "globalThis.fixture.handle.toString().includes('debugger')", context: 'repl' })).result, 'false');
+  const last = Number((await again.s.request('evaluate', { expression: 'globalThis.fixture.last', context: 'repl' })).result);
+  await until(async () => Number((await again.s.request('evaluate', { expression: 'globalThis.fixture.last', context: 'repl' })).result) > last + 3, 'the program runs on');
+  assert.equal(again.events.filter((e) => e.event === 'stopped' || (e.event === 'output' && e.body.category === 'console')).length, 0);
+});
+
+test('a plain breakpoint (or an exception filter) keeps V8\'s debugger on beside compiled ones; removing it lets it go off', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lr-compiled-async-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const logFile = join(dir, 'cdp.log');
+  const program = await launch(t, ASYNC_APP, [], { LONGREACH_LOG: 'cdp,agent', LONGREACH_LOG_FILE: logFile });
+  const dbg = await attach(t, { ...NODE, app: ASYNC_APP }, program);
+  const body = line('async-body', ASYNC_APP);
+  const next = line('async-next', ASYNC_APP);
+  await dbg.setBreakpoints(ASYNC_APP, [{ line: body, condition: 'id === globalThis.fixture.stopAt' }]);
+  await dbg.s.request('setExceptionBreakpoints', { filters: ['uncaught'] });
+  await dbg.s.request('configurationDone');
+  const running = async (expression: string): Promise<string> => (await dbg.s.request('evaluate', { expression, context: 'repl' })).result as string;
+  await until(async () => (await running("globalThis.fixture?.handle.toString().includes('debugger')")) === 'true', 'compiled into handle()');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(debuggerOff(logFile), false, 'the exception filter needs V8');
+  await dbg.s.request('setExceptionBreakpoints', { filters: [] });
+  await until(() => debuggerOff(logFile), "V8's debugger off once only the compiled breakpoint is left");
+  // A plain breakpoint switches it on and stops through V8; then, with only the compiled one left, a true condition
+  // still stops at its line with its id (compiled or, while V8 refuses the edit, through V8's condition).
+  const bps = await dbg.setBreakpoints(ASYNC_APP, [{ line: body, condition: 'id === globalThis.fixture.stopAt' }, { line: next }]);
+  assert.equal(debuggerOff(logFile), false, 'a plain breakpoint needs V8');
+  let stop = await dbg.expectStopped('breakpoint');
+  assert.deepEqual(stop.hitBreakpointIds, [bps[1].id]);
+  assert.equal((await dbg.topFrame()).line, next);
+  const target = Number(await dbg.evaluate('id')) + 2;
+  await dbg.evaluate(`globalThis.fixture.stopAt = ${target}`);
+  const [cond] = await dbg.setBreakpoints(ASYNC_APP, [{ line: body, condition: 'id === globalThis.fixture.stopAt' }]);
+  await dbg.resume();
+  stop = await dbg.expectStopped('breakpoint').catch((err: Error) => {
+    throw new Error(`${err.message}; agent log: ${readFileSync(logFile, 'utf8').split('\n').filter((l) => !/Debugger\.(getPossibleBreakpoints|setBreakpoint|removeBreakpoint)|Runtime\./.test(l)).slice(-40).join('\n')}`);
+  });
+  assert.deepEqual(stop.hitBreakpointIds, [cond.id]);
+  assert.equal((await dbg.topFrame()).line, body);
+  assert.equal(await dbg.evaluate('id'), String(target));
+  await dbg.resume();
+  await until(() => debuggerOff(logFile), "V8's debugger off again with only the compiled breakpoint").catch((err: Error) => {
+    throw new Error(`${err.message}; agent log: ${readFileSync(logFile, 'utf8').split('\n').filter((l) => !/Debugger\.(getPossibleBreakpoints|setBreakpoint|removeBreakpoint)|Runtime\./.test(l)).slice(-40).join('\n')}`);
+  });
+  assert.equal(await running("globalThis.fixture.handle.toString().includes('debugger')"), 'true');
 });

@@ -90,23 +90,27 @@ test('inserts stay on their lines: every other line and every column before an i
 function runGuarded(condition: string, body: string, calls: number[], options: { hitCondition?: string; logMessage?: string } = {}) {
   const logs: string[] = [];
   const counts = new Map<string, number>();
+  const announced: string[] = [];
   const agent = {
+    /** The agent's stop helper: called (with the breakpoint's tag) right before each `debugger`. */
+    stop: (tag: string) => announced.push(tag),
     hit: (k: string) => {
       const n = (counts.get(k) ?? 0) + 1;
       counts.set(k, n);
       return n;
     },
-    log: (text: string) => logs.push(text),
+    log: (text: string) => logs.push(untagLog(text).text),
   };
   const cond = buildCondition({ key: 'bp1', condition, ...options }, 'test.agent');
   // `debugger` cannot be observed without an inspector: count stops by replacing it with a call.
-  const statement = guardStatement(cond, 'test.agent').replaceAll('debugger;', 'stop(i);');
+  const statement = guardStatement(cond, 'test.agent', 'bp1').replaceAll('debugger;', 'stop(i);');
   const source = `(function (i) {\n  ${body}\n})`;
   const stops: number[] = [];
   const sandbox: Record<string | symbol, unknown> = { stop: (i: number) => stops.push(i) };
   sandbox[Symbol.for('test.agent')] = agent;
   const fn = vm.runInNewContext(applyInserts(source, [{ line: 1, column: 2, text: statement }]), sandbox) as (i: number) => number;
   const results = calls.map((i) => fn(i));
+  assert.deepEqual(announced, stops.map(() => 'bp1'), 'the stop helper runs before every stop, and only then');
   return { stops, logs, results };
 }
 

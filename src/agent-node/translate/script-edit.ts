@@ -1,7 +1,7 @@
 // Breakpoint conditions compiled into the script: the pure text side of worker/script-edits.ts. A conditional
 // breakpoint or log point becomes one statement inserted on its own line, in front of the statement that starts
 // the line, so no other line and no column before it moves:
-//   try { if (<condition>) debugger; } catch ($lr_e) { <report the error>; debugger; }
+//   try { if (<condition>) { <agent>.stop(tag); debugger; } } catch ($lr_e) { <report the error>; <agent>.stop(tag); debugger; }
 // V8 then runs the condition as ordinary code (no debug-evaluate per hit). The insertion point is checked here by
 // reading the text around it (a statement must start there); V8 checks the rest after the edit.
 
@@ -14,10 +14,16 @@ export interface Insert {
   text: string;
 }
 
-/** The statement for a V8 breakpoint condition (built by buildCondition; never empty); `tag` marks its log text. */
+/**
+ * The statement for a V8 breakpoint condition (built by buildCondition; never empty); `tag` marks its log text and
+ * names the breakpoint to the agent's stop helper, which switches V8's debugger on (the agent keeps it off while every
+ * breakpoint is compiled in: worker/session.ts) before the `debugger` statement runs.
+ */
 export function guardStatement(condition: string, agentGlobal: string, tag = ''): string {
   const report = reportConditionError(agentGlobal, tag, '$lr_e');
-  return `try { if (${condition}) debugger; } catch ($lr_e) { ${report} debugger; } `;
+  // (optional calls: where no helper is installed the `debugger` statement still stops when a debugger is on)
+  const stop = `globalThis[Symbol.for(${JSON.stringify(agentGlobal)})]?.stop?.(${JSON.stringify(tag)});`;
+  return `try { if (${condition}) { ${stop} debugger; } } catch ($lr_e) { ${report} try { ${stop} } catch {} debugger; } `;
 }
 
 /** Words after which a new line may continue the same statement (or be the body of the one before). */

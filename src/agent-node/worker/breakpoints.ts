@@ -45,6 +45,8 @@ interface Bp {
   verified: boolean;
   actualLine?: number;
   message?: string;
+  /** Its condition, hit condition or log message was refused (bad input): never placed. */
+  invalid?: boolean;
 }
 
 const JS_EXT = /\.(?:js|mjs|cjs)$/i;
@@ -92,6 +94,30 @@ export class Breakpoints {
     });
   }
 
+  /**
+   * True while some breakpoint needs V8's debugger: one with a V8 breakpoint (plain, or a condition not compiled in
+   * everywhere yet) or one not placed yet (a source-mapped file no loaded script names: the instrumentation
+   * breakpoint waits for it). Breakpoints compiled into every script they are in need it only to stop
+   * (session.ts switches it on then: prepareStop).
+   */
+  get needsDebugger(): boolean {
+    for (const list of this.#bySource.values()) {
+      for (const bp of list) {
+        if (bp.v8Ids.length > 0) return true;
+        if (!bp.invalid && !this.edits.appliedAnywhere(bp.id)) return true;
+      }
+    }
+    return this.edits.pending;
+  }
+
+  /** True when `tag` names a breakpoint of this session (a removed one's insert may still run until a flush). */
+  isLive(tag: string): boolean {
+    return [...this.#bySource.values()].some((list) => list.some((bp) => `bp${bp.id}` === tag));
+  }
+
+  /** Called when the edits are done (nothing waits for V8): the session may switch V8's debugger off. */
+  onIdle: (() => void) | null = null;
+
   get count(): number {
     let n = 0;
     for (const list of this.#bySource.values()) n += list.length;
@@ -131,6 +157,8 @@ export class Breakpoints {
   }
 
   async #set(clientPath: string, specs: BreakpointSpec[]): Promise<DapBreakpoint[]> {
+    // Inserts come out (and go in) only with V8's debugger on: it may be off while every breakpoint is compiled in.
+    if (this.edits.any || this.edits.pending) await this.#runtime.enableDebugger();
     await this.#clear(clientPath);
     if (specs.length === 0) {
       await this.#updateInstrumentation();
@@ -149,6 +177,7 @@ export class Breakpoints {
         bp.condition = buildCondition({ ...options, reportErrors: true }, AGENT_GLOBAL);
       } catch (err) {
         bp.message = (err as Error).message;
+        bp.invalid = true;
         continue;
       }
       await this.#place(bp);
@@ -226,6 +255,7 @@ export class Breakpoints {
     } else if (!this.edits.pending) {
       this.#retryDelay = RETRY_FIRST_MS;
       this.#retries = 0;
+      this.onIdle?.();
     }
   }
 
@@ -248,9 +278,12 @@ export class Breakpoints {
       for (const bp of list) {
         const ids = bp.v8Ids.filter((id) => this.#where.get(id)?.some((w) => w.scriptId === scriptId));
         if (ids.length === 0) continue;
+        // A URL breakpoint may be bound in other scripts too (the same URL: a copy V8 keeps of a script before an
+        // edit until it is collected, or the file loaded twice): set again unless compiled into every one of them.
+        const bound = new Set(ids.flatMap((id) => (this.#where.get(id) ?? []).map((w) => w.scriptId)));
         bp.v8Ids = bp.v8Ids.filter((id) => !ids.includes(id));
         for (const id of ids) await this.#removeV8(id);
-        if (this.edits.isApplied(bp.id, scriptId)) continue;
+        if ([...bound].every((id) => this.edits.isApplied(bp.id, id))) continue;
         const script = this.#runtime.scripts.get(scriptId);
         if (!isMappedSource(bp.remotePath)) await this.#placeUrl(bp);
         else if (script) {
@@ -266,14 +299,17 @@ export class Breakpoints {
    * on to the line's own statement, where a V8 breakpoint would have stopped, and reports the stop there: 'skip'
    * now, the breakpoint's id at the next pause. A removed breakpoint whose insert V8 still runs just resumes.
    */
-  compiledPause(location: { scriptId: string; lineNumber: number; columnNumber?: number }, stepping: boolean): 'skip' | number[] | null {
+  compiledPause(location: { scriptId: string; lineNumber: number; columnNumber?: number }, stepping: boolean, v8Hits: readonly string[] = []): 'skip' | number[] | null {
     const at = this.edits.locate(location);
     if (!at) {
       const hit = this.#compiledHit;
       this.#compiledHit = null;
       return hit;
     }
-    if (at.kind === 'debugger' && at.bpId !== null) this.#compiledHit = [at.bpId];
+    // A V8 breakpoint on a line that holds an insert (its condition while the edit waits) binds in the insert:
+    // its stop too is reported at the line's statement.
+    const hits = [...(at.kind === 'debugger' && at.bpId !== null ? [at.bpId] : []), ...this.dapIds(v8Hits)];
+    if (hits.length) this.#compiledHit = [...new Set([...(this.#compiledHit ?? []), ...hits])];
     const resume = at.kind === 'debugger' && at.bpId === null && !stepping && !this.#compiledHit;
     void this.#runtime.cdp.post(resume ? 'Debugger.resume' : 'Debugger.stepOver').catch(() => undefined);
     return 'skip';
@@ -316,6 +352,7 @@ export class Breakpoints {
     this.#retryTimer = null;
     await this.#queue;
     if (!this.edits.pending && !this.edits.any) return;
+    await this.#runtime.enableDebugger(); // off while every breakpoint was compiled in
     await this.#runtime.cdp.post('Debugger.setSkipAllPauses', { skip: true }).catch(() => undefined);
     if (this.#runtime.paused) await this.#runtime.cdp.post('Debugger.resume').catch(() => undefined);
     for (let i = 0; i < RESTORE_TRIES; i++) {

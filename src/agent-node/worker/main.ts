@@ -41,6 +41,9 @@ parentPort?.on('message', (message: ToWorker) => {
     const session = active;
     if (!session) return ack();
     session.prepareBreak().then(ack, ack);
+  } else if (message.kind === 'stop') {
+    if (!active) return ack();
+    active.prepareStop(message.tag).then(ack, ack);
   } else if (message.kind === 'exit') {
     // Give the socket a turn of the loop to flush before the main thread lets the process end (and the session
     // time to release the worker threads it stopped).

@@ -75,6 +75,12 @@ export class ScriptEdits {
     return false;
   }
 
+  /** True when breakpoint `bpId` runs compiled into some script. */
+  appliedAnywhere(bpId: number): boolean {
+    for (const edit of this.#scripts.values()) if (edit.applied.some((a) => a.bpId === bpId)) return true;
+    return false;
+  }
+
   /** True when breakpoint `bpId` runs compiled into script `scriptId` (it needs no V8 breakpoint there). */
   isApplied(bpId: number, scriptId: string): boolean {
     return this.#scripts.get(scriptId)?.applied.some((a) => a.bpId === bpId) ?? false;
@@ -209,7 +215,8 @@ export class ScriptEdits {
         next = [...edit.applied, change];
       }
       const before = new Map<number, { column: number; type: string }[]>();
-      for (const a of adding) before.set(a.line, await this.#locations(scriptId, a.line));
+      // (in the original text's columns: an insert that goes out of the same line in this edit is not among them)
+      for (const a of adding) before.set(a.line, originalLocations(edit.applied, a.line, await this.#locations(scriptId, a.line)));
       // While V8 edits, a pause may come from the old inserts or the new ones: `locate` knows both until the answer.
       edit.previous = edit.applied;
       edit.applied = next;
@@ -270,6 +277,13 @@ export class ScriptEdits {
 
 function isIn(list: readonly Applied[], x: Applied): boolean {
   return list.some((a) => a.bpId === x.bpId && a.line === x.line && a.column === x.column && a.text === x.text);
+}
+
+/** Break locations V8 reports on `line` of the script with `applied` in, as columns of the original (inserts dropped). */
+function originalLocations(applied: readonly Applied[], line: number, locations: { column: number; type: string }[]): { column: number; type: string }[] {
+  const ins = applied.find((a) => a.line === line);
+  if (!ins) return locations;
+  return locations.filter((l) => l.column < ins.column || l.column >= ins.column + ins.text.length).map((l) => ({ ...l, column: originalColumn([ins], line, l.column) }));
 }
 
 function insertedAsCode(ins: Insert, before: { column: number; type: string }[], after: { column: number; type: string }[]): boolean {

@@ -49,6 +49,8 @@ export class NodeDebugSession implements DebugSessionHandler {
   #exceptionMode: 'none' | 'uncaught' | 'all' = 'none';
   #lastAction: 'step' | 'pause' | 'break' | null = null;
   #breakPending = false;
+  /** A compiled breakpoint's condition held (prepareStop): V8's debugger stays on until its stop is reported. */
+  #compiledStop = false;
   /** A stopped event went out and the client has not yet been told the program runs again. */
   #stoppedSent = false;
   /** The client asked to resume (continue, next...): no continued event for the resume itself (a step sends its own). */
@@ -88,6 +90,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     this.#functionBreakpoints = new FunctionBreakpoints(runtime);
     this.#state.breakpoints.onEdited = () => this.#functionBreakpoints.rebind(); // a script edit drops them in V8
     this.#workers = new Workers(send);
+    this.#state.breakpoints.onIdle = () => void this.#inOrder(() => this.#updateDebugger()); // all compiled in: off
     runtime.on('paused', (p) => void this.#onPaused(p).catch(() => undefined));
     runtime.on('resumed', () => this.#onResumed());
     const s = this.#state;
@@ -141,6 +144,19 @@ export class NodeDebugSession implements DebugSessionHandler {
   async prepareBreak(): Promise<void> {
     this.#breakPending = true;
     await this.#state.runtime.enableDebugger();
+  }
+
+  /**
+   * The main thread is about to run a compiled breakpoint's `debugger` statement (its condition held): V8's debugger
+   * must be on for it to stop. In turn with breakpoint changes, so none of them switches it off meanwhile. A removed
+   * breakpoint whose insert still runs (V8 refused to take it out yet) does not stop.
+   */
+  prepareStop(tag: string): Promise<void> {
+    return this.#inOrder(async () => {
+      if (this.#closed || !this.#state.breakpoints.isLive(tag)) return;
+      this.#compiledStop = true;
+      await this.#state.runtime.enableDebugger();
+    });
   }
 
   /** The program is exiting: tell the client; let stopped workers go (the process cannot end while one is stopped). */
@@ -263,12 +279,12 @@ export class NodeDebugSession implements DebugSessionHandler {
     this.#resumeExpected = true;
     const runtime = this.#state.runtime;
     if (!runtime.paused) {
-      await this.#updateDebugger();
+      await this.#inOrder(() => this.#updateDebugger());
     } else {
       // One turn later, so the continue response leaves before a resumed program can run to its end and exit; and
       // once a breakpoint change under way is complete (compiled breakpoints: an edit and the breakpoints set again).
       setImmediate(() => {
-        void this.#state.breakpoints.settled().then(() => runtime.cdp.post('Debugger.resume')).then(() => this.#updateDebugger()).catch((err: unknown) => log('agent', `resume failed: ${String(err)}`));
+        void this.#state.breakpoints.settled().then(() => runtime.cdp.post('Debugger.resume')).then(() => this.#inOrder(() => this.#updateDebugger())).catch((err: unknown) => log('agent', `resume failed: ${String(err)}`));
       });
     }
     return { allThreadsContinued: this.#workers.none };
@@ -308,14 +324,27 @@ export class NodeDebugSession implements DebugSessionHandler {
     const wasOn = this.#state.runtime.debuggerOn;
     await this.#state.runtime.enableDebugger();
     const result = await loadedSources(this.#state);
-    if (!wasOn) await this.#updateDebugger();
+    if (!wasOn) await this.#inOrder(() => this.#updateDebugger());
     return result;
   }
 
-  /** Keeps the V8 Debugger domain off unless something needs it (it slows async code down even with no breakpoint). */
+  /**
+   * Keeps the V8 Debugger domain off unless something needs it: with it on, async/await code runs 5-10x slower, even
+   * with no breakpoint (docs/performance.md). Breakpoints compiled into their scripts do not need it until one stops
+   * (prepareStop). Runs in turn with the breakpoint requests (#inOrder): call it through #inOrder from elsewhere.
+   */
   async #updateDebugger(): Promise<void> {
+    if (this.#closed) return;
+    await this.#state.breakpoints.settled();
     const runtime = this.#state.runtime;
-    const wanted = this.#state.breakpoints.count > 0 || this.#functionBreakpoints.count > 0 || this.#exceptionMode !== 'none' || this.#lastAction !== null || this.#breakPending || runtime.paused !== null || this.#state.breakpoints.edits.pending;
+    const wanted =
+      this.#state.breakpoints.needsDebugger ||
+      this.#functionBreakpoints.count > 0 ||
+      this.#exceptionMode !== 'none' ||
+      this.#lastAction !== null ||
+      this.#breakPending ||
+      this.#compiledStop ||
+      runtime.paused !== null;
     if (!wanted && runtime.debuggerOn) {
       await runtime.disableDebugger();
       this.#state.breakpoints.forgetV8();
@@ -344,8 +373,9 @@ export class NodeDebugSession implements DebugSessionHandler {
       return;
     }
     // Compiled breakpoints (script-edits.ts): step past the inserted statement, report the stop at the line's own.
-    const compiled = top ? this.#state.breakpoints.compiledPause(top.location, this.#lastAction === 'step') : null;
+    const compiled = top ? this.#state.breakpoints.compiledPause(top.location, this.#lastAction === 'step', p.hitBreakpoints) : null;
     if (compiled === 'skip') return;
+    this.#compiledStop = false;
     let functionHits = this.#functionBreakpoints.dapIds(p.hitBreakpoints);
     let hit = [...(compiled ?? []), ...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
     if (hit.length === 0 && p.hitBreakpoints.length > 0) {
@@ -379,6 +409,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     this.#stoppedSent = false;
     this.#resumeExpected = false;
     this.#state.breakpoints.nudge(); // compiled breakpoints V8 refused while a frame ran: try again
+    void this.#inOrder(() => this.#updateDebugger()); // running on: V8's debugger may go off
     this.#state.variables.clear();
     this.#state.runtime.cdp.post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP }).catch(() => undefined);
   }
