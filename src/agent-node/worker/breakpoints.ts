@@ -283,9 +283,14 @@ export class Breakpoints {
         const bound = new Set(ids.flatMap((id) => (this.#where.get(id) ?? []).map((w) => w.scriptId)));
         bp.v8Ids = bp.v8Ids.filter((id) => !ids.includes(id));
         for (const id of ids) await this.#removeV8(id);
-        if ([...bound].every((id) => this.edits.isApplied(bp.id, id))) continue;
+        const rest = [...bound].filter((id) => !this.edits.isApplied(bp.id, id));
+        if (rest.length === 0) continue;
         const script = this.#runtime.scripts.get(scriptId);
-        if (!isMappedSource(bp.remotePath)) await this.#placeUrl(bp);
+        if (!isMappedSource(bp.remotePath) && rest.length < bound.size) {
+          // Compiled into some of them: V8's condition goes only where it is not. A URL breakpoint would bind in the
+          // compiled script too, and one run of the line would count twice towards a hit condition.
+          for (const id of rest) await this.#placeIn(bp, id);
+        } else if (!isMappedSource(bp.remotePath)) await this.#placeUrl(bp);
         else if (script) {
           bp.mappedScripts.delete(scriptId);
           await this.#placeMapped(bp, script);
@@ -388,6 +393,15 @@ export class Breakpoints {
       this.#verify(bp, first);
       if (choice.note) bp.message = choice.note; // several files matched: say which one the breakpoint is in
     } else bp.message = `not loaded yet: no loaded script is named ${baseName(bp.remotePath)}; the breakpoint is placed when it loads`;
+  }
+
+  /** V8's condition at the breakpoint's line in one script only. */
+  async #placeIn(bp: Bp, scriptId: string): Promise<void> {
+    const result = await this.#runtime.cdp.post<{ breakpointId: string; actualLocation: { scriptId: string; lineNumber: number; columnNumber?: number } }>(
+      'Debugger.setBreakpoint',
+      { location: { scriptId, lineNumber: bp.line - 1 }, condition: bp.condition },
+    ).catch(() => null);
+    if (result) this.#record(bp, result.breakpointId, [result.actualLocation]);
   }
 
   async #placeMapped(bp: Bp, script: ScriptInfo): Promise<void> {
