@@ -59,6 +59,9 @@ const RETRY_TIMER_MAX = 20;
 const RESTORE_TRIES = 10;
 const RESTORE_WAIT_MS = 50;
 
+/** Breakpoint registries made so far in this agent (one per session): what makes each one's tags its own. */
+let sessionsSeen = 0;
+
 export class Breakpoints {
   readonly #runtime: V8Runtime;
   readonly #maps: SourceMaps;
@@ -78,11 +81,19 @@ export class Breakpoints {
   #retryDue = 0;
   #retries = 0;
 
+  /** Tags and hit counters are this session's own: an insert a restore could not take out yet, left from an earlier
+   * session, neither counts towards this session's hit conditions nor stops for it. */
+  readonly #tagPrefix = `s${++sessionsSeen}bp`;
+
+  tag(bpId: number): string {
+    return `${this.#tagPrefix}${bpId}`;
+  }
+
   constructor(runtime: V8Runtime, maps: SourceMaps, send: (event: string, body: unknown) => void) {
     this.#runtime = runtime;
     this.#maps = maps;
     this.#send = send;
-    this.edits = new ScriptEdits(runtime, AGENT_GLOBAL);
+    this.edits = new ScriptEdits(runtime, AGENT_GLOBAL, (id) => this.tag(id));
     runtime.on('breakpointResolved', ({ breakpointId, location }) => {
       const bp = this.#byV8.get(breakpointId);
       if (!bp) return;
@@ -112,7 +123,7 @@ export class Breakpoints {
 
   /** True when `tag` names a breakpoint of this session (a removed one's insert may still run until a flush). */
   isLive(tag: string): boolean {
-    return [...this.#bySource.values()].some((list) => list.some((bp) => `bp${bp.id}` === tag));
+    return [...this.#bySource.values()].some((list) => list.some((bp) => this.tag(bp.id) === tag));
   }
 
   /** Called when the edits are done (nothing waits for V8): the session may switch V8's debugger off. */
@@ -172,7 +183,7 @@ export class Breakpoints {
       const bp: Bp = { id: this.#nextId++, clientPath, remotePath, line: spec.line, condition: '', compiled: '', v8Ids: [], mappedScripts: new Set(), verified: false };
       list.push(bp);
       try {
-        const options = { key: `bp${bp.id}`, tag: `bp${bp.id}`, condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage };
+        const options = { key: this.tag(bp.id), tag: this.tag(bp.id), condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage };
         bp.compiled = buildCondition(options, AGENT_GLOBAL);
         bp.condition = buildCondition({ ...options, reportErrors: true }, AGENT_GLOBAL);
       } catch (err) {
@@ -325,7 +336,7 @@ export class Breakpoints {
   /** Log point output without its tag; null for a breakpoint that is gone (its insert may run until a flush). */
   logText(text: string): string | null {
     const { tag, text: plain } = untagLog(text);
-    if (tag && ![...this.#bySource.values()].some((list) => list.some((bp) => `bp${bp.id}` === tag))) return null;
+    if (tag && ![...this.#bySource.values()].some((list) => list.some((bp) => this.tag(bp.id) === tag))) return null;
     return plain;
   }
 

@@ -58,9 +58,13 @@ export class ScriptEdits {
   readonly #agentGlobal: string;
   readonly #scripts = new Map<string, ScriptEdit>();
 
-  constructor(runtime: V8Runtime, agentGlobal: string) {
+  /** A breakpoint's tag in inserted code (its hit counter, its log lines, its stop). */
+  readonly #tag: (bpId: number) => string;
+
+  constructor(runtime: V8Runtime, agentGlobal: string, tag: (bpId: number) => string = (id) => `bp${id}`) {
     this.#runtime = runtime;
     this.#agentGlobal = agentGlobal;
+    this.#tag = tag;
   }
 
   /** True while some edit waits for V8 (an insert to add, or an original to give back). */
@@ -172,7 +176,7 @@ export class ScriptEdits {
   #target(edit: ScriptEdit): Applied[] {
     const out: Applied[] = [];
     for (const w of edit.wanted.values()) {
-      if (w.refused === null) out.push({ bpId: w.bpId, line: w.line, column: w.column, text: guardStatement(w.condition, this.#agentGlobal, `bp${w.bpId}`) });
+      if (w.refused === null) out.push({ bpId: w.bpId, line: w.line, column: w.column, text: guardStatement(w.condition, this.#agentGlobal, this.#tag(w.bpId)) });
     }
     return out;
   }
