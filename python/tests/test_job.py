@@ -133,6 +133,8 @@ class Orphans(unittest.TestCase):
         gone = os.path.join(folder, "root-gone")
         code = ("import os, sys, time\n"
                 "from longreach._threads import AGENT_THREAD_IDS\n"
+                "deadline = time.time() + 10\n"  # the member's thread may not have run yet on a loaded machine
+                "while not AGENT_THREAD_IDS and time.time() < deadline: time.sleep(0.02)\n"
                 "print('member threads %d' % len(AGENT_THREAD_IDS), flush=True)\n"
                 "while not os.path.exists(sys.argv[1]): time.sleep(0.02)\n"
                 "deadline = time.time() + 10\n"
