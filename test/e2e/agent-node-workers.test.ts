@@ -110,7 +110,7 @@ test('a breakpoint in a worker stops that worker as its own thread; variables an
   const answer = await s.request('continue', { threadId: stop!.threadId });
   assert.equal(answer.allThreadsContinued, false);
   assert.equal((await exited).exitCode, 0);
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.match(program.stdout(), /result 49/);
   assert.ok(threadEvents.some((e) => e.reason === 'exited' && e.threadId === stop!.threadId), JSON.stringify(threadEvents));
 });
@@ -128,7 +128,7 @@ test('a worker started while attached is held until its breakpoints are set: it 
   assert.equal(frame.line, line);
   assert.equal(await evaluate(s, frame.id, 'typeof n'), '"undefined"', 'stopped before the line ran');
   await s.request('continue', { threadId: stop!.threadId });
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.match(program.stdout(), /result 49/);
   assert.equal(seen.list.length, 1, 'no other stop (the worker is not shown stopping at its start)');
 });
@@ -152,7 +152,7 @@ test('two workers stop at the same breakpoint, each as its own thread, and each 
   const names = threads.map((th: { name: string }) => th.name);
   assert.ok(names.some((n: string) => n.includes('(a): ')) && names.some((n: string) => n.includes('(b): ')), names.join(', '));
   for (const id of ids) await s.request('continue', { threadId: id });
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.match(program.stdout(), /results 9 16/);
 });
 
@@ -170,7 +170,7 @@ test('exception filters reach the workers: a throw in a worker stops there', asy
   assert.match(info.description ?? info.exceptionId, /cannot square -1 here|RangeError/);
   await s.request('setExceptionBreakpoints', { filters: [] });
   await s.request('continue', { threadId: stop!.threadId });
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.match(program.stdout(), /worker failed: cannot square -1 here/);
 });
 
@@ -182,7 +182,7 @@ test('LONGREACH_SUBPROCESS=0: workers run undebugged (no thread, no stop)', asyn
   s.on('event', (name: string, body: unknown) => name === 'thread' && threadEvents.push(body));
   await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-square') }] });
   await s.request('configurationDone');
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.match(program.stdout(), /result 49/);
   assert.equal(seen.list.length, 0);
   assert.deepEqual(threadEvents, []);
@@ -199,7 +199,7 @@ test('detach while a worker is stopped: the program ends with the output it has 
   await s.request('configurationDone');
   await seen.next(1);
   await s.request('disconnect', {});
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.equal(program.stdout(), plain.stdout());
   assert.equal(program.stderr(), plain.stderr());
 });
@@ -223,7 +223,7 @@ test('a worker ends while the main thread is stopped: thread exited, and the ses
   assert.equal(await evaluate(s, frame.id, 'here'), '"main"');
   assert.equal(program.stdout(), '');
   await s.request('continue', { threadId: 1 });
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.equal(program.stdout(), 'main stops\nresult 25 main\n');
 });
 
@@ -243,7 +243,7 @@ test('a worker terminated while stopped ends: continued, thread exited, and the 
   assert.equal((await exited).threadId, stop!.threadId);
   assert.ok(events.includes(`continued {"threadId":${stop!.threadId},"allThreadsContinued":false}`), events.join('\n'));
   // (the program ends right after its worker: the requests naming an ended worker are tested above)
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.equal(program.stdout(), 'worker ended 1\n');
   assert.deepEqual(seen.list.length, 1);
 });
@@ -257,7 +257,7 @@ test('process.exit while a worker is stopped: the worker is let go and the progr
   await s.request('configurationDone');
   await seen.next(1);
   assert.equal((await exited).exitCode, 3);
-  assert.equal(await within(program.exited, WAIT, 'program end'), 3);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 3, program.stderr());
 });
 
 test('a worker running before the debugger attached is found, stops at a breakpoint and is released at the detach', async (t) => {
@@ -294,7 +294,7 @@ test('a worker started just after a detach runs undebugged, and nobody attached 
   await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints: [{ line: markerLine(SQUARE, 'worker-first') }] });
   await s.request('configurationDone');
   await s.request('disconnect', {});
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.equal(program.stdout(), plain.stdout());
   // an agent nobody attaches to: the same output
   const alone = await launch(t, MAIN, ['two'], { LONGREACH_WAIT: '0' });
@@ -323,7 +323,7 @@ test('log points and hit conditions work in workers (each worker counts its own 
   assert.equal(new Set(both.map((b) => b.threadId)).size, 2);
   for (const b of both) assert.equal((await topFrame(s, b.threadId)).line, line + 1);
   for (const b of both) await s.request('continue', { threadId: b.threadId });
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.match(program.stdout(), /results 9 16/);
   assert.deepEqual(logged.sort(), ['squaring 3\n', 'squaring 4\n']);
   assert.equal(seen.list.length, 2);
@@ -344,6 +344,6 @@ test('a breakpoint in a TypeScript file reaches a worker through its source map'
   assert.equal(frame.line, line);
   assert.equal(await evaluate(s, frame.id, 'n'), '3');
   await s.request('continue', { threadId: stop!.threadId });
-  assert.equal(await within(program.exited, WAIT, 'program end'), 0);
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.match(program.stdout(), /cube 27/);
 });
