@@ -17,7 +17,7 @@ export const SLOT = {
   RESULT_LENGTH: 4,
   /** 1 when the client asked for program output (redirectOutput). */
   REDIRECT: 5,
-  /** 1 while a detached session still lingers to release late worker threads (the exit hook must end it). */
+  /** 1 while the agent's worker holds any inspector session (the exit hook must have it end them first). */
   LINGERING: 6,
 } as const;
 

@@ -15,6 +15,24 @@ export interface CdpChannel {
   on(method: string, listener: CdpListener): () => void;
 }
 
+/** Every main-thread session this worker holds open, so that the program's exit can end them all first. */
+const open = new Set<Cdp>();
+let openWatcher: (count: number) => void = () => undefined;
+
+/** Told how many sessions are open whenever that changes (the main thread's exit hook must end them, see below). */
+export function watchOpenSessions(watcher: (count: number) => void): void {
+  openWatcher = watcher;
+}
+
+/**
+ * The program is exiting: every session ends now, before the main thread goes on. A session still connected while
+ * Node tears the process down races its teardown (a rare abort in Node 20), and Node would wait for it
+ * ("Waiting for the debugger to disconnect...").
+ */
+export function disconnectAll(): void {
+  for (const cdp of [...open]) cdp.disconnect();
+}
+
 export class Cdp implements CdpChannel {
   #session: Session | null = null;
   readonly #listeners = new Map<string, Set<CdpListener>>();
@@ -34,12 +52,17 @@ export class Cdp implements CdpChannel {
       for (const fn of [...set]) fn(message.params ?? {});
     });
     this.#session = session;
+    open.add(this);
+    openWatcher(open.size);
   }
 
   disconnect(): void {
     const session = this.#session;
     this.#session = null;
-    session?.disconnect();
+    if (!session) return;
+    session.disconnect();
+    open.delete(this);
+    openWatcher(open.size);
   }
 
   post<T = any>(method: string, params: object = {}): Promise<T> {

@@ -5,6 +5,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LongreachError } from '../../protocol/errors.js';
+import { disconnectAll, watchOpenSessions } from '../inspector/cdp.js';
 import { log, logEnabled } from '../../protocol/log.js';
 import { startDialer } from '../../server/dial.js';
 import type { SessionContext } from '../../server/gate.js';
@@ -14,7 +15,7 @@ import { Gateway } from '../job/gateway.js';
 import { startMember } from '../job/member.js';
 import { SLOT, slots, writeResult, type ToWorker, type WorkerConfig } from '../shared.js';
 import { CAPABILITIES, NodeDebugSession } from './session.js';
-import { endLingering, watchLingering } from './threads/workers.js';
+import { endLingering } from './threads/workers.js';
 
 interface Boot extends WorkerConfig {
   tls?: { cert: string; key: string };
@@ -32,7 +33,8 @@ function ack(): void {
   Atomics.notify(shared, SLOT.ACK);
 }
 
-watchLingering((on) => Atomics.store(shared, SLOT.LINGERING, on ? 1 : 0));
+// While this worker holds an inspector session, the main thread's exit hook asks it to end them all (below).
+watchOpenSessions((count) => Atomics.store(shared, SLOT.LINGERING, count > 0 ? 1 : 0));
 
 parentPort?.on('message', (message: ToWorker) => {
   if (message.kind === 'output') {
@@ -49,6 +51,7 @@ parentPort?.on('message', (message: ToWorker) => {
     // time to release the worker threads it stopped).
     void Promise.resolve(active?.exiting(message.code)).finally(() => {
       endLingering();
+      disconnectAll(); // no session may outlive this answer: the main thread goes on to end the process
       setImmediate(ack);
     });
   }

@@ -68,13 +68,6 @@ interface Settings {
 /** The session that is stopping, kept a moment to release late workers; a new attach ends it at once. */
 let lingering: (() => void) | null = null;
 
-/** Told whether a detached session lingers (the main thread's exit hook then asks this worker to end it). */
-let lingerWatcher: (on: boolean) => void = () => undefined;
-
-export function watchLingering(watcher: (on: boolean) => void): void {
-  lingerWatcher = watcher;
-}
-
 /**
  * The one inspector session that follows workers, from the first attach to the program's exit, with the NodeWorker
  * domain left on between debugging sessions (waiting for none): switching that domain off and on again leaves ~8 KB
@@ -90,7 +83,6 @@ function followSession(): Cdp {
     follow.connect();
     follow.on('NodeWorker.attachedToWorker', (p: Attached) => void attached.set(p.sessionId, p));
     follow.on('NodeWorker.detachedFromWorker', (p: { sessionId: string }) => void attached.delete(p.sessionId));
-    lingerWatcher(true); // the main thread's exit hook then asks us to end it (endLingering)
   }
   return follow;
 }
@@ -102,7 +94,6 @@ export function endLingering(): void {
   follow?.disconnect();
   follow = null;
   attached.clear();
-  lingerWatcher(false);
 }
 
 export class Workers {
