@@ -1,6 +1,8 @@
 // `npm run bench:python`: runs bench/python/bench.py under every Python found (CPython 3.8-3.13 from pyenv or
 // PATH, and pypy3), one after the other, and prints the median ratios and latencies per interpreter.
-// Options: --reps N (default 5), --only SUBSTRING (e.g. --only 3.12 or --only pypy), --json.
+// Options: --reps N (default 5), --only SUBSTRING (e.g. --only 3.12 or --only pypy), --workloads a,b, --json.
+// Each interpreter gets two tables: wall time and CPU time of the program's process (the steadier one on a busy
+// machine).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -15,6 +17,7 @@ const option = (name, fallback) => {
 };
 const reps = Number(option('--reps', '5'));
 const only = option('--only', '');
+const workloadList = option('--workloads', '');
 const asJson = args.includes('--json');
 
 function pyenvRoot() {
@@ -58,7 +61,7 @@ if (list.length === 0) {
 }
 for (const { label, exe } of list) {
   if (!asJson) console.log(`\n== ${label} (${exe}), ${reps} repetitions ...`);
-  const r = spawnSync(exe, [join(here, 'bench.py'), '--json', '--reps', String(reps)], {
+  const r = spawnSync(exe, [join(here, 'bench.py'), '--json', '--reps', String(reps), ...(workloadList ? ['--workloads', workloadList] : [])], {
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -73,11 +76,13 @@ for (const { label, exe } of list) {
   const workloads = Object.keys(result.ratios);
   const scenarios = Object.keys(result.ratios[workloads[0]]);
   const width = Math.max(...scenarios.map((s) => s.length));
-  console.log(`${result.runtime}: median of ${result.reps} interleaved repetitions (scenario time / plain time)`);
-  console.log(`  ${''.padEnd(width)}  ${workloads.map((w) => w.padStart(12)).join('  ')}`);
-  for (const s of scenarios) {
-    const cells = workloads.map((w) => `${result.ratios[w][s].toFixed(3)}x`.padStart(12));
-    console.log(`  ${s.padEnd(width)}  ${cells.join('  ')}`);
+  for (const [key, what] of [['ratios', 'wall time'], ['cpu_ratios', 'CPU time of the process']]) {
+    console.log(`${result.runtime}: median of ${result.reps} interleaved repetitions (scenario / plain, ${what})`);
+    console.log(`  ${''.padEnd(width)}  ${workloads.map((w) => w.padStart(12)).join('  ')}`);
+    for (const s of scenarios) {
+      const cells = workloads.map((w) => `${result[key][w][s].toFixed(3)}x`.padStart(12));
+      console.log(`  ${s.padEnd(width)}  ${cells.join('  ')}`);
+    }
   }
   for (const [k, v] of Object.entries(result.latency_ms)) {
     console.log(`  ${k.padEnd(45)} ${v.toFixed(2).padStart(8)} ms`);
