@@ -54,6 +54,8 @@ export class WorkerThread {
   #resumeExpected = false;
   #continuedOwed = false;
   #ended = false;
+  /** Held at its start (waiting for the debugger) until the session's settings are set there (Workers.#join). */
+  held = false;
   #helpers = false;
   #probe: NodeJS.Timeout | null = null;
   #terminating = false;
@@ -229,6 +231,7 @@ export class WorkerThread {
       this.#resumeExpected = true;
       // One turn later, so the continue response leaves before the worker can stop again.
       setImmediate(() => {
+        this.#releaseObjects();
         runtime.cdp.post('Debugger.resume').then(() => this.#update()).catch(() => undefined);
       });
     }
@@ -240,6 +243,7 @@ export class WorkerThread {
     this.#resumeExpected = true;
     this.#continuedOwed = true;
     try {
+      if (this.state.runtime.paused) this.#releaseObjects();
       await step(this.state, kind);
     } catch (err) {
       this.#continuedOwed = false;
@@ -353,6 +357,7 @@ export class WorkerThread {
     this.#terminating = true;
     this.#stopProbe();
     const cdp = this.state.runtime.cdp;
+    this.#releaseObjects();
     void cdp.post('Runtime.terminateExecution').catch(() => undefined);
     void cdp.post('Debugger.resume').catch(() => undefined);
   }
@@ -364,6 +369,14 @@ export class WorkerThread {
     this.#resumeExpected = false;
     this.state.variables.clear();
     this.#ids.drop(this, ['frame', 'variables']);
+  }
+
+  /**
+   * What the stop's requests made V8 keep (frames, values) goes before the worker runs again, never after: a worker
+   * that runs on to its end may already be tearing down when a late message reaches it, and Node 20 aborts the whole
+   * process when a message for a worker meets its inspector's teardown (MainThreadInterface::Post).
+   */
+  #releaseObjects(): void {
     this.state.runtime.cdp.post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP }).catch(() => undefined);
   }
 
@@ -384,10 +397,15 @@ export class WorkerThread {
     this.#stopProbe();
     const runtime = this.state.runtime;
     const cdp = runtime.cdp;
-    // Switching the Debugger domain off drops this session's breakpoints and resumes a stopped worker.
-    if (runtime.debuggerOn) await cdp.post('Debugger.disable').catch(() => undefined);
-    await cdp.post('Runtime.runIfWaitingForDebugger').catch(() => undefined);
+    // Everything else first: switching the Debugger domain off drops this session's breakpoints and resumes a
+    // stopped worker, which may then run to its end, and a message that meets a worker's teardown aborts the
+    // process in Node 20 (see #releaseObjects). Only a worker still held at its start is sent one more.
     if (this.#helpers) await removeHelpers(cdp).catch(() => undefined);
+    if (runtime.debuggerOn) await cdp.post('Debugger.disable').catch(() => undefined);
+    if (this.held) {
+      this.held = false;
+      await cdp.post('Runtime.runIfWaitingForDebugger').catch(() => undefined);
+    }
     this.#ids.drop(this);
     runtime.disconnect();
   }

@@ -170,6 +170,7 @@ export class Workers {
 
   /** A worker joins: the session's settings are set there, then (if it was held at its start) it runs. */
   async #join(thread: WorkerThread, held: boolean): Promise<void> {
+    thread.held = held;
     const settle = async (): Promise<void> => {
       if (held && !this.#configured) await new Promise<void>((resolve) => this.#onConfigured.push(resolve));
       await this.#apply(thread);
@@ -178,7 +179,9 @@ export class Workers {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([settle().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, limit)))]);
     clearTimeout(timer);
-    if (held) await thread.channel.post('Runtime.runIfWaitingForDebugger').catch(() => undefined);
+    if (!thread.held) return; // released meanwhile (the session ended)
+    thread.held = false;
+    await thread.channel.post('Runtime.runIfWaitingForDebugger').catch(() => undefined);
   }
 
   async #apply(thread: WorkerThread): Promise<void> {
