@@ -311,27 +311,38 @@ export class Breakpoints {
   }
 
   /**
-   * A pause, as far as compiled breakpoints go. At an inserted `debugger` (or anywhere in an insert) the agent steps
-   * on to the line's own statement, where a V8 breakpoint would have stopped, and reports the stop there: 'skip'
-   * now, the breakpoint's id at the next pause. A removed breakpoint whose insert V8 still runs just resumes.
+   * A pause, as far as compiled breakpoints go. At an inserted `debugger` of a live breakpoint (or a V8 breakpoint
+   * bound in an insert) the stop is reported at once: its frame shows the line's own statement (inserted columns map
+   * to it, script-edits.ts). Stepping on from there first skips the rest of the insert, so a `next` leaves the line.
+   * Elsewhere in an insert (a step went in) the agent steps on: 'skip'. A removed breakpoint whose insert V8 still
+   * runs just resumes. (The stop used to be reported only after stepping past the insert; under load V8 sometimes
+   * ended that step without a pause, and the stop was lost.)
    */
   compiledPause(location: { scriptId: string; lineNumber: number; columnNumber?: number }, stepping: boolean, v8Hits: readonly string[] = []): 'skip' | number[] | null {
     const at = this.edits.locate(location);
+    const from = this.#stoppedInInsert;
+    this.#stoppedInInsert = null;
     if (!at) {
-      const hit = this.#compiledHit;
-      this.#compiledHit = null;
-      return hit;
+      // a step from a stop reported in an insert, at that line's own first statement: the same place for the user
+      if (stepping && from && from.scriptId === location.scriptId && from.line === location.lineNumber && this.edits.pastInsert(location)) {
+        void this.#runtime.cdp.post('Debugger.stepOver').catch(() => undefined);
+        return 'skip';
+      }
+      return null;
     }
-    // A V8 breakpoint on a line that holds an insert (its condition while the edit waits) binds in the insert:
-    // its stop too is reported at the line's statement.
-    const hits = [...(at.kind === 'debugger' && at.bpId !== null ? [at.bpId] : []), ...this.dapIds(v8Hits)];
-    if (hits.length) this.#compiledHit = [...new Set([...(this.#compiledHit ?? []), ...hits])];
-    const resume = at.kind === 'debugger' && at.bpId === null && !stepping && !this.#compiledHit;
+    const hits = [...new Set([...(at.kind === 'debugger' && at.bpId !== null ? [at.bpId] : []), ...this.dapIds(v8Hits)])];
+    if (hits.length) {
+      this.#stoppedInInsert = { scriptId: location.scriptId, line: location.lineNumber };
+      return hits;
+    }
+    if (stepping && from && from.scriptId === location.scriptId && from.line === location.lineNumber) this.#stoppedInInsert = from;
+    const resume = at.kind === 'debugger' && at.bpId === null && !stepping;
     void this.#runtime.cdp.post(resume ? 'Debugger.resume' : 'Debugger.stepOver').catch(() => undefined);
     return 'skip';
   }
 
-  #compiledHit: number[] | null = null;
+  /** The last stop reported inside an insert (see compiledPause). */
+  #stoppedInInsert: { scriptId: string; line: number } | null = null;
 
   /** Log point output without its tag; null for a breakpoint that is gone (its insert may run until a flush). */
   logText(text: string): string | null {

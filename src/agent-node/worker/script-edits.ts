@@ -26,6 +26,8 @@ interface Wanted {
 
 interface Applied extends Insert {
   bpId: number;
+  /** The original column where V8's own breakpoint on the line stops (a stop in the insert is shown there). */
+  stop?: number | undefined;
 }
 
 interface ScriptEdit {
@@ -99,7 +101,17 @@ export class ScriptEdits {
   /** A 0-based column V8 reports, as a column of the original text. */
   originalColumn(scriptId: string, line: number, column: number): number {
     const edit = this.#scripts.get(scriptId);
-    return edit ? originalColumn(edit.applied, line, column) : column;
+    if (!edit) return column;
+    const ins = edit.applied.find((a) => a.line === line && column >= a.column && column < a.column + a.text.length);
+    return ins ? (ins.stop ?? ins.column) : originalColumn(edit.applied, line, column);
+  }
+
+  /** True on a line that holds an insert, after it: the line's own code in the edited script. */
+  pastInsert(location: { scriptId: string; lineNumber: number; columnNumber?: number }): boolean {
+    const edit = this.#scripts.get(location.scriptId);
+    const column = location.columnNumber ?? 0;
+    const at = (a: Applied): boolean => a.line === location.lineNumber && column >= a.column + a.text.length;
+    return !!edit && (edit.applied.some(at) || edit.previous.some(at));
   }
 
   /**
@@ -245,6 +257,8 @@ export class ScriptEdits {
       for (const a of adding) {
         if (!insertedAsCode(a, before.get(a.line) ?? [], await this.#locations(scriptId, a.line))) {
           this.#refuse(edit.wanted.get(a.bpId), 'the inserted statement did not become code at the start of the line');
+        } else {
+          a.stop = before.get(a.line)?.find((l) => l.column >= a.column)?.column;
         }
       }
     }

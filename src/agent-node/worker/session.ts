@@ -377,7 +377,7 @@ export class NodeDebugSession implements DebugSessionHandler {
     if (compiled === 'skip') return;
     this.#compiledStop = false;
     let functionHits = this.#functionBreakpoints.dapIds(p.hitBreakpoints);
-    let hit = [...(compiled ?? []), ...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits];
+    let hit = [...new Set([...(compiled ?? []), ...this.#state.breakpoints.dapIds(p.hitBreakpoints), ...functionHits])];
     if (hit.length === 0 && p.hitBreakpoints.length > 0) {
       // V8 hit a breakpoint whose id has not come back to us yet (set while the program runs): wait for it
       await this.#state.breakpoints.settled();
