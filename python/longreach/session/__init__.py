@@ -10,6 +10,9 @@ inspection    stackTrace, scopes, variables, evaluate, setVariable, completions,
 variables     rendering values and variable references
 evaluate      evaluation in a frame, assignment, completions
 stacks        every thread's stack without stopping (the longreach/stacks request of `longreach stacks`)
+values/       summaries of arrays, tensors and DataFrames, paging, statistics (looked at, never imported)
+budget        every call into user code (reprs, summaries, evaluate) under a time budget, interrupted on overrun
+data_requests longreach/table and longreach/stats
 
 May import: longreach.tracer, longreach.wire (framing helpers only), longreach.errors, longreach.log,
 longreach.program, longreach._threads. Never imports longreach.api.
