@@ -76,12 +76,22 @@ let lingering: (() => void) | null = null;
  */
 let follow: Cdp | null = null;
 const attached = new Map<string, Attached>();
+/** Debugging sessions watching the shared session's workers now (Workers.#watch, until its lingering ends). */
+let watching = 0;
 
 function followSession(): Cdp {
   if (!follow) {
     follow = new Cdp();
     follow.connect();
-    follow.on('NodeWorker.attachedToWorker', (p: Attached) => void attached.set(p.sessionId, p));
+    follow.on('NodeWorker.attachedToWorker', (p: Attached) => {
+      attached.set(p.sessionId, p);
+      // Created while a session was ending (Node decides at creation whether a worker waits) and announced only
+      // after every session stopped watching: nobody will configure it, so it runs at once.
+      if (p.waitingForDebugger && watching === 0) {
+        const message = JSON.stringify({ id: 1, method: 'Runtime.runIfWaitingForDebugger' });
+        void follow?.post('NodeWorker.sendMessageToWorker', { sessionId: p.sessionId, message }).catch(() => undefined);
+      }
+    });
     follow.on('NodeWorker.detachedFromWorker', (p: { sessionId: string }) => void attached.delete(p.sessionId));
   }
   return follow;
@@ -137,6 +147,8 @@ export class Workers {
   #watch(parent: CdpChannel): void {
     const channels = new Map<string, WorkerChannel>();
     const on = (method: string, fn: (p: any) => void): void => void this.#unsubscribe.push(parent.on(method, fn));
+    watching++;
+    this.#unsubscribe.push(() => void watching--);
     on('NodeWorker.receivedMessageFromWorker', (p: { sessionId: string; message: string }) => channels.get(p.sessionId)?.receive(p.message));
     on('NodeWorker.detachedFromWorker', (p: { sessionId: string }) => {
       const channel = channels.get(p.sessionId);
