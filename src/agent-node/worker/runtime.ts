@@ -38,8 +38,8 @@ export interface RuntimeEvents {
 /** Frames of node's own code are skipped when stepping. */
 const BLACKBOX = ['^node:', '^internal[/:]'];
 
-/** How long release() waits for a resumed stop to end before it disconnects anyway. */
-const RELEASE_TIMEOUT_MS = 1000;
+/** How long release() waits for a resumed stop to end and the Debugger domain to go off before it lets go anyway. */
+const RELEASE_TIMEOUT_MS = 2000;
 
 export class V8Runtime extends EventEmitter<RuntimeEvents> {
   readonly cdp: CdpChannel;
@@ -118,30 +118,46 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * Ends the session once the main thread runs again. A stop is resumed first (breakpoints off, so that the
-   * program cannot stop again before the disconnect) and its end awaited: a stop that ends only with the
-   * disconnect lasts until the main thread has served every inspector message already queued, so a session
-   * connected right after would be told of it as a stop of its own, then see the program resume under it.
+   * Ends the session once the main thread runs again, leaving V8 as the next session must find it. A stop is resumed
+   * first (every pause skipped, so that the program cannot stop again before the Debugger domain goes off) and its
+   * end awaited: a stop that ends only later lasts until the main thread has served every inspector message already
+   * queued, so the next session would be told of it as a stop of its own, then see the program resume under it. Then
+   * the Debugger domain goes off, which drops every breakpoint and puts pause-on-exceptions, skip-all-pauses, the
+   * blackbox patterns and the async stack depth back to V8's defaults (this agent never deactivates breakpoints:
+   * that one setting outlives Debugger.disable). Only once V8 has answered does this session stop listening, so no
+   * event of its own reaches the next one. Last, disconnect() ends the channel (the kept main-thread session: the
+   * loan, see inspector/cdp.ts Lease, which releases the session's object groups). Bounded: a main thread that
+   * serves no inspector message (blocked in a system call) does not hold the next attach forever.
    */
   async release(timeoutMs = RELEASE_TIMEOUT_MS): Promise<void> {
-    if (this.#paused && this.cdp.connected) {
-      let off = (): void => undefined;
+    if (this.cdp.connected) {
+      const paused = this.#paused;
       let timer: NodeJS.Timeout | undefined;
-      const resumed = new Promise<void>((resolve) => {
-        off = this.cdp.on('Debugger.resumed', () => resolve());
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      await this.cdp.post('Debugger.setBreakpointsActive', { active: false }).catch(() => undefined);
-      await this.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' }).catch(() => undefined);
-      await this.cdp.post('Debugger.resume').catch(() => undefined);
-      await resumed;
-      off();
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([bound, this.#quiet(paused !== null)]);
       clearTimeout(timer);
     }
     this.disconnect();
   }
 
-  /** Ends the session: V8 drops breakpoints and resumes the main thread. */
+  async #quiet(paused: boolean): Promise<void> {
+    if (paused) {
+      let off = (): void => undefined;
+      const resumed = new Promise<void>((resolve) => {
+        off = this.cdp.on('Debugger.resumed', () => resolve());
+        if (!this.#paused) resolve(); // it ran on before this listener was there
+      });
+      await this.cdp.post('Debugger.setSkipAllPauses', { skip: true }).catch(() => undefined);
+      await this.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' }).catch(() => undefined);
+      await this.cdp.post('Debugger.resume').catch(() => undefined);
+      await resumed;
+      off();
+    }
+    await this.#enabling?.catch(() => undefined);
+    await this.cdp.post('Debugger.disable').catch(() => undefined);
+  }
+
+  /** Ends the channel (a worker's: V8 drops its breakpoints and resumes it; a loan of the kept session: see release). */
   disconnect(): void {
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
