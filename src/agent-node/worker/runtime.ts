@@ -38,14 +38,23 @@ export interface RuntimeEvents {
 /** Frames of node's own code are skipped when stepping. */
 const BLACKBOX = ['^node:', '^internal[/:]'];
 
-/** How long release() waits for a resumed stop to end and the Debugger domain to go off before it lets go anyway. */
-const RELEASE_TIMEOUT_MS = 2000;
+/** How long release() waits for a resumed stop to end, and for the Debugger domain to go off, before it goes on anyway. */
+const RELEASE_TIMEOUT_MS = 1000;
+
+/** `promise`, or nothing once `ms` have passed. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 export class V8Runtime extends EventEmitter<RuntimeEvents> {
   readonly cdp: CdpChannel;
   readonly scripts = new Map<string, ScriptInfo>();
   #debuggerOn = false;
   #enabling: Promise<void> | null = null;
+  /** release() has begun: the Debugger domain stays off. */
+  #releasing = false;
   #paused: PauseState | null = null;
   #unsubscribe: (() => void)[] = [];
   readonly #hiddenUrls: Set<string>;
@@ -97,7 +106,7 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
 
   /** Switches the Debugger domain on (idempotent). V8 replays scriptParsed for every loaded script. */
   enableDebugger(): Promise<void> {
-    if (this.#debuggerOn) return this.#enabling ?? Promise.resolve();
+    if (this.#debuggerOn || this.#releasing) return this.#enabling ?? Promise.resolve();
     this.#debuggerOn = true;
     this.#enabling = (async () => {
       await this.cdp.post('Debugger.enable', { maxScriptsCacheSize: 10_000_000 });
@@ -127,34 +136,31 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
    * that one setting outlives Debugger.disable). Only once V8 has answered does this session stop listening, so no
    * event of its own reaches the next one. Last, disconnect() ends the channel (the kept main-thread session: the
    * loan, see inspector/cdp.ts Lease, which releases the session's object groups). Bounded: a main thread that
-   * serves no inspector message (blocked in a system call) does not hold the next attach forever.
+   * serves no inspector message (blocked in a system call) does not hold the next attach forever; the inspector serves
+   * the session's messages in order, so whatever the next session sends comes after this one's Debugger.disable.
    */
   async release(timeoutMs = RELEASE_TIMEOUT_MS): Promise<void> {
+    this.#releasing = true; // from here on nothing switches the Debugger domain on again (a request still under way)
     if (this.cdp.connected) {
-      const paused = this.#paused;
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([bound, this.#quiet(paused !== null)]);
-      clearTimeout(timer);
+      if (this.#paused) {
+        let off = (): void => undefined;
+        const resumed = new Promise<void>((resolve) => {
+          off = this.cdp.on('Debugger.resumed', () => resolve());
+          if (!this.#paused) resolve(); // it ran on before this listener was there
+        });
+        const resume = async (): Promise<void> => {
+          await this.cdp.post('Debugger.setSkipAllPauses', { skip: true }).catch(() => undefined);
+          await this.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' }).catch(() => undefined);
+          await this.cdp.post('Debugger.resume').catch(() => undefined);
+          await resumed;
+        };
+        await within(resume(), timeoutMs);
+        off();
+      }
+      // Posted in any case (after any Debugger.enable already sent: the inspector serves a session's messages in order).
+      await within(this.cdp.post('Debugger.disable').catch(() => undefined), timeoutMs);
     }
     this.disconnect();
-  }
-
-  async #quiet(paused: boolean): Promise<void> {
-    if (paused) {
-      let off = (): void => undefined;
-      const resumed = new Promise<void>((resolve) => {
-        off = this.cdp.on('Debugger.resumed', () => resolve());
-        if (!this.#paused) resolve(); // it ran on before this listener was there
-      });
-      await this.cdp.post('Debugger.setSkipAllPauses', { skip: true }).catch(() => undefined);
-      await this.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' }).catch(() => undefined);
-      await this.cdp.post('Debugger.resume').catch(() => undefined);
-      await resumed;
-      off();
-    }
-    await this.#enabling?.catch(() => undefined);
-    await this.cdp.post('Debugger.disable').catch(() => undefined);
   }
 
   /** Ends the channel (a worker's: V8 drops its breakpoints and resumes it; a loan of the kept session: see release). */
