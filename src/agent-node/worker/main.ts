@@ -29,9 +29,9 @@ let closed = 0;
 let teardown: Promise<void> = Promise.resolve();
 /**
  * The main thread's inspector session, connected at the first attach and kept until the program exits (the exit hook
- * below ends it), lent to each debugging session in turn: Node.js 20 leaves ~1.25 KB of native memory behind for
- * every session connected to the main thread and disconnected again (npm run bench:soak). Each debugging session
- * gives it back as it found it (V8Runtime.release).
+ * below ends it), lent to each debugging session in turn: Node.js 20 leaves ~1.1 KB of native memory behind for
+ * every session connected to the main thread and disconnected again (bench/soak/sessions.ts). Each debugging
+ * session gives it back as it found it (V8Runtime.release).
  */
 const inspector = new Cdp();
 

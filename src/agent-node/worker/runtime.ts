@@ -38,7 +38,7 @@ export interface RuntimeEvents {
 /** Frames of node's own code are skipped when stepping. */
 const BLACKBOX = ['^node:', '^internal[/:]'];
 
-/** How long release() waits for a resumed stop to end, and for the Debugger domain to go off, before it goes on anyway. */
+/** How long release() waits for a resumed stop to end, and for the Debugger domain to go off, before going on. */
 const RELEASE_TIMEOUT_MS = 1000;
 
 /** `promise`, or nothing once `ms` have passed. */
@@ -157,13 +157,13 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
         await within(resume(), timeoutMs);
         off();
       }
-      // Posted in any case (after any Debugger.enable already sent: the inspector serves a session's messages in order).
+      // Sent in any case, after any Debugger.enable already sent (the inspector serves a session's messages in order).
       await within(this.cdp.post('Debugger.disable').catch(() => undefined), timeoutMs);
     }
     this.disconnect();
   }
 
-  /** Ends the channel (a worker's: V8 drops its breakpoints and resumes it; a loan of the kept session: see release). */
+  /** Ends the channel (a worker's: V8 drops its breakpoints and resumes it; a loan of the kept session: release). */
   disconnect(): void {
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
