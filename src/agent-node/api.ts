@@ -182,13 +182,18 @@ function installHelpers(a: Agent): void {
     },
     /**
      * A compiled breakpoint's condition held (its `debugger` statement comes next): the worker switches V8's
-     * debugger on if the agent had it off (worker/session.ts), like breakIntoDebugger. Nothing without a client.
+     * debugger on if the agent had it off (worker/session.ts), like breakIntoDebugger. False, and the insert skips
+     * its `debugger` statement (translate/script-edit.ts), with no client attached and when the tag names no live
+     * breakpoint of the attached session (an insert an earlier session's detach could not take out). With no answer
+     * in time, true: the statement stops if V8's debugger is on, as before there was an answer.
      */
-    stop(tag: string): void {
-      if (Atomics.load(a.slots, SLOT.ATTACHED) !== 1) return;
+    stop(tag: string): boolean {
+      if (Atomics.load(a.slots, SLOT.ATTACHED) !== 1) return false;
       const before = Atomics.load(a.slots, SLOT.ACK);
+      Atomics.store(a.slots, SLOT.STOP, 1);
       post({ kind: 'stop', tag: String(tag) });
       Atomics.wait(a.slots, SLOT.ACK, before, BREAK_TIMEOUT_MS);
+      return Atomics.load(a.slots, SLOT.STOP) !== 0;
     },
     redirect(on: boolean): void {
       if (!on) {

@@ -19,6 +19,8 @@ export const SLOT = {
   REDIRECT: 5,
   /** 1 while the agent's worker holds any inspector session (the exit hook must have it end them first). */
   LINGERING: 6,
+  /** The worker's answer to a compiled breakpoint's stop: 0 when its tag names no live breakpoint (no stop). */
+  STOP: 7,
 } as const;
 
 export const SLOT_COUNT = 8;

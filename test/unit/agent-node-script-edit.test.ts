@@ -87,13 +87,17 @@ test('inserts stay on their lines: every other line and every column before an i
 });
 
 /** Runs `body` (a function of i) with a guard for `condition` inserted at its first line; returns stops and logs. */
-function runGuarded(condition: string, body: string, calls: number[], options: { hitCondition?: string; logMessage?: string } = {}) {
+function runGuarded(condition: string, body: string, calls: number[], options: { hitCondition?: string; logMessage?: string; live?: boolean } = {}) {
   const logs: string[] = [];
   const counts = new Map<string, number>();
   const announced: string[] = [];
   const agent = {
-    /** The agent's stop helper: called (with the breakpoint's tag) right before each `debugger`. */
-    stop: (tag: string) => announced.push(tag),
+    /** The agent's stop helper: called (with the breakpoint's tag) right before each `debugger`; false for a tag that
+     * names no live breakpoint (an earlier session's insert). */
+    stop: (tag: string): boolean => {
+      announced.push(tag);
+      return options.live !== false;
+    },
     hit: (k: string) => {
       const n = (counts.get(k) ?? 0) + 1;
       counts.set(k, n);
@@ -110,8 +114,8 @@ function runGuarded(condition: string, body: string, calls: number[], options: {
   sandbox[Symbol.for('test.agent')] = agent;
   const fn = vm.runInNewContext(applyInserts(source, [{ line: 1, column: 2, text: statement }]), sandbox) as (i: number) => number;
   const results = calls.map((i) => fn(i));
-  assert.deepEqual(announced, stops.map(() => 'bp1'), 'the stop helper runs before every stop, and only then');
-  return { stops, logs, results };
+  if (options.live !== false) assert.deepEqual(announced, stops.map(() => 'bp1'), 'the stop helper runs before every stop, and only then');
+  return { stops, logs, results, announced };
 }
 
 test('the statement stops only when the condition holds, counts hits, logs, and stops once for a condition that throws', () => {
@@ -130,6 +134,28 @@ test('the statement stops only when the condition holds, counts hits, logs, and 
   assert.deepEqual(r.results, [1, 2], 'the program never sees the error');
   r = runGuarded('(() => { throw 7; })()', 'return i;', [1]);
   assert.match(r.logs[0]!, /raised number: 7/);
+});
+
+test('a tag the stop helper says is not live never stops (an insert an earlier session could not take out)', () => {
+  let r = runGuarded('i === 3', 'return i * 2;', [1, 2, 3, 4], { live: false });
+  assert.deepEqual(r.announced, ['bp1'], 'the helper was asked where the condition held');
+  assert.deepEqual(r.stops, [], 'and its false kept the `debugger` statement from running');
+  assert.deepEqual(r.results, [2, 4, 6, 8]);
+  r = runGuarded('i.no.such > 1', 'return i;', [1, 2], { live: false });
+  assert.deepEqual(r.stops, [], 'a condition that throws does not stop either');
+  assert.equal(r.logs.length, 2, 'its error is still reported');
+});
+
+test('with no stop helper (a worker thread) or one that fails, the `debugger` statement still runs', () => {
+  for (const agent of [{}, { stop: () => undefined }, { stop: () => { throw new Error('gone'); } }]) {
+    const statement = guardStatement('i === 2', 'test.agent', 'bp1').replaceAll('debugger;', 'stop(i);');
+    const stops: number[] = [];
+    const sandbox: Record<string | symbol, unknown> = { stop: (i: number) => stops.push(i) };
+    sandbox[Symbol.for('test.agent')] = agent;
+    const fn = vm.runInNewContext(applyInserts('(function (i) {\n  return i;\n})', [{ line: 1, column: 2, text: statement }]), sandbox) as (i: number) => number;
+    assert.deepEqual([1, 2, 3].map((i) => fn(i)), [1, 2, 3]);
+    assert.deepEqual(stops, [2], `stops once with ${Object.keys(agent).length ? 'a helper that answers no boolean or throws' : 'no helper'}`);
+  }
 });
 
 test('the statement is one line', () => {

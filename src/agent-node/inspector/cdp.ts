@@ -1,5 +1,7 @@
 // The ONE file that talks to node:inspector. It connects the worker to the main thread's V8 inspector and
-// exposes a promise-based post() and an event hook; everything above it speaks plain CDP JSON.
+// exposes a promise-based post() and an event hook; everything above it speaks plain CDP JSON. The agent keeps one
+// main-thread session from the first attach to the program's exit and lends it to each debugging session in turn
+// (Lease): Node.js 20 leaves ~1.1 KB of native memory behind for every session connected and disconnected again.
 
 import { Session } from 'node:inspector';
 import { log, logEnabled } from '../../protocol/log.js';
@@ -83,5 +85,57 @@ export class Cdp implements CdpChannel {
     if (!set) this.#listeners.set(method, (set = new Set()));
     set.add(listener);
     return () => set!.delete(listener);
+  }
+}
+
+/**
+ * One debugging session's use of the kept main-thread session: connect() and disconnect() start and end the loan, not
+ * the inspector session. While not lent it posts nothing (a request before attach fails as with no connection). It
+ * records every object group a request names, and its end takes back everything registered through it: each
+ * listener, each of those object groups (the caller switches the Debugger domain off first, see V8Runtime.release).
+ */
+export class Lease implements CdpChannel {
+  readonly #cdp: Cdp;
+  #lent = false;
+  readonly #offs = new Set<() => void>();
+  readonly #groups = new Set<string>();
+
+  constructor(cdp: Cdp) {
+    this.#cdp = cdp;
+  }
+
+  get connected(): boolean {
+    return this.#lent && this.#cdp.connected;
+  }
+
+  connect(): void {
+    this.#cdp.connect();
+    this.#lent = true;
+  }
+
+  /** Ends the loan: the object groups this session used are released, its listeners removed; the session stays. */
+  disconnect(): void {
+    if (!this.#lent) return;
+    this.#lent = false;
+    for (const objectGroup of this.#groups) this.#cdp.post('Runtime.releaseObjectGroup', { objectGroup }).catch(() => undefined);
+    this.#groups.clear();
+    for (const off of [...this.#offs]) off();
+  }
+
+  post<T = any>(method: string, params: object = {}): Promise<T> {
+    if (!this.#lent) return Promise.reject(new Error(`inspector not connected (${method})`));
+    const group = (params as { objectGroup?: unknown }).objectGroup;
+    if (typeof group === 'string') this.#groups.add(group);
+    return this.#cdp.post<T>(method, params);
+  }
+
+  on(method: string, listener: CdpListener): () => void {
+    const off = this.#cdp.on(method, listener);
+    const mine = (): void => {
+      off();
+      this.#offs.delete(mine);
+    };
+    this.#offs.add(mine);
+    return mine;
   }
 }

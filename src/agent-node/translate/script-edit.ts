@@ -1,7 +1,8 @@
 // Breakpoint conditions compiled into the script: the pure text side of worker/script-edits.ts. A conditional
 // breakpoint or log point becomes one statement inserted on its own line, in front of the statement that starts
 // the line, so no other line and no column before it moves:
-//   try { if (<condition>) { <agent>.stop(tag); debugger; } } catch ($lr_e) { <report the error>; <agent>.stop(tag); debugger; }
+//   try { if (<condition>) { if (<agent>.stop(tag) !== false) debugger; } }
+//   catch ($lr_e) { <report the error>; let $lr_s; try { $lr_s = <agent>.stop(tag); } catch {} if ($lr_s !== false) debugger; }
 // V8 then runs the condition as ordinary code (no debug-evaluate per hit). The insertion point is checked here by
 // reading the text around it (a statement must start there); V8 checks the rest after the edit.
 
@@ -17,13 +18,16 @@ export interface Insert {
 /**
  * The statement for a V8 breakpoint condition (built by buildCondition; never empty); `tag` marks its log text and
  * names the breakpoint to the agent's stop helper, which switches V8's debugger on (the agent keeps it off while every
- * breakpoint is compiled in: worker/session.ts) before the `debugger` statement runs.
+ * breakpoint is compiled in: worker/session.ts) before the `debugger` statement runs, and answers false when the tag
+ * names no live breakpoint: an insert left behind by an earlier session (its detach could not take it out) never
+ * stops the next one, even where that session has V8's debugger on.
  */
 export function guardStatement(condition: string, agentGlobal: string, tag = ''): string {
   const report = reportConditionError(agentGlobal, tag, '$lr_e');
-  // (optional calls: where no helper is installed the `debugger` statement still stops when a debugger is on)
-  const stop = `globalThis[Symbol.for(${JSON.stringify(agentGlobal)})]?.stop?.(${JSON.stringify(tag)});`;
-  return `try { if (${condition}) { ${stop} debugger; } } catch ($lr_e) { ${report} try { ${stop} } catch {} debugger; } `;
+  // (optional calls: where no helper is installed, as in a worker thread, the `debugger` statement still stops when a
+  // debugger is on; after an error, a helper that throws too is taken as a yes)
+  const stop = `globalThis[Symbol.for(${JSON.stringify(agentGlobal)})]?.stop?.(${JSON.stringify(tag)})`;
+  return `try { if (${condition}) { if (${stop} !== false) debugger; } } catch ($lr_e) { ${report} let $lr_s; try { $lr_s = ${stop}; } catch {} if ($lr_s !== false) debugger; } `;
 }
 
 /** Words after which a new line may continue the same statement (or be the body of the one before). */

@@ -38,14 +38,23 @@ export interface RuntimeEvents {
 /** Frames of node's own code are skipped when stepping. */
 const BLACKBOX = ['^node:', '^internal[/:]'];
 
-/** How long release() waits for a resumed stop to end before it disconnects anyway. */
+/** How long release() waits for a resumed stop to end, and for the Debugger domain to go off, before going on. */
 const RELEASE_TIMEOUT_MS = 1000;
+
+/** `promise`, or nothing once `ms` have passed. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 export class V8Runtime extends EventEmitter<RuntimeEvents> {
   readonly cdp: CdpChannel;
   readonly scripts = new Map<string, ScriptInfo>();
   #debuggerOn = false;
   #enabling: Promise<void> | null = null;
+  /** release() has begun: the Debugger domain stays off. */
+  #releasing = false;
   #paused: PauseState | null = null;
   #unsubscribe: (() => void)[] = [];
   readonly #hiddenUrls: Set<string>;
@@ -97,7 +106,7 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
 
   /** Switches the Debugger domain on (idempotent). V8 replays scriptParsed for every loaded script. */
   enableDebugger(): Promise<void> {
-    if (this.#debuggerOn) return this.#enabling ?? Promise.resolve();
+    if (this.#debuggerOn || this.#releasing) return this.#enabling ?? Promise.resolve();
     this.#debuggerOn = true;
     this.#enabling = (async () => {
       await this.cdp.post('Debugger.enable', { maxScriptsCacheSize: 10_000_000 });
@@ -118,30 +127,43 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * Ends the session once the main thread runs again. A stop is resumed first (breakpoints off, so that the
-   * program cannot stop again before the disconnect) and its end awaited: a stop that ends only with the
-   * disconnect lasts until the main thread has served every inspector message already queued, so a session
-   * connected right after would be told of it as a stop of its own, then see the program resume under it.
+   * Ends the session once the main thread runs again, leaving V8 as the next session must find it. A stop is resumed
+   * first (every pause skipped, so that the program cannot stop again before the Debugger domain goes off) and its
+   * end awaited: a stop that ends only later lasts until the main thread has served every inspector message already
+   * queued, so the next session would be told of it as a stop of its own, then see the program resume under it. Then
+   * the Debugger domain goes off, which drops every breakpoint and puts pause-on-exceptions, skip-all-pauses, the
+   * blackbox patterns and the async stack depth back to V8's defaults (this agent never deactivates breakpoints:
+   * that one setting outlives Debugger.disable). Only once V8 has answered does this session stop listening, so no
+   * event of its own reaches the next one. Last, disconnect() ends the channel (the kept main-thread session: the
+   * loan, see inspector/cdp.ts Lease, which releases the session's object groups). Bounded: a main thread that
+   * serves no inspector message (blocked in a system call) does not hold the next attach forever; the inspector serves
+   * the session's messages in order, so whatever the next session sends comes after this one's Debugger.disable.
    */
   async release(timeoutMs = RELEASE_TIMEOUT_MS): Promise<void> {
-    if (this.#paused && this.cdp.connected) {
-      let off = (): void => undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const resumed = new Promise<void>((resolve) => {
-        off = this.cdp.on('Debugger.resumed', () => resolve());
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      await this.cdp.post('Debugger.setBreakpointsActive', { active: false }).catch(() => undefined);
-      await this.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' }).catch(() => undefined);
-      await this.cdp.post('Debugger.resume').catch(() => undefined);
-      await resumed;
-      off();
-      clearTimeout(timer);
+    this.#releasing = true; // from here on nothing switches the Debugger domain on again (a request still under way)
+    if (this.cdp.connected) {
+      if (this.#paused) {
+        let off = (): void => undefined;
+        const resumed = new Promise<void>((resolve) => {
+          off = this.cdp.on('Debugger.resumed', () => resolve());
+          if (!this.#paused) resolve(); // it ran on before this listener was there
+        });
+        const resume = async (): Promise<void> => {
+          await this.cdp.post('Debugger.setSkipAllPauses', { skip: true }).catch(() => undefined);
+          await this.cdp.post('Debugger.setPauseOnExceptions', { state: 'none' }).catch(() => undefined);
+          await this.cdp.post('Debugger.resume').catch(() => undefined);
+          await resumed;
+        };
+        await within(resume(), timeoutMs);
+        off();
+      }
+      // Sent in any case, after any Debugger.enable already sent (the inspector serves a session's messages in order).
+      await within(this.cdp.post('Debugger.disable').catch(() => undefined), timeoutMs);
     }
     this.disconnect();
   }
 
-  /** Ends the session: V8 drops breakpoints and resumes the main thread. */
+  /** Ends the channel (a worker's: V8 drops its breakpoints and resumes it; a loan of the kept session: release). */
   disconnect(): void {
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];

@@ -2,6 +2,7 @@
 // of one) or throws a LongreachError; the server core turns both into responses.
 
 import { LongreachError } from '../../protocol/errors.js';
+import { Lease, type Cdp } from '../inspector/cdp.js';
 import type { DebugSessionHandler, SessionContext } from '../../server/gate.js';
 import { SLOT, type WorkerConfig } from '../shared.js';
 import { SourceMaps } from '../sourcemaps.js';
@@ -61,19 +62,25 @@ export class NodeDebugSession implements DebugSessionHandler {
   #redirect = false;
   /** The last session's teardown: this one connects to the inspector only once it is over. */
   readonly #after: Promise<void>;
-  /** Settles once this session has left the inspector (see V8Runtime.release). */
-  detached: Promise<void> = Promise.resolve();
+  #left: () => void = () => undefined;
+  /** Settles once this session, closed, has left the inspector (see V8Runtime.release); there from the start, so that
+   * the worker can make the next session wait for it as soon as close() is called. */
+  readonly detached: Promise<void> = new Promise((resolve) => (this.#left = resolve));
   /** The breakpoint requests and configurationDone, one at a time in arrival order (see #inOrder). */
   #configuring: Promise<unknown> = Promise.resolve();
   /** worker_threads workers, each a thread of its own (threads/workers.ts). */
   readonly #workers: Workers;
 
-  constructor(context: SessionContext, config: WorkerConfig, slots: Int32Array, after: Promise<void> = Promise.resolve()) {
+  /**
+   * `inspector`: the main-thread session the agent keeps from the first attach to the exit (worker/main.ts); this
+   * session borrows it from attach to detach. `after`: the last session's teardown.
+   */
+  constructor(context: SessionContext, config: WorkerConfig, slots: Int32Array, inspector: Cdp, after: Promise<void> = Promise.resolve()) {
     this.#after = after;
     this.#context = context;
     this.#config = config;
     this.#slots = slots;
-    const runtime = new V8Runtime([config.apiUrl]);
+    const runtime = new V8Runtime([config.apiUrl], new Lease(inspector));
     const maps = new SourceMaps();
     const send = (event: string, body?: unknown): void => {
       if (!this.#closed) context.sendEvent(event, body);
@@ -149,13 +156,15 @@ export class NodeDebugSession implements DebugSessionHandler {
   /**
    * The main thread is about to run a compiled breakpoint's `debugger` statement (its condition held): V8's debugger
    * must be on for it to stop. In turn with breakpoint changes, so none of them switches it off meanwhile. A removed
-   * breakpoint whose insert still runs (V8 refused to take it out yet) does not stop.
+   * breakpoint whose insert still runs (V8 refused to take it out yet, or an earlier session's detach could not) does
+   * not stop: false tells the insert to skip its `debugger` statement (api.ts, helpers.stop).
    */
-  prepareStop(tag: string): Promise<void> {
+  prepareStop(tag: string): Promise<boolean> {
     return this.#inOrder(async () => {
-      if (this.#closed || !this.#state.breakpoints.isLive(tag)) return;
+      if (this.#closed || !this.#state.breakpoints.isLive(tag)) return false;
       this.#compiledStop = true;
       await this.#state.runtime.enableDebugger();
+      return true;
     });
   }
 
@@ -175,12 +184,14 @@ export class NodeDebugSession implements DebugSessionHandler {
     // also with redirection off: this resets the program's hit counters, which count per session
     this.#hooks(false);
     await this.#state.breakpoints.restoreScripts().catch(() => undefined); // compiled breakpoints out of the scripts
-    // Disconnecting the inspector session drops every breakpoint and exception setting and resumes the program.
-    // It happens one turn later so the disconnect response leaves before a resumed program can run to its end,
-    // and after every worker thread has been released (bounded).
+    // Releasing the runtime resumes the program, switches the Debugger domain off (every breakpoint and exception
+    // setting goes), releases the session's object groups and listeners, and gives the kept inspector session back
+    // (V8Runtime.release). It happens one turn later so the disconnect response leaves before a resumed program can
+    // run to its end, and after every worker thread has been released (bounded).
     const runtime = this.#state.runtime;
     const released = this.#workers.stop();
-    this.detached = new Promise((resolve) => setImmediate(() => void released.finally(() => runtime.release().then(resolve, resolve))));
+    const left = this.#left;
+    setImmediate(() => void released.finally(() => runtime.release().then(left, left)));
   }
 
   async terminate(): Promise<void> {
