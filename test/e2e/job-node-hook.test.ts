@@ -2,11 +2,13 @@
 // `--require` in NODE_OPTIONS where require(esm) exists): a CommonJS child started while a client is attached to
 // the whole job is held and stops on its very first line (the synchronous join); with nobody attached it joins
 // after its first second (import() from the hook) and a worker thread it starts never joins by itself; a
-// grandchild started through a shell (child_process.exec) joins under its parent. Neither the secret nor the job's
-// token is on a command line or in NODE_OPTIONS.
+// grandchild started through a shell (child_process.exec) joins under its parent; the inherited hook and an explicit
+// `--import longreach/register` (another copy) start one agent. Neither the secret nor the job's token is on a
+// command line or in NODE_OPTIONS.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../helpers/paths.js';
@@ -76,4 +78,31 @@ test('job (Node.js): a grandchild started through a shell (exec) joins under its
   job.stop();
   assert.equal(await job.exited, 0, job.stderr());
   assert.equal(job.stdout(), plainNodeRun('grand').stdout);
+});
+
+test('job (Node.js): an inherited hook and an explicit --import of another copy of longreach/register join once', { timeout: 60_000 }, async (t) => {
+  const job = await startNodeJob(t, 'fork');
+  const [, fork] = await waitForRows(job.port, (r) => r.length >= 2);
+  const env = procOf(fork!.pid).environ;
+  // a second copy of the agent (under the checkout, so that it finds the same node_modules)
+  mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+  const copy = mkdtempSync(join(ROOT, '.tmp', 'lr-copy-'));
+  t.after(() => rmSync(copy, { recursive: true, force: true }));
+  cpSync(join(ROOT, 'dist', 'src'), join(copy, 'dist', 'src'), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
+  writeFileSync(join(copy, 'package.json'), '{"type": "module"}\n');
+  // `node -e`: no label, so a second join under the same pid would be listed as "exec'd" (the gateway's sign of an exec)
+  const program = "const t = setInterval(() => { if (require('node:fs').existsSync(process.env.JOB_STOP_FILE)) clearInterval(t); }, 100);";
+  const child = spawn(process.execPath, ['--import', join(copy, 'dist/src/agent-node/register.js'), '-e', program], {
+    env: { ...process.env, LONGREACH_JOB: env.get('LONGREACH_JOB'), NODE_OPTIONS: env.get('NODE_OPTIONS'), JOB_STOP_FILE: job.stopFile },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  t.after(() => child.kill('SIGKILL'));
+  const rows = await waitForRows(job.port, (r) => r.some((row) => row.pid === child.pid));
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // both copies would have joined by now
+  const mine = (await listJob(job.port)).filter((r) => r.pid === child.pid);
+  assert.deepEqual(mine.map((r) => r.label), [''], JSON.stringify(rows));
+  job.stop();
+  assert.equal(await exited, 0);
+  assert.equal(await job.exited, 0, job.stderr());
 });
