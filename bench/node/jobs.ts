@@ -9,14 +9,16 @@
 //    other work shares the machine, where the wall time does). Linux (/proc/self/stat).
 //    BENCH_WORK (default 20000000) sets each child's work.
 // 3. What one child costs: the CPU time of `node job-workload.js child 0` (ends at once) and of `linger 2000` (lives
-//    2 s, so it joins the job after its first second) run plainly and as a child of a running job (its LONGREACH_JOB
-//    and NODE_OPTIONS), interleaved; medians of BENCH_CHILD_REPS (default 11) and the differences.
+//    2 s, so it joins the job after its first second) run plainly, as a child of a running job (its LONGREACH_JOB
+//    and NODE_OPTIONS: the CommonJS hook where require(esm) exists) and the same with `--import` of register.js in
+//    NODE_OPTIONS instead (what a Node.js without require(esm) gets), interleaved; medians and means of
+//    BENCH_CHILD_REPS (default 11), and the means' differences from the plain run.
 // BENCH_STEPS (default 200) and BENCH_REPS (default 5) set the sizes; BENCH_ONLY=relay, idle or child runs one part.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connect, listProcesses } from '../../src/client/index.js';
 
 const WORKLOAD = fileURLToPath(new URL('./job-workload.js', import.meta.url));
@@ -155,12 +157,18 @@ async function childBench(): Promise<void> {
     const first = await new Promise<string>((resolve) => root.stdout.once('data', (d: Buffer) => resolve(d.toString())));
     const { job, nodeOptions } = JSON.parse(first) as { job: string; nodeOptions: string };
     const plainEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LONGREACH_') && k !== 'NODE_OPTIONS'));
-    const memberEnv = { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: nodeOptions };
+    // the job's own NODE_OPTIONS (the hook it names: --require of hook.cjs where require(esm) exists), and the
+    // --import of register.js that a Node.js without require(esm) gets, side by side
+    const kinds = [
+      ['plain', plainEnv],
+      ['member', { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: nodeOptions }],
+      ['import', { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: `--import=${pathToFileURL(REGISTER).href}` }],
+    ] as const;
     const runs = { 'child 0': ['child', '0'], 'linger 2000': ['linger', '2000'] };
     const cpu = new Map<string, number[]>();
     for (let i = 0; i < reps; i++) {
       for (const [name, args] of Object.entries(runs)) {
-        for (const [kind, env] of [['plain', plainEnv], ['member', memberEnv]] as const) {
+        for (const [kind, env] of kinds) {
           const before = childrenCpuMs();
           const r = spawnSync(process.execPath, [WORKLOAD, ...args], { env, stdio: 'ignore' });
           if (r.status !== 0) throw new Error(`${name} (${kind}) ended with ${r.status}`);
@@ -169,11 +177,13 @@ async function childBench(): Promise<void> {
         }
       }
     }
-    console.log(`CPU time of one child process, median of ${reps} (clock ticks of ${(1000 / Number(CLK_TCK)).toFixed(0)} ms):`);
+    const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
+    console.log(`CPU time of one child process, median and mean of ${reps} (clock ticks of ${(1000 / Number(CLK_TCK)).toFixed(0)} ms: the mean is good to a tick / ${reps}):`);
+    console.log(`  NODE_OPTIONS of the job: ${nodeOptions.replace(/(?<=[="])[^="]*\/dist\//g, '.../dist/')}`);
     for (const name of Object.keys(runs)) {
-      const plain = median(cpu.get(`${name} plain`)!);
-      const member = median(cpu.get(`${name} member`)!);
-      console.log(`  ${name.padEnd(12)} plain ${plain.toFixed(0)} ms   a child of the job ${member.toFixed(0)} ms   (+${(member - plain).toFixed(0)} ms)`);
+      const [plain, member, imported] = kinds.map(([kind]) => cpu.get(`${name} ${kind}`)!);
+      const figure = (xs: number[]): string => `${median(xs).toFixed(0)} / ${mean(xs).toFixed(1)} ms (+${(mean(xs) - mean(plain!)).toFixed(1)})`;
+      console.log(`  ${name.padEnd(12)} plain ${median(plain!).toFixed(0)} / ${mean(plain!).toFixed(1)} ms   a child of the job ${figure(member!)}   with --import of register.js ${figure(imported!)}`);
     }
   } finally {
     root.kill('SIGKILL');

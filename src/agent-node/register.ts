@@ -13,18 +13,21 @@
 //   LONGREACH_JOB_HOLD      seconds a new child waits for a job session's breakpoints (default 5)
 //
 // A child of a debugged job (LONGREACH_JOB in its environment, inherited with NODE_OPTIONS) joins the job instead
-// of listening (docs/protocol.md 5.3).
+// of listening (docs/protocol.md 5.3). Where require() loads ES modules synchronously (Node.js 20.19, 22.13 and
+// later) the root gives its children job/hook.cjs instead (`--require`: a CommonJS file costs a process no ES
+// module loader), which does what the first branch below does; this file does it where only `--import` can.
 
 import { existsSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { JOB_ENV, JOIN_DELAY_MS, attachedFlag, decodeJob } from './job/config.js';
 
 // The agent itself is imported only where it starts: a worker thread of the program, or a child whose root does not
-// follow children, loads nothing more than this file and job/config.js. A child of a job with nobody debugging the
+// follow children, loads nothing more than this file and job/config.js (with job/variable.cjs). A child of a job with nobody debugging the
 // whole job joins it only once it has run for JOIN_DELAY_MS (a timer that never keeps it alive): a short-lived
 // child costs no more than this file (docs/performance.md, Node.js jobs).
 
-// Once per process, even when two copies of the package are imported (an inherited NODE_OPTIONS and a --import).
+// Once per process, even when two copies of the package are imported (an inherited NODE_OPTIONS and a --import);
+// job/hook.cjs shares the guard, so its --require and an explicit --import of this file start one agent.
 const ONCE = Symbol.for('longreach.register');
 const first = isMainThread && !(ONCE in globalThis);
 if (first) Object.defineProperty(globalThis, ONCE, { value: true });

@@ -29,7 +29,7 @@ test('npm pack + npm install -g --offline of the tarball: a working longreach wi
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   assert.ok(info);
   const files = info.files.map((f) => f.path);
-  for (const needed of ['dist/src/cli/bin.js', 'python/longreach/__main__.py', 'python/pyproject.toml', 'python/setup.cfg', 'node_modules/@peculiar/x509/package.json', 'README.md']) {
+  for (const needed of ['dist/src/cli/bin.js', 'dist/src/agent-node/register.js', 'dist/src/agent-node/job/hook.cjs', 'dist/src/agent-node/job/variable.cjs', 'python/longreach/__main__.py', 'python/pyproject.toml', 'python/setup.cfg', 'node_modules/@peculiar/x509/package.json', 'README.md']) {
     assert.ok(files.includes(needed), `${needed} is in the tarball`);
   }
   // Every package the CLI needs at run time travels in the tarball (bundleDependencies), so installing needs no registry.

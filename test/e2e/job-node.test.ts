@@ -4,7 +4,8 @@
 // attaching to the root debugs the job (a stop in each process with its pid and label, processes / process PID);
 // a child started after attach is held until its breakpoints are set; a child killed while stopped is reported
 // and the session goes on; LONGREACH_SUBPROCESS=0 leaves children alone; neither the secret nor the job token is
-// on any command line; after detaching the job's output is what it is without a debugger.
+// on any command line or in NODE_OPTIONS (which names the hook, hook.cjs where require(esm) exists); after
+// detaching the job's output is what it is without a debugger.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { startStdioBridge } from '../helpers/dap-bridge.js';
 import { ROOT } from '../helpers/paths.js';
 import { attachBatch, inBatches, JOB_SECRET_ENV, jobInterpreters, listJob, startJob, waitForRows } from '../helpers/job.js';
 import { HUB_SECRET, startHubProcess, startNodeDialer } from './hub-helpers.js';
-import { childrenOf, listeningSockets, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
+import { assertHookOptions, childrenOf, listeningSockets, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
 
 const KINDS = 'fork,cluster,spawn';
 const LABELS: Record<string, string> = { fork: 'fork', cluster: 'cluster worker 1', spawn: 'work.mjs' };
@@ -43,7 +44,7 @@ test('job (Node.js): fork, cluster and spawn children are listed with labels and
     assert.ok(!proc.cmdline.includes(token) && !proc.cmdline.includes(JOB_SECRET_ENV.LR_JOB_SECRET), `${row.pid}: ${proc.cmdline}`);
     if (row !== root) {
       assert.ok(![...proc.environ.values()].some((v) => v.includes(JOB_SECRET_ENV.LR_JOB_SECRET)), `the secret reached ${row.pid}'s environment`);
-      assert.match(proc.environ.get('NODE_OPTIONS') ?? '', /--import=file:\/\/.*register\.js/);
+      assertHookOptions(proc.environ.get('NODE_OPTIONS') ?? '', [token, JOB_SECRET_ENV.LR_JOB_SECRET]);
     }
   }
 

@@ -2,11 +2,14 @@
 // `node --import longreach/register` in its own process group (so a failed test leaves no child behind), the same
 // job run plainly, and what /proc says about a process. Listing and attaching use test/helpers/job.ts.
 
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { hookFlag, requireEsmSilently } from '../../src/agent-node/job/config.js';
 import { trackChild } from './child.js';
 import { JOB_SECRET_ENV, type Job } from './job.js';
 import { ROOT } from './paths.js';
@@ -15,6 +18,22 @@ import { freePort, waitForPort } from './ports.js';
 export const NODE_JOB = 'test/fixtures/node/job/job.mjs';
 export const NODE_WORK = 'test/fixtures/node/job/work.mjs';
 const REGISTER = join(ROOT, 'dist/src/agent-node/register.js');
+/** The CommonJS hook a job's children load (`--require` in NODE_OPTIONS) where require(esm) exists. */
+export const HOOK = join(ROOT, 'dist/src/agent-node/job/hook.cjs');
+
+/**
+ * A child's NODE_OPTIONS: it ends with the hook's flag (`--require` of the built hook.cjs, which exists, where this
+ * Node.js has a silent require(esm); else `--import` of register.js) and holds none of `secrets`.
+ */
+export function assertHookOptions(nodeOptions: string, secrets: string[]): void {
+  for (const secret of secrets) assert.ok(!nodeOptions.includes(secret), `a secret is in NODE_OPTIONS: ${nodeOptions}`);
+  if (requireEsmSilently(process.features.require_module, process.versions.node)) {
+    assert.ok(existsSync(HOOK), `${HOOK} is built`);
+    assert.ok(nodeOptions.endsWith(hookFlag(true, HOOK, '')), `NODE_OPTIONS names ${HOOK}: ${nodeOptions}`);
+  } else {
+    assert.ok(nodeOptions.endsWith(`--import=${pathToFileURL(REGISTER).href}`), `NODE_OPTIONS imports register.js: ${nodeOptions}`);
+  }
+}
 
 /** The line of work.mjs marked `// @tick`. */
 export function tickLine(): number {

@@ -2,8 +2,12 @@
 // labels, the hold, LONGREACH_SUBPROCESS, and the numbering of a job session's ids.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { test } from 'node:test';
-import { decodeJob, encodeJob, encodeOff, holdSeconds, nodeLabel, withImport } from '../../src/agent-node/job/config.js';
+import { decodeJob, encodeJob, encodeOff, holdSeconds, hookFlag, nodeLabel, requireEsmSilently, withHook } from '../../src/agent-node/job/config.js';
 import { inward, join, outward, routeOf, split } from '../../src/agent-node/job/ids.js';
 import { configFromEnv } from '../../src/agent-node/register-config.js';
 
@@ -20,11 +24,23 @@ test('LONGREACH_JOB: the Python agent\'s shape reads back; off, stale and malfor
   assert.equal((decodeJob('{"v":1,"socket":"s","token":"t","root":1,"hold":99}') as { config: { hold: number } }).config.hold, 5);
 });
 
-test('NODE_OPTIONS gains the --import once; hold seconds; labels', () => {
+test('NODE_OPTIONS gains the hook once: --require of hook.cjs where require(esm) is silent, else --import; hold seconds; labels', () => {
   const url = 'file:///opt/longreach/dist/src/agent-node/register.js';
-  assert.equal(withImport(undefined, url), `--import=${url}`);
-  assert.equal(withImport('--max-old-space-size=100', url), `--max-old-space-size=100 --import=${url}`);
-  assert.equal(withImport(withImport('', url), url), `--import=${url}`);
+  const hook = '/opt/longreach/dist/src/agent-node/job/hook.cjs';
+  assert.equal(hookFlag(false, hook, url), `--import=${url}`);
+  assert.equal(hookFlag(true, hook, url), `--require=${hook}`);
+  assert.equal(hookFlag(true, '/my dir/a"b\\c/hook.cjs', url), '--require="/my dir/a\\"b\\\\c/hook.cjs"');
+  const flag = hookFlag(true, hook, url);
+  assert.equal(withHook(undefined, flag), flag);
+  assert.equal(withHook('--max-old-space-size=100', flag), `--max-old-space-size=100 ${flag}`);
+  assert.equal(withHook(withHook('', flag), flag), flag);
+  assert.equal(withHook(` --import=${url} `, flag), `--import=${url} ${flag}`);
+  // require(esm) with no warning: 20.19+, 22.13+, 23.5+, 24+; never without process.features.require_module
+  for (const [version, silent] of [['20.18.3', false], ['20.19.0', true], ['v20.20.2', true], ['21.7.3', false], ['22.12.0', false], ['22.13.1', true], ['23.4.0', false], ['23.5.0', true], ['24.0.0', true], ['25.1.0', true]] as const) {
+    assert.equal(requireEsmSilently(true, version), silent, version);
+    assert.equal(requireEsmSilently(undefined, version), false, version);
+    assert.equal(requireEsmSilently(false, version), false, version);
+  }
   assert.equal(holdSeconds({}), 5);
   assert.equal(holdSeconds({ LONGREACH_JOB_HOLD: '0.5' }), 0.5);
   assert.equal(holdSeconds({ LONGREACH_JOB_HOLD: '-1' }), 5);
@@ -58,4 +74,16 @@ test('job session ids: a child\'s ids carry its slot above 2^31, exactly; reques
   const frames = outward({ stackFrames: [{ id: 4, name: 'f', source: { path: '/a.js', sourceReference: 0 } }], totalFrames: 1 }, 1) as { stackFrames: { id: number }[] };
   assert.equal(frames.stackFrames[0]!.id, join(1, 4));
   assert.deepEqual(outward({ reason: 'breakpoint', threadId: 1, hitBreakpointIds: [3] }, 1), { reason: 'breakpoint', threadId: join(1, 1) });
+});
+
+test('a hook path with a space, a quote and a backslash reaches a real Node.js child through NODE_OPTIONS', (t) => {
+  const dir = mkdtempSync(joinPath(tmpdir(), 'lr-hook-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const odd = joinPath(dir, 'a b"c\\d');
+  mkdirSync(odd);
+  const file = joinPath(odd, 'hook.cjs');
+  writeFileSync(file, 'process.stdout.write("hook ran: " + __filename + "\\n");\n');
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write("program ran\\n")'], { env: { ...process.env, NODE_OPTIONS: withHook('--max-old-space-size=200', hookFlag(true, file, 'file:///unused')) }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `hook ran: ${file}\nprogram ran\n`);
 });

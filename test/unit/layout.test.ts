@@ -1,5 +1,6 @@
 // The TypeScript rooms and their one-way doors (docs/architecture.md), checked on the sources: every relative
-// import (`from '...'`, `import '...'`, `import('...')`, type-only imports included) is an edge.
+// import (`from '...'`, `import '...'`, `import('...')`, `require('...')`, type-only imports included) is an edge.
+// CommonJS sources (.cts, compiled to .cjs) are files like the others.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,14 +14,14 @@ function tsFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const path = `${dir}/${e.name}`;
     if (e.isDirectory()) return tsFiles(path);
-    return e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : [];
+    return e.isFile() && /\.c?ts$/.test(e.name) && !/\.d\.c?ts$/.test(e.name) ? [path] : [];
   });
 }
 
-/** The repository-relative .ts files a source file imports (relative specifiers only; packages and node: are not ours). */
+/** The repository-relative .ts/.cts files a source file imports (relative specifiers only; packages and node: are not ours). */
 export function importsOf(file: string, source: string): string[] {
-  const specifiers = [...source.matchAll(/(?:\bfrom\s+|\bimport\s+|\bimport\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
-  return specifiers.map((s) => relative(ROOT, resolve(join(ROOT, dirname(file)), s)).replace(/\\/g, '/').replace(/\.js$/, '.ts'));
+  const specifiers = [...source.matchAll(/(?:\bfrom\s+|\bimport\s+|\bimport\(\s*|\brequire\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
+  return specifiers.map((s) => relative(ROOT, resolve(join(ROOT, dirname(file)), s)).replace(/\\/g, '/').replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts'));
 }
 
 /** Lines as `wc -l` counts them, plus a last line without its newline. */
@@ -69,8 +70,10 @@ test('the import checker sees every kind of relative import', () => {
     "import './d.js';",
     "const e = await import('./e.js');",
     "import { f } from 'node:fs';",
+    "import { g } from './g.cjs';",
+    "const h = require('../h.js') as H;",
   ].join('\n');
-  assert.deepEqual(importsOf('src/x/y.ts', text), ['src/x/a.ts', 'src/b/b.ts', 'src/x/c.ts', 'src/x/d.ts', 'src/x/e.ts']);
+  assert.deepEqual(importsOf('src/x/y.ts', text), ['src/x/a.ts', 'src/b/b.ts', 'src/x/c.ts', 'src/x/d.ts', 'src/x/e.ts', 'src/x/g.cts', 'src/h.ts']);
   const loop = new Map([
     ['a', ['b']],
     ['b', ['c']],

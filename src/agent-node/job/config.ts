@@ -1,33 +1,21 @@
 // What a child of a job needs to find its gateway (docs/protocol.md 5.3), for the Node.js agent. The parameters
 // travel in one environment variable, LONGREACH_JOB, as the Python agent writes it (JSON: the gateway's Unix
-// socket, the job token, the root's pid, output redirection, the hold), never on a command line. A Node.js child
-// loads the agent before its own code through NODE_OPTIONS (`--import` of register.js), which it inherits with
-// the rest of the environment: child_process.fork, cluster workers, spawn/exec of node.
+// socket, the job token, the root's pid, output redirection, the hold), never on a command line; reading it is
+// variable.cts's (CommonJS, for hook.cjs), re-exported here. A Node.js child loads the job's hook before its own
+// code through NODE_OPTIONS (`--require` of hook.cjs, or `--import` of register.js where require() cannot load an
+// ES module: hookFlag), which it inherits with the rest of the environment: child_process.fork, cluster workers,
+// spawn/exec of node.
 //
 // Pure apart from reading the environment it is given; imported by the main thread (api.ts, register.ts) and the
 // agent's worker alike.
 
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
+import { DEFAULT_HOLD, VERSION, type JobConfig } from './variable.cjs';
 
-export const JOB_ENV = 'LONGREACH_JOB';
+export { DEFAULT_HOLD, JOB_ENV, JOIN_DELAY_MS, VERSION, attachedFlag, decodeJob, requireEsmSilently, type JobConfig, type JobVariable } from './variable.cjs';
+
 export const HOLD_ENV = 'LONGREACH_JOB_HOLD';
 export const SUBPROCESS_ENV = 'LONGREACH_SUBPROCESS';
-export const VERSION = 1;
-export const DEFAULT_HOLD = 5;
-/** How long a Node.js child with nobody debugging the whole job runs before it joins (starts its agent worker). */
-export const JOIN_DELAY_MS = 1000;
-
-export interface JobConfig {
-  v: 1;
-  socket: string;
-  token: string;
-  root: number;
-  redirect: boolean;
-  hold: number;
-}
-
-/** What LONGREACH_JOB says: a job to join, "not following" (the root turned following off), or nothing usable. */
-export type JobVariable = { kind: 'join'; root: number; config: JobConfig } | { kind: 'off'; root: number } | null;
 
 export function encodeJob(config: Omit<JobConfig, 'v'>): string {
   return JSON.stringify({ v: VERSION, socket: config.socket, token: config.token, root: config.root, redirect: config.redirect, hold: config.hold });
@@ -38,24 +26,6 @@ export function encodeOff(root: number): string {
   return JSON.stringify({ v: VERSION, off: true, root });
 }
 
-/** Reads LONGREACH_JOB; a stale, foreign or malformed value is null (the process then runs as if it were absent). */
-export function decodeJob(text: string | undefined): JobVariable {
-  if (!text) return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (value === null || typeof value !== 'object') return null;
-  const v = value as Record<string, unknown>;
-  if (v.v !== VERSION || !Number.isInteger(v.root)) return null;
-  if (v.off === true) return { kind: 'off', root: v.root as number };
-  if (typeof v.socket !== 'string' || v.socket === '' || typeof v.token !== 'string' || v.token === '') return null;
-  const hold = typeof v.hold === 'number' && v.hold >= 0 && v.hold <= 60 ? v.hold : DEFAULT_HOLD;
-  return { kind: 'join', root: v.root as number, config: { v: VERSION, socket: v.socket, token: v.token, root: v.root as number, redirect: v.redirect !== false, hold } };
-}
-
 /** LONGREACH_JOB_HOLD in the root's environment: seconds from 0 to 60, else the default. */
 export function holdSeconds(env: NodeJS.ProcessEnv): number {
   const text = env[HOLD_ENV]?.trim();
@@ -64,16 +34,21 @@ export function holdSeconds(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(value) && value >= 0 && value <= 60 ? value : DEFAULT_HOLD;
 }
 
-/** A file that exists while a client is attached to the whole job: a new process then waits for its breakpoints. */
-export function attachedFlag(config: { socket: string }): string {
-  return join(dirname(config.socket), 'attached');
+/**
+ * The NODE_OPTIONS flag that makes a Node.js child load the job's hook before its own code: `--require` of
+ * hook.cjs (`hookPath`) where require() loads ES modules synchronously and silently (requireEsmSilently), else
+ * `--import` of register.js (`registerUrl`). A path with a space, a quote or a backslash is quoted as NODE_OPTIONS
+ * wants it.
+ */
+export function hookFlag(requireEsm: boolean, hookPath: string, registerUrl: string): string {
+  if (!requireEsm) return `--import=${registerUrl}`;
+  return /[\s"\\]/.test(hookPath) ? `--require="${hookPath.replace(/["\\]/g, '\\$&')}"` : `--require=${hookPath}`;
 }
 
-/** NODE_OPTIONS with `--import <register>` added (once), so every Node.js child loads the agent first. */
-export function withImport(nodeOptions: string | undefined, registerUrl: string): string {
+/** NODE_OPTIONS with the hook's flag (hookFlag) added once, so every Node.js child loads it first. */
+export function withHook(nodeOptions: string | undefined, flag: string): string {
   const current = nodeOptions?.trim() ?? '';
-  if (current.includes(registerUrl)) return current;
-  const flag = `--import=${registerUrl}`;
+  if (current.includes(flag)) return current;
   return current ? `${current} ${flag}` : flag;
 }
 

@@ -7,13 +7,22 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JOB_ENV, attachedFlag, encodeJob, encodeOff, holdSeconds, nodeLabel, withImport, type JobConfig } from './config.js';
+import { fileURLToPath } from 'node:url';
+import { JOB_ENV, attachedFlag, encodeJob, encodeOff, holdSeconds, hookFlag, nodeLabel, requireEsmSilently, withHook, type JobConfig } from './config.js';
 
 /** What the agent's worker needs to be a job's root or a member (part of its WorkerConfig). */
 export type JobBoot = { role: 'root'; folder: string; token: string } | { role: 'member'; socket: string; token: string; label: string };
 
-/** The module children load first (`--import` in their inherited NODE_OPTIONS). */
-const REGISTER_URL = new URL('../register.js', import.meta.url).href;
+/**
+ * What children load first, put in the NODE_OPTIONS they inherit: `--require` of hook.cjs (CommonJS: no ES module
+ * loader to start in a short-lived child) where require() can load the agent's ES modules, else `--import` of
+ * register.js (config.ts hookFlag).
+ */
+const HOOK_FLAG = hookFlag(
+  requireEsmSilently(process.features.require_module, process.versions.node),
+  fileURLToPath(new URL('./hook.cjs', import.meta.url)),
+  new URL('../register.js', import.meta.url).href,
+);
 
 /** A private directory (mkdtemp makes it 0700) and a random token for a new job's gateway. */
 export function prepareRoot(): { role: 'root'; folder: string; token: string } {
@@ -25,14 +34,14 @@ export function removeRoot(boot: { folder: string }): void {
 }
 
 /**
- * The gateway listens: put LONGREACH_JOB and the `--import` into this process's environment, which every child
+ * The gateway listens: put LONGREACH_JOB and the hook's flag into this process's environment, which every child
  * inherits, and remove the private directory when the process exits (children still registered then see their
  * link end; later ones find no gateway and run undebugged).
  */
 export function publishRoot(boot: { folder: string; token: string }, redirect: boolean): void {
   const config = { socket: join(boot.folder, 'gw'), token: boot.token, root: process.pid, redirect, hold: holdSeconds(process.env) };
   process.env[JOB_ENV] = encodeJob(config);
-  process.env.NODE_OPTIONS = withImport(process.env.NODE_OPTIONS, REGISTER_URL);
+  process.env.NODE_OPTIONS = withHook(process.env.NODE_OPTIONS, HOOK_FLAG);
   process.on('exit', () => {
     try {
       removeRoot(boot);
@@ -42,7 +51,7 @@ export function publishRoot(boot: { folder: string; token: string }, redirect: b
   });
 }
 
-/** Following is off: children that load the agent anyway (an inherited --import) leave themselves alone. */
+/** Following is off: children that load the hook anyway (an inherited NODE_OPTIONS) leave themselves alone. */
 export function publishOff(): void {
   process.env[JOB_ENV] = encodeOff(process.pid);
 }

@@ -1,0 +1,63 @@
+// What LONGREACH_JOB says (docs/protocol.md 5.3): the variable a child of a job finds in its environment. CommonJS
+// (compiled to variable.cjs) so that hook.cjs, the hook every Node.js child of a job loads before its own code, can
+// require() it for next to nothing: loading an ES module there would start the ES module loader in every child. The
+// ES modules take it through job/config.js, which re-exports it.
+//
+// Pure apart from reading the path it is given.
+
+import { dirname, join } from 'node:path';
+
+export const JOB_ENV = 'LONGREACH_JOB';
+export const VERSION = 1;
+export const DEFAULT_HOLD = 5;
+/** How long a Node.js child with nobody debugging the whole job runs before it joins (starts its agent worker). */
+export const JOIN_DELAY_MS = 1000;
+
+export interface JobConfig {
+  v: 1;
+  socket: string;
+  token: string;
+  root: number;
+  redirect: boolean;
+  hold: number;
+}
+
+/** What LONGREACH_JOB says: a job to join, "not following" (the root turned following off), or nothing usable. */
+export type JobVariable = { kind: 'join'; root: number; config: JobConfig } | { kind: 'off'; root: number } | null;
+
+/** Reads LONGREACH_JOB; a stale, foreign or malformed value is null (the process then runs as if it were absent). */
+export function decodeJob(text: string | undefined): JobVariable {
+  if (!text) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== 'object') return null;
+  const v = value as Record<string, unknown>;
+  if (v.v !== VERSION || !Number.isInteger(v.root)) return null;
+  if (v.off === true) return { kind: 'off', root: v.root as number };
+  if (typeof v.socket !== 'string' || v.socket === '' || typeof v.token !== 'string' || v.token === '') return null;
+  const hold = typeof v.hold === 'number' && v.hold >= 0 && v.hold <= 60 ? v.hold : DEFAULT_HOLD;
+  return { kind: 'join', root: v.root as number, config: { v: VERSION, socket: v.socket, token: v.token, root: v.root as number, redirect: v.redirect !== false, hold } };
+}
+
+/**
+ * Whether require() of an ES module works here, synchronously and without a word: `process.features.require_module`
+ * (Node.js 20.19, 22.12 and later, or --experimental-require-module), except where it still prints an
+ * ExperimentalWarning for a module outside node_modules (22.12, 23.0-23.4, and any release with only the flag).
+ */
+export function requireEsmSilently(requireModule: boolean | undefined, version: string): boolean {
+  if (requireModule !== true) return false;
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
+  if (major === 20) return minor >= 19;
+  if (major === 22) return minor >= 13;
+  if (major === 23) return minor >= 5;
+  return major >= 24;
+}
+
+/** A file that exists while a client is attached to the whole job: a new process then waits for its breakpoints. */
+export function attachedFlag(config: { socket: string }): string {
+  return join(dirname(config.socket), 'attached');
+}
