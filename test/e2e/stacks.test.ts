@@ -12,7 +12,11 @@ import { trackChild } from '../helpers/child.js';
 import { ROOT } from '../helpers/paths.js';
 import { REGISTER, SECRET } from './agent-node-helpers.js';
 import { JOB_SECRET_ENV, startJob, waitForRows } from '../helpers/job.js';
-import { PYTHON } from '../helpers/cli.js';
+import { BIN, PYTHON } from '../helpers/cli.js';
+import { ROOT as REPO } from '../helpers/paths.js';
+import { Tmux } from '../helpers/tmux.js';
+import { tempDir } from '../helpers/tls-fixtures.js';
+import { join } from 'node:path';
 import { HUB_SECRET, startHubProcess, startPythonDialer } from './hub-helpers.js';
 
 const THREADS = 'test/fixtures/inject/threads.py';
@@ -116,4 +120,35 @@ test('stacks on a hub reads every agent that dialed it', { timeout: 90_000 }, as
   assert.deepEqual([...read.keys()], [`${address}?pid=${pid}`], result.stdout);
   assert.match(read.get(`${address}?pid=${pid}`)!, /Thread MainThread \(\d+\)\n {2}#0 {2}(tick\(\) at test\/fixtures\/python\/hub_loop\.py:\d+\n {2}#1 {2})?<module>\(\) at test\/fixtures\/python\/hub_loop\.py:1[45]\n/);
   assert.equal(agent.child.exitCode, null, 'the program still runs');
+});
+
+test('stacks over tcps:// on a terminal: an unknown certificate is asked about once for every process of a job', { timeout: 90_000 }, async (t) => {
+  const dir = tempDir(t, 'lr-stacks-tls-');
+  const made = await runCli(['cert', 'create', '--out', dir]);
+  assert.equal(made.code, 0, made.stdout + made.stderr);
+  const job = await startJob(t, PYTHON, JOB_SPIN, [], { launcher: ['--certfile', join(dir, 'cert.pem'), '--keyfile', join(dir, 'key.pem')] });
+  const root = job.child.pid!;
+  const address = `tcps://127.0.0.1:${job.port}`;
+  const fingerprint = /Fingerprint: (sha256:[0-9a-f]{64})/.exec(made.stdout)?.[1];
+  assert.ok(fingerprint, made.stdout);
+  // both processes are in the job (listed with the certificate pinned, so nothing is remembered)
+  for (let listed = 0; listed < 2; await new Promise((r) => setTimeout(r, 200))) {
+    const r = await runCli(['list', `${address}?fingerprint=${fingerprint}`, '--secret-env', 'LR_JOB_SECRET', '--json'], { env: JOB_SECRET_ENV });
+    listed = r.stdout.split('\n').filter((l) => l.includes('"ok":true')).length;
+  }
+  while (!job.stdout().includes('child spinning')) await new Promise((r) => setTimeout(r, 20));
+  const config = tempDir(t, 'lr-stacks-config-');
+  const tmux = Tmux.start(t, [process.execPath, BIN, 'stacks', address, '--secret-env', 'LR_JOB_SECRET'], { ...JOB_SECRET_ENV, XDG_CONFIG_HOME: config, NO_COLOR: '1', TERM: 'xterm' }, REPO);
+  await tmux.waitFor(/Trust once \[o\], always \[a\], or abort \[N\]\? ?$/m);
+  tmux.type('o');
+  tmux.keys('Enter');
+  const deadline = Date.now() + 30_000;
+  while (!tmux.dead() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const screen = tmux.screen();
+  assert.equal(screen.split('Trust once [o]').length - 1, 1, screen);
+  assert.match(screen, new RegExp(`^${address}\\?pid=${root} {2}\\(read without stopping it\\)$`, 'm'));
+  assert.match(screen, /child_spin\(\)/);
+  assert.equal((screen.match(/ {2}\(read without stopping it\)$/gm) ?? []).length, 2, screen);
+  job.stop();
+  assert.equal(await job.exited, 5, job.stderr());
 });
