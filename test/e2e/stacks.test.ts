@@ -1,22 +1,20 @@
 // `longreach stacks`: every thread's stack of a running program, which keeps running — a busy multi-threaded Python
 // program and Node.js (idle in its event loop, and busy in synchronous code), each read without stopping it; a port
 // range reads every process of a job; a job's root (its one address, no ?pid=) and a hub read every process they
-// reach, and ?pid= still reads one.
+// reach, and ?pid= still reads one; over tcps:// on a terminal an unknown certificate is asked about once for them all.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, startAgent } from '../helpers/cli.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { trackChild } from '../helpers/child.js';
 import { ROOT } from '../helpers/paths.js';
 import { REGISTER, SECRET } from './agent-node-helpers.js';
 import { JOB_SECRET_ENV, startJob, waitForRows } from '../helpers/job.js';
-import { BIN, PYTHON } from '../helpers/cli.js';
-import { ROOT as REPO } from '../helpers/paths.js';
+import { BIN, PYTHON, runCli, startAgent } from '../helpers/cli.js';
 import { Tmux } from '../helpers/tmux.js';
 import { tempDir } from '../helpers/tls-fixtures.js';
-import { join } from 'node:path';
 import { HUB_SECRET, startHubProcess, startPythonDialer } from './hub-helpers.js';
 
 const THREADS = 'test/fixtures/inject/threads.py';
@@ -138,7 +136,7 @@ test('stacks over tcps:// on a terminal: an unknown certificate is asked about o
   }
   while (!job.stdout().includes('child spinning')) await new Promise((r) => setTimeout(r, 20));
   const config = tempDir(t, 'lr-stacks-config-');
-  const tmux = Tmux.start(t, [process.execPath, BIN, 'stacks', address, '--secret-env', 'LR_JOB_SECRET'], { ...JOB_SECRET_ENV, XDG_CONFIG_HOME: config, NO_COLOR: '1', TERM: 'xterm' }, REPO);
+  const tmux = Tmux.start(t, [process.execPath, BIN, 'stacks', address, '--secret-env', 'LR_JOB_SECRET'], { ...JOB_SECRET_ENV, XDG_CONFIG_HOME: config, NO_COLOR: '1', TERM: 'xterm' }, ROOT);
   await tmux.waitFor(/Trust once \[o\], always \[a\], or abort \[N\]\? ?$/m);
   tmux.type('o');
   tmux.keys('Enter');
