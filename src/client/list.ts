@@ -35,7 +35,7 @@ export async function listProcesses(target: string | Qualifier, options: ListOpt
 }
 
 /** One row per process: a job's gateway or a hub lists `processes`, each reached with `?pid=` (docs/protocol.md 5.3). */
-function rowsOf(q: Qualifier, info: ProcessInfo): ListRow[] {
+export function rowsOf(q: Qualifier, info: ProcessInfo): ListRow[] {
   const row = (p: ProcessInfo, target: string): ListRow => ({
     target, port: q.port, ok: true, pid: p.pid, ppid: typeof p.ppid === 'number' ? p.ppid : null, label: typeof p.label === 'string' ? p.label : '', info: p,
   });

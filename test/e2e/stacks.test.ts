@@ -1,19 +1,34 @@
 // `longreach stacks`: every thread's stack of a running program, which keeps running — a busy multi-threaded Python
 // program and Node.js (idle in its event loop, and busy in synchronous code), each read without stopping it; a port
-// range reads every process of a job.
+// range reads every process of a job; a job's root (its one address, no ?pid=) and a hub read every process they
+// reach, and ?pid= still reads one; over tcps:// on a terminal an unknown certificate is asked about once for them all.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, startAgent } from '../helpers/cli.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { trackChild } from '../helpers/child.js';
 import { ROOT } from '../helpers/paths.js';
 import { REGISTER, SECRET } from './agent-node-helpers.js';
+import { JOB_SECRET_ENV, startJob, waitForRows } from '../helpers/job.js';
+import { BIN, PYTHON, runCli, startAgent } from '../helpers/cli.js';
+import { Tmux } from '../helpers/tmux.js';
+import { tempDir } from '../helpers/tls-fixtures.js';
+import { HUB_SECRET, startHubProcess, startPythonDialer } from './hub-helpers.js';
 
 const THREADS = 'test/fixtures/inject/threads.py';
 const SPIN = 'test/fixtures/inject/spin.js';
 const ENV = { LR_CLI_SECRET: 'cli-secret' };
+const JOB_SPIN = 'test/fixtures/inject/job_spin.py';
+
+/** The text output cut into one block per process, keyed by its header's qualifier. */
+function blocks(stdout: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const parts = stdout.split(/^(tcps?:\/\/\S+) {2}\(read without stopping it\)\n/m);
+  for (let i = 1; i < parts.length; i += 2) out.set(parts[i]!, parts[i + 1]!);
+  return out;
+}
 
 test('stacks on a busy multi-threaded Python program: every thread where it is, and the program runs on', async (t) => {
   const program = await startAgent(t, THREADS, { wait: false, args: ['6'] });
@@ -54,4 +69,84 @@ test('stacks on Node.js: idle in the event loop, then busy in synchronous code, 
   assert.match(spinning.stdout, /spin\(\) at test\/fixtures\/inject\/spin\.js:9\n/);
   assert.match(spinning.stdout, /at test\/fixtures\/inject\/spin\.js:14\n/);
   assert.equal(await program.exited, 6, program.stderr());
+});
+
+test('stacks on a Python job\'s root reads every process of the job (root and a spinning child); ?pid= reads one; both run on', { timeout: 90_000 }, async (t) => {
+  const job = await startJob(t, PYTHON, JOB_SPIN);
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  assert.equal(rows.length, 2, JSON.stringify(rows));
+  const root = job.child.pid!;
+  const child = rows.find((r) => r.pid !== root)!.pid;
+  while (!job.stdout().includes('child spinning')) await new Promise((r) => setTimeout(r, 20));
+  const address = `tcp://127.0.0.1:${job.port}`;
+  const result = await runCli(['stacks', address, '--secret-env', 'LR_JOB_SECRET'], { env: JOB_SECRET_ENV });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const read = blocks(result.stdout);
+  assert.deepEqual([...read.keys()], [`${address}?pid=${root}`, `${address}?pid=${child}`], result.stdout);
+  // (a frame of the library the loop calls may be on top: subprocess's poll(), os.path.exists())
+  assert.match(read.get(`${address}?pid=${root}`)!, /Thread MainThread \(\d+\)\n(?: {2}#\d+ {2}[^\n]*\n)*? {2}#\d+ {2}root_wait\(\) at test\/fixtures\/inject\/job_spin\.py:(19|20)\n {2}#\d+ {2}<module>\(\) at test\/fixtures\/inject\/job_spin\.py:30\n/);
+  assert.match(read.get(`${address}?pid=${child}`)!, /Thread MainThread \(\d+\)\n(?: {2}#\d+ {2}[^\n]*\n)*? {2}#\d+ {2}child_spin\(\) at test\/fixtures\/inject\/job_spin\.py:1[1-4]\n {2}#\d+ {2}<module>\(\) at test\/fixtures\/inject\/job_spin\.py:26\n/);
+  assert.doesNotMatch(read.get(`${address}?pid=${root}`)!, /child_spin/);
+  // --json: one object per process
+  const json = await runCli(['stacks', address, '--secret-env', 'LR_JOB_SECRET', '--json'], { env: JOB_SECRET_ENV });
+  assert.equal(json.code, 0, json.stderr);
+  const objects = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { target: string; ok: boolean; how: string; threads: { frames: { name: string }[] }[] });
+  assert.deepEqual(objects.map((o) => [o.target, o.ok, o.how]), [[`${address}?pid=${root}`, true, 'snapshot'], [`${address}?pid=${child}`, true, 'snapshot']]);
+  assert.ok(objects[1]!.threads.some((th) => th.frames.some((f) => f.name === 'child_spin')), json.stdout);
+  // ?pid= stays one process
+  const one = await runCli(['stacks', `${address}?pid=${child}`, '--secret-env', 'LR_JOB_SECRET'], { env: JOB_SECRET_ENV });
+  assert.equal(one.code, 0, one.stdout + one.stderr);
+  assert.deepEqual([...blocks(one.stdout).keys()], [`${address}?pid=${child}`]);
+  assert.match(one.stdout, /child_spin\(\)/);
+  // both kept running: the child is still spinning until it is told to stop, then the job ends as it would alone
+  assert.equal(job.child.exitCode, null);
+  assert.doesNotMatch(job.stdout(), /done/);
+  job.stop();
+  assert.equal(await job.exited, 5, job.stderr());
+  assert.equal(job.stdout(), 'child spinning\nchild done\nroot done (child 0)\n');
+});
+
+test('stacks on a hub reads every agent that dialed it', { timeout: 90_000 }, async (t) => {
+  const hub = await startHubProcess(t);
+  const agent = startPythonDialer(t, hub.port);
+  const pid = agent.child.pid!;
+  await hub.waitFor(new RegExp(`agent connected: pid ${pid} `));
+  const address = `tcp://127.0.0.1:${hub.port}`;
+  const result = await runCli(['stacks', address, '--secret-env', 'LR_HUB_CLIENT'], { env: { LR_HUB_CLIENT: HUB_SECRET } });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const read = blocks(result.stdout);
+  assert.deepEqual([...read.keys()], [`${address}?pid=${pid}`], result.stdout);
+  assert.match(read.get(`${address}?pid=${pid}`)!, /Thread MainThread \(\d+\)\n {2}#0 {2}(tick\(\) at test\/fixtures\/python\/hub_loop\.py:\d+\n {2}#1 {2})?<module>\(\) at test\/fixtures\/python\/hub_loop\.py:1[45]\n/);
+  assert.equal(agent.child.exitCode, null, 'the program still runs');
+});
+
+test('stacks over tcps:// on a terminal: an unknown certificate is asked about once for every process of a job', { timeout: 90_000 }, async (t) => {
+  const dir = tempDir(t, 'lr-stacks-tls-');
+  const made = await runCli(['cert', 'create', '--out', dir]);
+  assert.equal(made.code, 0, made.stdout + made.stderr);
+  const job = await startJob(t, PYTHON, JOB_SPIN, [], { launcher: ['--certfile', join(dir, 'cert.pem'), '--keyfile', join(dir, 'key.pem')] });
+  const root = job.child.pid!;
+  const address = `tcps://127.0.0.1:${job.port}`;
+  const fingerprint = /Fingerprint: (sha256:[0-9a-f]{64})/.exec(made.stdout)?.[1];
+  assert.ok(fingerprint, made.stdout);
+  // both processes are in the job (listed with the certificate pinned, so nothing is remembered)
+  for (let listed = 0; listed < 2; await new Promise((r) => setTimeout(r, 200))) {
+    const r = await runCli(['list', `${address}?fingerprint=${fingerprint}`, '--secret-env', 'LR_JOB_SECRET', '--json'], { env: JOB_SECRET_ENV });
+    listed = r.stdout.split('\n').filter((l) => l.includes('"ok":true')).length;
+  }
+  while (!job.stdout().includes('child spinning')) await new Promise((r) => setTimeout(r, 20));
+  const config = tempDir(t, 'lr-stacks-config-');
+  const tmux = Tmux.start(t, [process.execPath, BIN, 'stacks', address, '--secret-env', 'LR_JOB_SECRET'], { ...JOB_SECRET_ENV, XDG_CONFIG_HOME: config, NO_COLOR: '1', TERM: 'xterm' }, ROOT);
+  await tmux.waitFor(/Trust once \[o\], always \[a\], or abort \[N\]\? ?$/m);
+  tmux.type('o');
+  tmux.keys('Enter');
+  const deadline = Date.now() + 30_000;
+  while (!tmux.dead() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const screen = tmux.screen();
+  assert.equal(screen.split('Trust once [o]').length - 1, 1, screen);
+  assert.match(screen, new RegExp(`^${address}\\?pid=${root} {2}\\(read without stopping it\\)$`, 'm'));
+  assert.match(screen, /child_spin\(\)/);
+  assert.equal((screen.match(/ {2}\(read without stopping it\)$/gm) ?? []).length, 2, screen);
+  job.stop();
+  assert.equal(await job.exited, 5, job.stderr());
 });

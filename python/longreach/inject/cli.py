@@ -2,6 +2,7 @@
 --no-secret) [--certfile F --keyfile F | --ca F | --fingerprint sha256:HEX] [--allow-plain-secret] [--timeout S]: load
 the agent into a running Python process."""
 
+import os
 import socket
 import sys
 
@@ -146,9 +147,11 @@ def main(argv, parse_listen, read_secret, usage_error, check):
         sys.stderr.write("%s\nlongreach: error: %s\n" % (USAGE, err))
         return 2
     host, port = opts["listen"] or opts["connect"]
-    options = {"secret": opts["secret"], "host": host, "port": port, "certfile": opts["certfile"],
-               "keyfile": opts["keyfile"], "allow_plain_secret": opts["allow_plain_secret"],
-               "connect": opts["connect"] is not None, "ca": opts["ca"], "fingerprint": opts["fingerprint"]}
+    # the agent opens these files in the target, whose working directory is not ours
+    files = dict((key, os.path.abspath(opts[key]) if opts[key] else opts[key]) for key in ("certfile", "keyfile", "ca"))
+    options = {"secret": opts["secret"], "host": host, "port": port, "certfile": files["certfile"],
+               "keyfile": files["keyfile"], "allow_plain_secret": opts["allow_plain_secret"],
+               "connect": opts["connect"] is not None, "ca": files["ca"], "fingerprint": opts["fingerprint"]}
     opts["secret"] = None
     try:
         target, result = injector.inject(opts["pid"], options, timeout=opts["timeout"])

@@ -3,6 +3,7 @@
 // Python injector, `python -m longreach --pid`).
 
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LongreachError } from '../../protocol/errors.js';
@@ -77,7 +78,8 @@ export async function injectCommand(argv: string[], io: Io): Promise<number> {
   }
   const result = await injectNode(target, {
     secret, host, port, allowPlainSecret: values['allow-plain-secret'] ?? false,
-    ...(values.certfile !== undefined ? { certfile: values.certfile, keyfile: values.keyfile! } : {}),
+    // the agent opens these files in the target, whose working directory is not ours
+    ...(values.certfile !== undefined ? { certfile: resolve(values.certfile), keyfile: resolve(values.keyfile!) } : {}),
   }, seconds * 1000);
   const scheme = values.certfile !== undefined ? 'tcps' : 'tcp';
   const how = values['secret-env'] !== undefined ? ` --secret-env ${values['secret-env']}` : values['secret-file'] !== undefined ? ` --secret-file ${values['secret-file']}` : '';
