@@ -17,12 +17,12 @@ test('bridge on a job: children as threads, a stop in a child, its stack and var
   const bridge = startStdioBridge(t, JOB_SECRET_ENV);
   const client = bridge.client;
   await client.initializeRequest({ adapterID: 'longreach', clientID: 'test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
-  const initialized = client.waitForEvent('initialized');
+  const initialized = client.waitForEvent('initialized', 30_000); // bounded generously: a loaded CI machine
   await client.attachRequest({ qualifier: `tcp://127.0.0.1:${job.port}`, secretEnv: 'LR_JOB_SECRET' } as never);
   await initialized;
   const set = await client.setBreakpointsRequest({ source: { path: WORK }, breakpoints: [{ line: 10 }] });
   assert.equal(set.body.breakpoints[0]?.verified, true);
-  const stopped = client.waitForEvent('stopped');
+  const stopped = client.waitForEvent('stopped', 30_000);
   await client.configurationDoneRequest();
   const stop = (await stopped).body as { threadId: number; allThreadsStopped?: boolean };
   assert.equal(stop.allThreadsStopped, false, 'a stop holds one process of the job');

@@ -137,6 +137,12 @@ def helper_kind(argv=None):
     return None
 
 
+def final(text):
+    """True for a label that cannot change any more (torch's worker info, a rank); a multiprocessing name or no label
+    may still become one of those (a DataLoader worker is a multiprocessing process until torch has set it up)."""
+    return text.startswith(("DataLoader worker ", "rank ", "local rank "))
+
+
 def label(environ=None, modules=None):
     """What this process is, from what it already has: torch's worker info, RANK / WORLD_SIZE, LOCAL_RANK,
     multiprocessing's process name. Only looks at modules already imported; '' when nothing says."""

@@ -26,6 +26,7 @@ import threading
 
 from longreach import log
 from longreach.errors import LongreachError
+from longreach.job import config as job_config
 from longreach.job import ids
 
 __all__ = ["JobSession"]
@@ -334,8 +335,8 @@ class JobSession(object):
                 (port.threads.add if body.get("reason") == "started" else port.threads.discard)(body["threadId"])
             if event == "stopped" and isinstance(body.get("threadId"), int):
                 port.threads.add(body["threadId"])
-                if not port.label:  # e.g. a DataLoader worker knows what it is only once torch set it up
-                    port.label = self.gateway.label_of(port.pid)
+                if not job_config.final(port.label):  # a DataLoader worker knows what it is once torch set it up
+                    port.label = self.gateway.label_of(port.pid) or port.label
             if event == "exited":
                 self._console("%s exited with code %s\n" % (port.name(), body.get("exitCode")))
             if event in _DROP_FROM_CHILDREN:
@@ -364,11 +365,11 @@ class JobSession(object):
     def _threads(self, message):
         with self._lock:
             ports = list(self._ports.values())
-        unnamed = [port for port in ports if not port.label]
-        if unnamed:  # a label may come after joining (a spawned multiprocessing child learns its name later)
+        unnamed = [port for port in ports if not job_config.final(port.label)]
+        if unnamed:  # a label may come after joining (a spawned child learns its name, a DataLoader worker its id)
             labels = self.gateway.labels_of([port.pid for port in unnamed])
             for port in unnamed:
-                port.label = labels.get(port.pid) or ""
+                port.label = labels.get(port.pid) or port.label
         boxes = []
         for port in ports:
             seq = self._private_seq()
