@@ -13,7 +13,9 @@ const BREAK_LINE = readFileSync(HUB_LOOP, 'utf8').split('\n').findIndex((l) => l
 
 test('the editor bridge attaches through the hub with ?pid=: break, stack, variables, evaluate, detach', { timeout: 60_000 }, async (t) => {
   const hub = await startHubProcess(t);
-  const agent = startPythonDialer(t, hub.port, { script: [HUB_LOOP, '100'] });
+  // --wait: the program (100 ticks of 0.05 s) starts only once the editor has configured; on a loaded machine it could
+  // otherwise tick to its end before the breakpoint is set
+  const agent = startPythonDialer(t, hub.port, { extra: ['--wait'], script: [HUB_LOOP, '100'] });
   const pid = agent.child.pid!;
   await hub.waitFor(new RegExp(`agent connected: pid ${pid} `));
   assertNoListeningSocket(pid, hub.port);
