@@ -6,8 +6,8 @@ import { LongreachError } from '../protocol/errors.js';
 import { loadServerTls } from '../protocol/tls.js';
 import { connectConfig } from './connect-options.js';
 import type { JobConfig } from './job/config.js';
-import { memberBoot, prepareRoot, publishOff, publishRoot, removeRoot } from './job/main-thread.js';
-import { AGENT_GLOBAL, SLOT, createSharedState, readResult, slots, type ToWorker, type WorkerConfig } from './shared.js';
+import { memberBoot, prepareRoot, publishOff, publishRoot, removeRoot, type MemberBoot } from './job/main-thread.js';
+import { AGENT_GLOBAL, DORMANT, SLOT, createSharedState, readResult, slots, type ToWorker, type WorkerConfig } from './shared.js';
 
 export interface EnableAttachOptions {
   /** Required: the shared secret, or null to let anyone attach (warns when listening beyond loopback). */
@@ -68,7 +68,7 @@ function validate(options: EnableAttachOptions): void {
 
 /** Starts the debug server and returns the address it bound. Synchronous; throws LongreachError on bad input. */
 export function enableAttach(options: EnableAttachOptions): BoundAddress {
-  if (agent?.member) leaveJob(); // a child of a debugged job that listens itself is its own job from now on
+  if (agent?.member || DORMANT in globalThis) leaveJob(); // a child of a debugged job that listens itself is its own job from now on
   if (agent) throw new LongreachError('LR_ALREADY_ENABLED', `the debug server is already listening on ${agent.address.host}:${agent.address.port} in this process; call enableAttach once`);
   validate(options);
   const connect = connectConfig(options);
@@ -127,21 +127,18 @@ function startWorker(config: WorkerConfig): Worker {
 
 // ---- jobs (docs/protocol.md 5.3) -----------------------------------------------------------------------------------
 /**
- * A child of a debugged job (register.ts): start a worker that joins the root's job instead of listening. Never
- * throws, never prints. Before the program's code, while a client debugs the whole job, wait (at most the job's
- * hold) until its session has set this process's breakpoints, so a short-lived child stops where it should; a late
- * join (`hold: false`, the program already running) never waits.
+ * A child of a debugged job (register.ts, job/hook.cts): start a worker that joins the root's job instead of
+ * listening. Never throws, never prints. Before the program's code, while a client debugs the whole job, wait (at
+ * most the job's hold) until its session has set this process's breakpoints, so a short-lived child stops where it
+ * should; a late join (`hold: false`, the program already running) never waits. (A late join under a Node.js root
+ * is dormant instead, job/dormant.ts, and comes here through wakeMember.)
  */
 export function joinJob(job: JobConfig, options: { hold?: boolean } = {}): void {
   if (agent) return;
   try {
     const { boot, holdMs: held } = memberBoot(job);
     const holdMs = options.hold === false ? 0 : held;
-    const state = createSharedState();
-    const config: WorkerConfig = { state, secret: null, host: '', port: 0, allowPlainSecret: false, redirectOutput: job.redirect, apiUrl: import.meta.url, argv: [...process.argv], job: boot };
-    const a: Agent = { worker: startWorker(config), state, slots: slots(state), address: { host: '', port: 0 }, member: true };
-    agent = a;
-    installHelpers(a);
+    const a = startMember(job, boot);
     if (holdMs <= 0) return;
     const deadline = Date.now() + holdMs;
     Atomics.wait(a.slots, SLOT.STATE, 0, holdMs);
@@ -152,7 +149,32 @@ export function joinJob(job: JobConfig, options: { hold?: boolean } = {}): void 
   }
 }
 
+/** A dormant member (job/dormant.ts) wakes: its worker takes the place of the dormant link (the same `image`). */
+export function wakeMember(job: JobConfig, image: string): void {
+  if (agent || !(DORMANT in globalThis)) return; // (it listens itself now, or woke already)
+  try {
+    startMember(job, { ...memberBoot(job).boot, image });
+  } catch {
+    // the program runs on undebugged
+  }
+}
+
+/** Starts the agent's worker as a member of the job: it dials the gateway (job/member.ts). */
+function startMember(job: JobConfig, boot: MemberBoot): Agent {
+  const state = createSharedState();
+  const config: WorkerConfig = { state, secret: null, host: '', port: 0, allowPlainSecret: false, redirectOutput: job.redirect, apiUrl: import.meta.url, argv: [...process.argv], job: boot };
+  const a: Agent = { worker: startWorker(config), state, slots: slots(state), address: { host: '', port: 0 }, member: true };
+  agent = a;
+  installHelpers(a);
+  return a;
+}
+
 function leaveJob(): void {
+  const dormant = (globalThis as { [DORMANT]?: { close(): void } })[DORMANT];
+  if (dormant) {
+    dormant.close();
+    delete (globalThis as { [DORMANT]?: unknown })[DORMANT];
+  }
   const a = agent;
   agent = null;
   if (a) void a.worker.terminate();

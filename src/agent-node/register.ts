@@ -11,6 +11,8 @@
 //   LONGREACH_WAIT          1 to wait for a debugger before the program starts, or a number of seconds
 //   LONGREACH_SUBPROCESS    0 not to follow child processes (default: they join this process's job)
 //   LONGREACH_JOB_HOLD      seconds a new child waits for a job session's breakpoints (default 5)
+//   LONGREACH_JOB_WAKE      seconds a child that joined dormant runs before it starts its agent worker unasked
+//                           (default 60; 0: children start it when they join)
 //
 // A child of a debugged job (LONGREACH_JOB in its environment, inherited with NODE_OPTIONS) joins the job instead
 // of listening (docs/protocol.md 5.3). Where require() loads ES modules synchronously (Node.js 20.19, 22.13 and
@@ -19,7 +21,7 @@
 
 import { existsSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
-import { JOB_ENV, JOIN_DELAY_MS, attachedFlag, decodeJob } from './job/config.js';
+import { JOB_ENV, JOIN_DELAY_MS, attachedFlag, decodeJob, type JobConfig } from './job/config.js';
 
 // The agent itself is imported only where it starts: a worker thread of the program, or a child whose root does not
 // follow children, loads nothing more than this file and job/config.js (with job/variable.cjs). A child of a job with nobody debugging the
@@ -38,7 +40,7 @@ if (job && job.root !== process.pid) {
   // its breakpoints, while a client debugs the whole job
   const config = job.kind === 'join' ? job.config : null;
   if (config && existsSync(attachedFlag(config))) (await import('./api.js')).joinJob(config);
-  else if (config) setTimeout(() => void import('./api.js').then((api) => api.joinJob(config, { hold: false }), () => undefined), JOIN_DELAY_MS).unref();
+  else if (config) setTimeout(() => void joinLater(config), JOIN_DELAY_MS).unref();
 } else if (first) {
   const { LongreachError } = await import('../protocol/errors.js');
   const { enableAttach, waitForAttach } = await import('./api.js');
@@ -53,4 +55,10 @@ if (job && job.root !== process.pid) {
     process.stderr.write(`longreach: cannot start the debug server${code}: ${(err as Error).message}\n`);
     process.exit(2);
   }
+}
+
+/** A late join: dormant under a Node.js root (job/dormant.ts: no agent worker until the gateway asks), else awake. */
+function joinLater(config: JobConfig): Promise<void> {
+  if (config.dormant) return import('./job/dormant.js').then((dormant) => dormant.joinDormant(config), () => undefined);
+  return import('./api.js').then((api) => api.joinJob(config, { hold: false }), () => undefined);
 }

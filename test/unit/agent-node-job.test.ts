@@ -7,21 +7,24 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { test } from 'node:test';
-import { decodeJob, encodeJob, encodeOff, holdSeconds, hookFlag, nodeLabel, requireEsmSilently, withHook } from '../../src/agent-node/job/config.js';
+import { decodeJob, encodeJob, encodeOff, holdSeconds, hookFlag, nodeLabel, requireEsmSilently, wakeSeconds, withHook } from '../../src/agent-node/job/config.js';
 import { inward, join, outward, routeOf, split } from '../../src/agent-node/job/ids.js';
 import { configFromEnv } from '../../src/agent-node/register-config.js';
 
 test('LONGREACH_JOB: the Python agent\'s shape reads back; off, stale and malformed values', () => {
-  const text = encodeJob({ socket: '/tmp/x/gw', token: 'ab'.repeat(32), root: 42, redirect: true, hold: 5 });
-  assert.deepEqual(decodeJob(text), { kind: 'join', root: 42, config: { v: 1, socket: '/tmp/x/gw', token: 'ab'.repeat(32), root: 42, redirect: true, hold: 5 } });
-  // what python/longreach/job/config.py encode() writes
+  const text = encodeJob({ socket: '/tmp/x/gw', token: 'ab'.repeat(32), root: 42, redirect: true, hold: 5, dormant: 60 });
+  assert.deepEqual(decodeJob(text), { kind: 'join', root: 42, config: { v: 1, socket: '/tmp/x/gw', token: 'ab'.repeat(32), root: 42, redirect: true, hold: 5, dormant: 60 } });
+  // what python/longreach/job/config.py encode() writes: no "dormant", so a Node.js child of a Python root joins awake
   const python = '{"v":1,"socket":"/tmp/p/gw","token":"t0k","root":7,"redirect":false,"hold":2.5}';
-  assert.deepEqual(decodeJob(python), { kind: 'join', root: 7, config: { v: 1, socket: '/tmp/p/gw', token: 't0k', root: 7, redirect: false, hold: 2.5 } });
+  assert.deepEqual(decodeJob(python), { kind: 'join', root: 7, config: { v: 1, socket: '/tmp/p/gw', token: 't0k', root: 7, redirect: false, hold: 2.5, dormant: 0 } });
   assert.deepEqual(decodeJob(encodeOff(9)), { kind: 'off', root: 9 });
   for (const bad of [undefined, '', 'not json', '[]', 'null', '{"v":2,"socket":"s","token":"t","root":1}', '{"v":1,"token":"t","root":1}', '{"v":1,"socket":"s","token":"","root":1}', '{"v":1,"socket":"s","token":"t","root":"1"}']) {
     assert.equal(decodeJob(bad), null, String(bad));
   }
   assert.equal((decodeJob('{"v":1,"socket":"s","token":"t","root":1,"hold":99}') as { config: { hold: number } }).config.hold, 5);
+  for (const [dormant, seconds] of [['true', 0], ['-1', 0], ['0', 0], ['"60"', 0], ['9999', 0], ['0.5', 0.5], ['120', 120]] as const) {
+    assert.equal((decodeJob(`{"v":1,"socket":"s","token":"t","root":1,"dormant":${dormant}}`) as { config: { dormant: number } }).config.dormant, seconds, dormant);
+  }
 });
 
 test('NODE_OPTIONS gains the hook once: --require of hook.cjs where require(esm) is silent, else --import; hold seconds; labels', () => {
@@ -45,6 +48,11 @@ test('NODE_OPTIONS gains the hook once: --require of hook.cjs where require(esm)
   assert.equal(holdSeconds({ LONGREACH_JOB_HOLD: '0.5' }), 0.5);
   assert.equal(holdSeconds({ LONGREACH_JOB_HOLD: '-1' }), 5);
   assert.equal(holdSeconds({ LONGREACH_JOB_HOLD: 'soon' }), 5);
+  assert.equal(wakeSeconds({}), 60);
+  assert.equal(wakeSeconds({ LONGREACH_JOB_WAKE: '0' }), 0);
+  assert.equal(wakeSeconds({ LONGREACH_JOB_WAKE: '10' }), 10);
+  assert.equal(wakeSeconds({ LONGREACH_JOB_WAKE: '7200' }), 60);
+  assert.equal(wakeSeconds({ LONGREACH_JOB_WAKE: 'later' }), 60);
   assert.equal(nodeLabel(2, true, ['node', '/app/main.js']), 'cluster worker 2');
   assert.equal(nodeLabel(undefined, true, ['node', '/app/worker.js']), 'fork');
   assert.equal(nodeLabel(undefined, false, ['node', '/app/worker.js', 'x']), 'worker.js');

@@ -6,19 +6,21 @@
 // ES module: hookFlag), which it inherits with the rest of the environment: child_process.fork, cluster workers,
 // spawn/exec of node.
 //
-// Pure apart from reading the environment it is given; imported by the main thread (api.ts, register.ts) and the
+// Pure apart from reading the environment it is given and processLabel's look at this process; imported by the main thread (api.ts, register.ts) and the
 // agent's worker alike.
 
+import { createRequire } from 'node:module';
 import { basename } from 'node:path';
-import { DEFAULT_HOLD, VERSION, type JobConfig } from './variable.cjs';
+import { DEFAULT_HOLD, DEFAULT_WAKE, MAX_WAKE, VERSION, type JobConfig } from './variable.cjs';
 
 export { DEFAULT_HOLD, JOB_ENV, JOIN_DELAY_MS, VERSION, attachedFlag, decodeJob, requireEsmSilently, type JobConfig, type JobVariable } from './variable.cjs';
 
 export const HOLD_ENV = 'LONGREACH_JOB_HOLD';
+export const WAKE_ENV = 'LONGREACH_JOB_WAKE';
 export const SUBPROCESS_ENV = 'LONGREACH_SUBPROCESS';
 
 export function encodeJob(config: Omit<JobConfig, 'v'>): string {
-  return JSON.stringify({ v: VERSION, socket: config.socket, token: config.token, root: config.root, redirect: config.redirect, hold: config.hold });
+  return JSON.stringify({ v: VERSION, socket: config.socket, token: config.token, root: config.root, redirect: config.redirect, hold: config.hold, dormant: config.dormant });
 }
 
 /** The marker a root with following off leaves for its children (no socket, no token: a Python child ignores it). */
@@ -32,6 +34,14 @@ export function holdSeconds(env: NodeJS.ProcessEnv): number {
   if (!text) return DEFAULT_HOLD;
   const value = Number(text);
   return Number.isFinite(value) && value >= 0 && value <= 60 ? value : DEFAULT_HOLD;
+}
+
+/** LONGREACH_JOB_WAKE in the root's environment: seconds from 0 (children join awake) to 3600, else the default. */
+export function wakeSeconds(env: NodeJS.ProcessEnv): number {
+  const text = env[WAKE_ENV]?.trim();
+  if (!text) return DEFAULT_WAKE;
+  const value = Number(text);
+  return Number.isFinite(value) && value >= 0 && value <= MAX_WAKE ? value : DEFAULT_WAKE;
 }
 
 /**
@@ -62,4 +72,12 @@ export function nodeLabel(clusterWorkerId: number | undefined, hasChannel: boole
   if (hasChannel) return 'fork';
   const script = argv[1];
   return script ? basename(script) : '';
+}
+
+/** This process's label as a member of a job (nodeLabel). */
+export function processLabel(): string {
+  // node:cluster only for a child with an IPC channel (cluster workers have one): loading it costs a plain child time
+  const cluster = process.channel !== undefined ? (createRequire(import.meta.url)('node:cluster') as typeof import('node:cluster').default) : null;
+  const workerId = cluster?.isWorker ? cluster.worker?.id : undefined;
+  return nodeLabel(workerId, process.channel !== undefined, process.argv);
 }

@@ -29,6 +29,8 @@ const MAX_LINKS = 4096;
 interface Ask {
   id: number;
   pid?: number;
+  /** An open's client address: asked again of a dormant member's worker once it took the member's place. */
+  peer?: [string, number];
   expect: number;
   answers: Map<number, ProcessInfo>;
   done: (link?: Link) => void;
@@ -113,6 +115,9 @@ export class Gateway implements GateJob {
       throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${this.pids().join(', ')} (see longreach list)`);
     }
     const link = await this.openSession(member, client.peer);
+    if (!link && member.dormant) {
+      throw new LongreachError('LR_TIMEOUT', `process ${pid} did not start its debugger within ${OPEN_TIMEOUT_MS / 1000} s: it joined the job dormant (no debugger thread yet: a process of a Node.js job that nobody debugs starts one when first asked, or once it has run LONGREACH_JOB_WAKE seconds) and can start one only between two turns of its event loop, so it is busy in synchronous code or stuck; try again once it yields`);
+    }
     if (!link) throw new LongreachError('LR_TIMEOUT', `process ${pid} did not open a debugging session within ${OPEN_TIMEOUT_MS / 1000} s (it may be ending or stuck); try again or attach to another process`);
     return { capabilities: { ...member.capabilities }, relay: new Relay(client, link, pid) };
   }
@@ -125,7 +130,8 @@ export class Gateway implements GateJob {
     return new Promise<Link | null>((resolve) => {
       const ask = this.#newAsk((link) => resolve(link ?? null), 1);
       ask.pid = member.pid;
-      if (!member.link.send({ type: 'open', id: ask.id, peer: [host, port] })) ask.done();
+      ask.peer = [host, port];
+      if (!member.link.send({ type: 'open', id: ask.id, peer: ask.peer })) ask.done();
       setTimeout(() => ask.done(), OPEN_TIMEOUT_MS).unref();
     });
   }
@@ -176,6 +182,14 @@ export class Gateway implements GateJob {
 
   #control(link: Link, hello: JobMessage): void {
     const pid = hello.pid as number;
+    const image = typeof hello.image === 'string' ? hello.image : null;
+    const old = this.#members.get(pid);
+    if (image !== null && old?.image === image) {
+      // the same process image again: the worker of a dormant member taking its place, or (a late dormant hello)
+      // one that already did
+      if (hello.woke === true && old.dormant) return this.#awaken(old, link, hello);
+      return void link.close();
+    }
     const member: Member = {
       pid,
       ppid: Number.isInteger(hello.ppid) ? (hello.ppid as number) : null,
@@ -184,24 +198,46 @@ export class Gateway implements GateJob {
       helper: hello.helper === true,
       execd: this.#seen.has(pid),
       info: isObject(hello.info) ? (hello.info as unknown as ProcessInfo) : null,
+      dormant: hello.dormant === true,
+      image,
     };
-    const old = this.#members.get(pid);
     this.#members.set(pid, member);
     this.#seen.add(pid);
     old?.link.close(); // the same pid again: an exec; the old image's link is stale
-    log('agent', `job: process ${pid} (parent ${member.ppid}) joined${member.helper ? ' as a helper' : ''}`);
+    log('agent', `job: process ${pid} (parent ${member.ppid}) joined${member.helper ? ' as a helper' : member.dormant ? ' dormant' : ''}`);
+    this.#watch(member, link);
+    if (this.#session && !member.helper) void this.#session.join(member).catch((err: unknown) => log('agent', `job: process ${pid} could not join the session: ${String(err)}`));
+  }
+
+  /** A member's control link: its answers, and its end (the process's, unless another link took its place). */
+  #watch(member: Member, link: Link): void {
+    const pid = member.pid;
     link.on('message', (message) => {
       if (message.type === 'info') this.#answer(message.id, pid, message.info);
     });
     link.on('close', () => {
-      // (a member replaced by an exec under the same pid has not left)
-      if (this.#members.get(pid) === member) {
+      // (a member replaced by an exec under the same pid, or woken, has not left)
+      if (this.#members.get(pid) === member && member.link === link) {
         this.#members.delete(pid);
         if (!member.helper) this.#session?.left(member);
+        log('agent', `job: process ${pid} left`);
       }
-      log('agent', `job: process ${pid} left`);
     });
-    if (this.#session && !member.helper) void this.#session.join(member).catch((err: unknown) => log('agent', `job: process ${pid} could not join the session: ${String(err)}`));
+  }
+
+  /** A dormant member's worker took its place: the same member (a job session keeps it), its link, its opens. */
+  #awaken(member: Member, link: Link, hello: JobMessage): void {
+    const stale = member.link;
+    member.link = link;
+    member.dormant = false;
+    if (isObject(hello.capabilities)) member.capabilities = hello.capabilities;
+    if (isObject(hello.info)) member.info = hello.info as unknown as ProcessInfo;
+    this.#watch(member, link);
+    stale.close();
+    log('agent', `job: process ${member.pid} woke`);
+    for (const ask of this.#asks.values()) {
+      if (ask.pid === member.pid && ask.peer && !link.send({ type: 'open', id: ask.id, peer: ask.peer })) ask.done();
+    }
   }
 
   #sessionLink(link: Link, hello: JobMessage): void {

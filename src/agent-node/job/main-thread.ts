@@ -4,14 +4,15 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { JOB_ENV, attachedFlag, encodeJob, encodeOff, holdSeconds, hookFlag, nodeLabel, requireEsmSilently, withHook, type JobConfig } from './config.js';
+import { JOB_ENV, attachedFlag, encodeJob, encodeOff, holdSeconds, hookFlag, processLabel, requireEsmSilently, wakeSeconds, withHook, type JobConfig } from './config.js';
 
 /** What the agent's worker needs to be a job's root or a member (part of its WorkerConfig). */
-export type JobBoot = { role: 'root'; folder: string; token: string } | { role: 'member'; socket: string; token: string; label: string };
+export type JobBoot = { role: 'root'; folder: string; token: string } | MemberBoot;
+/** `image` is set when the worker wakes a dormant member (job/dormant.ts): its hello names the image to take over. */
+export type MemberBoot = { role: 'member'; socket: string; token: string; label: string; image?: string };
 
 /**
  * What children load first, put in the NODE_OPTIONS they inherit: `--require` of hook.cjs (CommonJS: no ES module
@@ -39,7 +40,7 @@ export function removeRoot(boot: { folder: string }): void {
  * link end; later ones find no gateway and run undebugged).
  */
 export function publishRoot(boot: { folder: string; token: string }, redirect: boolean): void {
-  const config = { socket: join(boot.folder, 'gw'), token: boot.token, root: process.pid, redirect, hold: holdSeconds(process.env) };
+  const config = { socket: join(boot.folder, 'gw'), token: boot.token, root: process.pid, redirect, hold: holdSeconds(process.env), dormant: wakeSeconds(process.env) };
   process.env[JOB_ENV] = encodeJob(config);
   process.env.NODE_OPTIONS = withHook(process.env.NODE_OPTIONS, HOOK_FLAG);
   process.on('exit', () => {
@@ -57,11 +58,7 @@ export function publishOff(): void {
 }
 
 /** What a child joining `config` tells its worker, and how long it waits for a job session's breakpoints (0: none attached). */
-export function memberBoot(config: JobConfig): { boot: JobBoot; holdMs: number } {
-  // node:cluster only for a child with an IPC channel (cluster workers have one): loading it costs a plain child time
-  const cluster = process.channel !== undefined ? (createRequire(import.meta.url)('node:cluster') as typeof import('node:cluster').default) : null;
-  const workerId = cluster?.isWorker ? cluster.worker?.id : undefined;
-  const label = nodeLabel(workerId, process.channel !== undefined, process.argv);
+export function memberBoot(config: JobConfig): { boot: MemberBoot; holdMs: number } {
   const holdMs = config.hold > 0 && existsSync(attachedFlag(config)) ? config.hold * 1000 : 0;
-  return { boot: { role: 'member', socket: config.socket, token: config.token, label }, holdMs };
+  return { boot: { role: 'member', socket: config.socket, token: config.token, label: processLabel() }, holdMs };
 }

@@ -3,7 +3,8 @@
 // answering the gateway's questions: its process info (listings), and `open` (a client selected this process, or
 // a job session wants it: dial a session socket and serve it as an authenticated DAP connection through the same
 // gate as any client's). When the gateway goes away the link ends and nothing is left listening. The wire is the
-// Python agent's (python/longreach/job/member.py).
+// Python agent's (python/longreach/job/member.py). A worker that wakes a dormant member (job/dormant.ts) says so in
+// its hello (`woke`, with the dormant hello's `image`), and the gateway gives it that member's place.
 
 import { connect, type Socket } from 'node:net';
 import { DapConnection } from '../../protocol/connection.js';
@@ -20,6 +21,8 @@ export interface MemberOptions {
   socket: string;
   token: string;
   label: string;
+  /** Set when this worker wakes a dormant member (job/dormant.ts): the gateway gives it that member's place. */
+  image?: string;
   argv: string[];
   capabilities: Record<string, unknown>;
   createSession: SessionFactory;
@@ -52,7 +55,7 @@ export async function startMember(options: MemberOptions): Promise<void> {
   };
   const link = new Link(await dial(options.socket));
   link.trust();
-  const hello = { type: 'hello', kind: 'control', token: options.token, pid: process.pid, ppid: process.ppid, helper: false, capabilities: options.capabilities, info: info() };
+  const hello = { type: 'hello', kind: 'control', token: options.token, pid: process.pid, ppid: process.ppid, helper: false, capabilities: options.capabilities, info: info(), ...(options.image ? { woke: true, image: options.image } : {}) };
   if (!link.send(hello)) throw new Error('the gateway closed the connection');
   link.on('message', (message) => {
     if (message.type === 'info') link.send({ type: 'info', id: message.id, info: info() });

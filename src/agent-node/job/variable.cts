@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 export const JOB_ENV = 'LONGREACH_JOB';
 export const VERSION = 1;
 export const DEFAULT_HOLD = 5;
+/** Seconds a dormant member of a Node.js job runs before it starts its agent worker unasked (LONGREACH_JOB_WAKE). */
+export const DEFAULT_WAKE = 60;
+export const MAX_WAKE = 3600;
 /** How long a Node.js child with nobody debugging the whole job runs before it joins (starts its agent worker). */
 export const JOIN_DELAY_MS = 1000;
 
@@ -20,6 +23,9 @@ export interface JobConfig {
   root: number;
   redirect: boolean;
   hold: number;
+  /** Seconds a process that joins dormant (job/dormant.ts) runs before it starts its agent worker unasked; 0: it joins
+   * awake. A Node.js root says (LONGREACH_JOB_WAKE), a Python root does not (its gateway has no dormant members). */
+  dormant: number;
 }
 
 /** What LONGREACH_JOB says: a job to join, "not following" (the root turned following off), or nothing usable. */
@@ -40,7 +46,7 @@ export function decodeJob(text: string | undefined): JobVariable {
   if (v.off === true) return { kind: 'off', root: v.root as number };
   if (typeof v.socket !== 'string' || v.socket === '' || typeof v.token !== 'string' || v.token === '') return null;
   const hold = typeof v.hold === 'number' && v.hold >= 0 && v.hold <= 60 ? v.hold : DEFAULT_HOLD;
-  return { kind: 'join', root: v.root as number, config: { v: VERSION, socket: v.socket, token: v.token, root: v.root as number, redirect: v.redirect !== false, hold } };
+  return { kind: 'join', root: v.root as number, config: { v: VERSION, socket: v.socket, token: v.token, root: v.root as number, redirect: v.redirect !== false, hold, dormant: typeof v.dormant === 'number' && v.dormant > 0 && v.dormant <= MAX_WAKE ? v.dormant : 0 } };
 }
 
 /**

@@ -99,7 +99,7 @@ const gateway = job?.role === 'root' ? new Gateway(job.folder, job.token) : null
 const sessionFor = (context: SessionContext) => (gateway && !context.selected ? gateway.jobSession(context, createSession) : createSession(context));
 const started: Promise<{ host: string; port: number }> =
   job?.role === 'member'
-    ? startMember({ socket: job.socket, token: job.token, label: job.label, argv: config.argv, capabilities: CAPABILITIES, createSession: sessionFor }).then(() => ({ host: '', port: 0 }))
+    ? startMember({ socket: job.socket, token: job.token, label: job.label, ...(job.image ? { image: job.image } : {}), argv: config.argv, capabilities: CAPABILITIES, createSession: sessionFor }).then(() => ({ host: '', port: 0 }))
     : (gateway ? gateway.listen() : Promise.resolve()).then(() =>
         serve({
           secret: config.secret,

@@ -1,0 +1,71 @@
+// A Node.js job with nobody debugging it (docs/protocol.md 5.3): a child that has run a second joins the job
+// dormant (src/agent-node/job/dormant.ts), listed with its label but with no agent worker thread; the first client
+// that selects it (?pid=) wakes it, and it stops at its breakpoints as any member does. One busy in synchronous code
+// cannot wake until it yields: ?pid= says so, and works once it has; one nobody asks for starts its worker by itself
+// once it has run LONGREACH_JOB_WAKE seconds (default 60; 10 here), so a process stuck later in its life can still
+// be attached.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { attachBatch, listJob, waitForRows, type Job } from '../helpers/job.js';
+import { NODE_WORK, startNodeJob, tickLine } from '../helpers/node-job.js';
+
+async function waitForOutput(job: Job, text: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!job.stdout().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`no "${text}" in the job's output:\n${job.stdout()}\n${job.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('job (Node.js), nobody attached: a child joins dormant, listed with no agent worker; ?pid= wakes it and it stops', { timeout: 60_000 }, async (t) => {
+  const job = await startNodeJob(t, 'dormant:probe:3000:6000');
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  assert.deepEqual(rows.map((r) => r.label), ['', 'dormant.mjs'], JSON.stringify(rows));
+  await waitForOutput(job, 'probe at 3000: agent false');
+  // listing asks the dormant child for its details; that does not wake it
+  const again = await listJob(job.port);
+  assert.deepEqual(again.map((r) => [r.pid, r.label]), rows.map((r) => [r.pid, r.label]));
+  assert.deepEqual(again[1]!.info.argv.slice(-3), ['probe', '3000', '6000']);
+  await waitForOutput(job, 'probe at 6000: agent false');
+  const child = rows[1]!;
+  const r = await attachBatch(child.target, "p process.pid\np Symbol.for('longreach.agent') in globalThis\n", ['--break', `${NODE_WORK}:${tickLine()}`]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Stopped at breakpoint 1 in thread main \(1\)/);
+  assert.match(r.stdout, new RegExp(`^${child.pid} {2}\\(number\\)$`, 'm'));
+  assert.match(r.stdout, /^true {2}\(boolean\)$/m);
+  // awake now: listed once, with the same label (not as a new process)
+  assert.deepEqual((await listJob(job.port)).map((row) => [row.pid, row.label]), rows.map((row) => [row.pid, row.label]));
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+  assert.equal(job.stdout(), 'probe at 3000: agent false\nprobe at 6000: agent false\ndormant done\njob done: [0]\n');
+});
+
+test('job (Node.js): a dormant child busy in synchronous code is refused with the reason, attached once it yields; one nobody asks for wakes by itself', { timeout: 90_000 }, async (t) => {
+  const job = await startNodeJob(t, 'dormant:busy:2000:8000,dormant:probe:11500', { LONGREACH_JOB_WAKE: '10' });
+  const rows = await waitForRows(job.port, (r) => r.length >= 3);
+  const busy = rows.find((r) => r.info.argv.includes('busy'));
+  assert.ok(busy, JSON.stringify(rows));
+  await waitForOutput(job, 'busy: computing');
+  const refused = await attachBatch(busy.target, 'p 1\n');
+  assert.notEqual(refused.code, 0, refused.stdout + refused.stderr);
+  assert.match(refused.stdout + refused.stderr, /LR_TIMEOUT/);
+  assert.match(refused.stdout + refused.stderr, /joined the job dormant .* busy in synchronous code or stuck; try again once it yields/);
+  // the open it was asked for reaches it when its loop turns: it wakes then
+  await waitForOutput(job, 'busy: done (agent false)');
+  const r = await attachBatch(busy.target, 'p process.pid\n', ['--break', `${NODE_WORK}:${tickLine()}`]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`^${busy.pid} {2}\\(number\\)$`, 'm'));
+  await waitForOutput(job, 'probe at 11500: agent true');
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
+test('job (Node.js): LONGREACH_JOB_WAKE=0 in the root\'s environment makes a child start its agent worker when it joins', { timeout: 60_000 }, async (t) => {
+  const job = await startNodeJob(t, 'dormant:probe:3000', { LONGREACH_JOB_WAKE: '0' });
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  assert.deepEqual(rows.map((r) => r.label), ['', 'dormant.mjs'], JSON.stringify(rows));
+  await waitForOutput(job, 'probe at 3000: agent true');
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
