@@ -1,5 +1,6 @@
 // The program bench/node/jobs.ts times (node job-workload.js MODE ...):
-//   idle N WORK   forks N children (child_process.fork of this file), each adding up WORK numbers and ending;
+//   idle N WORK   forks N children (child_process.fork of this file), each adding up WORK numbers (in slices, its
+//                 event loop turning between them) and ending;
 //                 prints {"ms": ..., "cpuMs": ...} once all have ended: the wall time, and the CPU time of the whole
 //                 job meanwhile (this process's, every thread's, and its ended children's: getrusage's SELF and
 //                 CHILDREN, the latter read from /proc/self/stat; CLK_TCK in the environment, else 100)
@@ -13,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
+const SLICE = 10_000_000;
 
 function work(n: number): number {
   let total = 0;
@@ -44,7 +46,12 @@ function jobCpuMs(): number {
 
 const [mode, a, b] = process.argv.slice(2);
 if (mode === 'child') {
-  work(Number(a));
+  // in slices of at most 10,000,000 numbers with a turn of the event loop between them, as a process that works
+  // and still serves its events does (so a child that runs past the join delay joins the job)
+  for (let left = Number(a); left > 0; left -= SLICE) {
+    work(Math.min(SLICE, left));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   process.exit(0);
 } else if (mode === 'linger') {
   setTimeout(() => undefined, Number(a));

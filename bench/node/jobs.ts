@@ -6,8 +6,10 @@
 //    attached, against the same job run plainly: runs interleaved none, agent, none, each agent run compared with
 //    the mean of its two neighbours; the median ratio of the wall time and of the CPU time of the whole job (its
 //    processes' and threads' CPU seconds from getrusage, counted from the program's start: it barely moves when
-//    other work shares the machine, where the wall time does). Linux (/proc/self/stat).
-//    BENCH_WORK (default 20000000) sets each child's work.
+//    other work shares the machine, where the wall time does). Linux (/proc/self/stat). Two jobs by default
+//    (BENCH_WORK, a comma-separated list of each child's numbers to add up): children of 20,000,000 (about 20 ms of
+//    work: the job is mostly Node.js starting 17 processes, so it shows the agent's fixed costs) and of
+//    2,000,000,000 (about 2 s each: processes that work, which join the job dormant after their first second).
 // 3. What one child costs: the CPU time of `node job-workload.js child 0` (ends at once) and of `linger 2000` (lives
 //    2 s, so it joins the job after its first second) run plainly, as a child of a running job (its LONGREACH_JOB
 //    and NODE_OPTIONS: the CommonJS hook where require(esm) exists) and the same with `--import` of register.js in
@@ -106,9 +108,9 @@ function clockTicks(): string {
 const CLK_TCK = clockTicks();
 
 /** One run of the idle job: its wall time and the CPU time of all its processes (ms), from the program's start. */
-async function idleOnce(agent: boolean): Promise<{ ms: number; cpuMs: number }> {
+async function idleOnce(agent: boolean, work: number): Promise<{ ms: number; cpuMs: number }> {
   const port = await freePort();
-  const args = [...(agent ? ['--import', REGISTER] : []), WORKLOAD, 'idle', '16', String(Number(process.env.BENCH_WORK ?? 20_000_000))];
+  const args = [...(agent ? ['--import', REGISTER] : []), WORKLOAD, 'idle', '16', String(work)];
   const child = spawn(process.execPath, args, { env: { ...process.env, CLK_TCK, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -116,7 +118,7 @@ async function idleOnce(agent: boolean): Promise<{ ms: number; cpuMs: number }> 
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ms: number; cpuMs: number };
 }
 
-async function idleBench(): Promise<void> {
+async function idleBench(work: number): Promise<void> {
   const plain: number[] = [];
   const agent: number[] = [];
   const plainCpu: number[] = [];
@@ -125,9 +127,9 @@ async function idleBench(): Promise<void> {
   const cpuRatios: number[] = [];
   for (let i = 0; i < REPS; i++) {
     // none, agent, none: load on the machine that comes and goes hits the agent's run and its neighbours alike
-    const before = await idleOnce(false);
-    const a = await idleOnce(true);
-    const after = await idleOnce(false);
+    const before = await idleOnce(false, work);
+    const a = await idleOnce(true, work);
+    const after = await idleOnce(false, work);
     plain.push(before.ms, after.ms);
     plainCpu.push(before.cpuMs, after.cpuMs);
     agent.push(a.ms);
@@ -135,7 +137,7 @@ async function idleBench(): Promise<void> {
     ratios.push(a.ms / ((before.ms + after.ms) / 2));
     cpuRatios.push(a.cpuMs / ((before.cpuMs + after.cpuMs) / 2));
   }
-  console.log(`idle 16-process job (fork, nobody attached), median of ${REPS} (none, agent, none interleaved):`);
+  console.log(`idle 16-process job (fork, nobody attached; each child adds up ${work.toLocaleString('en-US')} numbers), median of ${REPS} (none, agent, none interleaved):`);
   console.log(`  plain node                       ${median(plain).toFixed(0)} ms wall   ${median(plainCpu).toFixed(0)} ms CPU`);
   console.log(`  --import longreach/register      ${median(agent).toFixed(0)} ms wall   ${median(agentCpu).toFixed(0)} ms CPU`);
   console.log(`  ratio (target <= 1.02x)          ${median(ratios).toFixed(3)}x wall   ${median(cpuRatios).toFixed(3)}x CPU time of the job`);
@@ -192,5 +194,5 @@ async function childBench(): Promise<void> {
 
 const only = process.env.BENCH_ONLY;
 if (!only || only === 'relay') await relayBench();
-if (!only || only === 'idle') await idleBench();
+if (!only || only === 'idle') for (const work of (process.env.BENCH_WORK ?? '20000000,2000000000').split(',').map(Number)) await idleBench(work);
 if (!only || only === 'child') await childBench();

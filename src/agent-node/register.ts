@@ -26,7 +26,7 @@ import { JOB_ENV, JOIN_DELAY_MS, attachedFlag, decodeJob, type JobConfig } from 
 // The agent itself is imported only where it starts: a worker thread of the program, or a child whose root does not
 // follow children, loads nothing more than this file and job/config.js (with job/variable.cjs). A child of a job with nobody debugging the
 // whole job joins it only once it has run for JOIN_DELAY_MS (a timer that never keeps it alive): a short-lived
-// child costs no more than this file (docs/performance.md, Node.js jobs).
+// child costs no more than this file (docs/performance-jobs.md, Node.js).
 
 // Once per process, even when two copies of the package are imported (an inherited NODE_OPTIONS and a --import);
 // job/hook.cjs shares the guard, so its --require and an explicit --import of this file start one agent.
