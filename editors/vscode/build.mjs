@@ -27,10 +27,10 @@ const bridgeRoot = join(out, 'bridge');
 for (const area of ['bridge', 'client', 'protocol']) {
   cpSync(join(root, 'dist', 'src', area), join(bridgeRoot, 'dist', 'src', area), {
     recursive: true,
-    filter: (src) => !src.endsWith('.map') && !src.endsWith('.d.ts') && !src.endsWith('certs.js'),
+    filter: (src) => !src.endsWith('.map') && !src.endsWith('.d.ts') && !src.endsWith('.d.cts') && !src.endsWith('certs.js'),
   });
 }
-// version.js reads ../../../package.json: give the copy its own, which also marks the files as ESM.
+// version.cjs reads ../../../package.json: give the copy its own, which also marks the files as ESM.
 const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 writeFileSync(join(bridgeRoot, 'package.json'), `${JSON.stringify({ name: 'longreach-bridge', version: rootPkg.version, type: 'module', private: true }, null, 2)}\n`);
 

@@ -57,8 +57,8 @@ if (job && job.root !== process.pid) {
   }
 }
 
-/** A late join: dormant under a Node.js root (job/dormant.ts: no agent worker until the gateway asks), else awake. */
+/** A late join: dormant under a Node.js root (job/dormant.cts: no agent worker until the gateway asks), else awake. */
 function joinLater(config: JobConfig): Promise<void> {
-  if (config.dormant) return import('./job/dormant.js').then((dormant) => dormant.joinDormant(config), () => undefined);
+  if (config.dormant) return import('./job/dormant.cjs').then((dormant) => dormant.joinDormant(config), () => undefined);
   return import('./api.js').then((api) => api.joinJob(config, { hold: false }), () => undefined);
 }

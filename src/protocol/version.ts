@@ -1,10 +1,3 @@
-// Versions carried in the handshake (docs/protocol.md section 3).
-
-import { createRequire } from 'node:module';
-
-export const PROTOCOL_VERSION = 1;
-
-const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
-
-/** The npm package's version, which is also the Node agent's and the client's version. */
-export const PACKAGE_VERSION: string = pkg.version;
+// The ES module face of version.cjs: CommonJS so that job/dormant.cjs, which every Node.js child of a job loads when
+// it joins, can require() it for next to nothing (an ES module there would start the ES module loader; docs/architecture.md).
+export { PACKAGE_VERSION, PROTOCOL_VERSION } from './version.cjs';

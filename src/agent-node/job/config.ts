@@ -6,14 +6,12 @@
 // ES module: hookFlag), which it inherits with the rest of the environment: child_process.fork, cluster workers,
 // spawn/exec of node.
 //
-// Pure apart from reading the environment it is given and processLabel's look at this process; imported by the main thread (api.ts, register.ts) and the
+// Pure apart from reading the environment it is given; imported by the main thread (api.ts, register.ts) and the
 // agent's worker alike.
 
-import { createRequire } from 'node:module';
-import { basename } from 'node:path';
 import { DEFAULT_HOLD, DEFAULT_WAKE, MAX_WAKE, VERSION, type JobConfig } from './variable.cjs';
 
-export { DEFAULT_HOLD, JOB_ENV, JOIN_DELAY_MS, VERSION, attachedFlag, decodeJob, requireEsmSilently, type JobConfig, type JobVariable } from './variable.cjs';
+export { DEFAULT_HOLD, JOB_ENV, JOIN_DELAY_MS, VERSION, attachedFlag, decodeJob, nodeLabel, processLabel, requireEsmSilently, type JobConfig, type JobVariable } from './variable.cjs';
 
 export const HOLD_ENV = 'LONGREACH_JOB_HOLD';
 export const WAKE_ENV = 'LONGREACH_JOB_WAKE';
@@ -62,22 +60,3 @@ export function withHook(nodeOptions: string | undefined, flag: string): string 
   return current ? `${current} ${flag}` : flag;
 }
 
-/**
- * What a child process is, from what it has: a cluster worker (`cluster worker 2`, its cluster.worker.id), a
- * child_process.fork child (`fork`: it has an IPC channel), else the program's name (`worker.js`); '' when nothing
- * says (node -e).
- */
-export function nodeLabel(clusterWorkerId: number | undefined, hasChannel: boolean, argv: string[]): string {
-  if (clusterWorkerId !== undefined) return `cluster worker ${clusterWorkerId}`;
-  if (hasChannel) return 'fork';
-  const script = argv[1];
-  return script ? basename(script) : '';
-}
-
-/** This process's label as a member of a job (nodeLabel). */
-export function processLabel(): string {
-  // node:cluster only for a child with an IPC channel (cluster workers have one): loading it costs a plain child time
-  const cluster = process.channel !== undefined ? (createRequire(import.meta.url)('node:cluster') as typeof import('node:cluster').default) : null;
-  const workerId = cluster?.isWorker ? cluster.worker?.id : undefined;
-  return nodeLabel(workerId, process.channel !== undefined, process.argv);
-}

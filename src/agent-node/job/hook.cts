@@ -7,7 +7,7 @@
 // - LONGREACH_JOB names a job of another process: while a client is attached to the whole job (its `attached` file
 //   exists) join at once, synchronously, held until the session has set this process's breakpoints (require() of
 //   api.js: its module graph has no top-level await); otherwise join once the process has run JOIN_DELAY_MS (an
-//   unref'd timer), never held: dormant under a Node.js root (require() of job/dormant.js, no agent worker until
+//   unref'd timer), never held: dormant under a Node.js root (require() of job/dormant.cjs, no agent worker until
 //   the gateway asks for one), else import() of api.js. A root with following off, or no job at all: nothing.
 // - Once per process (the main thread only), with register.ts's guard: an inherited NODE_OPTIONS and an explicit
 //   `--import longreach/register` start one agent. Preloads also run in worker threads; which thread this is, is
@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { JOB_ENV, JOIN_DELAY_MS, attachedFlag, decodeJob, requireEsmSilently, type JobConfig } from './variable.cjs';
 
 type Api = typeof import('../api.js');
-type Dormant = typeof import('./dormant.js');
+type Dormant = typeof import('./dormant.cjs');
 
 const ONCE = Symbol.for('longreach.register');
 const job = ONCE in globalThis ? null : decodeJob(process.env[JOB_ENV]);
@@ -46,16 +46,14 @@ function start(config: JobConfig): void {
 
 function joinLater(config: JobConfig, hold: boolean): void {
   if (!hold && config.dormant) {
-    // a Node.js root's job: join dormant (job/dormant.ts), which loads the agent only when the gateway asks for it
-    if (requireEsmSilently(process.features.require_module, process.versions.node)) {
-      try {
-        (require('./dormant.js') as Dormant).joinDormant(config);
-      } catch {
-        // the program runs on undebugged
-      }
-      return;
+    // a Node.js root's job: join dormant (job/dormant.cts, CommonJS like this file, on any Node.js), which loads the
+    // agent only when the gateway asks for it
+    try {
+      (require('./dormant.cjs') as Dormant).joinDormant(config);
+    } catch {
+      // the program runs on undebugged
     }
-    return void import('./dormant.js').then((dormant) => dormant.joinDormant(config), () => undefined);
+    return;
   }
   import('../api.js').then((api) => api.joinJob(config, { hold }), () => undefined);
 }

@@ -3,9 +3,10 @@
 // require() it for next to nothing: loading an ES module there would start the ES module loader in every child. The
 // ES modules take it through job/config.js, which re-exports it.
 //
-// Pure apart from reading the path it is given.
+// With what a member of a job calls itself (processLabel, also for job/dormant.cjs). Pure apart from reading the
+// environment and processLabel's look at this process.
 
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export const JOB_ENV = 'LONGREACH_JOB';
 export const VERSION = 1;
@@ -66,4 +67,24 @@ export function requireEsmSilently(requireModule: boolean | undefined, version: 
 /** A file that exists while a client is attached to the whole job: a new process then waits for its breakpoints. */
 export function attachedFlag(config: { socket: string }): string {
   return join(dirname(config.socket), 'attached');
+}
+
+/**
+ * What a child process is, from what it has: a cluster worker (`cluster worker 2`, its cluster.worker.id), a
+ * child_process.fork child (`fork`: it has an IPC channel), else the program's name (`worker.js`); '' when nothing
+ * says (node -e).
+ */
+export function nodeLabel(clusterWorkerId: number | undefined, hasChannel: boolean, argv: string[]): string {
+  if (clusterWorkerId !== undefined) return `cluster worker ${clusterWorkerId}`;
+  if (hasChannel) return 'fork';
+  const script = argv[1];
+  return script ? basename(script) : '';
+}
+
+/** This process's label as a member of a job (nodeLabel). */
+export function processLabel(): string {
+  // node:cluster only for a child with an IPC channel (cluster workers have one): loading it costs a plain child time
+  const cluster = process.channel !== undefined ? (require('node:cluster') as typeof import('node:cluster').default) : null;
+  const workerId = cluster?.isWorker ? cluster.worker?.id : undefined;
+  return nodeLabel(workerId, process.channel !== undefined, process.argv);
 }

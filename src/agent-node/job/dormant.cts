@@ -10,14 +10,20 @@
 // The trade-off: until it is awake a process answers only between two turns of its event loop, so one busy in
 // synchronous code cannot be opened until it yields; once awake it can, as any member can. Only a Node.js root's
 // gateway admits dormant members (LONGREACH_JOB says `dormant`).
+//
+// CommonJS (compiled to dormant.cjs), like hook.cjs, and so are the few modules it needs (variable.cjs, framing.cjs
+// and errors.cjs, process-info.cjs and version.cjs): as ES modules they cost every such child about 25 ms of CPU,
+// require() of CommonJS about 2 (docs/performance-jobs.md). Its link is job/link.ts's frames on the Unix socket.
 
 import { connect } from 'node:net';
-import { nodeProcessInfo } from '../../server/process-info.js';
-import { DORMANT } from '../shared.js';
-import { processLabel, type JobConfig } from './config.js';
-import { Link } from './link.js';
+import { DEFAULT_BODY_LIMIT, FrameDecoder, PRE_AUTH_BODY_LIMIT, encodeFrame } from '../../protocol/framing.cjs';
+import { nodeProcessInfo } from '../../server/process-info.cjs';
+import { processLabel, type JobConfig } from './variable.cjs';
 
 type Api = typeof import('../api.js');
+
+/** shared.ts's DORMANT (the same registered symbol; that module is an ES module). */
+const DORMANT = Symbol.for('longreach.dormant');
 
 export interface DormantOptions {
   socket: string;
@@ -60,23 +66,38 @@ export function doze(options: DormantOptions, wake: () => void): { close(): void
   const info = () => ({ ...nodeProcessInfo(null, options.argv), ppid: process.ppid, label: options.label, waiting: null });
   const socket = connect(options.socket);
   socket.unref();
-  const link = new Link(socket);
+  socket.on('error', () => undefined);
+  // a small frame limit until the gateway answered the connection (link.ts's trust)
+  const decoder = new FrameDecoder(PRE_AUTH_BODY_LIMIT);
+  let closed = false;
+  const send = (message: object): void => {
+    if (!closed && !socket.destroyed) socket.write(encodeFrame(message));
+  };
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
   socket.once('connect', () => {
-    link.trust();
-    link.send({ type: 'hello', kind: 'control', token: options.token, pid: process.pid, ppid: process.ppid, helper: false, capabilities: {}, info: info(), dormant: true, image: options.image });
+    decoder.bodyLimit = DEFAULT_BODY_LIMIT;
+    send({ type: 'hello', kind: 'control', token: options.token, pid: process.pid, ppid: process.ppid, helper: false, capabilities: {}, info: info(), dormant: true, image: options.image });
     // from here on the gateway knows this image, so the awake hello that follows can take its place
     timer = setTimeout(rouse, Math.max(0, options.wakeAfterMs - performance.now())).unref();
   });
-  link.on('message', (message) => {
-    if (message.type === 'info') link.send({ type: 'info', id: message.id, info: info() });
-    else if (message.type === 'open') rouse();
+  socket.on('data', (chunk: Buffer) => {
+    for (const message of decoder.push(chunk)) {
+      if (closed) return;
+      if (message.type === 'info') send({ type: 'info', id: message.id, info: info() });
+      else if (message.type === 'open') rouse();
+    }
+    if (decoder.error) close();
   });
   // the gateway went away, or took the awake worker's link instead of this one
-  link.on('close', () => clearTimeout(timer));
-  return {
-    close: () => {
-      clearTimeout(timer);
-      link.close();
-    },
-  };
+  socket.on('close', () => {
+    closed = true;
+    clearTimeout(timer);
+  });
+  return { close };
 }
