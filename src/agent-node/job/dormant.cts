@@ -67,7 +67,7 @@ export function doze(options: DormantOptions, wake: () => void): { close(): void
   const socket = connect(options.socket);
   socket.unref();
   socket.on('error', () => undefined);
-  // a small frame limit until the gateway answered the connection (link.ts's trust)
+  // a small frame limit until connected: this is the job's own socket (as link.ts's trust())
   const decoder = new FrameDecoder(PRE_AUTH_BODY_LIMIT);
   let closed = false;
   const send = (message: object): void => {
