@@ -131,7 +131,7 @@ function startWorker(config: WorkerConfig): Worker {
  * listening. Never throws, never prints. Before the program's code, while a client debugs the whole job, wait (at
  * most the job's hold) until its session has set this process's breakpoints, so a short-lived child stops where it
  * should; a late join (`hold: false`, the program already running) never waits. (A late join under a Node.js root
- * is dormant instead, job/dormant.ts, and comes here through wakeMember.)
+ * is dormant instead, job/dormant.cts, and comes here through wakeMember.)
  */
 export function joinJob(job: JobConfig, options: { hold?: boolean } = {}): void {
   if (agent) return;
@@ -149,7 +149,7 @@ export function joinJob(job: JobConfig, options: { hold?: boolean } = {}): void 
   }
 }
 
-/** A dormant member (job/dormant.ts) wakes: its worker takes the place of the dormant link (the same `image`). */
+/** A dormant member (job/dormant.cts) wakes: its worker takes the place of the dormant link (the same `image`). */
 export function wakeMember(job: JobConfig, image: string): void {
   if (agent || !(DORMANT in globalThis)) return; // (it listens itself now, or woke already)
   try {

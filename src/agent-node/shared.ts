@@ -78,5 +78,5 @@ export type ToWorker =
 
 /** The hidden global the agent installs in the main thread (for log points and hit counts). */
 export const AGENT_GLOBAL = 'longreach.agent';
-/** Where a dormant member of a job (job/dormant.ts) keeps what closes its link to the gateway. */
+/** Where a dormant member of a job (job/dormant.cts) keeps what closes its link to the gateway. */
 export const DORMANT = Symbol.for('longreach.dormant');

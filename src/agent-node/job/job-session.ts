@@ -36,7 +36,7 @@ export interface Member {
   helper: boolean;
   execd: boolean;
   info: ProcessInfo | null;
-  /** Joined without its agent worker (job/dormant.ts): the first `open` wakes it, and its worker's link replaces this one. */
+  /** Joined without its agent worker (job/dormant.cts): the first `open` wakes it, and its worker's link replaces this one. */
   dormant: boolean;
   /** The process image a dormant member names (a Node.js member's), null otherwise. */
   image: string | null;

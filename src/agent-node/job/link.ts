@@ -1,5 +1,5 @@
 // A framed connection between two processes of one job over a Unix socket: the same Content-Length frames as the
-// wire (src/protocol/framing.ts) and as the Python agent's job links (python/longreach/job/link.py), so a Node.js
+// wire (src/protocol/framing.cts) and as the Python agent's job links (python/longreach/job/link.py), so a Node.js
 // process and a Python one can share a job. Unlike DapConnection it sends messages exactly as given (a relay keeps
 // the client's sequence numbers; the hello has none), and a small frame limit holds until the peer proved it
 // belongs to the job.

@@ -11,7 +11,7 @@ import { JOB_ENV, attachedFlag, encodeJob, encodeOff, holdSeconds, hookFlag, pro
 
 /** What the agent's worker needs to be a job's root or a member (part of its WorkerConfig). */
 export type JobBoot = { role: 'root'; folder: string; token: string } | MemberBoot;
-/** `image` is set when the worker wakes a dormant member (job/dormant.ts): its hello names the image to take over. */
+/** `image` is set when the worker wakes a dormant member (job/dormant.cts): its hello names the image to take over. */
 export type MemberBoot = { role: 'member'; socket: string; token: string; label: string; image?: string };
 
 /**

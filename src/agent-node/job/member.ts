@@ -3,7 +3,7 @@
 // answering the gateway's questions: its process info (listings), and `open` (a client selected this process, or
 // a job session wants it: dial a session socket and serve it as an authenticated DAP connection through the same
 // gate as any client's). When the gateway goes away the link ends and nothing is left listening. The wire is the
-// Python agent's (python/longreach/job/member.py). A worker that wakes a dormant member (job/dormant.ts) says so in
+// Python agent's (python/longreach/job/member.py). A worker that wakes a dormant member (job/dormant.cts) says so in
 // its hello (`woke`, with the dormant hello's `image`), and the gateway gives it that member's place.
 
 import { connect, type Socket } from 'node:net';
@@ -21,7 +21,7 @@ export interface MemberOptions {
   socket: string;
   token: string;
   label: string;
-  /** Set when this worker wakes a dormant member (job/dormant.ts): the gateway gives it that member's place. */
+  /** Set when this worker wakes a dormant member (job/dormant.cts): the gateway gives it that member's place. */
   image?: string;
   argv: string[];
   capabilities: Record<string, unknown>;

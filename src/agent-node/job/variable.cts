@@ -24,7 +24,7 @@ export interface JobConfig {
   root: number;
   redirect: boolean;
   hold: number;
-  /** Seconds a process that joins dormant (job/dormant.ts) runs before it starts its agent worker unasked; 0: it joins
+  /** Seconds a process that joins dormant (job/dormant.cts) runs before it starts its agent worker unasked; 0: it joins
    * awake. A Node.js root says (LONGREACH_JOB_WAKE), a Python root does not (its gateway has no dormant members). */
   dormant: number;
 }
