@@ -79,4 +79,4 @@ export type ToWorker =
 /** The hidden global the agent installs in the main thread (for log points and hit counts). */
 export const AGENT_GLOBAL = 'longreach.agent';
 /** Where a dormant member of a job (job/dormant.cts) keeps what closes its link to the gateway. */
-export const DORMANT = Symbol.for('longreach.dormant');
+export { DORMANT } from './job/variable.cjs';

@@ -11,19 +11,16 @@
 // synchronous code cannot be opened until it yields; once awake it can, as any member can. Only a Node.js root's
 // gateway admits dormant members (LONGREACH_JOB says `dormant`).
 //
-// CommonJS (compiled to dormant.cjs), like hook.cjs, and so are the few modules it needs (variable.cjs, framing.cjs
-// and errors.cjs, process-info.cjs and version.cjs): as ES modules they cost every such child about 25 ms of CPU,
-// require() of CommonJS about 2 (docs/performance-jobs.md). Its link is job/link.ts's frames on the Unix socket.
+// CommonJS (compiled to dormant.cjs), like hook.cjs, and so are the few modules it needs (variable.cjs, link.cjs,
+// framing.cjs and errors.cjs, process-info.cjs and version.cjs): as ES modules they cost every such child about
+// 25 ms of CPU, require() of CommonJS about 2 (docs/performance-jobs.md).
 
 import { connect } from 'node:net';
-import { DEFAULT_BODY_LIMIT, FrameDecoder, PRE_AUTH_BODY_LIMIT, encodeFrame } from '../../protocol/framing.cjs';
 import { nodeProcessInfo } from '../../server/process-info.cjs';
-import { processLabel, type JobConfig } from './variable.cjs';
+import { Link } from './link.cjs';
+import { DORMANT, processLabel, type JobConfig } from './variable.cjs';
 
 type Api = typeof import('../api.js');
-
-/** shared.ts's DORMANT (the same registered symbol; that module is an ES module). */
-const DORMANT = Symbol.for('longreach.dormant');
 
 export interface DormantOptions {
   socket: string;
@@ -66,38 +63,23 @@ export function doze(options: DormantOptions, wake: () => void): { close(): void
   const info = () => ({ ...nodeProcessInfo(null, options.argv), ppid: process.ppid, label: options.label, waiting: null });
   const socket = connect(options.socket);
   socket.unref();
-  socket.on('error', () => undefined);
-  // a small frame limit until connected: this is the job's own socket (as link.ts's trust())
-  const decoder = new FrameDecoder(PRE_AUTH_BODY_LIMIT);
-  let closed = false;
-  const send = (message: object): void => {
-    if (!closed && !socket.destroyed) socket.write(encodeFrame(message));
-  };
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    clearTimeout(timer);
-    socket.end();
-    setTimeout(() => socket.destroy(), 1000).unref();
-  };
+  const link = new Link(socket);
   socket.once('connect', () => {
-    decoder.bodyLimit = DEFAULT_BODY_LIMIT;
-    send({ type: 'hello', kind: 'control', token: options.token, pid: process.pid, ppid: process.ppid, helper: false, capabilities: {}, info: info(), dormant: true, image: options.image });
+    link.trust();
+    link.send({ type: 'hello', kind: 'control', token: options.token, pid: process.pid, ppid: process.ppid, helper: false, capabilities: {}, info: info(), dormant: true, image: options.image });
     // from here on the gateway knows this image, so the awake hello that follows can take its place
     timer = setTimeout(rouse, Math.max(0, options.wakeAfterMs - performance.now())).unref();
   });
-  socket.on('data', (chunk: Buffer) => {
-    for (const message of decoder.push(chunk)) {
-      if (closed) return;
-      if (message.type === 'info') send({ type: 'info', id: message.id, info: info() });
-      else if (message.type === 'open') rouse();
-    }
-    if (decoder.error) close();
+  link.on('message', (message) => {
+    if (message.type === 'info') link.send({ type: 'info', id: message.id, info: info() });
+    else if (message.type === 'open') rouse();
   });
   // the gateway went away, or took the awake worker's link instead of this one
-  socket.on('close', () => {
-    closed = true;
-    clearTimeout(timer);
-  });
-  return { close };
+  link.on('close', () => clearTimeout(timer));
+  return {
+    close: () => {
+      clearTimeout(timer);
+      link.close();
+    },
+  };
 }

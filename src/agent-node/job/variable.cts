@@ -64,6 +64,9 @@ export function requireEsmSilently(requireModule: boolean | undefined, version: 
   return major >= 24;
 }
 
+/** Where a dormant member of a job (job/dormant.cts) keeps what closes its link to the gateway (shared.ts re-exports it). */
+export const DORMANT = Symbol.for('longreach.dormant');
+
 /** A file that exists while a client is attached to the whole job: a new process then waits for its breakpoints. */
 export function attachedFlag(config: { socket: string }): string {
   return join(dirname(config.socket), 'attached');
