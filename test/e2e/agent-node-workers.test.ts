@@ -286,6 +286,37 @@ test('a worker running before the debugger attached is found, stops at a breakpo
   assert.match(program.stdout(), /ready\nticked \d+\ndone\n$/, program.stderr());
 });
 
+test('a worker paused with no breakpoint set runs on at continue, can be paused again, and ends cleanly', async (t) => {
+  // with nothing needing the Debugger domain, continue switches it off (which resumes the worker): nothing more is
+  // sent to a worker that may run to its end (Node 20 aborts the program when a message meets a worker's teardown)
+  const program = await launch(t, MAIN, ['existing'], { ...HOLD, LONGREACH_WAIT: '0' });
+  const deadline = Date.now() + WAIT;
+  while (!program.stdout().includes('ready')) {
+    if (Date.now() > deadline) throw new Error('the program did not start its worker');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  await s.request('configurationDone');
+  let worker: { id: number; name: string } | undefined;
+  while (!worker) {
+    if (Date.now() > deadline) throw new Error('the worker was never listed');
+    worker = (await s.request('threads')).threads.find((th: { id: number }) => th.id !== 1);
+  }
+  assert.equal(worker.name, `worker ${worker.id - 1}: ${TICKER}`);
+  for (const n of [1, 2]) {
+    await s.request('pause', { threadId: worker.id });
+    const stop = (await seen.next(n))[n - 1]!;
+    assert.deepEqual([stop.reason, stop.threadId], ['pause', worker.id]);
+    const frame = await topFrame(s, worker.id);
+    if (n === 2) assert.equal(await evaluate(s, frame.id, 'globalThis.limit = 0'), '0');
+    await s.request('continue', { threadId: worker.id });
+  }
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
+  assert.match(program.stdout(), /ready\nticked \d+\ndone\n$/, program.stderr());
+  assert.equal(seen.list.length, 2);
+});
+
 test('a worker started just after a detach runs undebugged, and nobody attached means workers never wait', async (t) => {
   const plain = run(t, MAIN, ['later']);
   assert.equal(await within(plain.exited, WAIT, 'plain run'), 0);

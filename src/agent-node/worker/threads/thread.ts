@@ -21,6 +21,8 @@ export type ExceptionMode = 'none' | 'uncaught' | 'all';
 
 /** While a worker is stopped, how often the agent checks whether the program asked for its end (see #probe). */
 const PROBE_MS = 500;
+/** A pause that follows a continue waits at most this long for the worker to leave its stop. */
+const RESUME_WAIT_MS = 2000;
 const TERMINATED = /Execution was terminated/;
 
 /** What the thread tells the session (through the workers' manager). */
@@ -53,6 +55,8 @@ export class WorkerThread {
   #stoppedSent = false;
   #resumeExpected = false;
   #continuedOwed = false;
+  /** Pause requests that came while a resume was under way. */
+  readonly #onceResumed: (() => void)[] = [];
   #ended = false;
   /** Held at its start (waiting for the debugger) until the session's settings are set there (Workers.#join). */
   held = false;
@@ -229,10 +233,14 @@ export class WorkerThread {
       await this.#update();
     } else {
       this.#resumeExpected = true;
+      // The probe goes now: one sent after the resume could meet the worker's teardown (see #releaseObjects).
+      this.#stopProbe();
       // One turn later, so the continue response leaves before the worker can stop again.
       setImmediate(() => {
         this.#releaseObjects();
-        runtime.cdp.post('Debugger.resume').then(() => this.#update()).catch(() => undefined);
+        // Nothing follows the resume, not even switching an unneeded Debugger domain off (see #releaseObjects): it
+        // stays on until the session's next settings or its end.
+        void runtime.cdp.post('Debugger.resume').catch(() => undefined);
       });
     }
     return { allThreadsContinued: false };
@@ -242,6 +250,7 @@ export class WorkerThread {
     this.#lastAction = 'step';
     this.#resumeExpected = true;
     this.#continuedOwed = true;
+    this.#stopProbe();
     try {
       if (this.state.runtime.paused) this.#releaseObjects();
       await step(this.state, kind);
@@ -260,6 +269,13 @@ export class WorkerThread {
   }
 
   async #pause(): Promise<unknown> {
+    // Right after a continue, the worker may not have left its stop yet: it is paused again once it has (bounded).
+    if (this.state.runtime.paused && this.#resumeExpected) {
+      await new Promise<void>((resolve) => {
+        this.#onceResumed.push(resolve);
+        setTimeout(resolve, RESUME_WAIT_MS).unref();
+      });
+    }
     if (this.state.runtime.paused) return undefined;
     this.#lastAction = 'pause';
     await this.state.runtime.enableDebugger();
@@ -363,6 +379,7 @@ export class WorkerThread {
   }
 
   #onResumed(): void {
+    for (const resolve of this.#onceResumed.splice(0)) resolve();
     this.#stopProbe();
     if (this.#stoppedSent && !this.#resumeExpected && !this.#ended) this.#events.send('continued', { threadId: this.id, allThreadsContinued: false });
     this.#stoppedSent = false;
