@@ -136,20 +136,23 @@ class Orphans(unittest.TestCase):
                 "deadline = time.time() + 10\n"  # the member's thread may not have run yet on a loaded machine
                 "while not AGENT_THREAD_IDS and time.time() < deadline: time.sleep(0.02)\n"
                 "print('member threads %d' % len(AGENT_THREAD_IDS), flush=True)\n"
+                "open(sys.argv[2], 'w').close()\n"  # the root ends only after this count
                 "while not os.path.exists(sys.argv[1]): time.sleep(0.02)\n"
                 "deadline = time.time() + 10\n"
                 "while AGENT_THREAD_IDS and time.time() < deadline: time.sleep(0.05)\n"
                 "print('after the root: %d agent threads' % len(AGENT_THREAD_IDS), flush=True)\n")
         child = Child("""
-            import subprocess, sys, time, longreach
+            import os, subprocess, sys, time, longreach
             longreach.enable_attach("s3cret", ("127.0.0.1", 0))
-            p = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+            p = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2], sys.argv[3]])
             print(p.pid, flush=True)
             from longreach import api
             deadline = time.time() + 30
             while len(api._server.job.pids()) < 2 and time.time() < deadline:
                 time.sleep(0.02)  # until it joined the job
-            """, args=[code, gone])
+            while not os.path.exists(sys.argv[3]) and time.time() < deadline:
+                time.sleep(0.02)  # and counted its agent threads (PyPy saw 0 once: the root had already gone)
+            """, args=[code, gone, os.path.join(folder, "counted")])
         self.addCleanup(child._close_pipes)
         pid = int(child.line())
         self.addCleanup(lambda: os.path.exists("/proc/%d" % pid) and os.kill(pid, 9))
