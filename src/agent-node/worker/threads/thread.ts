@@ -256,6 +256,8 @@ export class WorkerThread {
       await step(this.state, kind);
     } catch (err) {
       this.#continuedOwed = false;
+      const still = this.state.runtime.paused;
+      if (still) this.#startProbe(still); // the step failed: the worker stays stopped
       throw err;
     }
     setImmediate(() => this.#sendOwedContinued());
