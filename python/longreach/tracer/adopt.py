@@ -17,8 +17,12 @@ count of tracing threads (`_PyRuntime.ceval.tracing_possible`, without which no 
 offset is found by toggling sys.settrace on this thread and seeing which field follows (three times, and the answer
 must be unique). Every write is one store made while holding the GIL, in an order where each intermediate state is
 one CPython already handles (a trampoline with no object, or use_tracing with no trampoline, traces nothing).
-Residual risk, stated: a sys.settrace() on another thread in the instant between reading and writing the count
-would be lost.
+Those writes are several Python statements, and the GIL may pass to the target thread between two of them: had it
+called sys.settrace() itself right then (the agent's own trace functions do, entering and leaving breakpoint
+functions), the trace object's reference would be dropped twice and freed while still in use (a forked child
+crashed with SIGSEGV in CI after a detach). So on 3.8 the agent's debuggee-side sys.settrace() calls go through
+settrace_self(), which holds the same lock as the writes. Residual risk, stated: the program's own sys.settrace() on
+another thread in the middle of a write is not covered.
 
 We deliberately do not make another thread's state current (PyThreadState_Swap): Python code running with a
 foreign thread state current can hit the eval loop's "tstate mix-up" fatal error when the GIL is handed over.
@@ -27,15 +31,38 @@ thread between two steps and a thread exited in that instant, the walk could rea
 tight loop of C calls to keep that window to microseconds. Anything unexpected disables the feature (logged).
 """
 
+import os
 import sys
 import threading
 
 from longreach import log
 
-__all__ = ["available", "settrace_running_threads"]
+__all__ = ["available", "settrace_running_threads", "settrace_self"]
 
 _log = log.get_logger("dap")
 _STATE = {}
+# CPython 3.8: a thread's trace fields are written in several steps (_write_38); a thread setting its own trace
+# function must not come in between
+_WRITES_IN_STEPS = sys.implementation.name == "cpython" and sys.version_info < (3, 9)
+_WRITES = threading.RLock()
+
+
+def _locked_settrace(fn):
+    with _WRITES:
+        sys.settrace(fn)
+
+
+# sys.settrace(fn) for the calling thread, never in the middle of settrace_running_threads' writes (see above)
+settrace_self = _locked_settrace if _WRITES_IN_STEPS else sys.settrace
+
+
+def _fresh_lock():
+    global _WRITES
+    _WRITES = threading.RLock()  # a fork child: the thread that held the parent's lock is not there
+
+
+if _WRITES_IN_STEPS and hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_lock)
 
 
 def _marker(frame, event, arg):
@@ -151,9 +178,16 @@ def settrace_running_threads(fn, skip, remove=False, only=None):
     if not available():
         return 0
     p = _STATE["probe"]
+    settrace = p["api"][3]
+    if settrace is None:
+        with _WRITES:
+            return _walk(p, fn, skip, remove, only)
+    return _walk(p, fn, skip, remove, only)
+
+
+def _walk(p, fn, skip, remove, only):
     head, thead, nxt, settrace = p["api"]
-    ctypes = p["ctypes"]
-    arr = ctypes.c_size_t * p["words"]
+    arr = p["ctypes"].c_size_t * p["words"]
     obj_slot, tid_slot, tramp = p["obj"], p["tid"], p["trampoline"]
     target = id(fn)  # the caller keeps fn alive; _PyEval_SetTrace takes its own reference
     changed = 0

@@ -28,13 +28,13 @@ import threading
 import types
 import weakref
 
-from longreach.tracer import codehook
+from longreach.tracer import adopt, codehook
 
 __all__ = ["CodeHooks", "set_target", "available", "watch_imports", "IN_PLACE"]
 
 _getframe = sys._getframe
 _gettrace = sys.gettrace
-_settrace = sys.settrace
+_settrace = adopt.settrace_self  # sys.settrace, except on CPython 3.8 (see adopt)
 _get_ident = threading.get_ident
 _target = None
 _first_line_from_hook = codehook.FIRST_LINE_FROM_HOOK

@@ -122,7 +122,7 @@ class SettraceTracer(TracerBase):
                 threading.settrace(None)
                 self._installed = False
             if threading.get_ident() not in AGENT_THREAD_IDS and sys.gettrace() is self._global_fn:
-                sys.settrace(None)
+                adopt.settrace_self(None)
             return
         if not self._needed():
             if adopt.available():
@@ -220,7 +220,7 @@ class SettraceTracer(TracerBase):
         self._reloading.add(f)
         if sys.gettrace() is None:
             self._owners[tid] = f  # becomes the module's frame when its code starts (_global_slow)
-            sys.settrace(self._global_fn)
+            adopt.settrace_self(self._global_fn)
 
     def _module_starts(self, code):
         """Global mode while a breakpoint file was not loaded yet: its code starts now (a module's top level,
@@ -261,7 +261,7 @@ class SettraceTracer(TracerBase):
             self._owners.clear()
         me = threading.get_ident()
         if me not in AGENT_THREAD_IDS and me not in self._owners and sys.gettrace() is self._global_fn:
-            sys.settrace(None)  # a debuggee thread switching modes (a module it imports just loaded)
+            adopt.settrace_self(None)  # a debuggee thread switching modes (a module it imports just loaded)
         if not adopt.available():
             # no adopt: a thread started later could not be reached afterwards (pause, a breakpoint added in a
             # loop it runs), so threads still get the trace function when they start; only the main thread, which
@@ -282,7 +282,7 @@ class SettraceTracer(TracerBase):
         if me in wanted:
             if sys.gettrace() is None:
                 self._owners[me] = wanted[me]
-                sys.settrace(self._global_fn)
+                adopt.settrace_self(self._global_fn)
         others = dict((t, f) for t, f in wanted.items() if t != me)
         if not others:
             return
@@ -321,7 +321,7 @@ class SettraceTracer(TracerBase):
         main = threading.main_thread()
         if main.ident == threading.get_ident():
             if sys.gettrace() is None:
-                sys.settrace(self._global_fn)
+                adopt.settrace_self(self._global_fn)
             return
         if _PENDING is None:
             _log.info("this runtime has no pending calls: the main thread only stops if it calls into the agent")
@@ -336,7 +336,7 @@ class SettraceTracer(TracerBase):
                         if outer is None:
                             return 0
                         self._owners[threading.get_ident()] = outer
-                    sys.settrace(self._global_fn)
+                    adopt.settrace_self(self._global_fn)
                     self._mark_running_frames()
             except Exception:
                 _log.exception("installing the trace function on the main thread failed")
@@ -358,10 +358,10 @@ class SettraceTracer(TracerBase):
             outer = self._outermost_interesting(frame)
             if outer is not None and sys.gettrace() is None:
                 self._owners[threading.get_ident()] = outer
-                sys.settrace(self._global_fn)
+                adopt.settrace_self(self._global_fn)
             return
         if sys.gettrace() is None:
-            sys.settrace(self._global_fn)
+            adopt.settrace_self(self._global_fn)
         f = frame
         while f is not None:
             if not is_agent_code(f.f_code):
@@ -375,7 +375,7 @@ class SettraceTracer(TracerBase):
         if sys.gettrace() is None:
             if self._hook_mode:
                 self._owners[threading.get_ident()] = frame
-            sys.settrace(self._global_fn)
+            adopt.settrace_self(self._global_fn)
         f = frame
         while f is not None:
             if not is_agent_code(f.f_code):
@@ -416,7 +416,7 @@ class SettraceTracer(TracerBase):
                     f.f_trace = None
                 f = f.f_back
         if sys.gettrace() is self._global_fn or sys.gettrace() == self._global_fn:
-            sys.settrace(None)
+            adopt.settrace_self(None)
 
     # ---- trace functions (debuggee threads) ----
     def _classify(self, code):
@@ -452,7 +452,7 @@ class SettraceTracer(TracerBase):
 
     def _global_slow(self, frame):
         if not self.active or (self._line_only and threading.get_ident() not in self._owners):
-            sys.settrace(None)  # nothing to trace (line-only: no step, pause or frame that needs it, see _refresh)
+            adopt.settrace_self(None)  # nothing to trace (line-only: no step, pause or frame needing it; _refresh)
             return None
         code = frame.f_code
         i = self._interest.get(code)
@@ -535,7 +535,7 @@ class SettraceTracer(TracerBase):
                 del self._owners[tid]
                 if (self._hook_mode or self._line_only or not self._needed()) and tid not in self.steps \
                         and sys.gettrace() is self._global_fn:
-                    sys.settrace(None)  # the breakpoint function that switched tracing on is done
+                    adopt.settrace_self(None)  # the breakpoint function that switched tracing on is done
             pending = self._unwinding.pop(tid, None)
             if pending is not None and pending[0] is frame and arg is None and self.unwind:
                 self.on_exception(frame, pending[1], "unwind")
