@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { markerLine } from '../conformance/agents.js';
 import type { ClientSession } from '../../src/client/index.js';
 import { FIXTURES, attachTo, launch, run, within } from './agent-node-helpers.js';
@@ -260,13 +260,19 @@ test('process.exit while a worker is stopped: the worker is let go and the progr
   assert.equal(await within(program.exited, WAIT, 'program end'), 3, program.stderr());
 });
 
-test('a worker running before the debugger attached is found, stops at a breakpoint and is released at the detach', async (t) => {
+/** The program with its ticker worker already running (and nobody attached yet). */
+async function launchWithWorker(t: TestContext): Promise<Awaited<ReturnType<typeof launch>>> {
   const program = await launch(t, MAIN, ['existing'], { ...HOLD, LONGREACH_WAIT: '0' });
   const deadline = Date.now() + WAIT;
   while (!program.stdout().includes('ready')) {
     if (Date.now() > deadline) throw new Error('the program did not start its worker');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  return program;
+}
+
+test('a worker running before the debugger attached is found, stops at a breakpoint and is released at the detach', async (t) => {
+  const program = await launchWithWorker(t);
   const s = await attachTo(t, program);
   const seen = stops(s);
   await s.request('setBreakpoints', { source: { path: TICKER }, breakpoints: [{ line: markerLine(TICKER, 'tick') }] });
@@ -287,18 +293,14 @@ test('a worker running before the debugger attached is found, stops at a breakpo
 });
 
 test('a worker paused with no breakpoint set runs on at continue, can be paused again, and ends cleanly', async (t) => {
-  // with nothing needing the Debugger domain, continue switches it off (which resumes the worker): nothing more is
-  // sent to a worker that may run to its end (Node 20 aborts the program when a message meets a worker's teardown)
-  const program = await launch(t, MAIN, ['existing'], { ...HOLD, LONGREACH_WAIT: '0' });
-  const deadline = Date.now() + WAIT;
-  while (!program.stdout().includes('ready')) {
-    if (Date.now() > deadline) throw new Error('the program did not start its worker');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  // continue sends the worker nothing after its resume, not even the stop's probe: a message that meets a worker's
+  // teardown aborts the program in Node 20; a pause right after a continue waits for the worker to leave its stop
+  const program = await launchWithWorker(t);
   const s = await attachTo(t, program);
   const seen = stops(s);
   await s.request('configurationDone');
   let worker: { id: number; name: string } | undefined;
+  const deadline = Date.now() + WAIT;
   while (!worker) {
     if (Date.now() > deadline) throw new Error('the worker was never listed');
     worker = (await s.request('threads')).threads.find((th: { id: number }) => th.id !== 1);
