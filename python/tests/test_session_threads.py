@@ -7,6 +7,7 @@ import time
 import unittest
 
 from tests.session_support import Harness, line_of, tracee
+from longreach._threads import start_agent_thread
 
 PYPY = sys.implementation.name == "pypy"
 
@@ -160,6 +161,43 @@ class StepsEnd(unittest.TestCase):
             self.assertEqual(h.session.tracer.steps, {})
         finally:
             h.close()
+
+
+class ThreadEnd(unittest.TestCase):
+    def test_stepping_through_the_end_of_a_thread_never_stops_inside_threadings_lock(self):
+        """Stepping in from a thread's last line goes through threading.py's end of a thread, some of it inside the
+        lock that threading.enumerate() takes: no step stops there (a stop there held up every thread listing until
+        the program ran on; on CPython 3.8, whose lock is not reentrant, the stop's own listing forever)."""
+        h = Harness()
+        try:
+            h.set_breakpoints(["leaf2"])
+            t, _ = h.start(tracee.leaf, 1)
+            tid = h.wait_event("stopped")["threadId"]
+            h.set_breakpoints([])
+            places = []
+            while t.is_alive() and len(places) < 40:
+                seen = len(h.events("stopped"))
+                h.request("stepIn", {"threadId": tid})
+                deadline = time.monotonic() + 5
+                while t.is_alive() and len(h.events("stopped")) == seen and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                if len(h.events("stopped")) == seen:
+                    break
+                top = h.top(tid)
+                places.append((top["name"], top["line"]))
+                self.assertTrue(listing_answers(h), "a thread listing waited while stopped at %r" % (places[-1],))
+            t.join(5)
+            self.assertFalse(t.is_alive(), "the thread did not end; it stopped at %r" % (places,))
+            self.assertTrue([p for p in places if p[0].endswith("_bootstrap_inner")], places)  # it went through
+        finally:
+            h.close()
+
+
+def listing_answers(h, timeout=3.0):
+    """A `threads` request answers within `timeout`, asked from an agent thread (as the server's reader would)."""
+    done = threading.Event()
+    start_agent_thread(lambda: (h.request("threads"), done.set()), "test-listing")
+    return done.wait(timeout)
 
 
 class LateAttach(unittest.TestCase):

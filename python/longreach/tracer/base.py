@@ -54,6 +54,7 @@ __all__ = ["running_frames", "Step", "TracerBase", "is_agent_code", "canon", "co
 _log = log.get_logger("dap")
 _AGENT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the whole longreach package
 _get_ident = threading.get_ident
+_THREADING_FILE = getattr(threading, "__file__", None)
 _canon_cache = {}
 
 
@@ -112,6 +113,20 @@ class Step(object):
 
 def _truth(check, f_locals):
     return bool(check(f_locals))
+
+
+def holds_thread_registry(frame):
+    """True on a line of threading.py run while this thread holds threading's registry lock (a thread starting or
+    ending): stopped there, it would hold up every threading.enumerate(), the agent's own included, until it ran on
+    (CPython 3.8's lock is not even reentrant: the stop's own thread list waited for itself). A pause, step or
+    exception stop waits for the thread's next line outside; a breakpoint placed there still stops."""
+    if frame.f_code.co_filename != _THREADING_FILE:
+        return False
+    lock = getattr(threading, "_active_limbo_lock", None)
+    if lock is None:
+        return False
+    owned = getattr(lock, "_is_owned", None)
+    return owned() if owned is not None else lock.locked()
 
 
 def code_lines(code):
@@ -271,11 +286,11 @@ class TracerBase(object):
                 self.steps.pop(tid, None)
                 self.policy.stopped(frame, "breakpoint", None)
                 return False
-        if self.pausing:
+        if self.pausing and not holds_thread_registry(frame):
             self.policy.stopped(frame, "pause", None)
             return False
         st = self.steps.get(tid)
-        if st is not None and st.hit(frame):
+        if st is not None and st.hit(frame) and not holds_thread_registry(frame):
             self.steps.pop(tid, None)
             self.policy.stopped(frame, "step", None)
             return False
@@ -397,7 +412,7 @@ class TracerBase(object):
             tb = getattr(exc, "__traceback__", None)
             if tb is not None and tb.tb_next is not None:
                 return  # already reported where it was raised; this is it passing through a caller
-        if self.policy.break_at_exception(frame, exc, kind):
+        if self.policy.break_at_exception(frame, exc, kind) and not holds_thread_registry(frame):
             self.steps.pop(tid, None)
             self.policy.stopped(frame, "exception", exc)
 
