@@ -1,5 +1,7 @@
 """adopt: giving threads that are already running a trace function, while they change their own."""
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -45,6 +47,50 @@ class ConcurrentWrites(unittest.TestCase):
         self.assertEqual(sys.getrefcount(_fn), base)
         if possible is not None:
             self.assertEqual(probe["possible"].value, possible)
+
+
+ENDING_THREADS = """
+import sys, threading, time
+sys.path.insert(0, %r)
+from longreach.tracer import adopt
+def fn(frame, event, arg):
+    return None
+adopt._between_threads = lambda: time.sleep(0.002)  # the GIL passes at every thread of the walk
+stop = threading.Event()
+def short():
+    time.sleep(0.001)
+def spawner():
+    while not stop.is_set():
+        ts = [threading.Thread(target=short) for _ in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+s = threading.Thread(target=spawner)
+s.start()
+me = {threading.get_ident(), s.ident}
+deadline = time.monotonic() + 1.5
+walks = 0
+while time.monotonic() < deadline:
+    adopt.settrace_running_threads(fn, me)
+    adopt.settrace_running_threads(fn, me, remove=True)
+    walks += 1
+stop.set()
+s.join()
+print("walks", walks > 10)
+"""
+
+
+@unittest.skipUnless(adopt.available(), "no adopt on this interpreter (PyPy, CPython 3.12+)")
+class EndingThreads(unittest.TestCase):
+    def test_threads_that_end_during_the_walk_are_never_touched_after_they_are_freed(self):
+        # A thread that ended while the walk held its state (the GIL passes between the walk's steps) had its freed
+        # state written to: SIGSEGV at exit, CPython 3.11 in CI. The walk holds threading's registry lock, which a
+        # threading.Thread needs on its way out. In a child process, so that a crash is a failure here.
+        code = ENDING_THREADS % (os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(adopt.__file__)))),)
+        done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+        self.assertEqual((done.returncode, done.stdout, done.stderr), (0, "walks True\n", ""))
 
 
 if __name__ == "__main__":

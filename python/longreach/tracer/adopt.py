@@ -26,9 +26,14 @@ another thread in the middle of a write is not covered.
 
 We deliberately do not make another thread's state current (PyThreadState_Swap): Python code running with a
 foreign thread state current can hit the eval loop's "tstate mix-up" fatal error when the GIL is handed over.
-Residual risk, stated: the walk reads the thread list while holding the GIL; if the GIL were handed to another
-thread between two steps and a thread exited in that instant, the walk could read a freed state. The walk is a
-tight loop of C calls to keep that window to microseconds. Anything unexpected disables the feature (logged).
+The walk reads the thread list while holding the GIL, but the GIL can pass to another thread between two of its
+steps; a thread that ended then would free the state the walk holds, and the walk would write into freed memory
+(SIGSEGV at exit, seen in CI when a detach let a stopped thread run on just before the walk; session/core.py now
+takes the tracer out first). So the walk holds threading's registry lock, which every threading.Thread (and every
+agent thread, _threads.py) takes on its way out, before its state is freed. Residual risk, stated: a thread that
+had just passed that lock when the walk began, and threads that threading does not know (started by C code or with
+_thread), can still end during a walk; it is a tight loop of C calls, a few microseconds a thread, to keep that
+window small. Anything unexpected disables the feature (logged).
 """
 
 import os
@@ -45,6 +50,8 @@ _STATE = {}
 # function must not come in between
 _WRITES_IN_STEPS = sys.implementation.name == "cpython" and sys.version_info < (3, 9)
 _WRITES = threading.RLock()
+# tests only: called at each thread of the walk, to widen the window in which another thread could end
+_between_threads = None
 
 
 def _locked_settrace(fn):
@@ -179,10 +186,29 @@ def settrace_running_threads(fn, skip, remove=False, only=None):
         return 0
     p = _STATE["probe"]
     settrace = p["api"][3]
-    if settrace is None:
-        with _WRITES:
-            return _walk(p, fn, skip, remove, only)
-    return _walk(p, fn, skip, remove, only)
+    held = _hold_thread_exits()
+    try:
+        if settrace is None:
+            with _WRITES:
+                return _walk(p, fn, skip, remove, only)
+        return _walk(p, fn, skip, remove, only)
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _hold_thread_exits():
+    """threading's registry lock, which a threading.Thread takes on its way out (Thread._delete) before its thread
+    state is freed: while the walk holds it, no such thread can end and free the state the walk is looking at. None
+    when it cannot be had at once or within a moment (a thread inside threading's own bookkeeping; on 3.8 the lock
+    is not reentrant, so it may be this thread): the walk then goes on unprotected, as before."""
+    lock = getattr(threading, "_active_limbo_lock", None)
+    try:
+        if lock is not None and lock.acquire(True, 0.2):
+            return lock
+    except Exception:
+        pass
+    return None
 
 
 def _walk(p, fn, skip, remove, only):
@@ -193,6 +219,8 @@ def _walk(p, fn, skip, remove, only):
     changed = 0
     ts = thead(head())
     while ts:
+        if _between_threads is not None:
+            _between_threads()
         fields = arr.from_address(ts)
         tid = fields[tid_slot]
         if tid not in skip and (only is None or tid in only):
