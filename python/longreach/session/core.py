@@ -135,7 +135,10 @@ class DebugSession(InspectHandlers, DataHandlers):
             if self._closed:
                 return
             self._closed = True
-        for step in (self.thread_events.stop, self.coord.close, self.tracer.uninstall, self._restore_hooks,
+        # The tracer goes while the stopped threads are still held: taking it out of threads already running walks
+        # every thread's state (tracer/adopt.py), and a thread let go first could end and free its state in the
+        # middle of that walk (SIGSEGV at exit, CPython 3.11 in CI).
+        for step in (self.thread_events.stop, self.tracer.uninstall, self.coord.close, self._restore_hooks,
                      self._stop_output, self.refs.clear):
             try:
                 step()
