@@ -56,6 +56,8 @@ export interface DebugSessionHandler {
 }
 
 export type SessionFactory = (context: SessionContext) => DebugSessionHandler;
+/** Loads what the factory needs, once: a promise while that is under way, null when it is done. */
+export type SessionPreparer = () => Promise<void> | null;
 
 /** State the gate shares with the listener: one per server. */
 export interface GateShared {
@@ -67,6 +69,8 @@ export interface GateShared {
   throttle: Throttle;
   processInfo(attached: ProcessInfo['attached']): ProcessInfo;
   createSession: SessionFactory;
+  /** An agent that loads its debug session's code at the first attach, not at start, says so here. */
+  prepareSession: SessionPreparer | null;
   attached: { gate: Gate; address: string; since: string } | null;
   /** Settles once every session being closed has finished closing; null when none is. */
   closing: Promise<void> | null;
@@ -113,8 +117,10 @@ export class Gate {
   #afterReply: (() => void) | null = null;
   #pendingRequests = 0;
   #gone = false;
-  /** Set while an attach waits for the last session to finish closing. */
+  /** Set while an attach waits for the last session to finish closing, or for the session's code to load. */
   #opening = false;
+  /** Settles when the attach under way has been answered (either way); null when none is. */
+  #attaching: Promise<void> | null = null;
   readonly #onAuthenticated: (() => void) | undefined;
   readonly #handlers: ExtraHandlers;
   /** Set once the client selected another process of the job: everything goes there. */
@@ -184,6 +190,9 @@ export class Gate {
         this.#requireAuth();
         const extra = Object.hasOwn(this.#handlers, command) ? this.#handlers[command] : undefined;
         if (extra) return extra(args);
+        // requests sent right behind an attach that is still under way (the last session closing, the session's code
+        // loading) wait for it, in order
+        if (!this.#session && this.#attaching) return this.#attaching.then(() => this.#dispatch(command, args));
         if (!this.#session) throw new LongreachError('LR_BAD_REQUEST', `${command} needs an attached debugger: send attach first`);
         return this.#session.handle(command, args);
       }
@@ -252,6 +261,21 @@ export class Gate {
   }
 
   #attach(args: Record<string, unknown>): unknown {
+    const result = this.#attachNow(args);
+    if (result instanceof Promise) {
+      const settled = result.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.#attaching = settled;
+      void settled.then(() => {
+        if (this.#attaching === settled) this.#attaching = null;
+      });
+    }
+    return result;
+  }
+
+  #attachNow(args: Record<string, unknown>): unknown {
     if (!this.#authenticated) {
       if (!this.#initialized) throw new LongreachError('LR_BAD_REQUEST', 'send initialize first, then attach');
       const secret = this.#shared.secret;
@@ -292,6 +316,29 @@ export class Gate {
   }
 
   #open(rest: Record<string, unknown>): unknown {
+    const loading = this.#shared.prepareSession?.() ?? null;
+    if (!loading) return this.#begin(rest);
+    // the agent's session code is being loaded (the first attach): hold the slot meanwhile
+    this.#shared.attached = { gate: this, address: this.#address, since: attachedSince() };
+    this.#opening = true;
+    const release = (): void => {
+      this.#opening = false;
+      if (this.#shared.attached?.gate === this && !this.#session) this.#shared.attached = null;
+    };
+    return loading.then(
+      () => {
+        release();
+        if (this.#gone) throw new LongreachError('LR_CLOSED', 'the connection closed while the debug session was being loaded');
+        return this.#begin(rest);
+      },
+      (err: unknown) => {
+        release();
+        throw new LongreachError('LR_INTERNAL', `the debug session could not be loaded: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
+  }
+
+  #begin(rest: Record<string, unknown>): unknown {
     const session = this.#shared.createSession({
       peer: this.#address,
       isTls: this.#isTls,

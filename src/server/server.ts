@@ -9,7 +9,7 @@ import { DEFAULT_BODY_LIMIT } from '../protocol/framing.js';
 import { formatAddress } from '../protocol/qualifier.js';
 import { log } from '../protocol/log.js';
 import { Admission } from './admission.js';
-import { Gate, type GateJob, type GateShared, type SessionFactory } from './gate.js';
+import { Gate, type GateJob, type GateShared, type SessionFactory, type SessionPreparer } from './gate.js';
 import { nodeProcessInfo, type ProcessInfo } from './process-info.js';
 import { Throttle } from './throttle.js';
 
@@ -30,6 +30,8 @@ export interface ServerOptions {
   capabilities?: Record<string, unknown>;
   processInfo?: (attached: ProcessInfo['attached']) => ProcessInfo;
   createSession: SessionFactory;
+  /** Called before createSession at every attach; see GateShared.prepareSession. */
+  prepareSession?: SessionPreparer;
   /** This process is a job's root: the gateway to its other processes (docs/protocol.md 5.3). */
   job?: GateJob;
   /** Where the no-secret warning goes (default: process.stderr). */
@@ -157,6 +159,7 @@ export function createGateShared(options: Omit<ServerOptions, 'host' | 'port' | 
     throttle: new Throttle({ baseMs: options.throttleBaseMs ?? 250 }),
     processInfo: options.processInfo ?? nodeProcessInfo,
     createSession: options.createSession,
+    prepareSession: options.prepareSession ?? null,
     attached: null,
     closing: null,
     job: options.job ?? null,

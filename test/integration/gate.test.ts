@@ -233,3 +233,112 @@ async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+// ---- an agent that loads its debug session's code at the first attach (prepareSession)
+
+async function authenticated(port: number): Promise<RawClient> {
+  const { client, nonce } = await initialized(port);
+  assert.equal((await client.request('authenticate', proofFor('s3cret', nonce))).success, true);
+  return client;
+}
+
+/** A preparer whose loads the test settles by hand; null once one has succeeded. */
+function manualLoads() {
+  const loads: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  let done = false;
+  let pending: Promise<void> | null = null;
+  const prepareSession = (): Promise<void> | null => {
+    if (done) return null;
+    pending ??= new Promise<void>((resolve, reject) => loads.push({ resolve, reject })).then(
+      () => {
+        done = true;
+      },
+      (err: unknown) => {
+        pending = null;
+        throw err;
+      },
+    );
+    return pending;
+  };
+  return { prepareSession, loads, started: () => loads.length };
+}
+
+async function until(what: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !what(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(what(), 'timed out');
+}
+
+test('the first attach waits while the session is loaded, holding the slot; later attaches do not load again', async (t) => {
+  const loader = manualLoads();
+  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  const first = await authenticated(server.port);
+  const attaching = first.request('attach', { n: 1 });
+  await until(() => loader.started() === 1);
+  const second = await authenticated(server.port);
+  const refused = await second.request('attach', {});
+  assert.equal(codeOf(refused), 'LR_ALREADY_ATTACHED');
+  assert.equal(server.record.contexts.length, 0, 'no session before its code is there');
+  loader.loads[0]!.resolve();
+  assert.equal((await attaching).success, true);
+  assert.deepEqual(server.record.attaches, [{ n: 1 }]);
+  assert.equal((await first.request('disconnect', {})).success, true);
+  const third = await authenticated(server.port);
+  assert.equal((await third.request('attach', { n: 3 })).success, true);
+  assert.equal(loader.started(), 1);
+  second.destroy();
+  third.destroy();
+});
+
+test('requests sent right behind an attach whose session is loading wait for it and are answered in order', async (t) => {
+  const loader = manualLoads();
+  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  const client = await authenticated(server.port);
+  const attach = client.send('attach', {});
+  const echo = client.send('echo', { after: 'attach' });
+  const threads = client.send('threads', {});
+  await until(() => loader.started() === 1);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(client.messages.filter((m) => m.type === 'response' && (m.request_seq as number) >= attach).length, 0, 'nothing answered before the session exists');
+  loader.loads[0]!.resolve();
+  await client.next((m) => m.type === 'response' && m.request_seq === threads);
+  const answered = client.messages.filter((m) => m.type === 'response' && (m.request_seq as number) >= attach);
+  assert.deepEqual(answered.map((m) => [m.request_seq, m.success]), [[attach, true], [echo, true], [threads, true]]);
+  assert.deepEqual(answered[1]!.body, { after: 'attach' });
+  client.destroy();
+});
+
+test('a session that cannot be loaded fails the attach with LR_INTERNAL saying so, and the next attach tries again', async (t) => {
+  const loader = manualLoads();
+  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  const client = await authenticated(server.port);
+  const attaching = client.request('attach', {});
+  await until(() => loader.started() === 1);
+  loader.loads[0]!.reject(new Error('ENOENT: session.js'));
+  const failed = await attaching;
+  assert.equal(codeOf(failed), 'LR_INTERNAL');
+  assert.match((failed.body as any).error.format, /the debug session could not be loaded: ENOENT: session\.js/);
+  assert.equal(server.record.contexts.length, 0);
+  const again = client.request('attach', { again: true });
+  await until(() => loader.started() === 2);
+  loader.loads[1]!.resolve();
+  assert.equal((await again).success, true);
+  assert.deepEqual(server.record.attaches, [{ again: true }]);
+  client.destroy();
+});
+
+test('a client that goes away while the session loads leaves no session behind, and the slot free', async (t) => {
+  const loader = manualLoads();
+  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  const gone = await authenticated(server.port);
+  void gone.request('attach', {}).catch(() => undefined);
+  await until(() => loader.started() === 1);
+  gone.destroy();
+  await until(() => server.attached() === null);
+  loader.loads[0]!.resolve();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(server.record.contexts.length, 0);
+  const next = await authenticated(server.port);
+  assert.equal((await next.request('attach', {})).success, true);
+  assert.equal(server.record.contexts.length, 1);
+  next.destroy();
+});
