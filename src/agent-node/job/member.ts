@@ -12,7 +12,7 @@ import { encodeFrame } from '../../protocol/framing.js';
 import { log } from '../../protocol/log.js';
 import { formatAddress } from '../../protocol/qualifier.js';
 import type { ProcessInfo } from '../../protocol/process-info.js';
-import { Gate, type SessionFactory } from '../../server/gate.js';
+import { Gate, type SessionFactory, type SessionPreparer } from '../../server/gate.js';
 import { nodeProcessInfo } from '../../server/process-info.js';
 import { createGateShared } from '../../server/server.js';
 import { Link, type JobMessage } from './link.js';
@@ -26,6 +26,7 @@ export interface MemberOptions {
   argv: string[];
   capabilities: Record<string, unknown>;
   createSession: SessionFactory;
+  prepareSession?: SessionPreparer;
 }
 
 const DIAL_TIMEOUT_MS = 5_000;
@@ -48,7 +49,7 @@ function dial(path: string): Promise<Socket> {
 
 /** Joins the job; rejects (leaving nothing behind) when the gateway cannot be reached. */
 export async function startMember(options: MemberOptions): Promise<void> {
-  const shared = createGateShared({ secret: null, agentName: 'longreach-node', capabilities: options.capabilities, createSession: options.createSession });
+  const shared = createGateShared({ secret: null, agentName: 'longreach-node', capabilities: options.capabilities, createSession: options.createSession, ...(options.prepareSession ? { prepareSession: options.prepareSession } : {}) });
   const info = (): ProcessInfo => {
     const attached = shared.attached ? { address: shared.attached.address, since: shared.attached.since } : null;
     return { ...nodeProcessInfo(attached), argv: options.argv.slice(1), ppid: process.ppid, label: options.label, waiting: null };

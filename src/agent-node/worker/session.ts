@@ -16,19 +16,14 @@ import { completions, evaluate, exceptionInfoRequest, scopes, setVariable, stack
 import { V8Runtime, type PauseState } from './runtime.js';
 import { Handles, OBJECT_GROUP, THREAD_ID, badRequest, type Handle, type SessionState } from './state.js';
 import { Workers } from './threads/workers.js';
-import { AGENT_CAPABILITIES } from '../../protocol/capabilities.js';
 import { log } from '../../protocol/log.js';
-
-export const EXCEPTION_FILTERS = [
-  { filter: 'raised', label: 'Raised Exceptions', default: false, description: 'Stop where any exception is thrown, caught or not.' },
-  { filter: 'uncaught', label: 'Uncaught Exceptions', default: true, description: 'Stop when an exception is not caught.' },
-];
+import { EXCEPTION_FILTERS } from './capabilities.js';
 
 /** The Python agent's userUnhandled filter has no V8 counterpart: it is refused per filter, never advertised. */
 const USER_UNHANDLED =
   'the userUnhandled filter is not supported by the Node.js agent: V8 cannot tell an exception that leaves your code into a library that catches it from one your code catches; use uncaught (or raised)';
 
-export const CAPABILITIES = { ...AGENT_CAPABILITIES, supportsFunctionBreakpoints: true, exceptionBreakpointFilters: EXCEPTION_FILTERS };
+export { CAPABILITIES, EXCEPTION_FILTERS } from './capabilities.js';
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
