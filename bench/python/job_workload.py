@@ -3,8 +3,8 @@
     job_workload.py relay          root: enable_attach on port 0, start one child (subprocess of sys.executable);
                                    prints PORT p and CHILD pid; both spin in spin() until killed
     job_workload.py spin           the child of `relay`
-    job_workload.py idle16 [agent] 16 processes (multiprocessing, fork) each doing the same fixed CPU work; prints
-                                   TIME seconds from the first start to the last end and CPU seconds of the job (with `agent`: under
+    job_workload.py idle16 [agent] 16 processes (multiprocessing, fork) each doing the same fixed CPU work (JOB_WORK
+                                   rounds, default 1,500,000); prints TIME seconds from the first start to the last end and CPU seconds of the job (with `agent`: under
                                    enable_attach, nobody attached)
 """
 
@@ -29,7 +29,7 @@ def spin():
 
 def work(_):
     total = 0
-    for i in range(1500000):
+    for i in range(int(os.environ.get("JOB_WORK", "1500000"))):
         total += i * i % 7
     return total
 
