@@ -13,6 +13,7 @@
 import base64
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -67,6 +68,7 @@ def step_times(port, pid, steps):
 
 def relay_figures(steps):
     proc = subprocess.Popen([sys.executable, WORKLOAD, "relay"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = None
     try:
         port = int(read_line(proc, "PORT"))
         child = int(read_line(proc, "CHILD"))
@@ -79,6 +81,11 @@ def relay_figures(steps):
     finally:
         proc.kill()
         proc.wait()
+        if child is not None:
+            try:
+                os.kill(child, signal.SIGKILL)  # the root's child spins on by itself: it must not outlive the run
+            except OSError:
+                pass
 
 
 def idle_time(agent, work):
