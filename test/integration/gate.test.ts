@@ -1,7 +1,7 @@
 // The server core's gate, driven by a raw peer that sends exactly the bytes each case needs.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { computeProof } from '../../src/protocol/auth.js';
 import { codeOf, RawClient } from '../helpers/raw-client.js';
 import { startTestServer } from '../helpers/test-server.js';
@@ -263,14 +263,19 @@ function manualLoads() {
   return { prepareSession, loads, started: () => loads.length };
 }
 
+async function serverThatLoads(t: TestContext) {
+  const loader = manualLoads();
+  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  return { loader, server };
+}
+
 async function until(what: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !what(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(what(), 'timed out');
 }
 
 test('the first attach waits while the session is loaded, holding the slot; later attaches do not load again', async (t) => {
-  const loader = manualLoads();
-  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  const { loader, server } = await serverThatLoads(t);
   const first = await authenticated(server.port);
   const attaching = first.request('attach', { n: 1 });
   await until(() => loader.started() === 1);
@@ -290,8 +295,7 @@ test('the first attach waits while the session is loaded, holding the slot; late
 });
 
 test('requests sent right behind an attach whose session is loading wait for it and are answered in order', async (t) => {
-  const loader = manualLoads();
-  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  const { loader, server } = await serverThatLoads(t);
   const client = await authenticated(server.port);
   const attach = client.send('attach', {});
   const echo = client.send('echo', { after: 'attach' });
@@ -308,8 +312,7 @@ test('requests sent right behind an attach whose session is loading wait for it 
 });
 
 test('a session that cannot be loaded fails the attach with LR_INTERNAL saying so, and the next attach tries again', async (t) => {
-  const loader = manualLoads();
-  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  const { loader, server } = await serverThatLoads(t);
   const client = await authenticated(server.port);
   const attaching = client.request('attach', {});
   await until(() => loader.started() === 1);
@@ -327,8 +330,7 @@ test('a session that cannot be loaded fails the attach with LR_INTERNAL saying s
 });
 
 test('a client that goes away while the session loads leaves no session behind, and the slot free', async (t) => {
-  const loader = manualLoads();
-  const server = await startTestServer(t, { prepareSession: loader.prepareSession });
+  const { loader, server } = await serverThatLoads(t);
   const gone = await authenticated(server.port);
   void gone.request('attach', {}).catch(() => undefined);
   await until(() => loader.started() === 1);

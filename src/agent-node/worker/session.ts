@@ -23,8 +23,6 @@ import { EXCEPTION_FILTERS } from './capabilities.js';
 const USER_UNHANDLED =
   'the userUnhandled filter is not supported by the Node.js agent: V8 cannot tell an exception that leaves your code into a library that catches it from one your code catches; use uncaught (or raised)';
 
-export { CAPABILITIES, EXCEPTION_FILTERS } from './capabilities.js';
-
 type Handler = (args: Record<string, unknown>) => unknown;
 
 /** The exit status of a Node.js program ended by SIGTERM with no handler of its own (what `terminate` sends). */
