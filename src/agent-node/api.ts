@@ -268,18 +268,20 @@ function checkTimeout(timeout: unknown): number {
 
 /**
  * Blocks the main thread until a debugger has attached and sent configurationDone, so breakpoints sent at attach
- * are hit by the very next line. `timeout` in seconds; returns false when it ran out.
+ * are hit by the very next line. `timeout` in seconds; returns false when it ran out. A debugger that configured
+ * and already detached again before this thread looked (a busy machine) ends the wait too.
  */
 export function waitForAttach(options: { timeout?: number } = {}): boolean {
   const a = requireAgent('waitForAttach');
   const limit = checkTimeout(options.timeout);
   const deadline = Date.now() + limit;
+  const seen = Atomics.load(a.slots, SLOT.CONFIGURATIONS);
   for (;;) {
-    if (Atomics.load(a.slots, SLOT.CONFIGURED) === 1) return true;
+    if (configuredSince(a, seen)) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
     // Short slices: the inspector's messages for the main thread are served between them.
-    Atomics.wait(a.slots, SLOT.CONFIGURED, 0, Math.min(left, 50));
+    Atomics.wait(a.slots, SLOT.CONFIGURATIONS, seen, Math.min(left, 50));
   }
 }
 
@@ -288,14 +290,20 @@ export function waitForAttachAsync(options: { timeout?: number } = {}): Promise<
   const a = requireAgent('waitForAttachAsync');
   const limit = checkTimeout(options.timeout);
   const deadline = Date.now() + limit;
+  const seen = Atomics.load(a.slots, SLOT.CONFIGURATIONS);
   return new Promise((resolve) => {
     const check = (): void => {
-      if (Atomics.load(a.slots, SLOT.CONFIGURED) === 1) return resolve(true);
+      if (configuredSince(a, seen)) return resolve(true);
       if (Date.now() >= deadline) return resolve(false);
       setTimeout(check, Math.min(20, Math.max(1, deadline - Date.now())));
     };
     check();
   });
+}
+
+/** A debugger is configured now, or one sent configurationDone since the wait began (`seen` configurations). */
+function configuredSince(a: Agent, seen: number): boolean {
+  return Atomics.load(a.slots, SLOT.CONFIGURED) === 1 || Atomics.load(a.slots, SLOT.CONFIGURATIONS) !== seen;
 }
 
 /** Stops at the caller's line when a debugger is attached; does nothing otherwise. */

@@ -9,7 +9,7 @@ export const SLOT = {
   STATE: 0,
   /** 1 while a debugger is attached. */
   ATTACHED: 1,
-  /** Bumped on every configurationDone; waitForAttach waits for a change while attached. */
+  /** 1 from a debugger's configurationDone until it detaches. */
   CONFIGURED: 2,
   /** Bumped by the worker when a main-thread request (break, exit) has been handled. */
   ACK: 3,
@@ -21,9 +21,14 @@ export const SLOT = {
   LINGERING: 6,
   /** The worker's answer to a compiled breakpoint's stop: 0 when its tag names no live breakpoint (no stop). */
   STOP: 7,
+  /**
+   * Bumped on every configurationDone, never lowered: waitForAttach ends when it changes, so a debugger that attaches
+   * and detaches again before the waiting main thread looks (a busy machine) still ends the wait.
+   */
+  CONFIGURATIONS: 8,
 } as const;
 
-export const SLOT_COUNT = 8;
+export const SLOT_COUNT = 9;
 export const RESULT_BYTES = 8192;
 
 export function createSharedState(): SharedArrayBuffer {

@@ -65,6 +65,23 @@ test('breakIntoDebugger stops at the caller\'s line', async (t) => {
   assert.match(program.stdout(), /after break true 2/);
 });
 
+test('a debugger that configured and detached while the waiting program was busy still ends waitForAttachAsync', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'longreach-missed-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const go = join(dir, 'go');
+  const program = run(t, PROBE, ['wait-missed', go]);
+  await within((async () => { while (!program.stdout().includes('port')) await new Promise((r) => setTimeout(r, 20)); })(), 15_000, 'address');
+  program.port = (JSON.parse(program.stdout().split('\n')[0]!) as { port: number }).port;
+  const s = await attachTo(t, program, 's3cret');
+  await s.request('configurationDone');
+  await s.request('disconnect', {});
+  writeFileSync(go, '');
+  assert.equal(await within(program.exited, 15_000, 'exit'), 0, program.stderr());
+  assert.deepEqual(JSON.parse(program.stdout().trim().split('\n').pop()!), { later: true, attached: false });
+});
+
 test('the --import launcher refuses to start without a secret, with advice, and exit code 2', async (t) => {
   const child = spawn(process.execPath, ['--import', REGISTER, join(FIXTURES, 'later-module.mjs')], {
     env: { ...process.env, LONGREACH_LISTEN: '127.0.0.1:0', LONGREACH_SECRET: '', LONGREACH_SECRET_FILE: '' },

@@ -336,6 +336,27 @@ test('a worker started just after a detach runs undebugged, and nobody attached 
   assert.equal(alone.stderr(), '');
 });
 
+test('a worker being given its breakpoints when the debugger detaches runs on undebugged to its end', async (t) => {
+  // the detach comes while the new worker's settings (log point helpers first) are still being set there (its thread
+  // event just sent): none may stay behind in the worker, which would stop at its first line with nobody to let it go
+  const plain = run(t, MAIN, ['later']);
+  assert.equal(await within(plain.exited, WAIT, 'plain run'), 0);
+  const program = await launch(t, MAIN, ['later'], HOLD);
+  const s = await attachTo(t, program);
+  const started = new Promise<void>((resolve) => {
+    s.on('event', (name: string, body: unknown) => {
+      if (name === 'thread' && (body as { reason?: string }).reason === 'started') resolve();
+    });
+  });
+  const breakpoints = [{ line: markerLine(SQUARE, 'worker-first'), hitCondition: '1' }, { line: markerLine(SQUARE, 'worker-square'), logMessage: 'squaring' }];
+  await s.request('setBreakpoints', { source: { path: SQUARE }, breakpoints });
+  await s.request('configurationDone');
+  await within(started, WAIT, 'the worker');
+  await s.request('disconnect', {});
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
+  assert.equal(program.stdout(), plain.stdout());
+});
+
 test('log points and hit conditions work in workers (each worker counts its own hits)', async (t) => {
   const program = await launch(t, MAIN, ['two'], HOLD);
   const s = await attachTo(t, program);

@@ -173,7 +173,6 @@ export class NodeDebugSession implements DebugSessionHandler {
     this.#closed = true;
     Atomics.store(this.#slots, SLOT.ATTACHED, 0);
     Atomics.store(this.#slots, SLOT.CONFIGURED, 0);
-    Atomics.notify(this.#slots, SLOT.CONFIGURED);
     // also with redirection off: this resets the program's hit counters, which count per session
     this.#hooks(false);
     await this.#state.breakpoints.restoreScripts().catch(() => undefined); // compiled breakpoints out of the scripts
@@ -237,7 +236,8 @@ export class NodeDebugSession implements DebugSessionHandler {
   #configurationDone(): unknown {
     this.#workers.configured();
     Atomics.store(this.#slots, SLOT.CONFIGURED, 1);
-    Atomics.notify(this.#slots, SLOT.CONFIGURED);
+    Atomics.add(this.#slots, SLOT.CONFIGURATIONS, 1);
+    Atomics.notify(this.#slots, SLOT.CONFIGURATIONS);
     return undefined;
   }
 
