@@ -52,6 +52,16 @@ def free_port():
     return port
 
 
+def held_port(case):
+    """A free port kept bound (SO_REUSEADDR, not listening) until the test ends: no other process's port-0 bind nor
+    a probe's own connect gets it, so only the program under test can listen there (it binds with SO_REUSEADDR)."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    case.addCleanup(holder.close)
+    return holder.getsockname()[1]
+
+
 def connect(port, tls=None, timeout=20, child=None):
     """A Client once the port listens (bounded)."""
     deadline = time.monotonic() + 20

@@ -4,7 +4,7 @@ one line on stderr naming the variable and breakpoint() does nothing. Real child
 
 import socket
 
-from .breakpoint_support import BP_LINE, ProgramCase, connect, free_port, wait_until
+from .breakpoint_support import BP_LINE, ProgramCase, connect, free_port, held_port, wait_until
 from .support import WithCertificate
 
 SECRET = "s3cret-for-tests"
@@ -24,7 +24,7 @@ print("afterwards:", probe(port), flush=True)
 
 class LazyStart(WithCertificate, ProgramCase):
     def start(self, env, times=1):
-        port = free_port()
+        port = held_port(self)
         full = {"PYTHONBREAKPOINT": "longreach.breakpoint", "TEST_PORT": str(port), "TEST_TIMES": str(times)}
         full.update(env)
         full = dict((k, v.replace("PORT", str(port))) for k, v in full.items())
@@ -132,7 +132,7 @@ class BadConfiguration(ProgramCase):
     """Each one: a single stderr line naming the variable, breakpoint() a no-op (twice), exit status 0."""
 
     def check(self, env, *wanted, **kw):
-        port = kw.get("port") or free_port()
+        port = kw.get("port") or held_port(self)
         full = {"PYTHONBREAKPOINT": "longreach.breakpoint", "TEST_PORT": str(port), "TEST_TIMES": "2"}
         full.update(dict((k, v.replace("PORT", str(port))) for k, v in env.items()))
         child = self.run_program(self.program(LAZY), full)
