@@ -49,6 +49,7 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
     _check_bool("redirect_output", redirect_output)
     _check_bool("allow_plain_secret", allow_plain_secret)
     _check_bool("subprocess", subprocess)
+    _cancel_join()
     with _lock:
         if _server is not None and getattr(_server, "job_member", False):
             _leave_job()  # a child of a debugged job that listens itself is its own job from now on
@@ -68,7 +69,7 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
         if subprocess:
             from longreach import child
             child.start_gateway(server, _load_session, _adopt_server, redirect_output)
-    breakhook.install(lambda: _server)  # breakpoint() stops here, or waits for a debugger
+    breakhook.install(_current_server)  # breakpoint() stops here, or waits for a debugger
     if secret is None and not _is_loopback(bound[0]):
         _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
               "port can run code in this process\n" % format_peer(bound))
@@ -86,6 +87,7 @@ def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect
                              "TLS: trust it with ca=FILE or fingerprint='sha256:HEX'")
     _check_bool("redirect_output", redirect_output)
     _check_bool("subprocess", subprocess)
+    _cancel_join()
     with _lock:
         if _server is not None and getattr(_server, "job_member", False):
             _leave_job()  # a child of a debugged job that dials a hub itself is its own job from now on
@@ -100,7 +102,7 @@ def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect
         if subprocess:  # children join through this process, listed and selected through the hub (5.3)
             from longreach import child
             child.start_gateway(server, _load_session, _adopt_server, redirect_output)
-    breakhook.install(lambda: _server)  # breakpoint() stops here, or waits for a debugger to come through the hub
+    breakhook.install(_current_server)  # breakpoint() stops here, or waits for a debugger to come through the hub
     return server.dialer.host, server.dialer.port
 
 
@@ -108,6 +110,8 @@ def _join_job():
     """Called by the job's bootstrap (longreach/job/config.py) in a child, before its own code."""
     from longreach import child
     child.boot(_load_session, _adopt_server)
+    if child.pending():
+        breakhook.install(_current_server)  # as once joined (_adopt_server): breakpoint() joins, then waits
 
 
 def _adopt_server(server):
@@ -116,7 +120,23 @@ def _adopt_server(server):
     with _lock:
         _server = server
     _install_hooks()
-    breakhook.install(lambda: _server)  # breakpoint() in a child waits for a debugger that comes through the root
+    breakhook.install(_current_server)  # breakpoint() in a child waits for a debugger that comes through the root
+
+
+def _current_server():
+    """The process's server; a job's child still to join (longreach.child) joins first: the program calls the agent.
+    Never with _lock held (the join takes it, in _adopt_server)."""
+    if _server is None:
+        child = sys.modules.get("longreach.child")
+        if child is not None:
+            child.join_now()
+    return _server
+
+
+def _cancel_join():
+    child = sys.modules.get("longreach.child")
+    if child is not None:
+        child.cancel_join()
 
 
 def _leave_job():
@@ -146,7 +166,7 @@ def wait_for_attach(timeout=None):
                                 or timeout != timeout or timeout < 0):
         raise LongreachError("LR_BAD_OPTION", "timeout must be None or a number of seconds >= 0, got %r"
                              % (timeout,))
-    server = _server
+    server = _current_server()
     if server is None:
         raise LongreachError("LR_BAD_REQUEST", "call enable_attach() before wait_for_attach()")
     if not server.wait_configured(timeout):
@@ -165,13 +185,13 @@ def wait_for_attach(timeout=None):
 
 def is_attached():
     """True while a debugger is attached."""
-    server = _server
+    server = _current_server()
     return server is not None and server.current_session() is not None
 
 
 def break_into_debugger():
     """Stop at the caller's line when a debugger is attached; do nothing otherwise."""
-    server = _server
+    server = _current_server()
     session = None if server is None else server.current_session()
     if session is None:
         return

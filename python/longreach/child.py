@@ -7,20 +7,32 @@ a fork does to both. longreach.job holds the machinery; this module decides when
   server that has no listener of its own; the API (breakpoint(), is_attached()) then works in the child too.
 - After a fork the child drops what it inherited (the gateway's listener, the parent's member link) and joins the
   job as a member of its own.
+- While a client debugs the whole job (its attached flag exists) a child joins at once and is held for its
+  breakpoints. Otherwise it joins once it has run for JOIN_DELAY (one agent thread that sleeps: a short-lived child
+  costs no more than that), or at once when its program calls the agent (breakpoint(), wait_for_attach(), ...:
+  join_now()), as the Node.js agent's children do.
 """
 
 import os
-import platform
 import sys
+import threading
+import time
 
 from longreach import log
+from longreach._threads import start_agent_thread
 from longreach.job import config as job_config
 
-__all__ = ["start_gateway", "boot"]
+__all__ = ["start_gateway", "boot", "join_now", "cancel_join", "pending"]
 
 _log = log.get_logger("job")
-# load_session() -> (factory, capabilities) and adopt(server) come from the API (this module never imports it)
-_state = {"config": None, "gateway": None, "member": None, "hooked": False, "load_session": None, "adopt": None}
+# load_session() -> (factory, capabilities) and adopt(server) come from the API (this module never imports it);
+# pending: the job this process is still to join (see join_now)
+_state = {"config": None, "gateway": None, "member": None, "hooked": False, "load_session": None, "adopt": None,
+          "pending": None}
+# held while a pending join runs, so that a program's call that joins waits for the one under way
+_join_lock = threading.Lock()
+_PYPY = sys.implementation.name == "pypy"
+JOIN_DELAY = 1.0  # seconds a child of a job nobody debugs as a whole runs before it joins (JOIN_DELAY_MS in Node.js)
 
 
 def start_gateway(server, load_session, adopt, redirect_output=True):
@@ -42,6 +54,7 @@ def start_gateway(server, load_session, adopt, redirect_output=True):
     os.environ.update(gateway.environment())
     server.job = gateway
     _state["config"], _state["gateway"] = gateway.config(), gateway
+    _whole_job_debugged(_state["config"])  # the flag's path, worked out once here rather than in each child
     import atexit
     atexit.register(gateway.close)
     forkwarn.install()
@@ -61,12 +74,73 @@ def boot(load_session, adopt):
     if kind == "tracker":
         return
     try:
-        _join(config, helper=kind == "forkserver")
+        job_config.mark_image()
+        if kind == "forkserver" or _whole_job_debugged(config):
+            _join(config, helper=kind == "forkserver")
+        else:
+            _join_later(config)
     except Exception:
         _log.exception("joining the job failed")
 
 
-def _join(config, helper=False, deferred=None):
+def join_now():
+    """The program calls the agent (breakpoint(), wait_for_attach(), ...) in a child still to join: join at once
+    (unheld), or wait for the join under way. Cheap when there is nothing to join; never raises."""
+    if _state["pending"] is None:
+        return
+    with _join_lock:
+        config = _state["pending"]
+        if config is None:
+            return
+        try:
+            _join(config, hold=False)
+        except Exception:
+            _log.exception("joining the job failed")
+        finally:
+            _state["pending"] = None
+
+
+def pending():
+    """True while this process is still to join its job."""
+    return _state["pending"] is not None
+
+
+def cancel_join():
+    """enable_attach() in a child still to join: it becomes its own job; the late join must not take its place."""
+    if _state["pending"] is None:
+        return
+    with _join_lock:
+        _state["pending"] = None
+
+
+def _whole_job_debugged(config):
+    flag = _state.get("flag")
+    if flag is None or flag[0] is not config:
+        flag = _state["flag"] = (config, job_config.attached_flag(config))  # once: forked children inherit it
+    return os.access(flag[1], os.F_OK)
+
+
+def _join_later(config, deferred=None):
+    """Join once this process has run for JOIN_DELAY (join_now() may come first). `deferred` (PyPy: the frame of our
+    at-fork hook): the thread starts only once os.fork() has returned (member._after_hook)."""
+    _state["config"], _state["pending"] = config, config
+    if sys.version_info >= (3, 12):
+        from longreach.job import forkwarn
+        forkwarn.install()  # the waiting thread is ours: a fork meanwhile must not warn because of it
+    _install_fork_hook()  # a child forked meanwhile has its own join to make
+
+    def wait_then_join():
+        time.sleep(JOIN_DELAY)
+        join_now()
+
+    if deferred is None:
+        start_agent_thread(wait_then_join, "longreach-job-join")
+    else:
+        from longreach.job import member
+        member._after_hook(deferred, lambda frame: start_agent_thread(wait_then_join, "longreach-job-join"))
+
+
+def _join(config, helper=False, deferred=None, hold=True):
     from longreach.job import forkwarn
     from longreach.job.member import Member
     from longreach.wire.server import Server
@@ -82,7 +156,7 @@ def _join(config, helper=False, deferred=None):
     _state["adopt"](server)
     forkwarn.install()
     _install_fork_hook()
-    if deferred is None and not helper:
+    if deferred is None and not helper and hold:
         _hold(config, server, None)
 
 
@@ -95,7 +169,7 @@ def _hold(config, server, frame):
         return
     if not server.wait_configured(config.get("hold", job_config.DEFAULT_HOLD)):
         return
-    if frame is None and platform.python_implementation() == "PyPy":
+    if frame is None and _PYPY:
         # As wait_for_attach does: on PyPy nothing else could reach this thread, and the breakpoints in the modules
         # it imports next would never be hit (CPython's tracer reaches every thread by itself).
         frame = sys._getframe(1)
@@ -118,17 +192,23 @@ def _install_fork_hook():
 
 
 def _after_fork_in_child():
+    global _join_lock
+    _join_lock = threading.Lock()  # the parent's may have been held by its joining thread, which is not here
     config = _state["config"]
     gateway, member = _state["gateway"], _state["member"]
-    _state["gateway"] = _state["member"] = None
+    _state["gateway"] = _state["member"] = _state["pending"] = None
     try:
         if gateway is not None:
             gateway.forget()
         if member is not None:
             member.forget()
         if config is not None:
+            job_config.mark_image(forked=True)
             # PyPy: no thread may start inside an at-fork hook (member.py, _after_hook)
-            _join(config, helper=False,
-                  deferred=sys._getframe() if platform.python_implementation() == "PyPy" else None)
+            deferred = sys._getframe() if _PYPY else None
+            if _whole_job_debugged(config):
+                _join(config, helper=False, deferred=deferred)
+            else:
+                _join_later(config, deferred=deferred)
     except Exception:
         _log.exception("joining the job after fork failed")

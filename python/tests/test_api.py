@@ -199,16 +199,19 @@ class Fork(unittest.TestCase):
             sys.stdin.readline()
             pid = os.fork()
             if pid == 0:
+                from longreach import api
                 from longreach._threads import AGENT_THREAD_IDS
-                # alone: no agent thread at all; in a job: only the new member's own (it joined the job)
-                ok = not longreach.is_attached() and len(AGENT_THREAD_IDS) == %d
+                # alone: no agent thread at all; in a job: the one that joins it after a second, unless the
+                # program calls the agent first (is_attached() here), which joins at once
+                ok = len(AGENT_THREAD_IDS) == %d and not longreach.is_attached()
+                ok = ok and getattr(api._server, "job_member", False) == %r
                 host2, port2 = longreach.enable_attach("other", ("127.0.0.1", 0))
                 ok = ok and port2 != port
                 os._exit(0 if ok else 1)
             _, status = os.waitpid(pid, 0)
             print("grandchild", os.WEXITSTATUS(status), longreach.is_attached())
             sys.stdin.readline()
-            """ % (subprocess, threads), fake_session=True)
+            """ % (subprocess, threads, subprocess), fake_session=True)
         port = int(child.line())
         client = Client(port)
         self.addCleanup(client.close)

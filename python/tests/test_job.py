@@ -61,6 +61,19 @@ class Labels(unittest.TestCase):
         import multiprocessing.process
         self.assertEqual(config.label({}, {"multiprocessing.process": multiprocessing.process}), "")
 
+    def test_an_exec_is_told_by_the_pid_the_last_program_left(self):
+        # (a program that execs in its first second never joined: the gateway cannot tell it from a new process)
+        self.addCleanup(config._image.update, {"execd": False})
+        me = str(os.getpid())
+        for inherited, execd in ((None, False), (str(os.getpid() + 1), False), (me, True)):
+            environ = {} if inherited is None else {config.IMAGE_ENV: inherited}
+            config.mark_image(environ)
+            self.assertEqual(environ, {config.IMAGE_ENV: me})
+            self.assertEqual(config.label({}, {}), "exec'd" if execd else "")
+            self.assertEqual(config.label({"RANK": "0"}, {}), "rank 0")  # what the process says comes first
+        config.mark_image({config.IMAGE_ENV: me}, forked=True)  # a fork child: a new pid, whatever it inherited
+        self.assertEqual(config.label({}, {}), "")
+
     def test_helpers(self):
         self.assertEqual(config.helper_kind(["python", "-c", "from multiprocessing.resource_tracker import main;"
                                              "main(5)"]), "tracker")
@@ -179,10 +192,11 @@ class ForkedMembers(unittest.TestCase):
             pid = os.fork()
             if pid == 0:
                 deadline = time.time() + 20
-                while api._server.job.thread is None and time.time() < deadline:
+                member = lambda: getattr(api._server, "job", None)  # joins after its first second
+                while (member() is None or member().thread is None) and time.time() < deadline:
                     time.sleep(0.02)
                 os.read(r, 1)
-                os._exit(0 if api._server.job.thread is not None else 3)
+                os._exit(0 if member() is not None and member().thread is not None else 3)
             deadline = time.time() + 20
             while pid not in api._server.job.pids() and time.time() < deadline:
                 time.sleep(0.02)
@@ -201,6 +215,80 @@ class ForkedMembers(unittest.TestCase):
         self.assertEqual(child.line(60), "joined True, status 0")
         self.assertEqual(child.proc.wait(30), 0)
 
+    def test_a_forked_child_nobody_debugs_joins_after_its_delay_or_when_it_calls_the_agent(self):
+        # With no client on the whole job a child joins once it has run for child.JOIN_DELAY (a short-lived one
+        # never pays for joining), or at once when its program calls the agent. The delay is set before each fork.
+        child = Child("""
+            import os, time, warnings, longreach
+            from longreach import api, child
+            longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with threads running
+
+            def fork(body):
+                said, done = os.pipe(), os.pipe()
+                pid = os.fork()
+                if pid == 0:
+                    os.write(said[1], body().encode())
+                    os.read(done[0], 1)  # until the parent is done
+                    os._exit(0)
+                return pid, os.read(said[0], 200).decode(), done[1]
+
+            def listed(pid):
+                deadline = time.time() + 20
+                while pid not in api._server.job.pids() and time.time() < deadline:
+                    time.sleep(0.02)
+                return pid in api._server.job.pids()
+
+            def calls_the_agent():
+                before = "%s %s" % (child.pending(), api._server is None)
+                longreach.is_attached()
+                return "%s; then %s %s" % (before, child.pending(), api._server.job_member)
+
+            child.JOIN_DELAY = 60
+            a, said, wa = fork(calls_the_agent)
+            print("a:", said, listed(a), flush=True)
+            child.JOIN_DELAY = 0.2
+            b, said, wb = fork(lambda: "%s" % child.pending())
+            print("b:", said, listed(b), flush=True)
+            for pid, w in ((a, wa), (b, wb)):
+                os.write(w, b"x")
+                print("status", os.waitpid(pid, 0)[1], flush=True)
+            """)
+        self.addCleanup(child._close_pipes)
+        self.assertEqual(child.line(60), "a: True True; then False True True")
+        self.assertEqual(child.line(60), "b: True True")
+        self.assertEqual(child.line(30), "status 0")
+        self.assertEqual(child.line(30), "status 0")
+        self.assertEqual(child.proc.wait(30), 0)
+
+    def test_a_new_interpreter_that_forks_before_it_joined_gets_no_warning_from_us(self):
+        # 3.12+ warns at a fork with other threads running; the one that waits to join is ours. The fork child
+        # makes a join of its own.
+        child = Child("""
+            import os, subprocess, sys, tempfile, time, longreach
+            from longreach import api
+            longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            stop = os.path.join(tempfile.mkdtemp(), "stop")
+            code = ("import os, time; pid = os.fork()\\n"
+                    "if pid == 0:\\n"
+                    "    deadline = time.time() + 30\\n"
+                    "    while not os.path.exists(%r) and time.time() < deadline: time.sleep(0.05)\\n"
+                    "    os._exit(0)\\n"
+                    "print(pid, flush=True)\\n"
+                    "print(os.waitpid(pid, 0)[1], flush=True)\\n" % stop)
+            proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            grandchild = int(proc.stdout.readline())
+            deadline = time.time() + 20
+            while grandchild not in api._server.job.pids() and time.time() < deadline:
+                time.sleep(0.02)
+            listed = grandchild in api._server.job.pids()
+            open(stop, "w").close()
+            out, err = proc.communicate()
+            print("listed", listed, "status", out.decode().strip(), "stderr", repr(err.decode()), flush=True)
+            """)
+        self.addCleanup(child._close_pipes)
+        self.assertEqual(child.line(60), "listed True status 0 stderr ''")
+        self.assertEqual(child.proc.wait(30), 0)
 
 class NoSecretOutsideTheRoot(unittest.TestCase):
     def test_children_see_neither_the_secret_nor_a_token_on_their_command_line(self):

@@ -89,11 +89,12 @@ test('job session: a process that execs after attach stops in its new program; o
   const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['later,exec,script']);
   const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\np (here, __import__("os").kill(here, 9))\nprocesses\n', ['--break', `${WORK}:10:name == "exec"`]);
   assert.match(r.stdout, /^'exec' {2}\(str\)$/m, r.stdout);
-  const pid = /Stopped at (?:a )?breakpoint(?: 1)? in thread pid (\d+): MainThread/.exec(r.stdout)?.[1];
+  // the new program says what it is (the pid ran another program of the job before), as the listing does
+  const pid = /Stopped at (?:a )?breakpoint(?: 1)? in thread pid (\d+) exec'd: MainThread/.exec(r.stdout)?.[1];
   assert.ok(pid, r.stdout);
   // killed while stopped: the request it was answering fails, the session says so and goes on with the others
-  assert.match(r.stdout, new RegExp(`error \\[LR_CLOSED\\]: pid ${pid} ended before answering evaluate`));
-  assert.match(r.stdout, new RegExp(`longreach: pid ${pid} left the job session`));
+  assert.match(r.stdout, new RegExp(`error \\[LR_CLOSED\\]: pid ${pid} exec'd ended before answering evaluate`));
+  assert.match(r.stdout, new RegExp(`longreach: pid ${pid} exec'd left the job session`));
   const table = /\(longreach\) processes\n(?:\[agent\].*\n)?((?:\d+ .*\n)+)/.exec(r.stdout)?.[1];
   assert.ok(table, r.stdout);
   assert.doesNotMatch(table, new RegExp(`^${pid} `, 'm'));

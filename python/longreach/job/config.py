@@ -11,9 +11,11 @@ import json
 import os
 import sys
 
-__all__ = ["ENV", "HOLD_ENV", "encode", "decode", "attached_flag", "write_bootdir", "label", "helper_kind"]
+__all__ = ["ENV", "HOLD_ENV", "IMAGE_ENV", "encode", "decode", "attached_flag", "write_bootdir", "mark_image", "label",
+           "helper_kind"]
 
 ENV = "LONGREACH_JOB"
+IMAGE_ENV = "LONGREACH_JOB_PID"  # the pid of the job's process that last started a program (see mark_image)
 HOLD_ENV = "LONGREACH_JOB_HOLD"   # seconds a new process waits for a job session's breakpoints (default 5)
 VERSION = 1
 DEFAULT_HOLD = 5.0
@@ -137,6 +139,27 @@ def helper_kind(argv=None):
     return None
 
 
+_image = {"execd": False}
+
+
+def mark_image(environ=None, forked=False):
+    """In a process of the job, before its program (a new interpreter, or a fork child: `forked`): whether this pid
+    ran another program of the job before (os.exec*: the variable then names this very pid; a child inherits its
+    parent's), which label() says when nothing else does; then name this pid for a program it may exec next. A
+    process that execs before it joined (its first second) is known for what it is only this way. The variable is
+    set in the process's environment block only (os.putenv): exec and child processes get it, os.environ does not
+    show it (and a fork child, surely not an exec, spends nothing more)."""
+    pid = os.getpid()
+    if forked:
+        _image["execd"] = False
+    else:
+        _image["execd"] = (os.environ if environ is None else environ).get(IMAGE_ENV) == str(pid)
+    if environ is None:
+        os.putenv(IMAGE_ENV, str(pid))
+    else:
+        environ[IMAGE_ENV] = str(pid)
+
+
 def final(text):
     """True for a label that cannot change any more (torch's worker info, a rank); a multiprocessing name or no label
     may still become one of those (a DataLoader worker is a multiprocessing process until torch has set it up)."""
@@ -173,4 +196,4 @@ def label(environ=None, modules=None):
                 return str(current.name)
         except Exception:
             pass
-    return ""
+    return "exec'd" if _image["execd"] else ""
