@@ -53,6 +53,27 @@ def session(port, pid=None):
     return client, thread
 
 
+def wait_joined(port, pid, limit=30.0):
+    """Until the child has joined the job (it does once it has run for a second; docs/protocol.md 5.3)."""
+    deadline = time.monotonic() + limit
+    while True:
+        client = Client(port)
+        try:
+            init = client.request("initialize", {"adapterID": "bench", "longreachProtocol": 1})
+            nonce = base64.b64decode(init["longreach"]["nonce"])
+            client_nonce = os.urandom(32)
+            client.request("authenticate", {"clientNonce": auth.b64(client_nonce),
+                                            "proof": auth.client_proof("bench-secret", nonce, client_nonce)})
+            client.request("longreach/selectProcess", {"pid": pid})
+            return
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+        finally:
+            client.close()
+
+
 def step_times(port, pid, steps):
     client, thread = session(port, pid)
     times = []
@@ -72,7 +93,7 @@ def relay_figures(steps):
     try:
         port = int(read_line(proc, "PORT"))
         child = int(read_line(proc, "CHILD"))
-        time.sleep(1.0)  # let the child join the job
+        wait_joined(port, child)
         direct, relayed = [], []
         for _ in range(3):  # interleaved, so load on the machine hits both alike
             direct += step_times(port, proc.pid, steps)  # ?pid= of the root: that process alone
