@@ -69,7 +69,7 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
         if subprocess:
             from longreach import child
             child.start_gateway(server, _load_session, _adopt_server, redirect_output)
-    breakhook.install(_current_server)  # breakpoint() stops here, or waits for a debugger
+    breakhook.install(_current_server, in_forks=server.job is not None)  # breakpoint() stops, or waits for a debugger
     if secret is None and not _is_loopback(bound[0]):
         _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
               "port can run code in this process\n" % format_peer(bound))
@@ -102,7 +102,8 @@ def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect
         if subprocess:  # children join through this process, listed and selected through the hub (5.3)
             from longreach import child
             child.start_gateway(server, _load_session, _adopt_server, redirect_output)
-    breakhook.install(_current_server)  # breakpoint() stops here, or waits for a debugger to come through the hub
+    # breakpoint() stops here, or waits for a debugger to come through the hub
+    breakhook.install(_current_server, in_forks=server.job is not None)
     return server.dialer.host, server.dialer.port
 
 
@@ -111,7 +112,7 @@ def _join_job():
     from longreach import child
     child.boot(_load_session, _adopt_server)
     if child.pending():
-        breakhook.install(_current_server)  # as once joined (_adopt_server): breakpoint() joins, then waits
+        breakhook.install(_current_server, in_forks=True)  # as once joined (_adopt_server): joins, then waits
 
 
 def _adopt_server(server):
@@ -120,7 +121,7 @@ def _adopt_server(server):
     with _lock:
         _server = server
     _install_hooks()
-    breakhook.install(_current_server)  # breakpoint() in a child waits for a debugger that comes through the root
+    breakhook.install(_current_server, in_forks=True)  # in a child it waits for a debugger coming through the root
 
 
 def _current_server():

@@ -28,15 +28,18 @@ _POLL = 0.25  # how often a waiting breakpoint() looks whether its server is sti
 _log = log.get_logger("api")
 _get_server = None
 _fork_hook_registered = False
+_in_forks = False  # the process is in a job: a forked child joins it, and its breakpoint() stays the agent's
 _reported = set()
 
 
-def install(get_server):
+def install(get_server, in_forks=False):
     """Route breakpoint() to the agent; `get_server()` is the process's server or None. Only when breakpoint() would
     otherwise run Python's own hook and PYTHONBREAKPOINT does not choose another one (or 0): then Python's hook keeps
-    doing what it is asked, with no frame of ours in between."""
-    global _get_server, _fork_hook_registered
+    doing what it is asked, with no frame of ours in between. `in_forks`: the process is in a job, whose forked
+    children join it (get_server() there joins first): theirs stays routed too."""
+    global _get_server, _fork_hook_registered, _in_forks
     _get_server = get_server
+    _in_forks = in_forks
     if sys.breakpointhook is sys.__breakpointhook__ and chosen_hook() is None:
         sys.breakpointhook = hook
     if not _fork_hook_registered and hasattr(os, "register_at_fork"):
@@ -45,8 +48,8 @@ def install(get_server):
 
 
 def _after_fork_in_child():
-    """A forked child has no agent (until it starts its own): breakpoint() is Python's again."""
-    if sys.breakpointhook is hook:
+    """A forked child outside a job has no agent (until it starts its own): breakpoint() is Python's again."""
+    if sys.breakpointhook is hook and not _in_forks:
         sys.breakpointhook = sys.__breakpointhook__
 
 

@@ -142,8 +142,9 @@ worker.join()
         self.assertEqual(rc, 0, child.stderr())
         self.assertEqual(out.count("after 42"), 2, repr(out) + "\nstderr: " + child.stderr())
 
-    def test_a_forked_child_gets_pythons_own_hook_back(self):
-        tail = AGENT.replace("main()\n", """
+    def test_a_forked_child_outside_a_job_gets_pythons_own_hook_back(self):
+        # (in a job the child's breakpoint() stays the agent's: test_job.ForkedMembers)
+        tail = AGENT.replace('("127.0.0.1", 0))', '("127.0.0.1", 0), subprocess=False)').replace("main()\n", """
 import os
 print("parent hook is ours:", sys.breakpointhook is not sys.__breakpointhook__, flush=True)
 pid = os.fork()

@@ -261,6 +261,33 @@ class ForkedMembers(unittest.TestCase):
         self.assertEqual(child.line(30), "status 0")
         self.assertEqual(child.proc.wait(30), 0)
 
+    def test_breakpoint_in_a_forked_child_is_the_agents_and_joins_before_it_waits(self):
+        # In a job, a forked child's breakpoint() waits for a debugger like any process of the job (here at most
+        # LONGREACH_BREAKPOINT_WAIT seconds), joining first when it had not yet; outside a job it is Python's again.
+        source = """
+            import os, sys, longreach
+            from longreach import api, breakhook, child
+            longreach.enable_attach("s3cret", ("127.0.0.1", 0), subprocess=sys.argv[1] == "job")
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                said = "agent's %s" % (sys.breakpointhook is breakhook.hook)
+                if sys.argv[1] == "job":
+                    said += ", pending %s" % child.pending()
+                    breakpoint()
+                    said += ", then pending %s member %s" % (child.pending(), api._server.job_member)
+                os.write(w, said.encode())
+                os._exit(0)
+            print(os.read(r, 200).decode(), os.waitpid(pid, 0)[1], flush=True)
+            """
+        for mode, wanted in (("job", "agent's True, pending True, then pending False member True 0"),
+                             ("alone", "agent's False 0")):
+            with self.subTest(mode):
+                child = Child(source, args=[mode], env={"LONGREACH_BREAKPOINT_WAIT": "0.2"})
+                self.addCleanup(child._close_pipes)
+                self.assertEqual(child.line(60), wanted)
+                self.assertEqual(child.proc.wait(30), 0)
+
     def test_a_new_interpreter_that_forks_before_it_joined_gets_no_warning_from_us(self):
         # 3.12+ warns at a fork with other threads running; the one that waits to join is ours. The fork child
         # makes a join of its own.
