@@ -26,9 +26,9 @@ __all__ = ["start_gateway", "boot", "join_now", "cancel_join", "pending"]
 
 _log = log.get_logger("job")
 # load_session() -> (factory, capabilities) and adopt(server) come from the API (this module never imports it);
-# pending: the job this process is still to join (see join_now)
+# pending: the job this process is still to join (see join_now); flag: (config, the path of its attached flag)
 _state = {"config": None, "gateway": None, "member": None, "hooked": False, "load_session": None, "adopt": None,
-          "pending": None}
+          "pending": None, "flag": None}
 # held while a pending join runs, so that a program's call that joins waits for the one under way
 _join_lock = threading.Lock()
 _PYPY = sys.implementation.name == "pypy"
@@ -114,7 +114,7 @@ def cancel_join():
 
 
 def _whole_job_debugged(config):
-    flag = _state.get("flag")
+    flag = _state["flag"]
     if flag is None or flag[0] is not config:
         flag = _state["flag"] = (config, job_config.attached_flag(config))  # once: forked children inherit it
     return os.access(flag[1], os.F_OK)
