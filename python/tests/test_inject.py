@@ -123,7 +123,9 @@ class Inject(unittest.TestCase):
         self.assertEqual(err, "")
 
     def test_a_target_in_a_long_sleep_times_out_and_finishes_as_before(self):
-        proc = self.target("blocked.py", "sleep", "3")
+        # long enough for the injector to start and wait its 1 s on a loaded machine (PyPy's suite starts a
+        # CPython target; with 3 s, CI once saw the target already gone when the injector looked)
+        proc = self.target("blocked.py", "sleep", "8")
         code, out, err = inject(proc.pid, "--timeout", "1")
         self.assertIn("[LR_TIMEOUT]", err)
         out, err = proc.communicate(timeout=20)
