@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { markerLine } from '../conformance/agents.js';
 import { connectTo } from '../conformance/harness.js';
 import { FIXTURES, REGISTER, attachTo, run, within } from './agent-node-helpers.js';
+import { tempDir } from '../helpers/tls-fixtures.js';
 import { spawn } from 'node:child_process';
 
 const PROBE = join(FIXTURES, 'api/probe.mjs');
@@ -35,6 +36,12 @@ for (const [name, code, pattern] of [
   });
 }
 
+/** A program that prints enableAttach()'s address as its first line: its port, once printed. */
+async function takeAddress(program: ReturnType<typeof run>): Promise<void> {
+  await within((async () => { while (!program.stdout().includes('port')) await new Promise((r) => setTimeout(r, 20)); })(), 15_000, 'address');
+  program.port = (JSON.parse(program.stdout().split('\n')[0]!) as { port: number }).port;
+}
+
 test('waitForAttach and waitForAttachAsync return false on timeout; breakIntoDebugger does nothing unattached', async (t) => {
   assert.deepEqual(await probe(t, 'wait-timeout'), { sync: false, later: false, attached: false });
 });
@@ -49,8 +56,7 @@ test('listening with nobody attached: no output at all and the exit code is the 
 test('breakIntoDebugger stops at the caller\'s line', async (t) => {
   const script = join(FIXTURES, 'api/break.mjs');
   const program = run(t, script);
-  await within((async () => { while (!program.stdout().includes('port')) await new Promise((r) => setTimeout(r, 20)); })(), 15_000, 'address');
-  program.port = (JSON.parse(program.stdout().split('\n')[0]!) as { port: number }).port;
+  await takeAddress(program);
   const s = await attachTo(t, program, 's3cret');
   const stopped = s.waitForEvent('stopped', { timeoutMs: 15_000 });
   await s.request('configurationDone');
@@ -66,14 +72,10 @@ test('breakIntoDebugger stops at the caller\'s line', async (t) => {
 });
 
 test('a debugger that configured and detached while the waiting program was busy still ends waitForAttachAsync', async (t) => {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'longreach-missed-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const go = join(dir, 'go');
+  const { writeFileSync } = await import('node:fs');
+  const go = join(tempDir(t, 'longreach-missed-'), 'go');
   const program = run(t, PROBE, ['wait-missed', go]);
-  await within((async () => { while (!program.stdout().includes('port')) await new Promise((r) => setTimeout(r, 20)); })(), 15_000, 'address');
-  program.port = (JSON.parse(program.stdout().split('\n')[0]!) as { port: number }).port;
+  await takeAddress(program);
   const s = await attachTo(t, program, 's3cret');
   await s.request('configurationDone');
   await s.request('disconnect', {});
