@@ -29,15 +29,22 @@ class AgentThread(object):
     def __init__(self, name):
         self.name = name
         self.ident = None
-        self._done = threading.Event()
+        # held while the thread runs (a bare lock, not a threading.Event: a forked child starts one of these, and
+        # every object it makes there costs it a page of memory copied)
+        self._running = _thread.allocate_lock()
+        self._running.acquire()
 
     def join(self, timeout=None):
         if self.ident == threading.get_ident():
             raise RuntimeError("cannot join the current thread")
-        self._done.wait(timeout)
+        if self._running.acquire(True, -1 if timeout is None else max(0, timeout)):
+            self._running.release()
 
     def is_alive(self):
-        return not self._done.is_set()
+        return self._running.locked()
+
+    def _ended(self):
+        self._running.release()
 
     def __repr__(self):
         return "<AgentThread %s ident=%s%s>" % (self.name, self.ident, "" if self.is_alive() else " done")
@@ -61,7 +68,7 @@ def _run(handle, target, args):
         # Still an agent thread while it runs threading's code: sys.monitoring is global (3.12+), and a thread
         # that has left AGENT_THREAD_IDS would be paused like the program's own when one of them stops - so a
         # detach joining this thread waited out its timeout (the late stop after re-attach on 3.12).
-        handle._done.set()
+        handle._ended()
         with _lock:
             AGENT_THREAD_IDS.discard(ident)
 
@@ -91,7 +98,7 @@ def start_agent_thread(target, name, args=()):
     handle = AgentThread(name)
     with _lock:
         handle.ident = _thread.start_new_thread(_run, (handle, target, tuple(args)))
-        if not handle._done.is_set():
+        if handle.is_alive():
             AGENT_THREAD_IDS.add(handle.ident)
     return handle
 

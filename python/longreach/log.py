@@ -2,11 +2,13 @@
 
 LONGREACH_LOG=wire,auth,dap (or `all`) enables areas; LONGREACH_LOG_FILE=PATH chooses the file
 (default: longreach-<pid>.log in the temporary directory).
+
+With LONGREACH_LOG unset the agent does not even import `logging` (a program that does not use it pays nothing for
+it: no module, no at-fork hook of its own in every forked child); an area that is off gets a stand-in whose methods
+do nothing.
 """
 
-import logging
 import os
-import tempfile
 import threading
 
 __all__ = ["get_logger", "enabled", "redact"]
@@ -19,30 +21,49 @@ _REDACTED_KEYS = frozenset(["secret", "proof", "serverProof", "nonce", "clientNo
 _MAX_TEXT = 1024
 
 
+class _Silent(object):
+    """What get_logger() returns for an area that is off: the logging.Logger methods the agent calls, doing nothing."""
+
+    disabled = True
+
+    def _nothing(self, *args, **kws):
+        return None
+
+    debug = info = warning = error = exception = critical = log = setLevel = _nothing
+
+    def isEnabledFor(self, level):
+        return False
+
+
+_SILENT = _Silent()
+
+
 def _configure():
     global _configured, _areas
     with _lock:
         if _configured:
             return
         _configured = True
+        spec = os.environ.get("LONGREACH_LOG", "").strip()
+        if not spec:
+            return
+        import logging
+        import tempfile
         root = logging.getLogger(_ROOT)
         root.addHandler(logging.NullHandler())
         root.propagate = False  # never reach the host program's handlers (and so never its console)
-        spec = os.environ.get("LONGREACH_LOG", "").strip()
-        if not spec:
-            root.setLevel(logging.CRITICAL + 1)
-            return
-        _areas = frozenset(a.strip() for a in spec.split(",") if a.strip())
+        root.setLevel(logging.CRITICAL + 1)
+        areas = frozenset(a.strip() for a in spec.split(",") if a.strip())
         path = os.environ.get("LONGREACH_LOG_FILE") or os.path.join(
             tempfile.gettempdir(), "longreach-%d.log" % os.getpid())
         try:
             handler = logging.FileHandler(path, encoding="utf-8", delay=True)
         except Exception:
-            root.setLevel(logging.CRITICAL + 1)
             return
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s [%(threadName)s] %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.DEBUG)
+        _areas = areas
 
 
 def enabled(area):
@@ -51,13 +72,11 @@ def enabled(area):
 
 
 def get_logger(area):
-    """logging.Logger named longreach.<area>; silent unless LONGREACH_LOG names the area (or `all`)."""
-    _configure()
-    logger = logging.getLogger(_ROOT + "." + area)
+    """logging.Logger named longreach.<area> when LONGREACH_LOG names the area (or `all`); else a silent stand-in."""
     if not enabled(area):
-        logger.setLevel(logging.CRITICAL + 1)
-        logger.disabled = True
-    return logger
+        return _SILENT
+    import logging
+    return logging.getLogger(_ROOT + "." + area)
 
 
 def redact(value):
