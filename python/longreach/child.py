@@ -8,9 +8,9 @@ a fork does to both. longreach.job holds the machinery; this module decides when
 - After a fork the child drops what it inherited (the gateway's listener, the parent's member link) and joins the
   job as a member of its own.
 - While a client debugs the whole job (its attached flag exists) a child joins at once and is held for its
-  breakpoints. Otherwise it joins once it has run for JOIN_DELAY (one agent thread that sleeps: a short-lived child
-  costs no more than that), or at once when its program calls the agent (breakpoint(), wait_for_attach(), ...:
-  join_now()), as the Node.js agent's children do.
+  breakpoints. Otherwise it joins once the job is awake (a client has asked for it: its awake flag exists; one agent
+  thread looks every POLL seconds, so a job nobody looks at costs a sleeping thread a process), or at once when its
+  program calls the agent (breakpoint(), wait_for_attach(), ...: join_now()).
 """
 
 import os
@@ -26,13 +26,13 @@ __all__ = ["start_gateway", "boot", "join_now", "cancel_join", "pending"]
 
 _log = log.get_logger("job")
 # load_session() -> (factory, capabilities) and adopt(server) come from the API (this module never imports it);
-# pending: the job this process is still to join (see join_now); flag: (config, the path of its attached flag)
+# pending: the job this process is still to join (see join_now); flag: (config, its attached flag, its awake flag)
 _state = {"config": None, "gateway": None, "member": None, "hooked": False, "load_session": None, "adopt": None,
           "pending": None, "flag": None}
 # held while a pending join runs, so that a program's call that joins waits for the one under way
 _join_lock = threading.Lock()
 _PYPY = sys.implementation.name == "pypy"
-JOIN_DELAY = 1.0  # seconds a child of a job nobody debugs as a whole runs before it joins (JOIN_DELAY_MS in Node.js)
+POLL = 0.25  # seconds between a waiting child's looks at the job's awake flag
 
 
 def start_gateway(server, load_session, adopt, redirect_output=True):
@@ -54,7 +54,7 @@ def start_gateway(server, load_session, adopt, redirect_output=True):
     os.environ.update(gateway.environment())
     server.job = gateway
     _state["config"], _state["gateway"] = gateway.config(), gateway
-    _whole_job_debugged(_state["config"])  # the flag's path, worked out once here rather than in each child
+    _flags(_state["config"])  # the flags' paths, worked out once here rather than in each child
     import atexit
     atexit.register(gateway.close)
     forkwarn.install()
@@ -113,16 +113,20 @@ def cancel_join():
         _state["pending"] = None
 
 
-def _whole_job_debugged(config):
+def _flags(config):
     flag = _state["flag"]
-    if flag is None or flag[0] is not config:
-        flag = _state["flag"] = (config, job_config.attached_flag(config))  # once: forked children inherit it
-    return os.access(flag[1], os.F_OK)
+    if flag is None or flag[0] is not config:  # worked out once: forked children inherit it
+        flag = _state["flag"] = (config, job_config.attached_flag(config), job_config.awake_flag(config))
+    return flag
+
+
+def _whole_job_debugged(config):
+    return os.access(_flags(config)[1], os.F_OK)
 
 
 def _join_later(config, deferred=None):
-    """Join once this process has run for JOIN_DELAY (join_now() may come first). `deferred` (PyPy: the frame of our
-    at-fork hook): the thread starts only once os.fork() has returned (member._after_hook)."""
+    """Join once the job is awake (join_now() may come first). `deferred` (PyPy: the frame of our at-fork hook): the
+    thread starts only once os.fork() has returned (member._after_hook)."""
     _state["config"], _state["pending"] = config, config
     if sys.version_info >= (3, 12):
         from longreach.job import forkwarn
@@ -130,7 +134,11 @@ def _join_later(config, deferred=None):
     _install_fork_hook()  # a child forked meanwhile has its own join to make
 
     def wait_then_join():
-        time.sleep(JOIN_DELAY)
+        awake = _flags(config)[2]
+        while _state["pending"] is config and not os.access(awake, os.F_OK):
+            if not os.access(config["socket"], os.F_OK):
+                return  # the root has exited, and its job with it
+            time.sleep(POLL)
         join_now()
 
     if deferred is None:

@@ -7,10 +7,12 @@ import shutil
 import socket
 import stat
 import tempfile
+import threading
 import time
 import types
 import unittest
 
+from longreach.errors import LongreachError
 from longreach.job import config
 from longreach.job import gateway as gateway_module
 from longreach.job.gateway import Gateway
@@ -139,6 +141,57 @@ class GatewayDoor(unittest.TestCase):
         self.assertEqual(self.gateway.pids(), [os.getpid()])
 
 
+    def test_the_first_listing_wakes_the_job_and_waits_for_the_processes_it_woke(self):
+        # A child that has not joined waits for the awake file (child.POLL between its looks), then joins: the
+        # listing that made the file shows it, and so does a ?pid= selection of a process not joined yet.
+        awake = os.path.join(self.gateway.folder, "awake")
+        self.assertFalse(os.path.exists(awake))
+        links = []
+
+        def waiting_child(pid):
+            deadline = time.monotonic() + 10
+            while not os.path.exists(awake) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.15)  # its next look, and the join
+            link = self.dial()
+            link.send({"type": "hello", "kind": "control", "token": self.gateway.token, "pid": pid,
+                       "ppid": os.getpid(), "info": {"pid": pid, "label": ""}})
+            links.append(link)
+
+        for pid in (4243, 4244):
+            threading.Thread(target=waiting_child, args=(pid,), daemon=True).start()
+        time.sleep(0.3)
+        self.assertEqual(self.gateway.pids(), [os.getpid()])  # nobody asked yet: nobody joined
+        info = self.gateway.process_info({"pid": os.getpid()})
+        self.assertTrue(os.path.exists(awake))
+        self.assertEqual([p["pid"] for p in info["processes"]], [os.getpid(), 4243, 4244])
+
+    def test_a_selection_waits_for_the_process_it_woke(self):
+        awake = os.path.join(self.gateway.folder, "awake")
+        found = {}
+        real = self.gateway.open_session
+        self.gateway.open_session = lambda process, conn: found.setdefault("pid", process.pid) and None
+        self.addCleanup(setattr, self.gateway, "open_session", real)
+
+        def waiting_child():
+            deadline = time.monotonic() + 10
+            while not os.path.exists(awake) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.15)
+            link = self.dial()
+            link.send({"type": "hello", "kind": "control", "token": self.gateway.token, "pid": 4245,
+                       "ppid": os.getpid(), "info": {"pid": 4245, "label": ""}})
+
+        threading.Thread(target=waiting_child, daemon=True).start()
+        with self.assertRaises(LongreachError) as caught:
+            self.gateway.select(types.SimpleNamespace(peer="127.0.0.1:5"), 4245)
+        self.assertEqual(caught.exception.code, "LR_TIMEOUT")  # found, then asked to open (which this test fakes)
+        self.assertEqual(found, {"pid": 4245})
+        with self.assertRaises(LongreachError) as caught:
+            self.gateway.select(types.SimpleNamespace(peer="127.0.0.1:5"), 999999)
+        self.assertEqual(caught.exception.code, "LR_NO_SUCH_PROCESS")
+
+
 class Orphans(unittest.TestCase):
     def test_a_child_outliving_its_root_drops_its_agent_and_listens_nowhere(self):
         folder = tempfile.mkdtemp(prefix="longreach-orphan-")
@@ -157,9 +210,10 @@ class Orphans(unittest.TestCase):
         child = Child("""
             import os, subprocess, sys, time, longreach
             longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            from longreach import api
+            api._server.job.wake()  # as a client's listing does: the job's processes join
             p = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2], sys.argv[3]])
             print(p.pid, flush=True)
-            from longreach import api
             deadline = time.time() + 30
             while len(api._server.job.pids()) < 2 and time.time() < deadline:
                 time.sleep(0.02)  # until it joined the job
@@ -186,13 +240,14 @@ class ForkedMembers(unittest.TestCase):
             import os, time, warnings, longreach
             from longreach import api
             longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            api._server.job.wake()  # as a client's listing does: the job's processes join
             os.register_at_fork(after_in_child=lambda: None)  # the program's, registered after the agent's
             warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with threads running
             r, w = os.pipe()
             pid = os.fork()
             if pid == 0:
                 deadline = time.time() + 20
-                member = lambda: getattr(api._server, "job", None)  # joins after its first second
+                member = lambda: getattr(api._server, "job", None)  # joins once it sees the job awake
                 while (member() is None or member().thread is None) and time.time() < deadline:
                     time.sleep(0.02)
                 os.read(r, 1)
@@ -215,14 +270,16 @@ class ForkedMembers(unittest.TestCase):
         self.assertEqual(child.line(60), "joined True, status 0")
         self.assertEqual(child.proc.wait(30), 0)
 
-    def test_a_forked_child_nobody_debugs_joins_after_its_delay_or_when_it_calls_the_agent(self):
-        # With no client on the whole job a child joins once it has run for child.JOIN_DELAY (a short-lived one
-        # never pays for joining), or at once when its program calls the agent. The delay is set before each fork.
+    def test_a_forked_child_joins_once_the_job_is_awake_or_when_it_calls_the_agent(self):
+        # Until a client asks for the job (here wake(), which a listing, a ?pid= selection or an attach to the whole
+        # job calls) a child does not join, however long it runs; it does at once when its program calls the agent,
+        # and within child.POLL once the job is awake. A child forked then sees the job awake and joins at once.
         child = Child("""
             import os, time, warnings, longreach
             from longreach import api, child
             longreach.enable_attach("s3cret", ("127.0.0.1", 0))
             warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with threads running
+            job = api._server.job
 
             def fork(body):
                 said, done = os.pipe(), os.pipe()
@@ -233,32 +290,36 @@ class ForkedMembers(unittest.TestCase):
                     os._exit(0)
                 return pid, os.read(said[0], 200).decode(), done[1]
 
-            def listed(pid):
-                deadline = time.time() + 20
-                while pid not in api._server.job.pids() and time.time() < deadline:
+            def listed(pid, limit=20):
+                deadline = time.time() + limit
+                while pid not in job.pids() and time.time() < deadline:
                     time.sleep(0.02)
-                return pid in api._server.job.pids()
+                return pid in job.pids()
 
             def calls_the_agent():
                 before = "%s %s" % (child.pending(), api._server is None)
                 longreach.is_attached()
                 return "%s; then %s %s" % (before, child.pending(), api._server.job_member)
 
-            child.JOIN_DELAY = 60
             a, said, wa = fork(calls_the_agent)
             print("a:", said, listed(a), flush=True)
-            child.JOIN_DELAY = 0.2
             b, said, wb = fork(lambda: "%s" % child.pending())
-            print("b:", said, listed(b), flush=True)
-            for pid, w in ((a, wa), (b, wb)):
+            print("b:", said, listed(b, 2.5), os.path.exists(os.path.join(job.folder, "awake")), flush=True)
+            job.wake()
+            print("b after the wake:", listed(b), flush=True)
+            c, said, wc = fork(lambda: "%s" % child.pending())
+            print("c:", listed(c), flush=True)
+            for pid, w in ((a, wa), (b, wb), (c, wc)):
                 os.write(w, b"x")
                 print("status", os.waitpid(pid, 0)[1], flush=True)
             """)
         self.addCleanup(child._close_pipes)
         self.assertEqual(child.line(60), "a: True True; then False True True")
-        self.assertEqual(child.line(60), "b: True True")
-        self.assertEqual(child.line(30), "status 0")
-        self.assertEqual(child.line(30), "status 0")
+        self.assertEqual(child.line(60), "b: True False False")
+        self.assertEqual(child.line(60), "b after the wake: True")
+        self.assertEqual(child.line(60), "c: True")
+        for _ in range(3):
+            self.assertEqual(child.line(30), "status 0")
         self.assertEqual(child.proc.wait(30), 0)
 
     def test_breakpoint_in_a_forked_child_is_the_agents_and_joins_before_it_waits(self):
@@ -295,6 +356,7 @@ class ForkedMembers(unittest.TestCase):
             import os, subprocess, sys, tempfile, time, longreach
             from longreach import api
             longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+            api._server.job.wake()  # as a client's listing does: the job's processes join
             stop = os.path.join(tempfile.mkdtemp(), "stop")
             code = ("import os, time; pid = os.fork()\\n"
                     "if pid == 0:\\n"

@@ -11,8 +11,8 @@ import json
 import os
 import sys
 
-__all__ = ["ENV", "HOLD_ENV", "IMAGE_ENV", "encode", "decode", "attached_flag", "write_bootdir", "mark_image", "label",
-           "helper_kind"]
+__all__ = ["ENV", "HOLD_ENV", "IMAGE_ENV", "encode", "decode", "attached_flag", "awake_flag", "write_bootdir",
+           "mark_image", "label", "helper_kind"]
 
 ENV = "LONGREACH_JOB"
 IMAGE_ENV = "LONGREACH_JOB_PID"  # the pid of the job's process that last started a program (see mark_image)
@@ -86,6 +86,12 @@ def attached_flag(config):
     seconds at most) until the job session has configured it, so it cannot run past a breakpoint. Checking a file
     costs a process nothing when nobody is attached."""
     return os.path.join(os.path.dirname(config["socket"]), "attached")
+
+
+def awake_flag(config):
+    """A file that exists once a client has asked for the job (gateway.wake()): a child that has not joined yet does
+    then (child.py)."""
+    return os.path.join(os.path.dirname(config["socket"]), "awake")
 
 
 def decode(text):

@@ -34,6 +34,9 @@ _log = log.get_logger("job")
 HELLO_TIMEOUT = 5.0      # a connection that does not say hello with the token in time is closed
 OPEN_TIMEOUT = 5.0       # how long a selected process may take to open its session
 INFO_TIMEOUT = 1.0       # how long a listing waits for the processes' answers, all together
+SETTLE_MIN = 0.4         # after the job first wakes: how long a listing waits for the processes that join now
+SETTLE_QUIET = 0.15      # ... and then until none has joined for this long
+SETTLE_MAX = 2.0         # ... but never longer than this
 MAX_LINKS = 4096
 
 
@@ -63,6 +66,8 @@ class Gateway(object):
         self._links = 0
         self._closing = False
         self._job_session = None
+        self._awake_at = None       # when a client first asked for the job (wake())
+        self._last_join = 0.0
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._listener.bind(self.socket_path)
@@ -122,18 +127,49 @@ class Gateway(object):
         self._processes = {}
         self._lock = threading.Lock()
 
+    # ---- waking the job -------------------------------------------------------------------------------------------
+    def wake(self):
+        """A client asks for the job (a listing, a ?pid= selection, an attach to the whole job): from now on its
+        processes join (docs/protocol.md 5.3). Until then a child that has not called the agent waits without
+        joining, so a job nobody looks at costs one sleeping thread a process. The `awake` file says so to them."""
+        if self._awake_at is not None:
+            return
+        try:
+            with open(os.path.join(self.folder, "awake"), "w"):
+                pass
+        except OSError:
+            _log.warning("cannot wake the job's processes; they join when their programs call the agent")
+        self._awake_at = time.monotonic()
+
+    def _settle(self, until=None):
+        """Just after the first wake: let the processes that are joining now do so (bounded by SETTLE_MAX), or
+        stop early once `until()` is true."""
+        start = self._awake_at
+        if start is None:
+            return
+        while True:
+            now = time.monotonic()
+            if now >= start + SETTLE_MAX or (until is not None and until()):
+                return
+            if now >= start + SETTLE_MIN and now >= self._last_join + SETTLE_QUIET:
+                return
+            time.sleep(0.03)
+
     # ---- what the server asks (server.job) ---------------------------------------------------------------------
     def pids(self):
         with self._lock:
             return [self.pid] + sorted(p.pid for p in self._processes.values() if not p.helper)
 
-    def process_info(self, own):
+    def process_info(self, own, wake=True):
         """The root's processInfo body: its own fields, ppid, label, and, once the job has other processes,
-        `processes` (itself first)."""
+        `processes` (itself first). `wake`: a client asks (not a hub registering the root)."""
         me = dict(own)
         me.setdefault("ppid", os.getppid())
         me.setdefault("label", job_config.label())
         me.setdefault("waiting", None)
+        if wake:
+            self.wake()
+            self._settle()
         answers = self._ask_all()
         with self._lock:
             processes = dict(self._processes)
@@ -159,6 +195,8 @@ class Gateway(object):
 
     def select(self, conn, pid):
         """longreach/selectProcess for a process other than the root: open a session there and relay to it."""
+        self.wake()
+        self._settle(until=lambda: pid in self._processes)
         with self._lock:
             process = self._processes.get(pid)
         if process is None or process.helper:
@@ -230,6 +268,7 @@ class Gateway(object):
         from longreach.job.jobsession import JobSession
         session = JobSession(self, server, conn)
         self._job_session = session
+        self.wake()  # processes joining from now on are brought into the session as they come
         try:
             with open(os.path.join(self.folder, "attached"), "w"):
                 pass
@@ -307,6 +346,7 @@ class Gateway(object):
             old = self._processes.get(pid)
             self._processes[pid] = process
             self._seen.add(pid)
+            self._last_join = time.monotonic()
         if old is not None:
             old.link.close()  # the same pid again: an exec; the old image's link is stale
         self._joined(process)

@@ -80,7 +80,7 @@ class Member(object):
     def pids(self):
         return [self.pid]
 
-    def process_info(self, own):
+    def process_info(self, own, wake=True):
         own = dict(own)
         own["ppid"] = os.getppid()
         own["label"] = job_config.label()

@@ -91,7 +91,7 @@ class Server(object):
         full = max(2, max_connections * 3 // 4)
         self._gate = Gate(self._hand_over, Admission(start=full // 3, full=full))
         # Jobs (docs/protocol.md 5.3): a gateway (root) or member (child) from longreach.job, or None. Duck-typed:
-        # process_info(own) -> body, select(conn, pid) -> body, pids() -> [pid]. A connection relayed to another
+        # process_info(own, wake) -> body, select(conn, pid) -> body, pids() -> [pid]. A connection relayed to another
         # process of the job has conn.state["relay"] (to_child(message), close()).
         self.job = None
         self._handlers = {
@@ -479,7 +479,10 @@ class Server(object):
 
     def _process_info(self, conn, args):
         info = processinfo.process_info(self.attached_info())
-        return info if self.job is None else self.job.process_info(info)
+        if self.job is None:
+            return info
+        # {"wake": false}: a hub registering this agent, not a client asking for the job (docs/protocol.md 5.3)
+        return self.job.process_info(info, wake=args.get("wake") is not False)
 
     def _select_process(self, conn, args):
         """docs/protocol.md 5.3: a client that names a process (?pid=) asks for it before attach."""
