@@ -124,14 +124,16 @@ def _whole_job_debugged(config):
     return os.access(_flags(config)[1], os.F_OK)
 
 
-def _join_later(config, deferred=None):
+def _join_later(config, deferred=None, forked=False):
     """Join once the job is awake (join_now() may come first). `deferred` (PyPy: the frame of our at-fork hook): the
-    thread starts only once os.fork() has returned (member._after_hook)."""
+    thread starts only once os.fork() has returned (member._after_hook). `forked`: a fork child, which has the
+    parent's hooks already."""
     _state["config"], _state["pending"] = config, config
-    if sys.version_info >= (3, 12):
-        from longreach.job import forkwarn
-        forkwarn.install()  # the waiting thread is ours: a fork meanwhile must not warn because of it
-    _install_fork_hook()  # a child forked meanwhile has its own join to make
+    if not forked:
+        if sys.version_info >= (3, 12):
+            from longreach.job import forkwarn
+            forkwarn.install()  # the waiting thread is ours: a fork meanwhile must not warn because of it
+        _install_fork_hook()  # a child forked meanwhile has its own join to make
 
     def wait_then_join():
         awake = _flags(config)[2]
@@ -217,6 +219,6 @@ def _after_fork_in_child():
             if _whole_job_debugged(config):
                 _join(config, helper=False, deferred=deferred)
             else:
-                _join_later(config, deferred=deferred)
+                _join_later(config, deferred=deferred, forked=True)
     except Exception:
         _log.exception("joining the job after fork failed")

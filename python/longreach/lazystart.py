@@ -16,15 +16,12 @@ __all__ = ["breakpoint"]
 
 _lock = threading.Lock()
 _failed = False
+_hooked = False
 
 
 def _after_fork_in_child():
     global _lock
     _lock = threading.Lock()  # a thread of the parent may have held it; the child starts its own agent afresh
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def breakpoint(*args, **kws):
@@ -40,7 +37,12 @@ def breakpoint(*args, **kws):
 
 def _start():
     """Start the agent the environment describes, once per process; the server, or None (reported) on failure."""
-    global _failed
+    global _failed, _hooked
+    if not _hooked and hasattr(os, "register_at_fork"):
+        # only from the first start on can a thread hold the lock at a fork (`import longreach` alone costs a
+        # forked child nothing)
+        _hooked = True
+        os.register_at_fork(after_in_child=_after_fork_in_child)
     with _lock:
         if _failed or breakhook.current_server() is not None:
             return breakhook.live_server()  # None at the end of the program: breakpoint() does nothing then

@@ -26,6 +26,7 @@ from longreach.errors import LongreachError
 from longreach.job import config as job_config
 from longreach.job.link import Link
 from longreach.job.relay import Relay
+from longreach.wire.connection import drop_inherited
 
 __all__ = ["Gateway"]
 
@@ -118,13 +119,11 @@ class Gateway(object):
     def forget(self):
         """In a forked child: drop the inherited descriptors; the files belong to the root."""
         self._closing = True
-        try:
-            self._listener.close()
-        except OSError:
-            pass
-        for process in list(self._processes.values()):
-            process.link.forget()
-        self._processes = {}
+        drop_inherited(self._listener)
+        if self._processes:
+            for process in list(self._processes.values()):
+                process.link.forget()
+            self._processes = {}
         self._lock = threading.Lock()
 
     # ---- waking the job -------------------------------------------------------------------------------------------

@@ -154,6 +154,7 @@ def _rearm():
 def pausing(owner, on):
     """While some tracer pauses every thread, a false condition compiled into a function calls its hook too (with
     PASSING), so that a thread that traces nothing (PyPy) stops at such a line as at an unconditional one."""
+    _hook_forks()
     with _lock:
         if on:
             _pausers.add(owner)
@@ -270,6 +271,7 @@ def _interrupt(ev):
 
 def want(owner, on):
     """Some tracer (`owner`) has conditions or log messages (on) or none any more: the watchdog runs while any has."""
+    _hook_forks()
     with _lock:
         if on:
             _owners.add(owner)
@@ -287,6 +289,17 @@ def want(owner, on):
     watch.stop()
 
 
+_hooked = []
+
+
+def _hook_forks():
+    """The state above changes only through want() and pausing(), so the fork hook is registered there, the first
+    time: the forked children of a process where no session has used the watchdog pay nothing for it."""
+    if not _hooked and hasattr(os, "register_at_fork"):
+        _hooked.append(True)
+        os.register_at_fork(after_in_child=_after_fork)
+
+
 def _after_fork():
     # the watchdog thread is gone in a fork child; the child's own session starts its own
     global _lock
@@ -298,9 +311,6 @@ def _after_fork():
     ARMED.on = False
     ARMED_LIST[:] = []
 
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
 
 
 _agent_files = {}

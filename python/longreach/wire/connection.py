@@ -9,6 +9,7 @@ All calls into the socket (and so into OpenSSL, whose objects must not be used b
 """
 
 import errno
+import os
 import select
 import socket
 import ssl
@@ -19,7 +20,7 @@ from longreach import log
 from longreach.errors import LongreachError, error_body
 from longreach.wire import framing as wire
 
-__all__ = ["Connection", "format_peer"]
+__all__ = ["Connection", "format_peer", "drop_inherited"]
 
 _wire_log = log.get_logger("wire")
 _log = log.get_logger("server")
@@ -32,6 +33,19 @@ LINGER_BYTES = 1 << 20
 _WOULD_BLOCK = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError)
 MAX_PENDING_REQUESTS = 16  # requests before authenticating; their answers fit in any socket buffer
 _GATE_READS = 16
+
+
+def drop_inherited(sock):
+    """In a forked child: close its copy of a socket the parent keeps using (no shutdown, so the parent's stays as
+    it was), touching nothing but the socket object. None is ignored."""
+    if sock is None:
+        return
+    try:
+        fd = sock.detach()
+        if fd >= 0:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def format_peer(address):

@@ -16,7 +16,7 @@ from longreach import log, processinfo
 from longreach._threads import start_agent_thread
 from longreach.errors import LongreachError, error_body
 from longreach.wire import auth
-from longreach.wire.connection import Connection, format_peer
+from longreach.wire.connection import Connection, drop_inherited, format_peer
 from longreach.wire.framing import DEFAULT_BODY_LIMIT
 from longreach.wire.pending import Admission, Gate
 from longreach.wire.throttle import Throttle
@@ -167,20 +167,19 @@ class Server(object):
         if self.dialer is not None:
             self.dialer.after_fork_in_child()
         sessions = []
-        for conn in list(self._connections):
-            session = conn.state.pop("session", None)
-            if session is not None:
-                sessions.append(session)
-            conn.forget()
-        self._connections = set()
+        if self._connections:  # (an idle server has none: every object a fork child touches costs it a page)
+            for conn in list(self._connections):
+                session = conn.state.pop("session", None)
+                if session is not None:
+                    sessions.append(session)
+                conn.forget()
+            self._connections = set()
         self._attached = None
         self._gate.forget()
-        for sock in [self._listener] + list(self._wake or ()):
-            if sock is not None:
-                try:
-                    sock.close()
-                except OSError:
-                    pass
+        drop_inherited(self._listener)
+        if self._wake is not None:
+            drop_inherited(self._wake[0])
+            drop_inherited(self._wake[1])
         for session in sessions:
             try:
                 session.close()
