@@ -6,7 +6,7 @@
 //                 CHILDREN, the latter read from /proc/self/stat; CLK_TCK in the environment, else 100)
 //   step          forks one child; both call tick() forever (the bench steps in one or the other)
 //   child WORK | child-step   what a forked child runs
-//   linger MS     lives MS milliseconds doing nothing, then ends (a child that outlives the join delay)
+//   linger MS     lives MS milliseconds doing nothing, then ends (a child of an awake job: one that joins it)
 //   root          under the agent: prints {"job": LONGREACH_JOB, "nodeOptions": NODE_OPTIONS} and idles (the job whose
 //                 children the per-child measurement starts)
 import { fork } from 'node:child_process';
@@ -47,7 +47,7 @@ function jobCpuMs(): number {
 const [mode, a, b] = process.argv.slice(2);
 if (mode === 'child') {
   // in slices of at most 10,000,000 numbers with a turn of the event loop between them, as a process that works
-  // and still serves its events does (so a child that runs past the join delay joins the job)
+  // and still serves its events does (so that, in a job that is awake, it can join the job and answer its gateway)
   for (let left = Number(a); left > 0; left -= SLICE) {
     work(Math.min(SLICE, left));
     await new Promise((resolve) => setImmediate(resolve));

@@ -9,17 +9,20 @@
 //    other work shares the machine, where the wall time does). Linux (/proc/self/stat). Two jobs by default
 //    (BENCH_WORK, a comma-separated list of each child's numbers to add up): children of 20,000,000 (about 20 ms of
 //    work: the job is mostly Node.js starting 17 processes, so it shows the agent's fixed costs) and of
-//    2,000,000,000 (about 2 s each: processes that work, which join the job dormant after their first second).
-// 3. What one child costs: the CPU time of `node job-workload.js child 0` (ends at once) and of `linger 2000` (lives
-//    2 s, so it joins the job after its first second) run plainly, as a child of a running job (its LONGREACH_JOB
-//    and NODE_OPTIONS: the CommonJS hook where require(esm) exists) and the same with `--import` of register.js in
-//    NODE_OPTIONS instead (what a Node.js without require(esm) gets), interleaved; medians and means of
-//    BENCH_CHILD_REPS (default 11), and the means' differences from the plain run.
+//    2,000,000,000 (about 2 s each: processes that work; nobody asks for the job, so none of them joins it).
+// 3. What one child costs: the CPU time of `node job-workload.js child 0` (ends at once, in a job nobody has asked
+//    for: it never joins) and of `linger 2000` (lives 2 s in a job that is awake: this bench makes the job's `awake`
+//    file, as a client's first listing would, so it joins the job, dormant, at its start) run plainly, as a child
+//    of a running job (its LONGREACH_JOB and NODE_OPTIONS: the CommonJS hook where require(esm) exists) and the same
+//    with `--import` of register.js in NODE_OPTIONS instead (what a Node.js without require(esm) gets),
+//    interleaved; medians and means of BENCH_CHILD_REPS (default 11), and the means' differences from the plain
+//    run.
 // BENCH_STEPS (default 200) and BENCH_REPS (default 5) set the sizes; BENCH_ONLY=relay, idle or child runs one part.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connect, listProcesses } from '../../src/client/index.js';
 
@@ -166,10 +169,15 @@ async function childBench(): Promise<void> {
       ['member', { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: nodeOptions }],
       ['import', { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: `--import=${pathToFileURL(REGISTER).href}` }],
     ] as const;
-    const runs = { 'child 0': ['child', '0'], 'linger 2000': ['linger', '2000'] };
+    // each run with the job asleep (nobody asked for it: a child never joins) or awake (its `awake` file, which the
+    // root's gateway makes when a client first asks for the job: a child joins at its start)
+    const awake = join(dirname((JSON.parse(job) as { socket: string }).socket), 'awake');
+    const runs = { 'child 0': { args: ['child', '0'], woken: false }, 'linger 2000': { args: ['linger', '2000'], woken: true } };
     const cpu = new Map<string, number[]>();
     for (let i = 0; i < reps; i++) {
-      for (const [name, args] of Object.entries(runs)) {
+      for (const [name, { args, woken }] of Object.entries(runs)) {
+        if (woken) writeFileSync(awake, '', { mode: 0o600 });
+        else rmSync(awake, { force: true });
         for (const [kind, env] of kinds) {
           const before = childrenCpuMs();
           const r = spawnSync(process.execPath, [WORKLOAD, ...args], { env, stdio: 'ignore' });
@@ -182,6 +190,7 @@ async function childBench(): Promise<void> {
     const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
     console.log(`CPU time of one child process, median and mean of ${reps} (clock ticks of ${(1000 / Number(CLK_TCK)).toFixed(0)} ms: the mean is good to a tick / ${reps}):`);
     console.log(`  NODE_OPTIONS of the job: ${nodeOptions.replace(/(?<=[="])[^="]*\/dist\//g, '.../dist/')}`);
+    console.log('  child 0: a job nobody has asked for (the child does not join); linger 2000: the job awake (it joins at its start)');
     for (const name of Object.keys(runs)) {
       const [plain, member, imported] = kinds.map(([kind]) => cpu.get(`${name} ${kind}`)!);
       const figure = (xs: number[]): string => `${median(xs).toFixed(0)} / ${mean(xs).toFixed(1)} ms (+${(mean(xs) - mean(plain!)).toFixed(1)})`;

@@ -21,11 +21,12 @@
 
 import { existsSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
-import { JOB_ENV, JOIN_DELAY_MS, attachedFlag, decodeJob, type JobConfig } from './job/config.js';
+import { JOB_ENV, attachedFlag, decodeJob, whenAwake, type JobConfig } from './job/config.js';
 
 // The agent itself is imported only where it starts: a worker thread of the program, or a child whose root does not
 // follow children, loads nothing more than this file and job/config.js (with job/variable.cjs). A child of a job with nobody debugging the
-// whole job joins it only once it has run for JOIN_DELAY_MS (a timer that never keeps it alive): a short-lived
+// whole job joins it only once the job is awake (a client has asked for it: job/variable.cts whenAwake looks for its
+// `awake` file every AWAKE_POLL_MS, on a timer that never keeps the process alive): in a job nobody asks for, a
 // child costs no more than this file (docs/performance-jobs.md, Node.js).
 
 // Once per process, even when two copies of the package are imported (an inherited NODE_OPTIONS and a --import);
@@ -40,7 +41,7 @@ if (job && job.root !== process.pid) {
   // its breakpoints, while a client debugs the whole job
   const config = job.kind === 'join' ? job.config : null;
   if (config && existsSync(attachedFlag(config))) (await import('./api.js')).joinJob(config);
-  else if (config) setTimeout(() => void joinLater(config), JOIN_DELAY_MS).unref();
+  else if (config) whenAwake(config, () => void joinLater(config));
 } else if (first) {
   const { LongreachError } = await import('../protocol/errors.js');
   const { enableAttach, waitForAttach } = await import('./api.js');

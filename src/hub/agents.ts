@@ -179,7 +179,9 @@ export class AgentRegistry {
     const requester = new Requester(conn, `the agent at ${conn.peer}`);
     let info: ProcessInfo;
     try {
-      info = await requester.request<ProcessInfo>('longreach/processInfo', {}, LIST_TIMEOUT_MS);
+      // wake: false: registering the agent is not a client asking for its job, so a job's root lists without waking
+      // the job (its children join only once a client lists or selects through the hub: list(), route())
+      info = await requester.request<ProcessInfo>('longreach/processInfo', { wake: false }, LIST_TIMEOUT_MS);
       if (!Number.isInteger(info?.pid)) throw new LongreachError('LR_BAD_MESSAGE', 'processInfo without a pid');
     } catch (err) {
       log('hub', `agent at ${conn.peer} gave no process information: ${(err as Error).message}`);

@@ -37,8 +37,11 @@ export interface JobRelay {
 
 /** A job's gateway, plugged in by the agent (docs/protocol.md 5.3): the other processes this address reaches. */
 export interface GateJob {
-  /** The listing's answer from this process's own: with `processes` once the job has other processes. */
-  processInfo(own: ProcessInfo): ProcessInfo | Promise<ProcessInfo>;
+  /**
+   * The listing's answer from this process's own: with `processes` once the job has other processes. `wake` false:
+   * list without waking the job (a hub registering this agent, not a client asking for the job).
+   */
+  processInfo(own: ProcessInfo, wake: boolean): ProcessInfo | Promise<ProcessInfo>;
   /** Opens a session with process `pid` (not this one) for a client; rejects with LR_NO_SUCH_PROCESS outside the job. */
   select(pid: number, client: JobClient): Promise<{ capabilities: Record<string, unknown>; relay: JobRelay }>;
 }
@@ -182,7 +185,8 @@ export class Gate {
         return this.#disconnect(args);
       case 'longreach/processInfo':
         this.#requireAuth();
-        return this.#shared.job ? this.#shared.job.processInfo(this.#shared.processInfo(this.#attachedInfo())) : this.#shared.processInfo(this.#attachedInfo());
+        // {"wake": false}: a hub registering this agent, not a client asking for the job (docs/protocol.md 5.3)
+        return this.#shared.job ? this.#shared.job.processInfo(this.#shared.processInfo(this.#attachedInfo()), args.wake !== false) : this.#shared.processInfo(this.#attachedInfo());
       case 'longreach/selectProcess':
         this.#requireAuth();
         return this.#selectProcess(args);

@@ -1,9 +1,9 @@
-// A Node.js job with nobody debugging it (docs/protocol.md 5.3): a child that has run a second joins the job
-// dormant (src/agent-node/job/dormant.cts), listed with its label but with no agent worker thread; the first client
-// that selects it (?pid=) wakes it, and it stops at its breakpoints as any member does. One busy in synchronous code
-// cannot wake until it yields: ?pid= says so, and works once it has; one nobody asks for starts its worker by itself
-// once it has run LONGREACH_JOB_WAKE seconds (default 60; 10 here), so a process stuck later in its life can still
-// be attached.
+// A Node.js job with nobody debugging it (docs/protocol.md 5.3): once a client has asked for the job (here the first
+// listing) a child joins it dormant (src/agent-node/job/dormant.cts), listed with its label but with no agent worker
+// thread; the first client that selects it (?pid=) wakes it, and it stops at its breakpoints as any member does. One
+// busy in synchronous code cannot wake until it yields: ?pid= says so, and works once it has; one nobody selects
+// starts its worker by itself once it has run LONGREACH_JOB_WAKE seconds (default 60; 10 here), so a process stuck
+// later in its life can still be attached.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,10 +1,10 @@
 // The hook a Node.js job's children load before their own code (docs/protocol.md 5.3; src/agent-node/job/hook.cts,
 // `--require` in NODE_OPTIONS where require(esm) exists): a CommonJS child started while a client is attached to
 // the whole job is held and stops on its very first line (the synchronous join); with nobody attached it joins
-// after its first second (import() from the hook) and a worker thread it starts never joins by itself; a
-// grandchild started through a shell (child_process.exec) joins under its parent; the inherited hook and an explicit
-// `--import longreach/register` (another copy) start one agent. Neither the secret nor the job's token is on a
-// command line or in NODE_OPTIONS.
+// once a client has asked for the job (a listing: the hook looks for the job's `awake` file) and a worker thread it
+// starts never joins by itself; a grandchild started through a shell (child_process.exec) joins under its parent;
+// the inherited hook and an explicit `--import longreach/register` (another copy) start one agent. Neither the
+// secret nor the job's token is on a command line or in NODE_OPTIONS.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -43,12 +43,12 @@ test('job session (Node.js): a CommonJS child started after attach is held and s
   assert.equal(await job.exited, 0, job.stderr());
 });
 
-test('job (Node.js), nobody attached: a CommonJS child joins after its first second, its worker thread never does; ?pid= stops it', { timeout: 60_000 }, async (t) => {
+test('job (Node.js), nobody attached: a CommonJS child joins once the job is listed, its worker thread never does; ?pid= stops it', { timeout: 60_000 }, async (t) => {
   const job = await startNodeJob(t, 'cjs');
   const rows = await waitForRows(job.port, (r) => r.length >= 2);
   assert.deepEqual(rows.map((r) => r.label), ['', 'cjs-child.cjs'], JSON.stringify(rows));
   assertNoSecrets(rows, job.child.pid!);
-  await new Promise((resolve) => setTimeout(resolve, 1500)); // the worker thread has lived past the join delay
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // the job is awake: a worker thread would have joined by now
   assert.deepEqual((await listJob(job.port)).map((r) => r.pid), rows.map((r) => r.pid));
   const child = rows[1]!;
   const r = await attachBatch(child.target, 'p process.pid\n', ['--break', `${CJS}:${cjsLine('poll')}`]);
@@ -99,7 +99,7 @@ test('job (Node.js): an inherited hook and an explicit --import of another copy 
   const exited = new Promise((resolve) => child.on('exit', resolve));
   t.after(() => child.kill('SIGKILL'));
   const rows = await waitForRows(job.port, (r) => r.some((row) => row.pid === child.pid));
-  await new Promise((resolve) => setTimeout(resolve, 1500)); // both copies would have joined by now
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // the job is awake: both copies would have joined by now
   const mine = (await listJob(job.port)).filter((r) => r.pid === child.pid);
   assert.deepEqual(mine.map((r) => r.label), [''], JSON.stringify(rows));
   job.stop();

@@ -168,7 +168,7 @@ test('LONGREACH_SUBPROCESS=0: children run without the agent, unlisted and never
   while (childrenOf(job.child.pid!).length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   const kids = childrenOf(job.child.pid!);
   assert.equal(kids.length, 3);
-  await new Promise((resolve) => setTimeout(resolve, 1000)); // long enough for a child to join, were it following
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // the children's hooks have run (the listing wakes a following job's children, and waits for them)
   const rows = await listJob(job.port);
   assert.equal(rows.length, 1, JSON.stringify(rows));
   assert.equal(rows[0]!.pid, job.child.pid);

@@ -1,13 +1,14 @@
 // The Node agent's job pieces that need no process (docs/protocol.md 5.3): what LONGREACH_JOB says, NODE_OPTIONS,
-// labels, the hold, LONGREACH_SUBPROCESS, and the numbering of a job session's ids.
+// labels, the hold, LONGREACH_SUBPROCESS, the numbering of a job session's ids, and a child's wait for the job to wake.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { decodeJob, encodeJob, encodeOff, holdSeconds, hookFlag, nodeLabel, requireEsmSilently, wakeSeconds, withHook } from '../../src/agent-node/job/config.js';
+import { AWAKE_POLL_MS, attachedFlag, awakeFlag, decodeJob, encodeJob, encodeOff, holdSeconds, hookFlag, nodeLabel, requireEsmSilently, wakeSeconds, whenAwake, withHook } from '../../src/agent-node/job/config.js';
 import { inward, join, outward, routeOf, split } from '../../src/agent-node/job/ids.js';
 import { configFromEnv } from '../../src/agent-node/register-config.js';
 
@@ -94,4 +95,47 @@ test('a hook path with a space, a quote and a backslash reaches a real Node.js c
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write("program ran\\n")'], { env: { ...process.env, NODE_OPTIONS: withHook('--max-old-space-size=200', hookFlag(true, file, 'file:///unused')) }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, `hook ran: ${file}\nprogram ran\n`);
+});
+
+test('a child waits for the job to wake: the awake flag next to the gateway\'s socket, looked for at once, then every AWAKE_POLL_MS until it appears or the job is gone', async (t) => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const dir = mkdtempSync(joinPath(tmpdir(), 'lr-awake-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = joinPath(dir, 'gw');
+  const flag = joinPath(dir, 'awake');
+  assert.equal(awakeFlag({ socket }), flag);
+  assert.equal(attachedFlag({ socket }), joinPath(dir, 'attached'));
+  assert.equal(AWAKE_POLL_MS, 250);
+  writeFileSync(socket, ''); // (stands for the gateway's socket)
+  let calls = 0;
+  whenAwake({ socket }, () => (calls += 1));
+  await sleep(3 * AWAKE_POLL_MS);
+  assert.equal(calls, 0, 'joined a job nobody asked for');
+  writeFileSync(flag, '');
+  const woke = performance.now();
+  while (calls === 0 && performance.now() - woke < 5_000) await sleep(10);
+  assert.equal(calls, 1);
+  await sleep(3 * AWAKE_POLL_MS);
+  assert.equal(calls, 1, 'joined twice');
+  whenAwake({ socket }, () => (calls += 1));
+  assert.equal(calls, 2, 'an awake job is joined at once');
+  // the job gone (its folder goes with the root): the looks stop
+  rmSync(flag);
+  let late = 0;
+  whenAwake({ socket }, () => (late += 1));
+  rmSync(socket);
+  await sleep(2 * AWAKE_POLL_MS);
+  writeFileSync(flag, '');
+  await sleep(3 * AWAKE_POLL_MS);
+  assert.equal(late, 0, 'still looking after the job had gone');
+  // the timer never keeps a process alive: a child that waits ends when its program does
+  writeFileSync(socket, '');
+  rmSync(flag);
+  const variable = fileURLToPath(new URL('../../src/agent-node/job/variable.cjs', import.meta.url));
+  const program = `require(${JSON.stringify(variable)}).whenAwake({ socket: ${JSON.stringify(socket)} }, () => console.log('joined'))`;
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.ok(performance.now() - started < 10_000);
 });

@@ -11,7 +11,7 @@
 
 import { DEFAULT_HOLD, DEFAULT_WAKE, MAX_WAKE, VERSION, type JobConfig } from './variable.cjs';
 
-export { DEFAULT_HOLD, JOB_ENV, JOIN_DELAY_MS, VERSION, attachedFlag, decodeJob, nodeLabel, processLabel, requireEsmSilently, type JobConfig, type JobVariable } from './variable.cjs';
+export { AWAKE_POLL_MS, DEFAULT_HOLD, JOB_ENV, VERSION, attachedFlag, awakeFlag, decodeJob, nodeLabel, processLabel, requireEsmSilently, whenAwake, type JobConfig, type JobVariable } from './variable.cjs';
 
 export const HOLD_ENV = 'LONGREACH_JOB_HOLD';
 export const WAKE_ENV = 'LONGREACH_JOB_WAKE';

@@ -34,7 +34,7 @@ export interface DormantOptions {
 }
 
 /**
- * A child of a Node.js root's job with nobody debugging the whole job, after its first second (job/hook.cts,
+ * A child of a Node.js root's job with nobody debugging the whole job, once the job is awake (job/hook.cts,
  * register.ts): join dormant, loading nothing more than this module; the agent (api.js) only when it wakes.
  */
 export function joinDormant(config: JobConfig): void {

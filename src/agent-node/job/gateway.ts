@@ -8,15 +8,23 @@
 // within a few seconds. Nothing of the job listens on an outside address but the root's server. Two kinds of
 // connection come in: `control`, one per process for its whole life (its end is the process's end), and
 // `session`, a process opening the session the gateway asked it for.
+//
+// A child that has not called the agent joins only once the job is awake: the first time a client asks for the job
+// (a listing, a `?pid=` selection, an attach to the whole job) the gateway makes the `awake` file in its folder
+// (wake()), which such children look for every AWAKE_POLL_MS (job/variable.cts whenAwake); a job nobody asks for
+// costs its children nothing more. Just after that first wake a listing or a selection waits a little (settle())
+// for the processes joining because of it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LongreachError } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
 import type { ProcessInfo } from '../../protocol/process-info.js';
 import type { DebugSessionHandler, GateJob, JobClient, SessionContext } from '../../server/gate.js';
+import { awakeFlag } from './config.js';
 import { JobSession, type Member } from './job-session.js';
 import { Link, type JobMessage } from './link.js';
 import { Relay } from './relay.js';
@@ -25,6 +33,13 @@ const HELLO_TIMEOUT_MS = 5_000;
 const OPEN_TIMEOUT_MS = 5_000;
 const INFO_TIMEOUT_MS = 1_000;
 const MAX_LINKS = 4096;
+/** After the job first wakes, a listing waits at least this long for the processes that join now, */
+const SETTLE_MIN_MS = 400;
+/** ... and then until none has joined for this long, */
+const SETTLE_QUIET_MS = 150;
+/** ... but never longer than this (all three as the Python agent's gateway). */
+const SETTLE_MAX_MS = 2_000;
+const SETTLE_STEP_MS = 30;
 
 interface Ask {
   id: number;
@@ -49,6 +64,9 @@ export class Gateway implements GateJob {
   #links = 0;
   #server: Server | null = null;
   #session: JobSession | null = null;
+  /** When a client first asked for the job (wake(); performance.now()), and when a process last registered. */
+  #awakeAt: number | null = null;
+  #lastJoin = 0;
 
   constructor(folder: string, token: string) {
     this.folder = folder;
@@ -93,7 +111,12 @@ export class Gateway implements GateJob {
     return this.#members.get(member.pid) === member;
   }
 
-  async processInfo(own: ProcessInfo): Promise<ProcessInfo> {
+  /** `wake` false: a hub registering the root, not a client asking for the job; the job stays as it is. */
+  async processInfo(own: ProcessInfo, wake: boolean): Promise<ProcessInfo> {
+    if (wake) {
+      this.wake();
+      await this.#settle();
+    }
     const members = this.members();
     if (members.length === 0) return own; // alone, the root lists as any single process does
     const answers = await this.#askAll(members);
@@ -110,6 +133,8 @@ export class Gateway implements GateJob {
   }
 
   async select(pid: number, client: JobClient): Promise<{ capabilities: Record<string, unknown>; relay: Relay }> {
+    this.wake();
+    await this.#settle(() => this.#members.has(pid));
     const member = this.#members.get(pid);
     if (!member || member.helper) {
       throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${this.pids().join(', ')} (see longreach list)`);
@@ -136,11 +161,44 @@ export class Gateway implements GateJob {
     });
   }
 
+  // ---- waking the job -------------------------------------------------------------------------------------------
+  /**
+   * A client asks for the job: from now on its processes join (the `awake` file, never removed: the folder goes with
+   * the root). Until then a child that has not called the agent does not join, so a job nobody looks at costs its
+   * children nothing more than a look at that file now and then.
+   */
+  wake(): void {
+    if (this.#awakeAt !== null) return;
+    try {
+      writeFileSync(awakeFlag({ socket: this.socketPath }), '', { mode: 0o600 });
+    } catch (err) {
+      log('agent', `job gateway: cannot wake the job's processes: ${(err as Error).message}`);
+    }
+    this.#awakeAt = performance.now();
+  }
+
+  /**
+   * Just after the first wake: lets the processes that are joining now do so (at least SETTLE_MIN_MS, then until
+   * none has joined for SETTLE_QUIET_MS, at most SETTLE_MAX_MS after the wake), or less once `until()` holds.
+   * Asynchronous: the event loop serves their hellos meanwhile.
+   */
+  async #settle(until?: () => boolean): Promise<void> {
+    const start = this.#awakeAt;
+    if (start === null) return;
+    for (;;) {
+      const now = performance.now();
+      if (now >= start + SETTLE_MAX_MS || until?.()) return;
+      if (now >= start + SETTLE_MIN_MS && now >= this.#lastJoin + SETTLE_QUIET_MS) return;
+      await sleep(SETTLE_STEP_MS);
+    }
+  }
+
   // ---- a session over the whole job -----------------------------------------------------------------------------
   /** The session of a client that attached to this process without ?pid=: it spans the job. */
   jobSession(context: SessionContext, makeRoot: (context: SessionContext) => DebugSessionHandler): DebugSessionHandler {
     const session = new JobSession(this, context, makeRoot, () => this.#sessionEnded(session));
     this.#session = session;
+    this.wake(); // processes that join from now on are brought into the session as they come
     try {
       writeFileSync(join(this.folder, 'attached'), '', { mode: 0o600 });
     } catch {
@@ -203,6 +261,7 @@ export class Gateway implements GateJob {
     };
     this.#members.set(pid, member);
     this.#seen.add(pid);
+    this.#lastJoin = performance.now();
     old?.link.close(); // the same pid again: an exec; the old image's link is stale
     log('agent', `job: process ${pid} (parent ${member.ppid}) joined${member.helper ? ' as a helper' : member.dormant ? ' dormant' : ''}`);
     this.#watch(member, link);

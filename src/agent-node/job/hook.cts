@@ -6,15 +6,17 @@
 //
 // - LONGREACH_JOB names a job of another process: while a client is attached to the whole job (its `attached` file
 //   exists) join at once, synchronously, held until the session has set this process's breakpoints (require() of
-//   api.js: its module graph has no top-level await); otherwise join once the process has run JOIN_DELAY_MS (an
-//   unref'd timer), never held: dormant under a Node.js root (require() of job/dormant.cjs, no agent worker until
-//   the gateway asks for one), else import() of api.js. A root with following off, or no job at all: nothing.
+//   api.js: its module graph has no top-level await); otherwise join once the job is awake (a client has asked for
+//   it: its `awake` file exists, looked for at its start, then every AWAKE_POLL_MS on an unref'd timer, variable.cts
+//   whenAwake), never held: dormant under a Node.js root (require() of job/dormant.cjs, no agent worker until the
+//   gateway asks for one), else import() of api.js. A job nobody asks for: its children never join. A root with
+//   following off, or no job at all: nothing.
 // - Once per process (the main thread only), with register.ts's guard: an inherited NODE_OPTIONS and an explicit
 //   `--import longreach/register` start one agent. Preloads also run in worker threads; which thread this is, is
 //   asked only when it joins (node:worker_threads costs a few milliseconds to load), so a worker thread never joins.
 
 import { existsSync } from 'node:fs';
-import { JOB_ENV, JOIN_DELAY_MS, attachedFlag, decodeJob, requireEsmSilently, type JobConfig } from './variable.cjs';
+import { JOB_ENV, attachedFlag, decodeJob, requireEsmSilently, whenAwake, type JobConfig } from './variable.cjs';
 
 type Api = typeof import('../api.js');
 type Dormant = typeof import('./dormant.cjs');
@@ -39,9 +41,9 @@ function start(config: JobConfig): void {
     }
     return;
   }
-  setTimeout(() => {
+  whenAwake(config, () => {
     if (mainThread()) joinLater(config, false);
-  }, JOIN_DELAY_MS).unref();
+  });
 }
 
 function joinLater(config: JobConfig, hold: boolean): void {

@@ -3,9 +3,11 @@
 // require() it for next to nothing: loading an ES module there would start the ES module loader in every child. The
 // ES modules take it through job/config.js, which re-exports it.
 //
-// With what a member of a job calls itself (processLabel, also for job/dormant.cjs). Pure apart from reading the
-// environment and processLabel's look at this process.
+// With what a member of a job calls itself (processLabel, also for job/dormant.cjs), and the job folder's flags
+// (attachedFlag, awakeFlag; whenAwake looks for the latter). Pure apart from reading the environment, processLabel's
+// look at this process and whenAwake's at the awake flag.
 
+import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export const JOB_ENV = 'LONGREACH_JOB';
@@ -14,8 +16,8 @@ export const DEFAULT_HOLD = 5;
 /** Seconds a dormant member of a Node.js job runs before it starts its agent worker unasked (LONGREACH_JOB_WAKE). */
 export const DEFAULT_WAKE = 60;
 export const MAX_WAKE = 3600;
-/** How long a Node.js child with nobody debugging the whole job runs before it joins (starts its agent worker). */
-export const JOIN_DELAY_MS = 1000;
+/** How often a Node.js child that has not joined its job yet looks whether the job is awake (awakeFlag, whenAwake). */
+export const AWAKE_POLL_MS = 250;
 
 export interface JobConfig {
   v: 1;
@@ -70,6 +72,29 @@ export const DORMANT = Symbol.for('longreach.dormant');
 /** A file that exists while a client is attached to the whole job: a new process then waits for its breakpoints. */
 export function attachedFlag(config: { socket: string }): string {
   return join(dirname(config.socket), 'attached');
+}
+
+/**
+ * A file that exists once a client has asked for the job (a listing, a `?pid=` selection, an attach to the whole job:
+ * the gateway's wake()), never removed until the job's folder goes: a child that has not called the agent joins only
+ * then, so a job nobody looks at costs its children nothing more than a look at this file now and then.
+ */
+export function awakeFlag(config: { socket: string }): string {
+  return join(dirname(config.socket), 'awake');
+}
+
+/**
+ * Calls `then` once the job is awake (its awakeFlag exists): at once when it is already, else from an unref'd timer
+ * that looks every AWAKE_POLL_MS and never keeps the process alive. The looks stop with the job (its gateway's socket
+ * gone: the root has exited and its folder with it).
+ */
+export function whenAwake(config: { socket: string }, then: () => void): void {
+  const flag = awakeFlag(config);
+  const look = (): void => {
+    if (existsSync(flag)) return then();
+    if (existsSync(config.socket)) setTimeout(look, AWAKE_POLL_MS).unref();
+  };
+  look();
 }
 
 /**
