@@ -356,7 +356,6 @@ class ForkedMembers(unittest.TestCase):
             import os, subprocess, sys, tempfile, time, longreach
             from longreach import api
             longreach.enable_attach("s3cret", ("127.0.0.1", 0))
-            api._server.job.wake()  # as a client's listing does: the job's processes join
             stop = os.path.join(tempfile.mkdtemp(), "stop")
             code = ("import os, time; pid = os.fork()\\n"
                     "if pid == 0:\\n"
@@ -366,7 +365,8 @@ class ForkedMembers(unittest.TestCase):
                     "print(pid, flush=True)\\n"
                     "print(os.waitpid(pid, 0)[1], flush=True)\\n" % stop)
             proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            grandchild = int(proc.stdout.readline())
+            grandchild = int(proc.stdout.readline())  # forked while nobody had asked for the job: before it joined
+            api._server.job.wake()  # as a client's listing does: now the job's processes join
             deadline = time.time() + 20
             while grandchild not in api._server.job.pids() and time.time() < deadline:
                 time.sleep(0.02)
