@@ -4,7 +4,8 @@
                                    prints PORT p and CHILD pid; both spin in spin() until killed
     job_workload.py spin           the child of `relay`
     job_workload.py idle16 [agent] 16 processes (multiprocessing, fork) each doing the same fixed CPU work (JOB_WORK
-                                   rounds, default 1,500,000); prints TIME seconds from the first start to the last end and CPU seconds of the job (with `agent`: under
+                                   rounds, default 1,500,000); prints TIME seconds from the first start to the last
+                                   end, CPU seconds and minor page FAULTS of the job (with `agent`: under
                                    enable_attach, nobody attached)
 """
 
@@ -41,6 +42,13 @@ def job_cpu():
                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
+def job_faults():
+    """Minor page faults of the whole job so far: pages first written, zero-filled, or copied after a fork (what a
+    forked child pays most of its start in, on a machine where a fault is dear)."""
+    return sum(u.ru_minflt for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "relay":
@@ -57,14 +65,15 @@ def main():
             import longreach
             longreach.enable_attach("bench-secret", ("127.0.0.1", 0))
         ctx = multiprocessing.get_context("fork")
-        started, cpu_started = time.perf_counter(), job_cpu()
+        started, cpu_started, faults_started = time.perf_counter(), job_cpu(), job_faults()
         procs = [ctx.Process(target=work, args=(i,)) for i in range(16)]
         for p in procs:
             p.start()
         for p in procs:
             p.join()
         elapsed = time.perf_counter() - started
-        print("TIME %.6f CPU %.6f" % (elapsed, job_cpu() - cpu_started), flush=True)
+        print("TIME %.6f CPU %.6f FAULTS %d" % (elapsed, job_cpu() - cpu_started, job_faults() - faults_started),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
    socket): medians side by side and the difference.
 2. An idle 16-process job (multiprocessing fork, fixed CPU work each) with the agent listening and nobody attached,
    against the same job without the agent: median of the ratio over repetitions, in wall time and in CPU seconds
-   of the whole job (the latter barely moves when other work shares the machine).
+   of the whole job (the latter barely moves when other work shares the machine), and the page faults a process of
+   the job makes without the agent and adds with it (what a short-lived forked child's start mostly costs).
 """
 
 import base64
@@ -26,7 +27,17 @@ from bench import Client, read_line  # noqa: E402
 from longreach.wire import auth  # noqa: E402
 
 WORKLOAD = os.path.join(HERE, "job_workload.py")
-BREAK_LINE = 24
+
+
+def _break_line():
+    with open(WORKLOAD) as source:
+        for number, line in enumerate(source, 1):
+            if "# the step benchmark's breakpoint" in line:
+                return number
+    raise RuntimeError("no breakpoint line in " + WORKLOAD)
+
+
+BREAK_LINE = _break_line()
 
 
 def session(port, pid=None):
@@ -113,7 +124,9 @@ def idle_time(agent, work):
     args = [sys.executable, WORKLOAD, "idle16"] + (["agent"] if agent else [])
     env = dict(os.environ, JOB_WORK=str(work))
     out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True, env=env).stdout.decode()
-    return float(out.split("TIME", 1)[1].split()[0]), float(out.split("CPU", 1)[1].split()[0])
+    return (float(out.split("TIME", 1)[1].split()[0]), float(out.split("CPU", 1)[1].split()[0]),
+            int(out.split("FAULTS", 1)[1].split()[0]))
+
 
 
 def main(argv):
@@ -123,15 +136,19 @@ def main(argv):
     # process pays once shows); 40,000,000 about 2 s (processes that work, as a DataLoader's or a rank's do)
     work = int(argv[argv.index("--work") + 1]) if "--work" in argv else 1500000
     direct, relayed = relay_figures(steps)
-    ratios, cpu_ratios = [], []
+    ratios, cpu_ratios, plain_faults, extra_faults = [], [], [], []
     for _ in range(reps):  # none, agent, none: the agent's run is compared with the mean of its neighbours
         before, with_agent, after = idle_time(False, work), idle_time(True, work), idle_time(False, work)
         ratios.append(with_agent[0] / ((before[0] + after[0]) / 2))
         cpu_ratios.append(with_agent[1] / ((before[1] + after[1]) / 2))
+        plain_faults.append((before[2] + after[2]) / 2 / 16)
+        extra_faults.append(with_agent[2] / 16 - plain_faults[-1])
     result = {"python": sys.version.split()[0], "implementation": sys.implementation.name,
               "stepDirectMs": round(direct, 3), "stepRelayMs": round(relayed, 3),
               "relayCostMs": round(relayed - direct, 3), "idle16Ratio": round(statistics.median(ratios), 3),
-              "idle16CpuRatio": round(statistics.median(cpu_ratios), 3), "idle16Work": work}
+              "idle16CpuRatio": round(statistics.median(cpu_ratios), 3), "idle16Work": work,
+              "idle16FaultsPerProcess": round(statistics.median(plain_faults), 1),
+              "idle16ExtraFaultsPerProcess": round(statistics.median(extra_faults), 1)}
     if "--json" in argv:
         print(json.dumps(result))
         return
@@ -143,6 +160,9 @@ def main(argv):
           "child)" % (result["idle16Ratio"], reps, work))
     print("                    CPU time of the job %8.3fx     (the same, counted in CPU seconds: steadier on a busy "
           "machine)" % result["idle16CpuRatio"])
+    print("  page faults of a process, none / +agent %6.1f / %+.1f  (medians; the job's minor faults over its 16 "
+          "processes: where a forked child's start goes)" % (result["idle16FaultsPerProcess"],
+                                                              result["idle16ExtraFaultsPerProcess"]))
 
 
 if __name__ == "__main__":
