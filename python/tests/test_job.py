@@ -64,7 +64,7 @@ class Labels(unittest.TestCase):
         self.assertEqual(config.label({}, {"multiprocessing.process": multiprocessing.process}), "")
 
     def test_an_exec_is_told_by_the_pid_the_last_program_left(self):
-        # (a program that execs in its first second never joined: the gateway cannot tell it from a new process)
+        # (a program that execs before it joined: the gateway cannot tell it from a new process)
         self.addCleanup(config._image.update, {"execd": False})
         me = str(os.getpid())
         for inherited, execd in ((None, False), (str(os.getpid() + 1), False), (me, True)):

@@ -152,9 +152,9 @@ def mark_image(environ=None, forked=False):
     """In a process of the job, before its program (a new interpreter, or a fork child: `forked`): whether this pid
     ran another program of the job before (os.exec*: the variable then names this very pid; a child inherits its
     parent's), which label() says when nothing else does; then name this pid for a program it may exec next. A
-    process that execs before it joined (its first second) is known for what it is only this way. The variable is
-    set in the process's environment block only (os.putenv): exec and child processes get it, os.environ does not
-    show it (and a fork child, surely not an exec, spends nothing more)."""
+    process that execs before it joined (nobody had asked for the job yet) is known for what it is only this way.
+    The variable is set in the process's environment block only (os.putenv): exec and child processes get it,
+    os.environ does not show it (and a fork child, surely not an exec, spends nothing more)."""
     pid = os.getpid()
     if forked:
         _image["execd"] = False
