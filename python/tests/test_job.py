@@ -6,6 +6,8 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -90,6 +92,12 @@ class GatewayDoor(unittest.TestCase):
         self.gateway.start()
         self.addCleanup(self.gateway.close)
 
+    def a_child_process(self):
+        """A real child of this process (the gateway waits for joins only when its process has children)."""
+        sleeper = subprocess.Popen(["sleep", "30"])
+        self.addCleanup(sleeper.wait)
+        self.addCleanup(sleeper.kill)
+
     def dial(self):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(self.gateway.socket_path)
@@ -146,6 +154,7 @@ class GatewayDoor(unittest.TestCase):
         # listing that made the file shows it, and so does a ?pid= selection of a process not joined yet.
         awake = os.path.join(self.gateway.folder, "awake")
         self.assertFalse(os.path.exists(awake))
+        self.a_child_process()
         links = []
 
         def waiting_child(pid):
@@ -166,8 +175,28 @@ class GatewayDoor(unittest.TestCase):
         self.assertTrue(os.path.exists(awake))
         self.assertEqual([p["pid"] for p in info["processes"]], [os.getpid(), 4243, 4244])
 
+    def test_a_process_without_children_lists_without_settling(self):
+        # nobody can be joining a job whose root has no child process: its first listing does not wait for joins
+        # (asked in a fresh process: this one may still have children of earlier tests)
+        code = ("import subprocess, time\n"
+                "from longreach.job import gateway\n"
+                "door = gateway.Gateway(lib=None); door.start()\n"
+                "waits = []\n"
+                "real = time.sleep\n"
+                "time.sleep = lambda s: (waits.append(s), real(s))\n"
+                "door.process_info({'pid': 1})\n"
+                "alone = (gateway.has_children(), len(waits))\n"
+                "child = subprocess.Popen(['sleep', '30'])\n"
+                "door._awake_at = None; door.process_info({'pid': 1})\n"
+                "print(alone[0], alone[1], gateway.has_children(), len(waits) > 0)\n"
+                "child.kill(); child.wait(); door.close()\n")
+        out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, timeout=60,
+                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        self.assertEqual(out.stdout.decode().split(), ["False", "0", "True", "True"])
+
     def test_a_selection_waits_for_the_process_it_woke(self):
         awake = os.path.join(self.gateway.folder, "awake")
+        self.a_child_process()
         found = {}
         real = self.gateway.open_session
         self.gateway.open_session = lambda process, conn: found.setdefault("pid", process.pid) and None

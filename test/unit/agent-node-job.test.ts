@@ -139,3 +139,17 @@ test('a child waits for the job to wake: the awake flag next to the gateway\'s s
   assert.equal(r.stdout, '');
   assert.ok(performance.now() - started < 10_000);
 });
+
+test('a job\'s root with no child process has nobody to wait for after the wake (hasChildren)', () => {
+  // in a fresh process: this one may have children of other tests
+  const gateway = fileURLToPath(new URL('../../src/agent-node/job/gateway.js', import.meta.url));
+  const code = `const { hasChildren } = await import(${JSON.stringify(gateway)});
+const before = hasChildren();
+const { spawn } = await import('node:child_process');
+const child = spawn('sleep', ['30']);
+await new Promise((resolve) => child.once('spawn', resolve));
+console.log(before, hasChildren());
+child.kill();`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.stdout.trim(), 'false true', r.stderr);
+});

@@ -16,7 +16,7 @@
 // for the processes joining because of it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -184,7 +184,7 @@ export class Gateway implements GateJob {
    */
   async #settle(until?: () => boolean): Promise<void> {
     const start = this.#awakeAt;
-    if (start === null) return;
+    if (start === null || !hasChildren()) return; // (a program with no child process has nobody to wait for)
     for (;;) {
       const now = performance.now();
       if (now >= start + SETTLE_MAX_MS || until?.()) return;
@@ -367,4 +367,14 @@ function digest(text: string): Buffer {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Whether this process has a child process now (Linux: /proc/PID/task/TID/children); true when it cannot tell. */
+export function hasChildren(): boolean {
+  try {
+    const tasks = `/proc/${process.pid}/task`;
+    return readdirSync(tasks).some((tid) => readFileSync(`${tasks}/${tid}/children`, 'utf8').trim() !== '');
+  } catch {
+    return true;
+  }
 }
