@@ -76,8 +76,8 @@ interface SocketRow {
   state: string;
 }
 
-/** The TCP sockets (IPv4 and IPv6) a process holds, from /proc: its fds' socket inodes looked up in /proc/net/tcp*. */
-export function tcpSocketsOf(pid: number): SocketRow[] {
+/** The inodes of the sockets a process holds, from its fds in /proc. */
+export function socketInodesOf(pid: number): Set<string> {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -87,6 +87,12 @@ export function tcpSocketsOf(pid: number): SocketRow[] {
       // the fd closed meanwhile
     }
   }
+  return inodes;
+}
+
+/** The TCP sockets (IPv4 and IPv6) a process holds, from /proc: its fds' socket inodes looked up in /proc/net/tcp*. */
+export function tcpSocketsOf(pid: number): SocketRow[] {
+  const inodes = socketInodesOf(pid);
   const rows: SocketRow[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {

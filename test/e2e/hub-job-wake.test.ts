@@ -6,40 +6,20 @@
 // job's root that it registers.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { trackChild, type Tracked } from '../helpers/child.js';
+import type { Tracked } from '../helpers/child.js';
 import { freePort, runCli } from '../helpers/cli.js';
-import { jobInterpreters } from '../helpers/job.js';
+import { jobInterpreters, spawnJobGroup } from '../helpers/job.js';
 import { childrenOf, NODE_JOB, procOf } from '../helpers/node-job.js';
 import { ROOT } from '../helpers/paths.js';
-import { HUB_SECRET, REGISTER, startHubProcess, until } from './hub-helpers.js';
+import { HUB_SECRET, REGISTER, socketInodesOf, startHubProcess, until } from './hub-helpers.js';
 
 const PY_JOB = 'test/fixtures/python/job/job.py';
 const ENV = { LR_HUB_CLIENT: HUB_SECRET };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** `argv` dialing the hub in its own process group, killed whole after the test; JOB_STOP_FILE ends its children. */
-function startRoot(t: TestContext, argv: string[], env: NodeJS.ProcessEnv): Tracked {
-  const dir = mkdtempSync(join(tmpdir(), 'lr-hub-wake-'));
-  const stopFile = join(dir, 'stop');
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, JOB_STOP_FILE: stopFile, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const tracked = trackChild(t, child);
-  t.after(() => {
-    writeFileSync(stopFile, '');
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return tracked;
-}
 
 /** The job's gateway socket, from LONGREACH_JOB in the environment of the root's one child that has it. */
 async function gatewaySocket(root: number): Promise<{ child: number; socket: string }> {
@@ -58,15 +38,7 @@ async function gatewaySocket(root: number): Promise<{ child: number; socket: str
 
 /** How many connections the root's gateway holds (processes that joined): its accepted sockets on `socket`. */
 function gatewayLinks(root: number, socket: string): number {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${root}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${root}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
+  const inodes = socketInodesOf(root);
   // /proc/net/unix: Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 is the listening socket
   const rows = readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/));
   return rows.filter((r) => r[7] === socket && inodes.has(r[6]!) && r[3] !== '00010000').length;
@@ -109,12 +81,12 @@ async function registeredAsleep(t: TestContext, start: (hubPort: number) => Trac
 }
 
 test('a Node.js root registered by a hub: the job stays asleep until a client lists through the hub', { timeout: 60_000 }, async (t) => {
-  await registeredAsleep(t, (port) => startRoot(t, [process.execPath, '--import', REGISTER, NODE_JOB, 'fork'], { LONGREACH_CONNECT: `127.0.0.1:${port}`, LONGREACH_SECRET: HUB_SECRET }));
+  await registeredAsleep(t, (port) => spawnJobGroup(t, [process.execPath, '--import', REGISTER, NODE_JOB, 'fork'], { LONGREACH_CONNECT: `127.0.0.1:${port}`, LONGREACH_SECRET: HUB_SECRET }));
 });
 
 for (const py of jobInterpreters()) {
   test(`a Python root (${py.label}) registered by a hub: the job stays asleep until a client lists through the hub`, { timeout: 60_000 }, async (t) => {
-    await registeredAsleep(t, (port) => startRoot(t, [py.exe, '-m', 'longreach', '--connect', `127.0.0.1:${port}`, '--secret-env', 'LR_TEST_SECRET', PY_JOB, 'script'], {
+    await registeredAsleep(t, (port) => spawnJobGroup(t, [py.exe, '-m', 'longreach', '--connect', `127.0.0.1:${port}`, '--secret-env', 'LR_TEST_SECRET', PY_JOB, 'script'], {
       LR_TEST_SECRET: HUB_SECRET, PYTHONPATH: join(ROOT, 'python'), PYTHONDONTWRITEBYTECODE: '1',
     }));
   });

@@ -44,17 +44,14 @@ export interface Job extends Tracked {
   stop(): void;
 }
 
-/** `python -m longreach --listen ... script args` in its own process group; everything in it is killed after the test. */
-export async function startJob(t: TestContext, python: string, script: string, args: string[] = [], { launcher = [] as string[], env = {} as NodeJS.ProcessEnv } = {}): Promise<Job> {
-  const dir = mkdtempSync(join(tmpdir(), 'lr-job-'));
+/**
+ * `argv` in its own process group, with JOB_STOP_FILE naming a file that ends the job's children once it exists;
+ * after the test the file is made and everything in the group killed.
+ */
+export function spawnJobGroup(t: TestContext, argv: string[], env: NodeJS.ProcessEnv, prefix = 'lr-job-'): Tracked & { stopFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const stopFile = join(dir, 'stop');
-  const port = await freePort();
-  const child = spawn(python, ['-m', 'longreach', '--listen', `127.0.0.1:${port}`, '--secret-env', 'LR_JOB_SECRET', ...launcher, script, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...JOB_SECRET_ENV, PYTHONPATH: join(ROOT, 'python'), JOB_STOP_FILE: stopFile, PYTHONDONTWRITEBYTECODE: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, JOB_STOP_FILE: stopFile, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const tracked = trackChild(t, child);
   t.after(() => {
     writeFileSync(stopFile, '');
@@ -65,8 +62,17 @@ export async function startJob(t: TestContext, python: string, script: string, a
     }
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitForPort(port, child, 30_000);
-  return { ...tracked, port, stopFile, stop: () => writeFileSync(stopFile, '') };
+  return { ...tracked, stopFile };
+}
+
+/** `python -m longreach --listen ... script args` in its own process group; everything in it is killed after the test. */
+export async function startJob(t: TestContext, python: string, script: string, args: string[] = [], { launcher = [] as string[], env = {} as NodeJS.ProcessEnv } = {}): Promise<Job> {
+  const port = await freePort();
+  const job = spawnJobGroup(t, [python, '-m', 'longreach', '--listen', `127.0.0.1:${port}`, '--secret-env', 'LR_JOB_SECRET', ...launcher, script, ...args], {
+    ...JOB_SECRET_ENV, PYTHONPATH: join(ROOT, 'python'), PYTHONDONTWRITEBYTECODE: '1', ...env,
+  });
+  await waitForPort(port, job.child, 30_000);
+  return { ...job, port, stop: () => writeFileSync(job.stopFile, '') };
 }
 
 export interface JobRow {

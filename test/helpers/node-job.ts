@@ -3,15 +3,14 @@
 // job run plainly, and what /proc says about a process. Listing and attaching use test/helpers/job.ts.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { hookFlag, requireEsmSilently } from '../../src/agent-node/job/config.js';
-import { trackChild } from './child.js';
-import { JOB_SECRET_ENV, type Job } from './job.js';
+import { JOB_SECRET_ENV, spawnJobGroup, type Job } from './job.js';
 import { ROOT } from './paths.js';
 import { freePort, waitForPort } from './ports.js';
 
@@ -42,27 +41,12 @@ export function tickLine(): number {
 
 /** `node --import register job.mjs KINDS` listening on a free port, the secret in LONGREACH_SECRET. */
 export async function startNodeJob(t: TestContext, kinds: string, env: NodeJS.ProcessEnv = {}): Promise<Job> {
-  const dir = mkdtempSync(join(tmpdir(), 'lr-node-job-'));
-  const stopFile = join(dir, 'stop');
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', REGISTER, NODE_JOB, kinds], {
-    cwd: ROOT,
-    env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: JOB_SECRET_ENV.LR_JOB_SECRET, JOB_STOP_FILE: stopFile, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const tracked = trackChild(t, child);
-  t.after(() => {
-    writeFileSync(stopFile, '');
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await waitForPort(port, child, 30_000);
-  return { ...tracked, port, stopFile, stop: () => writeFileSync(stopFile, '') };
+  const job = spawnJobGroup(t, [process.execPath, '--import', REGISTER, NODE_JOB, kinds], {
+    LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: JOB_SECRET_ENV.LR_JOB_SECRET, ...env,
+  }, 'lr-node-job-');
+  await waitForPort(port, job.child, 30_000);
+  return { ...job, port, stop: () => writeFileSync(job.stopFile, '') };
 }
 
 /** The job run plainly (no agent), with its stop file already there: every child ticks once and ends. */
