@@ -220,6 +220,39 @@ class GatewayDoor(unittest.TestCase):
             self.gateway.select(types.SimpleNamespace(peer="127.0.0.1:5"), 999999)
         self.assertEqual(caught.exception.code, "LR_NO_SUCH_PROCESS")
 
+    def test_a_process_that_joins_while_attach_brings_in_the_others_is_brought_in_once(self):
+        # attach() brings in the processes there; one that joins meanwhile (the attach woke it) is brought in by its
+        # own join too: the second must not open a second session, which left the child stopped for a closed one
+        from longreach.job.jobsession import JobSession
+        link = self.dial()
+        link.send({"type": "hello", "kind": "control", "token": self.gateway.token, "pid": 4246, "ppid": os.getpid(),
+                   "info": {"pid": 4246, "label": ""}})
+        deadline = time.monotonic() + 5
+        while 4246 not in self.gateway.pids() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process = [p for p in self.gateway.members() if p.pid == 4246][0]
+        asked, release = [], threading.Event()
+
+        def open_session(member, conn):
+            asked.append(member.pid)
+            release.wait(2.0)
+            return None
+
+        self.gateway.open_session = open_session
+        self.addCleanup(delattr, self.gateway, "open_session")
+        session = JobSession(self.gateway, None, types.SimpleNamespace(peer="127.0.0.1:5", ip="127.0.0.1",
+                                                                        is_tls=False))
+        session._announce = False  # attached: processes are joined, not reported
+        first = threading.Thread(target=session.join, args=(process,), daemon=True)
+        first.start()
+        deadline = time.monotonic() + 5
+        while not asked and time.monotonic() < deadline:
+            time.sleep(0.01)
+        session.join(process)
+        self.assertEqual(asked, [4246])
+        release.set()
+        first.join(10)
+
 
 class Orphans(unittest.TestCase):
     def test_a_child_outliving_its_root_drops_its_agent_and_listens_nowhere(self):

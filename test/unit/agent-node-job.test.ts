@@ -153,3 +153,27 @@ child.kill();`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.stdout.trim(), 'false true', r.stderr);
 });
+
+test('job session: a process that joins while attach brings in the others is brought in once', async () => {
+  // the whole-job attach wakes the job, so a child can join while #attach() is bringing in the processes there: the
+  // gateway's join and attach's own must open one session, not two (the second closed the first as an exec's)
+  const { JobSession } = await import('../../src/agent-node/job/job-session.js');
+  const member = { pid: 4246, ppid: process.pid, link: null, capabilities: {}, helper: false, execd: false, info: null, dormant: false, image: null } as unknown as import('../../src/agent-node/job/job-session.js').Member;
+  const asked: number[] = [];
+  let joined: Promise<void> | null = null;
+  let session: InstanceType<typeof JobSession> | null = null;
+  const gateway = {
+    members: () => [member],
+    isMember: () => false,
+    openSession: async (m: typeof member) => { asked.push(m.pid); return null; },
+  };
+  const root = {
+    // the member joins while the root answers attach (what the gateway does when a process joins the job)
+    handle: async (command: string) => { if (command === 'attach') joined = session!.join(member); return {}; },
+    close: () => undefined,
+  };
+  session = new JobSession(gateway, { peer: '127.0.0.1:5', isTls: false, sendEvent: () => true }, () => root, () => undefined);
+  await session.handle('attach', {});
+  await joined;
+  assert.deepEqual(asked, [4246]);
+});

@@ -124,6 +124,7 @@ class JobSession(object):
         self._lock = threading.Lock()
         self._ports = {}                # slot -> ChildPort
         self._by_pid = {}
+        self._brought = {}              # pid -> the process join() took (a new one for the same pid is an exec)
         self._next_slot = 1
         self._seq = 1 << 40             # requests of our own to children; their answers are not the client's
         self._waiting = {}              # private seq -> [event, response]
@@ -241,6 +242,9 @@ class JobSession(object):
             self._report(process)
             return
         with self._lock:
+            if self._brought.get(process.pid) is process:
+                return  # joined (or joining) already: it joined while attach() was bringing in the processes there
+            self._brought[process.pid] = process
             stale = self._by_pid.pop(process.pid, None)
             if stale is not None:  # the same pid again: it exec'd, and the old image's session is gone
                 self._ports.pop(stale.slot, None)

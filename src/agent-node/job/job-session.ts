@@ -133,6 +133,8 @@ export class JobSession implements DebugSessionHandler {
   readonly #ended: () => void;
   readonly #ports = new Map<number, ChildPort>();
   readonly #byPid = new Map<number, ChildPort>();
+  /** The processes join() took (a new one for the same pid is an exec). */
+  readonly #brought = new WeakSet<Member>();
   #nextSlot = 1;
   #attachArgs: Args = {};
   readonly #breakpoints = new Map<string, Args>();
@@ -212,6 +214,9 @@ export class JobSession implements DebugSessionHandler {
     // before attach, attach itself brings in every process there
     if (this.#closed || member.helper || this.#announce === null) return;
     if (this.#announce) return this.#report(member);
+    // joined (or joining) already: it joined while #attach() was bringing in the processes there
+    if (this.#brought.has(member)) return;
+    this.#brought.add(member);
     const stale = this.#byPid.get(member.pid);
     if (stale) {
       // the same pid again (an exec): the old image's session is gone
