@@ -5,8 +5,6 @@ the work; this module keeps the one process-wide server and its lifecycle (exit,
 """
 
 import atexit
-import ipaddress
-import numbers
 import os
 import sys
 import threading
@@ -14,7 +12,6 @@ import threading
 from longreach import breakhook, log
 from longreach.errors import LongreachError
 from longreach.wire.connection import format_peer
-from longreach.wire.dial import start_connect
 from longreach.wire.server import DEFAULT_CAPABILITIES, Server, tls_context
 
 __all__ = ["enable_attach", "wait_for_attach", "is_attached", "break_into_debugger", "register_summary"]
@@ -95,6 +92,7 @@ def _enable_connect(secret, address, certfile, keyfile, redirect_output, connect
             raise LongreachError("LR_ALREADY_ENABLED", "the debug server is already started in this process; "
                                  "call enable_attach() once")
         session_factory, capabilities = _load_session()
+        from longreach.wire.dial import start_connect
         server = start_connect(secret, connect, ca=ca, fingerprint=fingerprint, redirect_output=redirect_output,
                                session_factory=session_factory, capabilities=capabilities)
         _server = server
@@ -150,19 +148,32 @@ def _leave_job():
 
 
 def _load_session():
-    """The debugging half (longreach.session) as the server's session factory and capabilities; without it the
-    server still lists and authenticates, and attach answers LR_UNSUPPORTED."""
+    """The debugging half (longreach.session) as the server's session factory and capabilities. Only the
+    capabilities load now; the session itself loads at the first attach (`longreach.session.DebugSession`), so a
+    program nobody debugs never carries it. When it cannot load, the server still lists and authenticates, and
+    attach answers LR_UNSUPPORTED."""
     try:
         from longreach import session
     except ImportError as err:
         _log.warning("debugging unavailable: cannot import longreach.session: %s", err)
         return None, dict(DEFAULT_CAPABILITIES)
-    return getattr(session, "DebugSession", None), dict(getattr(session, "CAPABILITIES", DEFAULT_CAPABILITIES))
+
+    def new_session(send, peer, options):
+        try:
+            debug_session = session.DebugSession
+        except Exception as err:
+            _log.warning("debugging unavailable: cannot load longreach.session: %r", err)
+            raise LongreachError("LR_UNSUPPORTED", "this agent cannot debug: its session module failed to load "
+                                 "(details in the LONGREACH_LOG=server log)")
+        return debug_session(send, peer, options)
+
+    return new_session, dict(getattr(session, "CAPABILITIES", DEFAULT_CAPABILITIES))
 
 
 def wait_for_attach(timeout=None):
     """Block until a debugger has attached and finished configuration (configurationDone).
     Returns True then, or False when `timeout` seconds passed first."""
+    import numbers
     if timeout is not None and (not isinstance(timeout, numbers.Real) or isinstance(timeout, bool)
                                 or timeout != timeout or timeout < 0):
         raise LongreachError("LR_BAD_OPTION", "timeout must be None or a number of seconds >= 0, got %r"
@@ -297,6 +308,7 @@ def _check_bool(name, value):
 
 def _is_loopback(host):
     try:
+        import ipaddress
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return host == "localhost"

@@ -12,7 +12,6 @@ register hook gives them (src/agent-node/register-config.ts):
 Pure apart from reading the secret file. Every problem is a LongreachError whose message names the variable to fix.
 """
 
-import ipaddress
 import os
 import re
 
@@ -66,6 +65,7 @@ def parse_address(name, text):
 
 def _is_loopback(host):
     try:
+        import ipaddress
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return host == "localhost"

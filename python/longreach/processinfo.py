@@ -2,7 +2,6 @@
 
 import itertools
 import os
-import platform
 import socket
 import struct
 import sys
@@ -43,7 +42,7 @@ def runtime():
 
 
 def _describe_runtime():
-    name = platform.python_implementation()
+    name = {"cpython": "CPython", "pypy": "PyPy"}.get(sys.implementation.name, sys.implementation.name)
     python = _version(sys.version_info)
     pypy = getattr(sys, "pypy_version_info", None)
     if pypy is not None:
@@ -67,7 +66,7 @@ def node_os(platform_name=None):
 
 def node_arch(machine=None, pointer_bits=None):
     """The interpreter's architecture in Node's process.arch vocabulary (x64, arm64, ia32, ...)."""
-    machine = (platform.machine() if machine is None else machine).lower()
+    machine = (os.uname().machine if machine is None else machine).lower()
     bits = struct.calcsize("P") * 8 if pointer_bits is None else pointer_bits
     if machine.startswith("armv8") or machine.startswith("armv9"):
         arch = "arm64" if bits == 64 else "arm"

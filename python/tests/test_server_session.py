@@ -111,6 +111,41 @@ class RealSession(unittest.TestCase):
         self.assertEqual(child.stderr(), "")
         client.expect_closed()
 
+    def test_the_debugging_half_loads_at_the_first_attach(self):
+        # A program nobody debugs carries neither the session nor OpenSSL (hashlib, hmac, ssl) nor tempfile: every
+        # process it forks would copy them. initialize still offers every capability; the first attach loads them.
+        path = os.path.join(self.dir, "lazy.py")
+        with open(path, "w") as f:
+            f.write("import sys\n"
+                    "HEAVY = ('longreach.session.core', 'longreach.tracer', 'ssl', 'hashlib', 'hmac', 'tempfile',"
+                    " 'shutil')\n"
+                    "def loaded():\n"
+                    "    return ' '.join(m for m in HEAVY if m in sys.modules) or '-'\n"
+                    "before = loaded()\n"
+                    "import longreach\n"
+                    "host, port = longreach.enable_attach('s3cret', ('127.0.0.1', 0))\n"
+                    "print(port, before, flush=True)\n"
+                    "print('listening', loaded(), flush=True)\n"
+                    "sys.stdin.readline()\n"
+                    "print('attached', loaded(), flush=True)\n")
+        child = Child("", argv=[sys.executable, path], cwd=self.dir)
+        self.addCleanup(child.kill)
+        port, before = child.line().split(" ", 1)
+        self.assertEqual(child.line(), "listening " + before)
+        client = Client(int(port), timeout=20)
+        self.addCleanup(client.close)
+        init = client.initialize()
+        self.assertTrue(client.authenticate("s3cret", init)["success"])
+        self.assertEqual([f["filter"] for f in init["body"]["exceptionBreakpointFilters"]],
+                         ["raised", "uncaught", "userUnhandled"])
+        self.assertTrue(client.request("attach", {})["success"])
+        self.assertTrue(client.request("configurationDone")["success"])
+        child.send("")
+        self.assertIn("longreach.session.core", child.line().split())
+        self.assertTrue(client.request("disconnect")["success"])
+        self.assertEqual(child.wait(), 0)
+        self.assertEqual(child.stderr(), "")
+
 
 if __name__ == "__main__":
     unittest.main()

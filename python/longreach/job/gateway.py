@@ -1,7 +1,7 @@
 """The job's gateway, in the process the user started: the other processes of the job register here, and a client
 that selected one of them (`?pid=`, docs/protocol.md 5.3) is relayed to it.
 
-The gateway listens on a Unix socket in a private directory (mode 0700, made with mkdtemp), so only the job's user
+The gateway listens on a Unix socket in a private directory (mode 0700), so only the job's user
 can even connect, and every connection must first present the job token (compared in constant time) within a few
 seconds. Nothing of the job listens on an outside address but the root's server. Two kinds of connection come in:
 
@@ -12,11 +12,8 @@ seconds. Nothing of the job listens on an outside address but the root's server.
   client's connection.
 """
 
-import hmac
 import os
-import shutil
 import socket
-import tempfile
 import threading
 import time
 
@@ -26,6 +23,7 @@ from longreach.errors import LongreachError
 from longreach.job import config as job_config
 from longreach.job.link import Link
 from longreach.job.relay import Relay
+from longreach.wire.auth import digests_equal
 from longreach.wire.connection import drop_inherited
 
 __all__ = ["Gateway"]
@@ -55,7 +53,7 @@ class Gateway(object):
     def __init__(self, redirect_output=True, lib=None):
         self.pid = os.getpid()
         self.token = os.urandom(32).hex()
-        self.folder = tempfile.mkdtemp(prefix="longreach-job-")
+        self.folder = _private_folder()
         self.socket_path = os.path.join(self.folder, "gw")
         self.bootdir = job_config.write_bootdir(os.path.join(self.folder, "boot"), lib) if lib else None
         self.redirect_output = redirect_output
@@ -76,7 +74,7 @@ class Gateway(object):
             self._listener.listen(128)
         except OSError:
             self._listener.close()
-            shutil.rmtree(self.folder, ignore_errors=True)
+            _remove_folder(self.folder)
             raise
         self._thread = None
 
@@ -114,7 +112,7 @@ class Gateway(object):
             links = [p.link for p in self._processes.values()]
         for link in links:
             link.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        _remove_folder(self.folder)
 
     def forget(self):
         """In a forked child: drop the inherited descriptors; the files belong to the root."""
@@ -426,6 +424,29 @@ class Gateway(object):
         return ppid
 
 
+def _private_folder():
+    """A new folder only this user can enter, in the temporary directory: tempfile.mkdtemp() without importing
+    tempfile, which brings shutil, bz2 and lzma into the root and so into every process it forks."""
+    for base in (os.environ.get("TMPDIR"), os.environ.get("TEMP"), os.environ.get("TMP"), "/tmp", "/var/tmp"):
+        if not base:
+            continue
+        for _ in range(16):
+            path = os.path.join(base, "longreach-job-" + os.urandom(6).hex())
+            try:
+                os.mkdir(path, 0o700)
+                return path
+            except FileExistsError:
+                continue
+            except OSError:
+                break
+    raise OSError("no temporary directory where a private folder can be made (set TMPDIR)")
+
+
+def _remove_folder(path):
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def has_children():
     """Whether this process has a child process now (Linux: /proc/self/task/*/children); True when it cannot tell."""
     try:
@@ -445,4 +466,4 @@ def has_children():
 def _token_ok(offered, token):
     if not isinstance(offered, str):
         return False
-    return hmac.compare_digest(offered.encode("utf-8", "replace"), token.encode("ascii"))
+    return digests_equal(offered.encode("utf-8", "replace"), token.encode("ascii"))

@@ -12,18 +12,11 @@ import re
 import threading
 
 from longreach.tracer import watchdog
+from longreach.session.capabilities import EXCEPTION_FILTERS
 from longreach.tracer.base import canon, code_lines
 
 __all__ = ["Registry", "parse_hit_condition", "EXCEPTION_FILTERS"]
 
-EXCEPTION_FILTERS = [
-    {"filter": "raised", "label": "Raised Exceptions", "default": False,
-     "description": "Stop where any exception is raised in your code."},
-    {"filter": "uncaught", "label": "Uncaught Exceptions", "default": True,
-     "description": "Stop when an exception is about to end a thread or the program."},
-    {"filter": "userUnhandled", "label": "User Uncaught Exceptions", "default": False,
-     "description": "Stop when an exception leaves your code into library code."},
-]
 _HIT = re.compile(r"^\s*(==|>=|<=|>|<|%)?\s*(\d+)\s*$")
 _SNAP_LIMIT = 20
 

@@ -14,44 +14,25 @@ import time
 
 from longreach import log, program
 from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
-from longreach.session.breakpoints import EXCEPTION_FILTERS, Registry, should_stop
+from longreach.session.breakpoints import Registry, should_stop
+from longreach.session.capabilities import CAPABILITIES
 from longreach.errors import LongreachError
 from longreach.session.output import OutputRedirect
 from longreach.session.paths import PathResolver
 from longreach.session.inspection import InspectHandlers, is_user_file
 from longreach.session.stacks import on_stacks
-from longreach.session.data_requests import DATA_REQUESTS, DataHandlers
+from longreach.session.data_requests import DataHandlers
 from longreach.session.thread_events import ThreadEvents
 from longreach.session.threads import Coordinator, user_threads
 from longreach.tracer.base import canon
 from longreach.tracer.factory import make_tracer, mechanism
 from longreach.session.variables import Refs, Renderer
 
-mechanism()  # imported with the session (at enable_attach), so the first attach does not wait for it
+mechanism()  # imported with the session (at the first attach), so the attach does not wait for it later
 
 __all__ = ["DebugSession", "CAPABILITIES"]
 
 _log = log.get_logger("dap")
-
-CAPABILITIES = {
-    "supportsConfigurationDoneRequest": True,
-    "supportsFunctionBreakpoints": True,
-    "supportsConditionalBreakpoints": True,
-    "supportsHitConditionalBreakpoints": True,
-    "supportsLogPoints": True,
-    "supportsEvaluateForHovers": True,
-    "supportsSetVariable": True,
-    "supportsCompletionsRequest": True,
-    "supportsExceptionInfoRequest": True,
-    "supportsLoadedSourcesRequest": True,
-    "supportsModulesRequest": True,
-    "supportsTerminateRequest": True,
-    "supportsDelayedStackTraceLoading": True,
-    "supportsValueFormattingOptions": False,
-    "supportTerminateDebuggee": True,
-    "exceptionBreakpointFilters": EXCEPTION_FILTERS,
-    "longreachDataRequests": DATA_REQUESTS,
-}
 
 _STEP_KINDS = {"next": "over", "stepIn": "in", "stepOut": "out"}
 # requests that only render values: the cyclic collector is paused while they run on a stopped program

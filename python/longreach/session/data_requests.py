@@ -6,6 +6,7 @@ Mixed into DebugSession (core.py's HANDLERS table maps the commands).
 """
 
 from longreach.errors import LongreachError
+from longreach.session.capabilities import DATA_REQUESTS
 from longreach.session.budget import BudgetExceeded, eval_budget, over_budget
 from longreach.session.evaluate import evaluate
 from longreach.session.values import kind_of
@@ -14,7 +15,6 @@ from longreach.session.variables import _no_collection
 
 __all__ = ["DataHandlers", "DATA_REQUESTS"]
 
-DATA_REQUESTS = ["longreach/table", "longreach/stats"]
 MAX_ROWS = 1000
 MAX_COLUMNS = 200
 

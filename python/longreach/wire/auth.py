@@ -1,19 +1,18 @@
 """HMAC-SHA256 challenge-response (docs/protocol.md section 4). Mechanism only: no sockets, no policy.
 
-Nothing here logs, and no error message contains the secret, a proof or a nonce.
+Nothing here logs, and no error message contains the secret, a proof or a nonce. hashlib and hmac are imported at
+the first proof, not with the agent: they load OpenSSL, megabytes that every process the program forks would copy.
 """
 
 import base64
 import binascii
-import hashlib
-import hmac
 import os
 import re
 
 from longreach.errors import LongreachError
 
 __all__ = ["new_nonce", "b64", "decode_client_nonce", "client_proof", "server_proof", "check_proof",
-           "secrets_equal", "NONCE_BYTES"]
+           "secrets_equal", "digests_equal", "NONCE_BYTES"]
 
 NONCE_BYTES = 32
 CLIENT_NONCE_MIN = 16
@@ -51,14 +50,26 @@ def _key(secret):
     return secret.encode("utf-8")
 
 
+def _hmac_sha256(key, data):
+    import hashlib
+    import hmac
+    return hmac.new(key, data, hashlib.sha256)
+
+
+def digests_equal(a, b):
+    """Constant time in the content (hmac.compare_digest)."""
+    import hmac
+    return hmac.compare_digest(a, b)
+
+
 def client_proof(secret, server_nonce, client_nonce):
     """proof = HMAC-SHA256(secret, "longreach-auth-v1 client" 0x00 serverNonce clientNonce), lowercase hex."""
-    return hmac.new(_key(secret), _CLIENT_LABEL + server_nonce + client_nonce, hashlib.sha256).hexdigest()
+    return _hmac_sha256(_key(secret), _CLIENT_LABEL + server_nonce + client_nonce).hexdigest()
 
 
 def server_proof(secret, server_nonce, client_nonce):
     """serverProof: the same with the "server" label; proves to the client that the agent knows the secret."""
-    return hmac.new(_key(secret), _SERVER_LABEL + server_nonce + client_nonce, hashlib.sha256).hexdigest()
+    return _hmac_sha256(_key(secret), _SERVER_LABEL + server_nonce + client_nonce).hexdigest()
 
 
 def check_proof(secret, server_nonce, client_nonce, proof):
@@ -66,13 +77,13 @@ def check_proof(secret, server_nonce, client_nonce, proof):
     if not isinstance(proof, str) or _HEX64.match(proof) is None:
         return False
     expected = client_proof(secret, server_nonce, client_nonce)
-    return hmac.compare_digest(expected.encode("ascii"), proof.encode("ascii"))
+    return digests_equal(expected.encode("ascii"), proof.encode("ascii"))
 
 
 def secrets_equal(expected, offered):
     """Compare a secret offered in attach arguments with ours in constant time (HMACs under a random key)."""
     if not isinstance(offered, str):
         return False
-    mine = hmac.new(_COMPARE_KEY, _key(expected), hashlib.sha256).digest()
-    theirs = hmac.new(_COMPARE_KEY, offered.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
-    return hmac.compare_digest(mine, theirs)
+    mine = _hmac_sha256(_COMPARE_KEY, _key(expected)).digest()
+    theirs = _hmac_sha256(_COMPARE_KEY, offered.encode("utf-8", "surrogatepass")).digest()
+    return digests_equal(mine, theirs)

@@ -12,7 +12,7 @@ import errno
 import os
 import select
 import socket
-import ssl
+import sys
 import threading
 import time
 
@@ -30,7 +30,7 @@ WRITE_SLICE = 16384       # one TLS record; SSL_write is retried with the same s
 WRITE_STALL = 30.0        # a peer that accepts no bytes for this long is treated as gone
 LINGER = 1.0              # after we close: how long to drain the peer's unread bytes so our last frame arrives
 LINGER_BYTES = 1 << 20
-_WOULD_BLOCK = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError)
+_WOULD_BLOCK = (BlockingIOError, InterruptedError)  # and ssl's two "want" errors once it is loaded (_bind_ssl)
 MAX_PENDING_REQUESTS = 16  # requests before authenticating; their answers fit in any socket buffer
 _GATE_READS = 16
 
@@ -67,6 +67,29 @@ def _wait(sock, write, timeout):
     return bool(select.select([sock], [], [sock], timeout)[0])
 
 
+class _NotLoaded(Exception):
+    """Stands for ssl's classes while the ssl module is not loaded: never raised, and nothing is an instance."""
+
+
+class _TLS(object):
+    """The ssl classes this module needs, bound once a TLS socket can exist (the ssl module is loaded). An agent
+    without TLS never imports ssl, which would load OpenSSL into the program and every process it forks."""
+    Socket = WantRead = WantWrite = ZeroReturn = _NotLoaded
+
+
+def _bind_ssl():
+    global _WOULD_BLOCK
+    ssl = sys.modules.get("ssl")
+    if ssl is None or _TLS.Socket is not _NotLoaded:
+        return
+    try:
+        names = (ssl.SSLWantReadError, ssl.SSLWantWriteError, ssl.SSLZeroReturnError, ssl.SSLSocket)
+    except AttributeError:
+        return  # the program is importing ssl right now: no TLS socket of ours exists yet
+    _WOULD_BLOCK = (names[0], names[1], BlockingIOError, InterruptedError)
+    _TLS.WantRead, _TLS.WantWrite, _TLS.ZeroReturn, _TLS.Socket = names
+
+
 class Connection(object):
     def __init__(self, sock, address, on_message, on_closed, tls_context=None, auth_timeout=10.0,
                  body_limit=wire.DEFAULT_BODY_LIMIT):
@@ -97,6 +120,8 @@ class Connection(object):
         self._handshaken = tls_context is None
         self._held = None         # a request the gate read but left for this connection's own thread
         self._pending_requests = 0
+        if _TLS.Socket is _NotLoaded:
+            _bind_ssl()
 
     # ---- called by the server (policy) ----------------------------------------------------------------------
     def mark_authenticated(self):
@@ -157,14 +182,14 @@ class Connection(object):
 
     def handshake_step(self):
         """One non-blocking step of the TLS handshake: "done", "read", "write" or "failed"."""
-        if not isinstance(self._sock, ssl.SSLSocket) and not self._wrap():
+        if not isinstance(self._sock, _TLS.Socket) and not self._wrap():
             return "failed"
         with self._io_lock:
             try:
                 self._sock.do_handshake()
-            except ssl.SSLWantReadError:
+            except _TLS.WantRead:
                 return "read"
-            except ssl.SSLWantWriteError:
+            except _TLS.WantWrite:
                 return "write"
             except (OSError, ValueError) as err:
                 _log.info("TLS handshake with %s failed: %s", self.peer, err)
@@ -182,11 +207,11 @@ class Connection(object):
             with self._io_lock:
                 try:
                     data = self._sock.recv(READ_SIZE)
-                except ssl.SSLWantWriteError:
+                except _TLS.WantWrite:
                     return "write"
                 except _WOULD_BLOCK:
                     return "read"
-                except ssl.SSLZeroReturnError:
+                except _TLS.ZeroReturn:
                     data = b""
                 except (OSError, ValueError):
                     data = b""
@@ -297,7 +322,7 @@ class Connection(object):
         return True
 
     def _handshake(self):
-        if not isinstance(self._sock, ssl.SSLSocket) and not self._wrap():
+        if not isinstance(self._sock, _TLS.Socket) and not self._wrap():
             return False
         while not self._stop:
             remaining = self._deadline - time.monotonic()
@@ -309,9 +334,9 @@ class Connection(object):
                     self._sock.do_handshake()
                     self._handshaken = True
                     return True
-                except ssl.SSLWantReadError:
+                except _TLS.WantRead:
                     write = False
-                except ssl.SSLWantWriteError:
+                except _TLS.WantWrite:
                     write = True
                 except (OSError, ValueError) as err:
                     _log.info("TLS handshake with %s failed: %s", self.peer, err)
@@ -372,7 +397,7 @@ class Connection(object):
                 return self._sock.recv(READ_SIZE)
             except _WOULD_BLOCK:
                 return None
-            except ssl.SSLZeroReturnError:
+            except _TLS.ZeroReturn:
                 return b""
             except (OSError, ValueError) as err:
                 if getattr(err, "errno", None) not in (errno.ECONNRESET, errno.EPIPE, None):
@@ -405,7 +430,7 @@ class Connection(object):
                     return
                 try:
                     sent = self._sock.send(chunk)
-                except ssl.SSLWantReadError:
+                except _TLS.WantRead:
                     sent, write = 0, False
                 except _WOULD_BLOCK:
                     sent = 0

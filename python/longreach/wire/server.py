@@ -8,7 +8,6 @@ import errno
 import os
 import select
 import socket
-import ssl
 import threading
 import time
 
@@ -42,6 +41,7 @@ def tls_context(certfile, keyfile):
     for name, path in (("certfile", certfile), ("keyfile", keyfile)):
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
             raise LongreachError("LR_CERT", "%s %r is not a readable file" % (name, path))
+    import ssl  # here, not with the agent: it loads OpenSSL (megabytes every forked child would copy)
     try:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -51,6 +51,14 @@ def tls_context(certfile, keyfile):
                              "must belong to the certificate)" % (certfile, keyfile, getattr(err, "reason", None)
                                                                   or err))
     return context
+
+
+def _ascii(host):
+    """An ASCII host name as bytes: getaddrinfo() then does not load the idna codec (and unicodedata) for it."""
+    try:
+        return host.encode("ascii")
+    except UnicodeEncodeError:
+        return host
 
 
 def _now_iso():
@@ -108,7 +116,7 @@ class Server(object):
         """Bind and listen; returns the (host, port) bound. LongreachError on failure."""
         shown = format_peer((self.host, self.port))
         try:
-            infos = socket.getaddrinfo(self.host or "0.0.0.0", self.port, 0, socket.SOCK_STREAM, 0,
+            infos = socket.getaddrinfo(_ascii(self.host or "0.0.0.0"), self.port, 0, socket.SOCK_STREAM, 0,
                                        socket.AI_PASSIVE)
         except (socket.gaierror, UnicodeError, OverflowError) as err:
             raise LongreachError("LR_BAD_OPTION", "cannot listen on %s: %s" % (shown, err))
@@ -213,7 +221,7 @@ class Server(object):
                     break
                 try:
                     sock, address = listener.accept()
-                except (BlockingIOError, InterruptedError, ssl.SSLError):
+                except (BlockingIOError, InterruptedError):  # (the listener is plain TCP; TLS starts per connection)
                     continue
                 except OSError as err:
                     _log.warning("accept failed: %s", err)
