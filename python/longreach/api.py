@@ -234,6 +234,9 @@ def _install_hooks():
     atexit.register(_at_exit)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork_in_child)
+    if sys.version_info >= (3, 12):
+        from longreach.job import forkwarn
+        forkwarn.install()  # our threads must not make 3.12's fork warning appear, with or without a job
 
 
 def _at_exit():

@@ -441,6 +441,22 @@ class ForkedMembers(unittest.TestCase):
         self.assertEqual(child.line(60), "listed True status 0 stderr ''")
         self.assertEqual(child.proc.wait(30), 0)
 
+    def test_a_program_without_a_job_that_forks_gets_no_warning_from_us(self):
+        # subprocess=False: no job, but the server's threads are still ours (3.12+ would warn at every fork)
+        child = Child("""
+            import os, sys, longreach
+            longreach.enable_attach("s3cret", ("127.0.0.1", 0), subprocess=False)
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            print("status", os.waitpid(pid, 0)[1], flush=True)
+            """)
+        self.addCleanup(child._close_pipes)
+        self.assertEqual(child.line(60), "status 0")
+        self.assertEqual(child.proc.wait(30), 0)
+        self.assertEqual(child.stderr(), "")
+
+
 class NoSecretOutsideTheRoot(unittest.TestCase):
     def test_children_see_neither_the_secret_nor_a_token_on_their_command_line(self):
         child = Child("""
