@@ -384,6 +384,34 @@ test('log points and hit conditions work in workers (each worker counts its own 
   assert.doesNotMatch(program.stdout() + program.stderr(), /squaring/);
 });
 
+test('a running worker\'s log points and hit conditions keep V8\'s condition: its script is never edited', async (t) => {
+  // Compiling them in (as on the main thread) is a run of messages to the worker that goes on by itself, often past
+  // the continue that lets a worker run to its end: one meeting its teardown aborts the program in Node 20 (SIGABRT)
+  const program = await launchWithWorker(t);
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  const logged: string[] = [];
+  s.on('event', (name: string, body: unknown) => {
+    const b = body as { category?: string; output?: string };
+    if (name === 'output' && b.category === 'console') logged.push(b.output ?? '');
+  });
+  const tick = markerLine(TICKER, 'tick');
+  const set = await s.request('setBreakpoints', { source: { path: TICKER }, breakpoints: [{ line: tick, logMessage: 'tick {ticks}' }, { line: tick + 1, hitCondition: '25' }] });
+  await s.request('configurationDone');
+  // 25 ticks of 20 ms: an edit of the 3-line callback (running a few µs in each) would be in long before
+  const [stop] = await seen.next(1);
+  assert.deepEqual([stop!.reason, stop!.hitBreakpointIds], ['breakpoint', [set.breakpoints[1].id]]);
+  const frame = await topFrame(s, stop!.threadId);
+  assert.equal(frame.line, tick + 1);
+  assert.equal(await evaluate(s, frame.id, 'String(timer._onTimeout).includes(\'debugger\')'), 'false');
+  assert.ok(logged.length > 0 && logged.every((l) => /^tick \d+\n$/.test(l)), JSON.stringify(logged.slice(-3)));
+  assert.equal(await evaluate(s, frame.id, 'globalThis.limit = 0'), '0');
+  await s.request('continue', { threadId: stop!.threadId });
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
+  assert.match(program.stdout(), /ready\nticked \d+\ndone\n$/, program.stderr());
+  assert.equal(seen.list.length, 1);
+});
+
 test('a breakpoint in a TypeScript file reaches a worker through its source map', async (t) => {
   const program = await launch(t, MAIN, ['ts'], HOLD);
   const s = await attachTo(t, program);

@@ -71,6 +71,11 @@ export class Breakpoints {
   #nextId = 1;
   #instrumentationId: string | null = null;
   mappings: PathMapping[] = [];
+  /**
+   * False: every condition stays V8's own and no script is ever edited (a worker thread's: an edit is a run of
+   * messages to a thread that may be running to its end, see threads/thread.ts).
+   */
+  compiles = true;
   readonly edits: ScriptEdits;
   /** Where each V8 breakpoint is bound (0-based lines), to compile conditions in and to set again after an edit. */
   readonly #where = new Map<string, { scriptId: string; line: number }[]>();
@@ -245,7 +250,7 @@ export class Breakpoints {
 
   /** A conditional breakpoint: to be compiled into the scripts V8 bound it in (at the next flush). */
   async #compile(bp: Bp): Promise<void> {
-    if (!bp.condition) return;
+    if (!bp.condition || !this.compiles) return;
     for (const id of [...bp.v8Ids]) {
       for (const where of this.#where.get(id) ?? []) await this.edits.want(bp.id, where.scriptId, where.line, bp.compiled);
     }

@@ -76,6 +76,11 @@ export class WorkerThread {
     const maps = new SourceMaps();
     const breakpoints = new Breakpoints(runtime, maps, (event, body) => this.#breakpointEvent(event, body));
     breakpoints.mappings = mappings;
+    // Conditions and log points stay V8's own here, never compiled into the worker's scripts: an edit is a run of
+    // messages (script text, break locations, setScriptSource) that goes on by itself, and often still ran when a
+    // worker let go at its last stop reached its end, where a message meeting the worker's teardown aborts the
+    // whole program in Node 20 (see #releaseObjects). Nothing goes to a running worker but what a request needs.
+    breakpoints.compiles = false;
     this.state = { runtime, maps, breakpoints, variables: new Handles<Handle>(), sources: new Handles<string>(), mappings, send: (e, b) => events.send(e, b) };
     this.#functions = new FunctionBreakpoints(runtime);
     runtime.on('paused', (p) => void this.#onPaused(p).catch(() => undefined));
