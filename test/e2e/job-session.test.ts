@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attachBatch, jobInterpreters, startJob, waitForRows } from '../helpers/job.js';
+import { attachBatch, jobEnd, jobInterpreters, startJob, waitForRows } from '../helpers/job.js';
 
 const JOB = 'test/fixtures/python/job/job.py';
 const WORK = 'test/fixtures/python/job/work.py';
@@ -43,8 +43,7 @@ for (const py of jobInterpreters()) {
     // after `process PIDS[2]`, continuing reaches the two stops that waited (the others')
     assert.deepEqual(stops.slice(1).map((m) => Number(m[1])).sort(), pids.slice(0, 2).sort(), r.stdout);
     assert.match(r.stdout, /Detached; the program keeps running\./);
-    job.stop();
-    assert.equal(await job.exited, 0, job.stderr());
+    assert.equal(await jobEnd(job), 0, job.stderr());
     // (what the evaluated print() wrote went to that process's stdout too)
     assert.deepEqual(job.stdout().split('\n').filter((l) => l && !l.startsWith('hello from')).sort(), ['fork done', 'job done: [0, 0, 0]', 'mp-spawn done', 'script done']);
   });
@@ -56,8 +55,7 @@ test('job session: a process that starts after attach gets the breakpoints and s
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Stopped at (a )?breakpoint( 1)? in thread pid \d+: MainThread \(\d+\)/);
   assert.match(r.stdout, /^'script' {2}\(str\)$/m);
-  job.stop();
-  assert.equal(await job.exited, 0, job.stderr());
+  assert.equal(await jobEnd(job), 0, job.stderr());
 });
 
 // every interpreter: on PyPy the held thread must be adopted by the session, or nothing traces the module it imports
@@ -67,8 +65,7 @@ for (const py of jobInterpreters()) {
     const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\n', ['--break', `${WORK}:10`]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^'once' {2}\(str\)$/m);
-    job.stop();
-    assert.equal(await job.exited, 0, job.stderr());
+    assert.equal(await jobEnd(job), 0, job.stderr());
   });
 }
 
@@ -80,8 +77,7 @@ for (const py of jobInterpreters()) {
     const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\n', ['--break', `${WORK}:10`]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^'fork-once' {2}\(str\)$/m, r.stdout);
-    job.stop();
-    assert.equal(await job.exited, 0, job.stderr());
+    assert.equal(await jobEnd(job), 0, job.stderr());
   });
 }
 
@@ -99,8 +95,7 @@ test('job session: a process that execs after attach stops in its new program; o
   assert.ok(table, r.stdout);
   assert.doesNotMatch(table, new RegExp(`^${pid} `, 'm'));
   assert.equal(table.trim().split('\n').length, 2, table);
-  job.stop();
-  assert.equal(await job.exited, 0, job.stderr());
+  assert.equal(await jobEnd(job), 0, job.stderr());
 });
 
 test("job session: ?pid= of the root attaches to the root alone, not its job", { timeout: 60_000 }, async (t) => {
@@ -111,6 +106,5 @@ test("job session: ?pid= of the root attaches to the root alone, not its job", {
   assert.match(r.stdout, /\(longreach\) threads\n +\d+ +MainThread\n\(longreach\)/);
   assert.doesNotMatch(r.stdout, /pid \d+/);
   assert.match(r.stdout, /one process \(not a job\)/);
-  job.stop();
-  assert.equal(await job.exited, 0, job.stderr());
+  assert.equal(await jobEnd(job), 0, job.stderr());
 });

@@ -75,6 +75,23 @@ export async function startJob(t: TestContext, python: string, script: string, a
   return { ...job, port, stop: () => writeFileSync(job.stopFile, '') };
 }
 
+/**
+ * The job's exit code once its stop file is made; after `ms` an error with what the job wrote (a process of the
+ * job that never ends, e.g. left stopped, then shows up as that instead of as the test's own timeout).
+ */
+export async function jobEnd(job: Job, ms = 25_000): Promise<number | string> {
+  job.stop();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the job did not end within ${ms} ms of its stop file\nstdout:\n${job.stdout()}\nstderr:\n${job.stderr()}`)), ms);
+  });
+  try {
+    return await Promise.race([job.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface JobRow {
   target: string;
   pid: number;
