@@ -456,6 +456,30 @@ class ForkedMembers(unittest.TestCase):
         self.assertEqual(child.proc.wait(30), 0)
         self.assertEqual(child.stderr(), "")
 
+    def test_a_program_with_threads_of_its_own_still_gets_pythons_warning(self):
+        # 3.12+: only a fork with a thread of the program's own warns (line 9 here), as it would without the agent;
+        # before and after it, only our threads are there
+        child = Child("""
+            import os, threading, longreach
+            longreach.enable_attach("s3cret", ("127.0.0.1", 0), subprocess=False)
+            def reap(pid):
+                if pid == 0: os._exit(0)
+                os.waitpid(pid, 0)
+            reap(os.fork())
+            stop = threading.Event(); mine = threading.Thread(target=stop.wait); mine.start()
+            reap(os.fork())
+            stop.set(); mine.join()
+            reap(os.fork())
+            print("done", flush=True)
+            """)
+        self.addCleanup(child._close_pipes)
+        self.assertEqual(child.line(60), "done")
+        self.assertEqual(child.proc.wait(30), 0)
+        warned = [line for line in child.stderr().splitlines() if "DeprecationWarning" in line]
+        self.assertEqual(warned, ["<string>:9: DeprecationWarning: This process (pid=%d) is multi-threaded, use of "
+                                  "fork() may lead to deadlocks in the child." % child.proc.pid]
+                         if sys.version_info >= (3, 12) else [])
+
 
 class NoSecretOutsideTheRoot(unittest.TestCase):
     def test_children_see_neither_the_secret_nor_a_token_on_their_command_line(self):

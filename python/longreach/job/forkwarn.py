@@ -30,9 +30,20 @@ def install():
 
 
 def _thread_count():
+    """The process's threads, from /proc/self/stat (its 20th field; what CPython counts too). A fork write-protects
+    every page, so each page written before the next fork is a page fault: this makes as few objects as it can (no
+    listing of /proc/self/task, no list of the fields)."""
     try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
+        fd = os.open("/proc/self/stat", os.O_RDONLY)
+        try:
+            data = os.read(fd, 1024)
+        finally:
+            os.close(fd)
+        at = data.rindex(b")") + 2  # the 3rd field; fields are one space apart (no list of them: fewer objects)
+        for _ in range(17):
+            at = data.index(b" ", at) + 1
+        return int(data[at:data.index(b" ", at)])
+    except (OSError, ValueError, IndexError):
         return threading.active_count()
 
 
@@ -40,7 +51,9 @@ def _before():
     try:
         only_ours = _thread_count() - len(AGENT_THREAD_IDS) <= 1
         entry = _state["filter"]
-        present = entry is not None and any(f is entry for f in warnings.filters)
+        filters = warnings.filters
+        # (ours is first unless the program added filters since: then look through them all)
+        present = entry is not None and ((filters and filters[0] is entry) or any(f is entry for f in filters))
         if only_ours and not present:
             entry = ("ignore", re.compile(_MESSAGE), DeprecationWarning, None, 0)
             warnings.filters.insert(0, entry)
