@@ -9,7 +9,7 @@ import os
 import sys
 import threading
 
-from longreach import breakhook, log
+from longreach import breakhook, envconfig, log
 from longreach.errors import LongreachError
 from longreach.wire.connection import format_peer
 from longreach.wire.server import DEFAULT_CAPABILITIES, Server, tls_context
@@ -67,7 +67,7 @@ def enable_attach(secret, address=("0.0.0.0", 5678), certfile=None, keyfile=None
             from longreach import child
             child.start_gateway(server, _load_session, _adopt_server, redirect_output)
     breakhook.install(_current_server, in_forks=server.job is not None)  # breakpoint() stops, or waits for a debugger
-    if secret is None and not _is_loopback(bound[0]):
+    if secret is None and not envconfig.is_loopback(bound[0]):
         _warn("longreach: WARNING: debug server on %s accepts anyone without a secret; anyone who can reach this "
               "port can run code in this process\n" % format_peer(bound))
     return bound[0], bound[1]
@@ -307,14 +307,6 @@ def _check_path(name, value):
 def _check_bool(name, value):
     if not isinstance(value, bool):
         raise LongreachError("LR_BAD_OPTION", "%s must be True or False, got %r" % (name, value))
-
-
-def _is_loopback(host):
-    try:
-        import ipaddress
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def _warn(text):

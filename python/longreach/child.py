@@ -57,7 +57,6 @@ def start_gateway(server, load_session, adopt, redirect_output=True):
     _flags(_state["config"])  # the flags' paths, worked out once here rather than in each child
     import atexit
     atexit.register(gateway.close)
-    forkwarn.install()
     _install_fork_hook()
     return gateway
 
@@ -151,7 +150,6 @@ def _join_later(config, deferred=None, forked=False):
 
 
 def _join(config, helper=False, deferred=None, hold=True):
-    from longreach.job import forkwarn
     from longreach.job.member import Member
     from longreach.wire.server import Server
     session_factory, capabilities = _state["load_session"]()
@@ -163,8 +161,7 @@ def _join(config, helper=False, deferred=None, hold=True):
     if not member.start(deferred=deferred, then=None if helper else (lambda frame: _hold(config, server, frame))):
         return
     _state["config"], _state["member"] = config, member
-    _state["adopt"](server)
-    forkwarn.install()
+    _state["adopt"](server)  # (its hooks include the fork-warning filter)
     _install_fork_hook()
     if deferred is None and not helper and hold:
         _hold(config, server, None)

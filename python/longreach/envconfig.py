@@ -63,7 +63,7 @@ def parse_address(name, text):
     return host, port
 
 
-def _is_loopback(host):
+def is_loopback(host):
     try:
         import ipaddress
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
@@ -120,7 +120,7 @@ def agent_config(env, hook="the agent"):
     mode, name, text = ("listen", "LONGREACH_LISTEN", listen) if listen else ("connect", "LONGREACH_CONNECT", connect)
     address = parse_address(name, text)
     secret = _secret(env)
-    if secret is None and mode == "listen" and not _is_loopback(address[0]):
+    if secret is None and mode == "listen" and not is_loopback(address[0]):
         _fail("LONGREACH_NO_SECRET=1 is refused with LONGREACH_LISTEN=%s: anyone who can reach that address could "
               "run code here; set LONGREACH_SECRET_FILE, or listen on 127.0.0.1" % _show(address))
     if mode == "connect":
