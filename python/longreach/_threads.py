@@ -92,10 +92,14 @@ def _forget_dummy(ident):
         pass
 
 
-def start_agent_thread(target, name, args=()):
+def start_agent_thread(target, name, args=(), in_handler=False):
     """Start `target(*args)` on a daemon agent thread registered in AGENT_THREAD_IDS until it ends.
-    Returns an AgentThread handle (join / is_alive / ident / name)."""
+    Returns an AgentThread handle (join / is_alive / ident / name). `in_handler`: from a signal handler, which may
+    have interrupted this very thread inside this function: the new thread registers itself (_run)."""
     handle = AgentThread(name)
+    if in_handler:
+        handle.ident = _thread.start_new_thread(_run, (handle, target, tuple(args)))
+        return handle
     with _lock:
         handle.ident = _thread.start_new_thread(_run, (handle, target, tuple(args)))
         if handle.is_alive():

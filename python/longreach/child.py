@@ -8,9 +8,10 @@ a fork does to both. longreach.job holds the machinery; this module decides when
 - After a fork the child drops what it inherited (the gateway's listener, the parent's member link) and joins the
   job as a member of its own.
 - While a client debugs the whole job (its attached flag exists) a child joins at once and is held for its
-  breakpoints. Otherwise it joins once the job is awake (a client has asked for it: its awake flag exists; one agent
-  thread looks every POLL seconds, so a job nobody looks at costs a sleeping thread a process), or at once when its
-  program calls the agent (breakpoint(), wait_for_attach(), ...: join_now()).
+  breakpoints. Otherwise it joins once the job is awake (a client has asked for it: its awake flag exists), or at
+  once when its program calls the agent (breakpoint(), wait_for_attach(), ...: join_now()). A forked child learns of
+  the wake from the gateway's signal (job/wakeup.py), so until then it runs nothing of ours; a new interpreter, or a
+  child of a root that could not take the signal, keeps one agent thread that looks every POLL seconds.
 """
 
 import os
@@ -28,7 +29,8 @@ _log = log.get_logger("job")
 # load_session() -> (factory, capabilities) and adopt(server) come from the API (this module never imports it);
 # pending: the job this process is still to join (see join_now); flag: (config, its attached flag, its awake flag)
 _state = {"config": None, "gateway": None, "member": None, "hooked": False, "load_session": None, "adopt": None,
-          "pending": None, "flag": None}
+          "pending": None, "flag": None, "pid": None,
+          "signalled": lambda: False}
 # held while a pending join runs, so that a program's call that joins waits for the one under way
 _join_lock = threading.Lock()
 _PYPY = sys.implementation.name == "pypy"
@@ -55,6 +57,9 @@ def start_gateway(server, load_session, adopt, redirect_output=True):
     server.job = gateway
     _state["config"], _state["gateway"] = gateway.config(), gateway
     _flags(_state["config"])  # the flags' paths, worked out once here rather than in each child
+    from longreach.job import wakeup
+    gateway.signals = wakeup.install(_on_wake)
+    _state["signalled"] = wakeup.ours  # forked children then wait for the wake without a thread of ours
     import atexit
     atexit.register(gateway.close)
     _install_fork_hook()
@@ -124,11 +129,17 @@ def _whole_job_debugged(config):
 
 
 def _join_later(config, deferred=None, forked=False):
-    """Join once the job is awake (join_now() may come first). `deferred` (PyPy: the frame of our at-fork hook): the
-    thread starts only once os.fork() has returned (member._after_hook). `forked`: a fork child, which has the
-    parent's hooks already."""
+    """Join once the job is awake (join_now() may come first). A fork child whose parent's wake signal it inherited
+    (job/wakeup.py) does nothing more: the gateway signals it at the wake. Others keep a thread that looks for the
+    awake flag. `deferred` (PyPy: the frame of our at-fork hook): the thread starts only once os.fork() has returned
+    (member._after_hook). `forked`: a fork child, which has the parent's hooks already."""
+    _state["pid"] = os.getpid()
     _state["config"], _state["pending"] = config, config
-    if not forked:
+    if forked:
+        # pending first, then the flag: a wake between the two finds this process and signals it
+        if _state["signalled"]() and not os.access(_flags(config)[2], os.F_OK):
+            return
+    else:
         if sys.version_info >= (3, 12):
             from longreach.job import forkwarn
             forkwarn.install()  # the waiting thread is ours: a fork meanwhile must not warn because of it
@@ -147,6 +158,13 @@ def _join_later(config, deferred=None, forked=False):
     else:
         from longreach.job import member
         member._after_hook(deferred, lambda frame: start_agent_thread(wait_then_join, "longreach-job-join"))
+
+
+def _on_wake():
+    """The job's wake signal (job/wakeup.py), in the main thread between two lines of the program: a process still
+    to join (the one whose at-fork hook said so, not a child forked an instant ago) joins on a thread of ours."""
+    if _state["pending"] is not None and _state["pid"] == os.getpid():
+        start_agent_thread(join_now, "longreach-job-join", in_handler=True)
 
 
 def _join(config, helper=False, deferred=None, hold=True):

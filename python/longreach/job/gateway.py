@@ -66,6 +66,7 @@ class Gateway(object):
         self._closing = False
         self._job_session = None
         self._awake_at = None       # when a client first asked for the job (wake())
+        self.signals = False        # whether forked children wait for the wake signal (job/wakeup.py)
         self._last_join = 0.0
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -128,7 +129,8 @@ class Gateway(object):
     def wake(self):
         """A client asks for the job (a listing, a ?pid= selection, an attach to the whole job): from now on its
         processes join (docs/protocol.md 5.3). Until then a child that has not called the agent waits without
-        joining, so a job nobody looks at costs one sleeping thread a process. The `awake` file says so to them."""
+        joining. The `awake` file says so to them, and the wake signal to the forked ones, which wait without a
+        thread of ours (job/wakeup.py)."""
         if self._awake_at is not None:
             return
         try:
@@ -137,6 +139,12 @@ class Gateway(object):
         except OSError:
             _log.warning("cannot wake the job's processes; they join when their programs call the agent")
         self._awake_at = time.monotonic()
+        if self.signals:
+            from longreach.job import wakeup
+            if wakeup.ours():  # (a program that took the signal over since may use it in its children too)
+                with self._lock:
+                    joined = set(self._processes)
+                wakeup.signal_descendants(self.pid, skip=joined)
 
     def _settle(self, until=None):
         """Just after the first wake: let the processes that are joining now do so (bounded by SETTLE_MAX), or

@@ -1,0 +1,68 @@
+"""Waking a job's forked children (longreach/job/wakeup.py): a child forked while nobody has asked for the job runs
+no thread of ours and joins when the gateway sends it the wake signal; a program that owns that signal keeps it."""
+
+import sys
+import unittest
+
+from .support.child import Child
+
+_FORK_AND_WAKE = """
+    import os, signal, subprocess, sys, threading, time, warnings, longreach
+    from longreach import api, child
+    from longreach.job import wakeup
+    calls = []
+    if sys.argv[1] == "program's signal":
+        signal.signal(wakeup.WAKE_SIGNAL, lambda *_: calls.append(os.getpid()))
+    if sys.argv[1] == "from a thread":
+        started = threading.Thread(target=longreach.enable_attach, args=("s3cret", ("127.0.0.1", 0)))
+        started.start(); started.join()
+    else:
+        longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+    warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with our threads running
+    job = api._server.job
+    other = subprocess.Popen(["sleep", "60"])  # a process of the job that does not catch the signal
+    said, done = os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(said[1], ("threads %d pending %s" % (len(os.listdir("/proc/self/task")), child.pending())).encode())
+        os.read(done[0], 1)  # what the program is doing when the wake comes: Python retries it
+        os.write(said[1], ("joined %s, handler called %d" % (not child.pending(), len(calls))).encode())
+        os._exit(0)
+    print(os.read(said[0], 100).decode(), flush=True)
+    job.wake()  # as a client's listing does
+    deadline = time.time() + 20
+    while pid not in job.pids() and time.time() < deadline:
+        time.sleep(0.01)
+    print("listed", pid in job.pids(), "other alive", other.poll() is None, flush=True)
+    other.kill(); other.wait()
+    os.write(done[1], b"x")
+    print(os.read(said[0], 100).decode(), "status", os.waitpid(pid, 0)[1], "root's handler", len(calls), flush=True)
+    """
+
+
+class WakeSignal(unittest.TestCase):
+    def _run(self, mode):
+        child = Child(_FORK_AND_WAKE, args=[mode])
+        self.addCleanup(child._close_pipes)
+        lines = [child.line(60), child.line(60), child.line(60)]
+        self.assertEqual(child.proc.wait(30), 0)
+        self.assertEqual(child.stderr(), "")
+        return lines
+
+    def test_a_forked_child_nobody_asked_for_runs_no_thread_of_ours_and_joins_at_the_wake(self):
+        # the child's main thread is blocked in a read when the signal comes: it joins (on a thread it starts
+        # then), and the read goes on; `sleep`, which would die of the signal, is never sent it
+        self.assertEqual(self._run("signal"), ["threads 1 pending True", "listed True other alive True",
+                                               "joined True, handler called 0 status 0 root's handler 0"])
+
+    def test_without_the_signal_a_forked_child_waits_on_a_thread_of_ours(self):
+        # a program that handles the signal itself keeps it (its handler is never called by us), and a root
+        # started from another thread cannot take it: then the child looks for the awake flag on a thread
+        for mode in ("program's signal", "from a thread"):
+            with self.subTest(mode):
+                self.assertEqual(self._run(mode), ["threads 2 pending True", "listed True other alive True",
+                                                   "joined True, handler called 0 status 0 root's handler 0"])
+
+
+if __name__ == "__main__":
+    unittest.main()
