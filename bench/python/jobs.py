@@ -9,6 +9,8 @@
    against the same job without the agent: median of the ratio over repetitions, in wall time and in CPU seconds
    of the whole job (the latter barely moves when other work shares the machine), and the page faults a process of
    the job makes without the agent and adds with it (what a short-lived forked child's start mostly costs).
+3. What a page copied after a fork costs on this machine now, measured between the repetitions, and the share of a
+   child's CPU time the agent's extra faults come to at that price: the figure to read the ratio of 2 by.
 """
 
 import base64
@@ -129,6 +131,39 @@ def idle_time(agent, work):
 
 
 
+def fault_cost_us(pages=20000):
+    """What one page copied after a fork costs here now, in microseconds of CPU: a forked child writes a byte in each
+    of `pages` pages it shares with its parent, then again once they are its own; the difference a fault. The
+    agent's cost in a job of short forked children is mostly its extra faults times this (which this VM has shown
+    between 1 and 60 us from one day to the next)."""
+    import mmap
+    import resource
+    area = mmap.mmap(-1, pages * 4096)
+    for i in range(pages):
+        area[i * 4096] = 1
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        started = time.process_time()
+        for i in range(pages):
+            area[i * 4096] = 2
+        copied = time.process_time() - started
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        started = time.process_time()
+        for i in range(pages):
+            area[i * 4096] = 3
+        plain = time.process_time() - started
+        os.write(writer, ("%f" % ((copied - plain) / max(faults, 1) * 1e6)).encode())
+        os._exit(0)
+    os.close(writer)
+    said = os.read(reader, 100)
+    os.close(reader)
+    os.waitpid(pid, 0)
+    area.close()
+    return float(said)
+
+
 def main(argv):
     reps = int(argv[argv.index("--reps") + 1]) if "--reps" in argv else 5
     steps = int(argv[argv.index("--steps") + 1]) if "--steps" in argv else 100
@@ -136,9 +171,11 @@ def main(argv):
     # process pays once shows); 40,000,000 about 2 s (processes that work, as a DataLoader's or a rank's do)
     work = int(argv[argv.index("--work") + 1]) if "--work" in argv else 1500000
     direct, relayed = relay_figures(steps)
-    ratios, cpu_ratios, plain_faults, extra_faults = [], [], [], []
+    ratios, cpu_ratios, plain_faults, extra_faults, fault_costs, child_cpu = [], [], [], [], [], []
     for _ in range(reps):  # none, agent, none: the agent's run is compared with the mean of its neighbours
         before, with_agent, after = idle_time(False, work), idle_time(True, work), idle_time(False, work)
+        fault_costs.append(fault_cost_us())
+        child_cpu.append((before[1] + after[1]) / 2 / 16)
         ratios.append(with_agent[0] / ((before[0] + after[0]) / 2))
         cpu_ratios.append(with_agent[1] / ((before[1] + after[1]) / 2))
         plain_faults.append((before[2] + after[2]) / 2 / 16)
@@ -148,7 +185,12 @@ def main(argv):
               "relayCostMs": round(relayed - direct, 3), "idle16Ratio": round(statistics.median(ratios), 3),
               "idle16CpuRatio": round(statistics.median(cpu_ratios), 3), "idle16Work": work,
               "idle16FaultsPerProcess": round(statistics.median(plain_faults), 1),
-              "idle16ExtraFaultsPerProcess": round(statistics.median(extra_faults), 1)}
+              "idle16ExtraFaultsPerProcess": round(statistics.median(extra_faults), 1),
+              "faultCostUs": round(statistics.median(fault_costs), 2),
+              "idle16ChildCpuMs": round(statistics.median(child_cpu) * 1000, 1)}
+    # what the extra faults alone would cost a child, as a share of its CPU time without the agent
+    result["idle16FaultShare"] = round(result["idle16ExtraFaultsPerProcess"] * result["faultCostUs"] / 1000
+                                       / result["idle16ChildCpuMs"], 4)
     if "--json" in argv:
         print(json.dumps(result))
         return
@@ -163,6 +205,8 @@ def main(argv):
     print("  page faults of a process, none / +agent %6.1f / %+.1f  (medians; the job's minor faults over its 16 "
           "processes: where a forked child's start goes)" % (result["idle16FaultsPerProcess"],
                                                               result["idle16ExtraFaultsPerProcess"]))
+    print("  a page copied after a fork costs %.2f us here now: the agent's extra faults are %.1f%% of a child's "
+          "%.0f ms of CPU" % (result["faultCostUs"], result["idle16FaultShare"] * 100, result["idle16ChildCpuMs"]))
 
 
 if __name__ == "__main__":
