@@ -9,9 +9,10 @@ a fork does to both. longreach.job holds the machinery; this module decides when
   job as a member of its own.
 - While a client debugs the whole job (its attached flag exists) a child joins at once and is held for its
   breakpoints. Otherwise it joins once the job is awake (a client has asked for it: its awake flag exists), or at
-  once when its program calls the agent (breakpoint(), wait_for_attach(), ...: join_now()). A forked child learns of
-  the wake from the gateway's signal (job/wakeup.py), so until then it runs nothing of ours; a new interpreter, or a
-  child of a root that could not take the signal, keeps one agent thread that looks every POLL seconds.
+  once when its program calls the agent (breakpoint(), wait_for_attach(), ...: join_now()). A process learns of
+  the wake from the gateway's signal (job/wakeup.py), so until then no thread of ours runs there; a process where the
+  signal is not ours (the root could not take it, or the program has its own) keeps one agent thread that looks
+  every POLL seconds.
 """
 
 import os
@@ -29,7 +30,7 @@ _log = log.get_logger("job")
 # load_session() -> (factory, capabilities) and adopt(server) come from the API (this module never imports it);
 # pending: the job this process is still to join (see join_now); flag: (config, its attached flag, its awake flag)
 _state = {"config": None, "gateway": None, "member": None, "hooked": False, "load_session": None, "adopt": None,
-          "pending": None, "flag": None, "pid": None,
+          "pending": None, "flag": None, "pid": None, "forking": False,
           "signalled": lambda: False}
 # held while a pending join runs, so that a program's call that joins waits for the one under way
 _join_lock = threading.Lock()
@@ -53,13 +54,13 @@ def start_gateway(server, load_session, adopt, redirect_output=True):
         _log.warning("cannot start the job's gateway (%s); child processes are not followed", err)
         return None
     gateway.start()
+    from longreach.job import wakeup
+    gateway.signals = wakeup.install(_on_wake)  # the job's processes then wait for the wake without a thread of ours
+    _state["signalled"] = wakeup.ours
     os.environ.update(gateway.environment())
     server.job = gateway
     _state["config"], _state["gateway"] = gateway.config(), gateway
     _flags(_state["config"])  # the flags' paths, worked out once here rather than in each child
-    from longreach.job import wakeup
-    gateway.signals = wakeup.install(_on_wake)
-    _state["signalled"] = wakeup.ours  # forked children then wait for the wake without a thread of ours
     import atexit
     atexit.register(gateway.close)
     _install_fork_hook()
@@ -129,21 +130,27 @@ def _whole_job_debugged(config):
 
 
 def _join_later(config, deferred=None, forked=False):
-    """Join once the job is awake (join_now() may come first). A fork child whose parent's wake signal it inherited
-    (job/wakeup.py) does nothing more: the gateway signals it at the wake. Others keep a thread that looks for the
-    awake flag. `deferred` (PyPy: the frame of our at-fork hook): the thread starts only once os.fork() has returned
+    """Join once the job is awake (join_now() may come first). A process with our handler of the wake signal
+    (job/wakeup.py: a fork child inherits it, a new interpreter takes it when the root says so) does nothing more: the
+    gateway signals it at the wake. Others keep a thread that looks for the awake flag. `deferred` (PyPy: the frame of our at-fork hook): the thread starts only once os.fork() has returned
     (member._after_hook). `forked`: a fork child, which has the parent's hooks already."""
-    _state["pid"] = os.getpid()
+    _state["pid"], _state["forking"] = os.getpid(), deferred is not None
     _state["config"], _state["pending"] = config, config
-    if forked:
-        # pending first, then the flag: a wake between the two finds this process and signals it
-        if _state["signalled"]() and not os.access(_flags(config)[2], os.F_OK):
-            return
-    else:
-        if sys.version_info >= (3, 12):
-            from longreach.job import forkwarn
-            forkwarn.install()  # the waiting thread is ours: a fork meanwhile must not warn because of it
+    if not forked:
         _install_fork_hook()  # a child forked meanwhile has its own join to make
+        if config.get("signal") is True:
+            from longreach.job import wakeup
+            if wakeup.install(_on_wake):
+                _state["signalled"] = wakeup.ours
+    # pending and the handler first, then the flag: a wake between them finds this process and signals it
+    if _state["signalled"]() and not os.access(_flags(config)[2], os.F_OK):
+        if deferred is not None:  # PyPy: a wake before os.fork() has returned is ignored; look again after it
+            from longreach.job import member
+            member._after_hook(deferred, lambda frame: _forked(config))
+        return
+    if not forked and sys.version_info >= (3, 12):
+        from longreach.job import forkwarn
+        forkwarn.install()  # the waiting thread is ours: a fork meanwhile must not warn because of it
 
     def wait_then_join():
         awake = _flags(config)[2]
@@ -163,8 +170,15 @@ def _join_later(config, deferred=None, forked=False):
 def _on_wake():
     """The job's wake signal (job/wakeup.py), in the main thread between two lines of the program: a process still
     to join (the one whose at-fork hook said so, not a child forked an instant ago) joins on a thread of ours."""
-    if _state["pending"] is not None and _state["pid"] == os.getpid():
+    if _state["pending"] is not None and _state["pid"] == os.getpid() and not _state["forking"]:
         start_agent_thread(join_now, "longreach-job-join", in_handler=True)
+
+
+def _forked(config):
+    """PyPy's fork child once os.fork() has returned (no thread may start before): a wake meanwhile was ignored."""
+    _state["forking"] = False
+    if _state["pending"] is config and os.access(_flags(config)[2], os.F_OK):
+        start_agent_thread(join_now, "longreach-job-join")
 
 
 def _join(config, helper=False, deferred=None, hold=True):

@@ -29,6 +29,7 @@ class Config(unittest.TestCase):
         self.assertEqual(config.decode(text), {"v": 1, "socket": "/tmp/x/gw", "token": "ab" * 32, "root": 42,
                                                "redirect": False, "hold": 5.0})
         self.assertEqual(config.decode(config.encode("/s", "t", 1, True, 0.5))["hold"], 0.5)
+        self.assertIs(config.decode(config.encode("/s", "t", 1, True, 5, signal=True))["signal"], True)
         self.assertEqual(config.attached_flag({"socket": "/tmp/x/gw"}), "/tmp/x/attached")
 
     def test_hold_is_bounded(self):

@@ -1,5 +1,6 @@
-"""Waking a job's forked children (longreach/job/wakeup.py): a child forked while nobody has asked for the job runs
-no thread of ours and joins when the gateway sends it the wake signal; a program that owns that signal keeps it."""
+"""Waking a job's waiting processes (longreach/job/wakeup.py): a child forked or started while nobody has asked for
+the job runs no thread of ours and joins when the gateway sends it the wake signal; a program that owns that signal
+keeps it."""
 
 import sys
 import unittest
@@ -40,9 +41,31 @@ _FORK_AND_WAKE = """
     """
 
 
+_EXEC_AND_WAKE = """
+    import os, signal, subprocess, sys, time, longreach
+    from longreach import api
+    if sys.argv[1] == "program's signal":
+        signal.signal(signal.SIGURG, lambda *_: None)
+    longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+    job = api._server.job
+    code = ("import os, sys; from longreach import child; "
+            "print('threads %d pending %s' % (len(os.listdir('/proc/self/task')), child.pending()), flush=True); "
+            "sys.stdin.readline(); print('pending %s' % child.pending(), flush=True)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    print(proc.stdout.readline().decode().strip(), flush=True)
+    job.wake()
+    deadline = time.time() + 20
+    while proc.pid not in job.pids() and time.time() < deadline:
+        time.sleep(0.01)
+    print("listed", proc.pid in job.pids(), flush=True)
+    proc.stdin.write(b"go\\n"); proc.stdin.flush()
+    print(proc.stdout.readline().decode().strip(), "status", proc.wait(), flush=True)
+    """
+
+
 class WakeSignal(unittest.TestCase):
-    def _run(self, mode):
-        child = Child(_FORK_AND_WAKE, args=[mode])
+    def _run(self, mode, source=_FORK_AND_WAKE):
+        child = Child(source, args=[mode])
         self.addCleanup(child._close_pipes)
         lines = [child.line(60), child.line(60), child.line(60)]
         self.assertEqual(child.proc.wait(30), 0)
@@ -62,6 +85,13 @@ class WakeSignal(unittest.TestCase):
             with self.subTest(mode):
                 self.assertEqual(self._run(mode), ["threads 2 pending True", "listed True other alive True",
                                                    "joined True, handler called 0 status 0 root's handler 0"])
+
+    def test_a_new_interpreter_of_the_job_takes_the_signal_as_it_boots(self):
+        # exec resets handlers: the bootstrap takes it again when the root has it (its LONGREACH_JOB says so)
+        self.assertEqual(self._run("signal", _EXEC_AND_WAKE), ["threads 1 pending True", "listed True",
+                                                               "pending False status 0"])
+        self.assertEqual(self._run("program's signal", _EXEC_AND_WAKE), ["threads 2 pending True", "listed True",
+                                                                         "pending False status 0"])
 
 
 if __name__ == "__main__":

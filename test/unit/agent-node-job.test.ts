@@ -16,7 +16,8 @@ test('LONGREACH_JOB: the Python agent\'s shape reads back; off, stale and malfor
   const text = encodeJob({ socket: '/tmp/x/gw', token: 'ab'.repeat(32), root: 42, redirect: true, hold: 5, dormant: 60 });
   assert.deepEqual(decodeJob(text), { kind: 'join', root: 42, config: { v: 1, socket: '/tmp/x/gw', token: 'ab'.repeat(32), root: 42, redirect: true, hold: 5, dormant: 60 } });
   // what python/longreach/job/config.py encode() writes: no "dormant", so a Node.js child of a Python root joins awake
-  const python = '{"v":1,"socket":"/tmp/p/gw","token":"t0k","root":7,"redirect":false,"hold":2.5}';
+  // ("signal": the Python root wakes its Python processes with SIGURG; a Node.js child looks for the flag as ever)
+  const python = '{"v":1,"socket":"/tmp/p/gw","token":"t0k","root":7,"redirect":false,"hold":2.5,"signal":true}';
   assert.deepEqual(decodeJob(python), { kind: 'join', root: 7, config: { v: 1, socket: '/tmp/p/gw', token: 't0k', root: 7, redirect: false, hold: 2.5, dormant: 0 } });
   assert.deepEqual(decodeJob(encodeOff(9)), { kind: 'off', root: 9 });
   for (const bad of [undefined, '', 'not json', '[]', 'null', '{"v":2,"socket":"s","token":"t","root":1}', '{"v":1,"token":"t","root":1}', '{"v":1,"socket":"s","token":"","root":1}', '{"v":1,"socket":"s","token":"t","root":"1"}']) {

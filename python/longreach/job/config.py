@@ -66,9 +66,14 @@ del _longreach_boot
 '''
 
 
-def encode(socket_path, token, root_pid, redirect_output, hold=DEFAULT_HOLD):
-    return json.dumps({"v": VERSION, "socket": socket_path, "token": token, "root": root_pid,
-                       "redirect": bool(redirect_output), "hold": hold}, separators=(",", ":"))
+def encode(socket_path, token, root_pid, redirect_output, hold=DEFAULT_HOLD, signal=False):
+    """`signal`: the root wakes its waiting processes with the wake signal (job/wakeup.py), so a new interpreter may
+    take it instead of starting a thread that looks for the awake flag."""
+    job = {"v": VERSION, "socket": socket_path, "token": token, "root": root_pid, "redirect": bool(redirect_output),
+           "hold": hold}
+    if signal:
+        job["signal"] = True
+    return json.dumps(job, separators=(",", ":"))
 
 
 def hold_seconds(environ=None):

@@ -86,7 +86,7 @@ class Gateway(object):
     def environment(self):
         """The variables the job's children need: LONGREACH_JOB and, with a boot directory, PYTHONPATH."""
         env = {job_config.ENV: job_config.encode(self.socket_path, self.token, self.pid, self.redirect_output,
-                                                 job_config.hold_seconds())}
+                                                 job_config.hold_seconds(), self.signals)}
         if self.bootdir:
             rest = os.environ.get("PYTHONPATH")
             env["PYTHONPATH"] = self.bootdir + (os.pathsep + rest if rest else "")

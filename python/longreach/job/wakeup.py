@@ -1,16 +1,18 @@
-"""Waking a job's forked children with a signal, so that one nobody has asked for runs no agent thread (5.3).
+"""Waking a job's waiting processes with a signal, so that one nobody has asked for runs no agent thread (5.3).
 
-A child forked before anyone asked for the job must join once a client does. It used to keep a thread of ours that
-looked for the job's `awake` file every few tenths of a second; a short-lived forked child (a Pool's, a DataLoader's
-worker) paid for that thread in pages copied from its parent. Instead the root takes one real-time signal that the
-program has not (WAKE_SIGNAL, only while its handler is the default); its forked children inherit our handler, and
-when the job wakes the gateway sends that signal to each process descending from the root that catches it and has
-not joined yet. The handler starts the join on a thread of ours (join_now()), nothing else: it runs in the main
-thread between two lines of whatever the program was doing, and Python retries the call the signal interrupted.
+A process that joined no job yet must join once a client asks for the job. It used to keep a thread of ours that
+looked for the job's `awake` file four times a second, in every process of an idle job. Instead the root takes
+SIGURG when the program has not (WAKE_SIGNAL, only while its handler is the default, from the main thread), and
+says so to the job (config "signal"): its forked children inherit our handler, a new interpreter of the job takes it
+as it boots (exec resets handlers), and when the job wakes the gateway sends the signal to each process descending
+from the root that catches it and has not joined yet. The handler starts the join on a thread of ours (join_now()),
+nothing else: it runs in the main thread between two lines of whatever the program was doing, and Python retries
+the call the signal interrupted.
 
-The child checks that the handler is still ours (signal.getsignal) when it is forked; otherwise, and in a new
-interpreter (exec resets handlers), it keeps the waiting thread. The gateway never signals a process that does not
-catch the signal, whose default action would end it.
+SIGURG's default action is to ignore it (it says that out-of-band data came to a socket that asked for it, which
+Python programs hardly use), so a process that exec'd another program between the gateway's look and its signal is
+not disturbed. A process where the handler is not ours (the program has its own, or took the signal over) keeps the
+waiting thread; the gateway signals only processes that catch it.
 """
 
 import os
@@ -19,7 +21,7 @@ import threading
 
 __all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants"]
 
-WAKE_SIGNAL = getattr(signal, "SIGRTMAX", 64) - 2
+WAKE_SIGNAL = signal.SIGURG
 _state = {"on_wake": None}
 
 
@@ -53,7 +55,7 @@ def ours():
 
 
 def signal_descendants(root, skip=()):
-    """Send WAKE_SIGNAL to every process descending from `root` that catches it, but those in `skip`. Linux (/proc);
+    """Send WAKE_SIGNAL to every process descending from `root` that catches it but those in `skip`. Linux (/proc);
     elsewhere, or on any error, nothing: those children then join when their programs call the agent. Returns the
     pids signalled."""
     children = {}
