@@ -131,9 +131,10 @@ def _whole_job_debugged(config):
 
 def _join_later(config, deferred=None, forked=False):
     """Join once the job is awake (join_now() may come first). A process with our handler of the wake signal
-    (job/wakeup.py: a fork child inherits it, a new interpreter takes it when the root says so) does nothing more: the
-    gateway signals it at the wake. Others keep a thread that looks for the awake flag. `deferred` (PyPy: the frame of our at-fork hook): the thread starts only once os.fork() has returned
-    (member._after_hook). `forked`: a fork child, which has the parent's hooks already."""
+    (job/wakeup.py: a fork child inherits it, a new interpreter takes it when the root says so) does nothing more:
+    the gateway signals it at the wake. Others keep a thread that looks for the awake flag. `deferred` (PyPy: the
+    frame of our at-fork hook): no thread starts before os.fork() has returned (member._after_hook). `forked`: a fork
+    child, which has the parent's hooks already."""
     _state["pid"], _state["forking"] = os.getpid(), deferred is not None
     _state["config"], _state["pending"] = config, config
     if not forked:

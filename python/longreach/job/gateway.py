@@ -66,7 +66,7 @@ class Gateway(object):
         self._closing = False
         self._job_session = None
         self._awake_at = None       # when a client first asked for the job (wake())
-        self.signals = False        # whether forked children wait for the wake signal (job/wakeup.py)
+        self.signals = False        # whether the job's processes wait for the wake signal (job/wakeup.py)
         self._last_join = 0.0
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -129,8 +129,8 @@ class Gateway(object):
     def wake(self):
         """A client asks for the job (a listing, a ?pid= selection, an attach to the whole job): from now on its
         processes join (docs/protocol.md 5.3). Until then a child that has not called the agent waits without
-        joining. The `awake` file says so to them, and the wake signal to the forked ones, which wait without a
-        thread of ours (job/wakeup.py)."""
+        joining. The `awake` file says so to them, and the wake signal to those that wait for it without a thread
+        of ours (job/wakeup.py)."""
         if self._awake_at is not None:
             return
         try:

@@ -32,11 +32,11 @@ def _woken(signum, frame):
 
 
 def install(on_wake):
-    """In the root (the main thread, before its children are forked): take WAKE_SIGNAL if the program has not.
-    True when our handler is in place. Never raises."""
+    """In the root, or a new interpreter of the job (the main thread, before its own code): take WAKE_SIGNAL if the
+    program has not. True when our handler is in place. Never raises."""
     _state["on_wake"] = on_wake
-    if threading.current_thread() is not threading.main_thread():
-        return False
+    if threading.current_thread() is not threading.main_thread() or not os.path.exists("/proc/self/status"):
+        return False  # (without /proc the gateway could not find whom to wake: the processes look for the flag)
     try:
         if signal.getsignal(WAKE_SIGNAL) not in (signal.SIG_DFL, _woken):
             return False
@@ -55,9 +55,9 @@ def ours():
 
 
 def signal_descendants(root, skip=()):
-    """Send WAKE_SIGNAL to every process descending from `root` that catches it but those in `skip`. Linux (/proc);
-    elsewhere, or on any error, nothing: those children then join when their programs call the agent. Returns the
-    pids signalled."""
+    """Send WAKE_SIGNAL to every process descending from `root` that catches it but those in `skip` (/proc, which
+    install() asks for). Returns the pids signalled. A process that has left the root's tree (its parent exited and it
+    was reparented) is not found: it joins when its program calls the agent."""
     children = {}
     try:
         names = os.listdir("/proc")
