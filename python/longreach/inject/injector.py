@@ -2,6 +2,7 @@
 target as it was: nothing is queued until every check passed, and a queued bootstrap that has not run by the
 deadline is withdrawn (its parameter file is deleted, so when it runs later it finds nothing and does nothing)."""
 
+import errno
 import json
 import os
 import shutil
@@ -69,10 +70,12 @@ def bootstrap_source(params_path):
 
 def inject(pid, options, timeout=10.0, command="python3 -m longreach --pid %d ..."):
     """Start the agent in process `pid` with options {secret, host, port, certfile, keyfile, allow_plain_secret}.
-    Returns (target, {"address": [host, port], "runtime": ...}); LongreachError otherwise."""
-    deadline = time.monotonic() + timeout
+    Returns (target, {"address": [host, port], "runtime": ...}); LongreachError otherwise. `timeout` counts from
+    when the target is first touched: reading its interpreter's symbols beforehand is our own work, bounded by the
+    file (about 35 ms here, several times that on a loaded machine)."""
     target = preflight(pid, command)
     symbols = _symbols(target)
+    deadline = time.monotonic() + timeout
     workdir = tempfile.mkdtemp(prefix="longreach-inject-")
     try:
         uid, gid = target.uids[1], target.gids[1]
@@ -109,6 +112,9 @@ def _queue(target, symbols, code, deadline):
             raise LongreachError("LR_INJECT_REFUSED", targets.refused_by_kernel(target, err))
         if err.errno == 3:  # ESRCH
             raise LongreachError("LR_INJECT_FAILED", "%s ended while loading" % target.describe())
+        if err.errno == errno.ETIMEDOUT:
+            raise LongreachError("LR_TIMEOUT", "%s: %s (a busy machine?); the thread was put back as it was, nothing "
+                                 "was changed. Try again, or with a longer --timeout" % (target.describe(), err))
         raise LongreachError("LR_INJECT_FAILED", "%s: %s; the thread was put back as it was, nothing was changed"
                              % (target.describe(), err))
 
