@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 
-__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants"]
+__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children"]
 
 WAKE_SIGNAL = signal.SIGURG
 _state = {"on_wake": None}
@@ -35,8 +35,8 @@ def install(on_wake):
     """In the root, or a new interpreter of the job (the main thread, before its own code): take WAKE_SIGNAL if the
     program has not. True when our handler is in place. Never raises."""
     _state["on_wake"] = on_wake
-    if threading.current_thread() is not threading.main_thread() or not os.path.exists("/proc/self/status"):
-        return False  # (without /proc the gateway could not find whom to wake: the processes look for the flag)
+    if threading.current_thread() is not threading.main_thread() or children(os.getpid()) is None:
+        return False  # (the gateway could not find whom to wake: the processes look for the flag)
     try:
         if signal.getsignal(WAKE_SIGNAL) not in (signal.SIG_DFL, _woken):
             return False
@@ -55,27 +55,12 @@ def ours():
 
 
 def signal_descendants(root, skip=()):
-    """Send WAKE_SIGNAL to every process descending from `root` that catches it but those in `skip` (/proc, which
-    install() asks for). Returns the pids signalled. A process that has left the root's tree (its parent exited and it
-    was reparented) is not found: it joins when its program calls the agent."""
-    children = {}
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return []
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as stat:
-                data = stat.read()
-            ppid = int(data[data.rindex(b")") + 2:].split(None, 2)[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(name))
+    """Send WAKE_SIGNAL to every process descending from `root` that catches it but those in `skip`. Returns the pids
+    signalled. A process that has left the root's tree (its parent exited and it was reparented) is not found: it
+    joins when its program calls the agent."""
     woken, todo = [], [root]
     while todo:
-        for pid in children.get(todo.pop(), ()):
+        for pid in children(todo.pop()) or ():
             todo.append(pid)
             if pid in skip or not _catches(pid, WAKE_SIGNAL):
                 continue
@@ -85,6 +70,24 @@ def signal_descendants(root, skip=()):
             except OSError:
                 pass
     return woken
+
+
+def children(pid):
+    """The child processes of `pid` (Linux: /proc/PID/task/*/children, each of its threads' own), or None when that
+    cannot be read (not Linux, a kernel without CONFIG_PROC_CHILDREN, the process gone)."""
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return None
+    found, read = [], False
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as listing:
+                found.extend(int(child) for child in listing.read().split())
+            read = True
+        except (OSError, ValueError):
+            continue  # (a thread that ended since the listing)
+    return found if read else None
 
 
 def _catches(pid, signum):
