@@ -12,6 +12,7 @@ import { FIXTURES, attachTo, launch, run, within } from './agent-node-helpers.js
 const MAIN = join(FIXTURES, 'workers/main.mjs');
 const SQUARE = join(FIXTURES, 'workers/square.mjs');
 const TICKER = join(FIXTURES, 'workers/ticker.mjs');
+const RELEASE_RACE = join(FIXTURES, 'workers/release-race.mjs');
 const CUBE_TS = join(FIXTURES, 'ts/cube-worker.ts');
 const WAIT = 20_000;
 /** A new worker waits for its breakpoints at most this long (5 s by default): generous on a busy test machine. */
@@ -355,6 +356,19 @@ test('a worker being given its breakpoints when the debugger detaches runs on un
   await s.request('disconnect', {});
   assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.equal(program.stdout(), plain.stdout());
+});
+
+test('a release meeting settings still on their way leaves the worker undebugged: no stop at its first line, no helpers', async (t) => {
+  // The agent's own classes, timed on purpose (fixture release-race.mjs): a breakpoint set just after the release began
+  // switched the worker's Debugger domain on after it was let run, and it stopped at its first line for good (about 1
+  // run in 5 here); a log point being set as it began left the hit and log helpers in the worker (4 in 5)
+  for (const mode of ['after', 'during']) {
+    for (let i = 0; i < 6; i++) {
+      const program = run(t, RELEASE_RACE, [mode]);
+      assert.equal(await within(program.exited, WAIT, `${mode}, run ${i + 1}: program end`), 0, program.stderr());
+      assert.equal(program.stdout(), 'the worker ended; it saw helpers: undefined\n', `${mode}, run ${i + 1}`);
+    }
+  }
 });
 
 test('log points and hit conditions work in workers (each worker counts its own hits)', async (t) => {

@@ -116,6 +116,11 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
     return this.#enabling;
   }
 
+  /** From now on nothing switches the Debugger domain on again: the session is letting this runtime go. */
+  refuseDebugger(): void {
+    this.#releasing = true;
+  }
+
   /** Switches the Debugger domain off: V8 forgets every breakpoint and resumes. */
   async disableDebugger(): Promise<void> {
     if (!this.#debuggerOn) return;
@@ -140,7 +145,7 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
    * the session's messages in order, so whatever the next session sends comes after this one's Debugger.disable.
    */
   async release(timeoutMs = RELEASE_TIMEOUT_MS): Promise<void> {
-    this.#releasing = true; // from here on nothing switches the Debugger domain on again (a request still under way)
+    this.refuseDebugger(); // a request still under way
     if (this.cdp.connected) {
       if (this.#paused) {
         let off = (): void => undefined;

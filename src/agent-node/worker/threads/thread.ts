@@ -21,6 +21,8 @@ export type ExceptionMode = 'none' | 'uncaught' | 'all';
 
 /** While a worker is stopped, how often the agent checks whether the program asked for its end (see #probe). */
 const PROBE_MS = 500;
+/** At the detach, settings still being set in this worker are waited for at most this long. */
+const SETTLE_MS = 1000;
 /** A pause that follows a continue waits at most this long for the worker to leave its stop. */
 const RESUME_WAIT_MS = 2000;
 const TERMINATED = /Execution was terminated/;
@@ -96,7 +98,9 @@ export class WorkerThread {
   // ---- the session's settings, set again here ----
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(work, work);
+    // none starts once the worker is let go (release) or has ended: it would post to a worker that runs undebugged
+    const run = (): Promise<T> => (this.#ended ? Promise.reject(new Error(`${this.name} is no longer debugged`)) : work());
+    const next = this.#queue.then(run, run);
     this.#queue = next.catch(() => undefined);
     return next;
   }
@@ -421,15 +425,21 @@ export class WorkerThread {
     this.#stopProbe();
     const runtime = this.state.runtime;
     const cdp = runtime.cdp;
+    // A worker that joins as the debugger detaches may still be given the session's settings: those already under
+    // way end first (bounded), none starts after, and nothing switches its Debugger domain on from now on. One that
+    // came after the run below would stop the worker at its first line with nobody to let it go.
+    runtime.refuseDebugger();
+    const held = this.held;
+    this.held = false; // Workers.#join lets it run no more: this does, last
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#queue, new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))]);
+    clearTimeout(timer);
     // Everything else first: switching the Debugger domain off drops this session's breakpoints and resumes a
     // stopped worker, which may then run to its end, and a message that meets a worker's teardown aborts the
     // process in Node 20 (see #releaseObjects). Only a worker still held at its start is sent one more.
     if (this.#helpers) await removeHelpers(cdp).catch(() => undefined);
     if (runtime.debuggerOn) await cdp.post('Debugger.disable').catch(() => undefined);
-    if (this.held) {
-      this.held = false;
-      await cdp.post('Runtime.runIfWaitingForDebugger').catch(() => undefined);
-    }
+    if (held) await cdp.post('Runtime.runIfWaitingForDebugger').catch(() => undefined);
     this.#ids.drop(this);
     runtime.disconnect();
   }
