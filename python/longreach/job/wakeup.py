@@ -19,9 +19,12 @@ import os
 import signal
 import threading
 
+import _signal
+
 __all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children"]
 
 WAKE_SIGNAL = signal.SIGURG
+_SIGNUM = int(WAKE_SIGNAL)
 _state = {"on_wake": None}
 
 
@@ -48,8 +51,10 @@ def install(on_wake):
 
 def ours():
     """Whether WAKE_SIGNAL runs our handler in this process (a fork child inherits the parent's)."""
+    # (a fork child asks in its at-fork hook, where each object touched is a page copied: the C function with an
+    # int, not signal.getsignal, whose look for an enum member raises and catches an exception each time)
     try:
-        return signal.getsignal(WAKE_SIGNAL) is _woken
+        return _signal.getsignal(_SIGNUM) is _woken
     except (ValueError, AttributeError):
         return False
 
