@@ -42,7 +42,9 @@ def install(get_server, in_forks=False):
     _in_forks = in_forks
     if sys.breakpointhook is sys.__breakpointhook__ and chosen_hook() is None:
         sys.breakpointhook = hook
-    if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+    # (in a job a forked child keeps our hook: the at-fork function would do nothing there, and calling it is still a
+    # few pages copied in every child; it is registered once the process is outside a job, if ever)
+    if not _fork_hook_registered and not in_forks and hasattr(os, "register_at_fork"):
         _fork_hook_registered = True
         os.register_at_fork(after_in_child=_after_fork_in_child)
 

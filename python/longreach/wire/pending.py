@@ -148,6 +148,8 @@ class Gate(object):
     def forget(self):
         """After fork, in the child: drop the inherited selector and wake pair (the connections are the server's)."""
         self._closing = True
+        if self._selector is None and self._wake is None:
+            return  # (never started, as in an idle server: a fork child makes no list here, each one a page copied)
         for thing in [self._selector] + list(self._wake or ()):
             if thing is not None:
                 try:
