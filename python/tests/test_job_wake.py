@@ -68,12 +68,50 @@ _EXEC_AND_WAKE = """
     print(proc.stdout.readline().decode().strip(), "status", proc.wait(), flush=True)
     """
 
+_ORPHAN_AND_WAKE = """
+    import json, os, subprocess, sys, time, longreach
+    from longreach import api
+    longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+    job = api._server.job
+    code = ("import os, sys; from longreach import child; "
+            "print('threads %d pending %s' % (len(os.listdir('/proc/self/task')), child.pending()), flush=True); "
+            "sys.stdin.readline(); print('pending %s' % child.pending(), flush=True)")
+    # the same program under another job's variable (its own handler of the signal, to count what it is sent)
+    other_job = dict(json.loads(os.environ["LONGREACH_JOB"]), socket="/nonexistent/gw")
+    other_code = ("import signal, sys; calls = []; signal.signal(signal.SIGURG, lambda *_: calls.append(1)); "
+                  "print('ready', flush=True); sys.stdin.readline(); print('other called %d' % len(calls), flush=True)")
+    middle = ("import subprocess, sys; child = subprocess.Popen(sys.argv[1:]); print(child.pid, flush=True)")
+
+    def orphan(argv, env=None):
+        # a process of the job whose parent exits at once: it is reparented away from the root's tree
+        proc = subprocess.Popen([sys.executable, "-c", middle] + argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                env=env)
+        pid = int(proc.stdout.readline())
+        proc.wait()
+        return pid, proc.stdin, proc.stdout
+
+    other_pid, other_in, other_out = orphan([sys.executable, "-I", "-c", other_code],
+                                            dict(os.environ, LONGREACH_JOB=json.dumps(other_job)))
+    print(other_out.readline().decode().strip(), flush=True)
+    pid, stdin, stdout = orphan([sys.executable, "-c", code])
+    print(stdout.readline().decode().strip(), "reparented", os.getpid() != int(open("/proc/%d/stat" % pid).read()
+                                                                            .rsplit(")", 1)[1].split()[1]), flush=True)
+    job.wake()
+    deadline = time.time() + 20
+    while pid not in job.pids() and time.time() < deadline:
+        time.sleep(0.01)
+    print("listed", pid in job.pids(), flush=True)
+    for out in (stdin, other_in):
+        out.write(b"go\\n"); out.flush()
+    print(stdout.readline().decode().strip(), other_out.readline().decode().strip(), flush=True)
+    """
+
 
 class WakeSignal(unittest.TestCase):
-    def _run(self, mode, source=_FORK_AND_WAKE):
+    def _run(self, mode, source=_FORK_AND_WAKE, count=3):
         child = Child(source, args=[mode])
         self.addCleanup(child._close_pipes)
-        lines = [child.line(60), child.line(60), child.line(60)]
+        lines = [child.line(60) for _ in range(count)]
         self.assertEqual(child.proc.wait(30), 0)
         self.assertEqual(child.stderr(), "")
         return lines
@@ -98,6 +136,12 @@ class WakeSignal(unittest.TestCase):
                                                                "pending False status 0"])
         self.assertEqual(self._run("program's signal", _EXEC_AND_WAKE), ["threads 2 pending True", "listed True",
                                                                          "pending False status 0"])
+
+    def test_a_process_of_the_job_reparented_away_from_the_root_is_woken_too(self):
+        # its parent exited before the wake, so it is no longer under the root: the gateway finds it by the job's
+        # variable its program started with; a process whose variable names another job is not sent the signal
+        self.assertEqual(self._run("signal", _ORPHAN_AND_WAKE, 4), ["ready", "threads 1 pending True reparented True",
+                                                                    "listed True", "pending False other called 0"])
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { attachBatch, inBatches, jobInterpreters, startJob, waitForRows, type JobRow } from '../helpers/job.js';
+import { attachBatch, inBatches, jobEnd, jobInterpreters, startJob, waitForRows, type JobRow } from '../helpers/job.js';
 import { ROOT } from '../helpers/paths.js';
 
 const JOB = 'test/fixtures/python/job/job.py';
@@ -104,6 +104,23 @@ test('job: a child that dies while stopped ends that session with a message; the
   assert.match(other.stdout, /^True {2}\(bool\)$/m, other.stdout);
   job.stop();
   await job.exited;
+});
+
+test('job: a process of the job whose parent has exited (reparented away from the root) is listed and stops at a breakpoint', async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['orphan']);
+  const deadline = Date.now() + 20_000;
+  while (!/left alone/.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  // nobody asked for the job before this listing: the orphan waits for the wake signal, which finds it by its
+  // program's LONGREACH_JOB since it is no longer under the root
+  const isOrphan = (row: JobRow) => row.info.argv.some((a) => a.endsWith('work.py'));
+  const rows = await waitForRows(job.port, (r) => r.some(isOrphan), 20_000);
+  const orphan = rows.find(isOrphan)!;
+  assert.match(job.stdout(), new RegExp(`^orphan ${orphan.pid} left alone$`, 'm'));
+  assert.notEqual(orphan.ppid, job.child.pid);
+  const r = await attachBatch(orphan.target, `p here == ${orphan.pid}\n`, ['--break', `${WORK}:10`]);
+  assert.match(r.stdout, /^True {2}\(bool\)$/m, r.stdout + r.stderr);
+  assert.equal(await jobEnd(job), 0);
+  assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), ['job done: [0]', `orphan ${orphan.pid} left alone`, 'orphan done']);
 });
 
 test('job: --no-subprocess leaves children alone (the root lists as a single process)', async (t) => {

@@ -67,6 +67,7 @@ class Gateway(object):
         self._job_session = None
         self._awake_at = None       # when a client first asked for the job (wake())
         self.signals = False        # whether the job's processes wait for the wake signal (job/wakeup.py)
+        self._signalled = []        # the pids that wake() sent it to
         self._last_join = 0.0
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -144,14 +145,14 @@ class Gateway(object):
             if wakeup.ours():  # (a program that took the signal over since may use it in its children too)
                 with self._lock:
                     joined = set(self._processes)
-                wakeup.signal_descendants(self.pid, skip=joined)
+                self._signalled = wakeup.signal_descendants(self.pid, skip=joined, socket_path=self.socket_path)
 
     def _settle(self, until=None):
         """Just after the first wake: let the processes that are joining now do so (bounded by SETTLE_MAX), or
         stop early once `until()` is true."""
         start = self._awake_at
-        if start is None or not has_children():
-            return  # (a program with no child process has nobody to wait for)
+        if start is None or not (self._signalled or has_children()):
+            return  # (no child process, nor a process of the job woken elsewhere: nobody to wait for)
         while True:
             now = time.monotonic()
             if now >= start + SETTLE_MAX or (until is not None and until()):

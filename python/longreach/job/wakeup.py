@@ -4,10 +4,11 @@ A process that joined no job yet must join once a client asks for the job. It us
 looked for the job's `awake` file four times a second, in every process of an idle job. Instead the root takes
 SIGURG when the program has not (WAKE_SIGNAL, only while its handler is the default, from the main thread), and
 says so to the job (config "signal"): its forked children inherit our handler, a new interpreter of the job takes it
-as it boots (exec resets handlers), and when the job wakes the gateway sends the signal to each process descending
-from the root that catches it and has not joined yet. The handler starts the join on a thread of ours (join_now()),
-nothing else: it runs in the main thread between two lines of whatever the program was doing, and Python retries
-the call the signal interrupted.
+as it boots (exec resets handlers), and when the job wakes the gateway sends the signal to each process of the job
+that catches it and has not joined yet: those descending from the root, and those whose program started with the
+job's variable but whose parent has exited since (strays()). The handler starts the join on a thread of ours
+(join_now()), nothing else: it runs in the main thread between two lines of whatever the program was doing, and
+Python retries the call the signal interrupted.
 
 SIGURG's default action is to ignore it (it says that out-of-band data came to a socket that asked for it, which
 Python programs hardly use), so a process that exec'd another program between the gateway's look and its signal is
@@ -21,10 +22,13 @@ import threading
 
 import _signal
 
-__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children"]
+from longreach.job import config as job_config
+
+__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
+ENV_PREFIX = (job_config.ENV + "=").encode()
 _state = {"on_wake": None}
 
 
@@ -59,22 +63,60 @@ def ours():
         return False
 
 
-def signal_descendants(root, skip=()):
-    """Send WAKE_SIGNAL to every process descending from `root` that catches it but those in `skip`. Returns the pids
-    signalled. A process that has left the root's tree (its parent exited and it was reparented) is not found: it
-    joins when its program calls the agent."""
-    woken, todo = [], [root]
+def signal_descendants(root, skip=(), socket_path=None):
+    """Send WAKE_SIGNAL to every process of the job that catches it but those in `skip`; returns the pids signalled.
+    The job's processes are those descending from `root` and, given the job's `socket_path`, those that have left
+    the root's tree (their parent exited and they were reparented) but started a program of the job (strays())."""
+    woken, seen, todo = [], {root}, [root]
+
+    def wake(pid):
+        if pid in skip or not _catches(pid, WAKE_SIGNAL):
+            return
+        try:
+            os.kill(pid, WAKE_SIGNAL)
+            woken.append(pid)
+        except OSError:
+            pass
+
     while todo:
         for pid in children(todo.pop()) or ():
-            todo.append(pid)
-            if pid in skip or not _catches(pid, WAKE_SIGNAL):
-                continue
-            try:
-                os.kill(pid, WAKE_SIGNAL)
-                woken.append(pid)
-            except OSError:
-                pass
+            if pid not in seen:
+                seen.add(pid)
+                todo.append(pid)
+                wake(pid)
+    if socket_path is not None:
+        for pid in strays(socket_path, seen):
+            wake(pid)
     return woken
+
+
+def strays(socket_path, known=()):
+    """The processes, other than those in `known`, whose program started with the LONGREACH_JOB of the job whose
+    gateway listens at `socket_path` (/proc/PID/environ, readable for the processes of this user only): a process
+    of the job reparented away from the root's tree. A child forked by the root itself whose parent then exited
+    started no program with the variable, and is not found (it joins when its program calls the agent)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    found, prefix = [], ENV_PREFIX
+    for name in names:
+        if not name.isdigit() or int(name) in known:
+            continue
+        try:
+            with open("/proc/%s/environ" % name, "rb") as environ:
+                block = environ.read()
+        except OSError:
+            continue  # (another user's process, or one that ended since the listing)
+        block = b"\0" + block
+        at = block.find(b"\0" + prefix)
+        if at < 0:
+            continue
+        value = block[at + 1 + len(prefix):].split(b"\0", 1)[0]
+        config = job_config.decode(value.decode("utf-8", "replace"))
+        if config is not None and config["socket"] == socket_path:
+            found.append(int(name))
+    return found
 
 
 def children(pid):
