@@ -3,6 +3,8 @@
 // names its thread and holds that worker alone; detach releases everything; LONGREACH_SUBPROCESS=0 turns it off.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { markerLine } from '../conformance/agents.js';
@@ -13,6 +15,7 @@ const MAIN = join(FIXTURES, 'workers/main.mjs');
 const SQUARE = join(FIXTURES, 'workers/square.mjs');
 const TICKER = join(FIXTURES, 'workers/ticker.mjs');
 const RELEASE_RACE = join(FIXTURES, 'workers/release-race.mjs');
+const BLOCKED = join(FIXTURES, 'workers/blocked.mjs');
 const CUBE_TS = join(FIXTURES, 'ts/cube-worker.ts');
 const WAIT = 20_000;
 /** A new worker waits for its breakpoints at most this long (5 s by default): generous on a busy test machine. */
@@ -369,6 +372,30 @@ test('a release meeting settings still on their way leaves the worker undebugged
       assert.equal(program.stdout(), 'the worker ended; it saw helpers: undefined\n', `${mode}, run ${i + 1}`);
     }
   }
+});
+
+test('a worker blocked in a system call at the detach is released once it returns, however long after', async (t) => {
+  // its release waits for the worker's answers (the log point's helpers go first): they come 4 s later, after the
+  // agent's session has stopped watching workers (2.5 s after the detach). It used to lose them, leave the worker's
+  // breakpoint set for the channel's 30 s answer timeout and the worker stopped there with nobody attached.
+  const dir = mkdtempSync(join(tmpdir(), 'lr-blocked-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const go = join(dir, 'go');
+  const program = await launch(t, BLOCKED, [go], { ...HOLD, LONGREACH_WAIT: '0' });
+  const s = await attachTo(t, program);
+  const breakpoints = [{ line: markerLine(BLOCKED, 'never'), logMessage: 'never' }, { line: markerLine(BLOCKED, 'after') }];
+  const { breakpoints: set } = await s.request('setBreakpoints', { source: { path: BLOCKED }, breakpoints });
+  assert.deepEqual(set.map((b: { verified: boolean }) => b.verified), [true, true]);
+  await s.request('configurationDone');
+  writeFileSync(go, '');
+  const deadline = Date.now() + WAIT;
+  while (!program.stdout().includes('blocking')) {
+    if (Date.now() > deadline) throw new Error('the worker never blocked');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await s.request('disconnect', {});
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
+  assert.equal(program.stdout(), 'blocking\nsum 3\ndone\n');
 });
 
 test('log points and hit conditions work in workers (each worker counts its own hits)', async (t) => {

@@ -386,17 +386,18 @@ export class Workers {
     const threads = [...this.#threads.values()];
     this.#threads.clear();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(threads.map((t) => t.release().catch(() => undefined))),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000))),
-    ]);
+    const released = Promise.all(threads.map((t) => t.release().catch(() => undefined)));
+    await Promise.race([released, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);
     const close = (): void => {
       clearTimeout(linger);
       if (lingering === close) lingering = null;
       for (const off of this.#unsubscribe.splice(0)) off(); // the shared session stays, waiting for no worker
     };
-    const linger = setTimeout(close, LINGER_MS);
+    // The releases keep their answers until they end, however late (a worker blocked in a system call answers once
+    // it returns; each request's wait is bounded by the channel): one that lost them would leave the worker's
+    // breakpoints set until its requests timed out. A new debugging session ends this one at once (lingering).
+    const linger = setTimeout(() => void released.then(() => (lingering === close ? close() : undefined)), LINGER_MS);
     linger.unref();
     lingering?.();
     lingering = close;
