@@ -374,28 +374,54 @@ test('a release meeting settings still on their way leaves the worker undebugged
   }
 });
 
-test('a worker blocked in a system call at the detach is released once it returns, however long after', async (t) => {
-  // its release waits for the worker's answers (the log point's helpers go first): they come 4 s later, after the
-  // agent's session has stopped watching workers (2.5 s after the detach). It used to lose them, leave the worker's
-  // breakpoint set for the channel's 30 s answer timeout and the worker stopped there with nobody attached.
+/** blocked.mjs with a debugger attached that set `breakpoints` there; resolves once the worker is blocked. */
+async function blockedWorker(t: TestContext, breakpoints: object[], files: string[]): Promise<{ program: Awaited<ReturnType<typeof launch>>; s: ClientSession; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'lr-blocked-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const go = join(dir, 'go');
-  const program = await launch(t, BLOCKED, [go], { ...HOLD, LONGREACH_WAIT: '0' });
+  const program = await launch(t, BLOCKED, [dir], { ...HOLD, LONGREACH_WAIT: '0' });
   const s = await attachTo(t, program);
-  const breakpoints = [{ line: markerLine(BLOCKED, 'never'), logMessage: 'never' }, { line: markerLine(BLOCKED, 'after') }];
   const { breakpoints: set } = await s.request('setBreakpoints', { source: { path: BLOCKED }, breakpoints });
-  assert.deepEqual(set.map((b: { verified: boolean }) => b.verified), [true, true]);
+  assert.ok(set.every((b: { verified: boolean }) => b.verified), JSON.stringify(set));
   await s.request('configurationDone');
-  writeFileSync(go, '');
+  for (const file of files) writeFileSync(join(dir, file), '');
   const deadline = Date.now() + WAIT;
   while (!program.stdout().includes('blocking')) {
     if (Date.now() > deadline) throw new Error('the worker never blocked');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  return { program, s, dir };
+}
+
+test('a worker blocked in a system call at the detach is released once it returns, however long after', async (t) => {
+  // its release waits for the worker's answers (the log point's helpers go first): they come 4 s later, after the
+  // agent's session has stopped watching workers (2.5 s after the detach). It used to lose them, leave the worker's
+  // breakpoint set for the channel's 30 s answer timeout and the worker stopped there with nobody attached.
+  const breakpoints = [{ line: markerLine(BLOCKED, 'never'), logMessage: 'never' }, { line: markerLine(BLOCKED, 'after') }];
+  const { program, s } = await blockedWorker(t, breakpoints, ['go', 'go2']);
   await s.request('disconnect', {});
   assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
   assert.equal(program.stdout(), 'blocking\nsum 3\ndone\n');
+});
+
+test('a debugger attaching while the last one\'s release waits for a blocked worker: the worker stops only where the new one says', async (t) => {
+  // the new session cuts the old release short (nothing more goes out through it) and first clears what it left in
+  // the worker: its breakpoint on the tick line would stop the worker as soon as it returned, reported to the new
+  // client as a stop it never asked for
+  const breakpoints = [{ line: markerLine(BLOCKED, 'never'), logMessage: 'never' }, { line: markerLine(BLOCKED, 'tick') }];
+  const { program, s: first, dir } = await blockedWorker(t, breakpoints, ['go']);
+  await first.request('disconnect', {});
+  const s = await attachTo(t, program);
+  const seen = stops(s);
+  await s.request('setBreakpoints', { source: { path: BLOCKED }, breakpoints: [{ line: markerLine(BLOCKED, 'after') }] });
+  await s.request('configurationDone');
+  writeFileSync(join(dir, 'go2'), '');
+  const [stop] = await seen.next(1);
+  assert.notEqual(stop!.threadId, 1);
+  assert.equal((await topFrame(s, stop!.threadId)).line, markerLine(BLOCKED, 'after'));
+  await s.request('disconnect', {});
+  assert.equal(await within(program.exited, WAIT, 'program end'), 0, program.stderr());
+  assert.equal(program.stdout(), 'blocking\nsum 3\ndone\n');
+  assert.equal(seen.list.length, 1, JSON.stringify(seen.list));
 });
 
 test('log points and hit conditions work in workers (each worker counts its own hits)', async (t) => {

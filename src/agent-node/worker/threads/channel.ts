@@ -7,6 +7,10 @@ import type { CdpChannel, CdpListener } from '../../inspector/cdp.js';
 /** A request to a worker that gets no answer within this long fails (a worker blocked in a system call). */
 const ANSWER_TIMEOUT_MS = 30_000;
 
+/** Request ids, unique in the process: a session that ends with requests unanswered (a worker blocked in a system
+ * call) leaves answers behind that the next session's channel to the same worker must not take for its own. */
+let nextId = 1;
+
 interface Waiting {
   method: string;
   resolve: (value: any) => void;
@@ -19,13 +23,16 @@ export class WorkerChannel implements CdpChannel {
   readonly #sessionId: string;
   readonly #listeners = new Map<string, Set<CdpListener>>();
   readonly #waiting = new Map<number, Waiting>();
-  #nextId = 1;
   #open = true;
 
   /** `parent`: the main thread's connection, with the NodeWorker domain on; `sessionId`: from attachedToWorker. */
   constructor(parent: CdpChannel, sessionId: string) {
     this.#parent = parent;
     this.#sessionId = sessionId;
+  }
+
+  get sessionId(): string {
+    return this.#sessionId;
   }
 
   get connected(): boolean {
@@ -49,7 +56,7 @@ export class WorkerChannel implements CdpChannel {
 
   post<T = any>(method: string, params: object = {}): Promise<T> {
     if (!this.#open) return Promise.reject(new Error(`the worker has ended (${method})`));
-    const id = this.#nextId++;
+    const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(id);
@@ -66,6 +73,13 @@ export class WorkerChannel implements CdpChannel {
         reject(err instanceof Error ? err : new Error(String(err)));
       });
     });
+  }
+
+  /** Lets a worker held at its start run, waiting for no answer; also once disconnected (a release that the next
+   * debugging session cut short must still let its worker go). */
+  letRun(): void {
+    const message = JSON.stringify({ id: nextId++, method: 'Runtime.runIfWaitingForDebugger' });
+    void this.#parent.post('NodeWorker.sendMessageToWorker', { sessionId: this.#sessionId, message }).catch(() => undefined);
   }
 
   on(method: string, listener: CdpListener): () => void {

@@ -418,6 +418,18 @@ export class WorkerThread {
     return wasStopped;
   }
 
+  /**
+   * A worker whose release by the previous debugging session was cut short by this one (it was blocked in a system
+   * call): what that session left there goes first, its breakpoints (with its Debugger domain) and its helpers.
+   */
+  reset(): Promise<void> {
+    const cdp = this.state.runtime.cdp;
+    return this.#serial(async () => {
+      await cdp.post('Debugger.disable').catch(() => undefined);
+      await removeHelpers(cdp).catch(() => undefined);
+    });
+  }
+
   /** The debugger detaches: the worker runs on as without one (breakpoints gone, resumed, helpers removed). */
   async release(): Promise<void> {
     if (this.#ended) return;
@@ -439,7 +451,7 @@ export class WorkerThread {
     // process in Node 20 (see #releaseObjects). Only a worker still held at its start is sent one more.
     if (this.#helpers) await removeHelpers(cdp).catch(() => undefined);
     if (runtime.debuggerOn) await cdp.post('Debugger.disable').catch(() => undefined);
-    if (held) await cdp.post('Runtime.runIfWaitingForDebugger').catch(() => undefined);
+    if (held) await cdp.post('Runtime.runIfWaitingForDebugger').catch(() => this.channel.letRun());
     this.#ids.drop(this);
     runtime.disconnect();
   }

@@ -76,6 +76,8 @@ let lingering: (() => void) | null = null;
  */
 let follow: Cdp | null = null;
 const attached = new Map<string, Attached>();
+/** Workers whose release a new debugging session cut short: it cleans up after the last one there first. */
+const unfinished = new Set<string>();
 /** Debugging sessions watching the shared session's workers now (Workers.#watch, until its lingering ends). */
 let watching = 0;
 
@@ -92,7 +94,10 @@ function followSession(): Cdp {
         void follow?.post('NodeWorker.sendMessageToWorker', { sessionId: p.sessionId, message }).catch(() => undefined);
       }
     });
-    follow.on('NodeWorker.detachedFromWorker', (p: { sessionId: string }) => void attached.delete(p.sessionId));
+    follow.on('NodeWorker.detachedFromWorker', (p: { sessionId: string }) => {
+      attached.delete(p.sessionId);
+      unfinished.delete(p.sessionId);
+    });
   }
   return follow;
 }
@@ -149,6 +154,8 @@ export class Workers {
     const on = (method: string, fn: (p: any) => void): void => void this.#unsubscribe.push(parent.on(method, fn));
     watching++;
     this.#unsubscribe.push(() => void watching--);
+    // once this session's following ends, nothing more goes out through its channels
+    this.#unsubscribe.push(() => channels.forEach((channel) => channel.disconnect()));
     on('NodeWorker.receivedMessageFromWorker', (p: { sessionId: string; message: string }) => channels.get(p.sessionId)?.receive(p.message));
     on('NodeWorker.detachedFromWorker', (p: { sessionId: string }) => {
       const channel = channels.get(p.sessionId);
@@ -171,6 +178,7 @@ export class Workers {
       const info = { id: threadId + 1, name: workerName(threadId, title, p.workerInfo.url ?? '', this.#mappings) };
       const thread = new WorkerThread(info, channel, this.#ids, { send: this.#send, verified: (bp) => this.#verified(bp) }, this.#mappings);
       this.#threads.set(thread.id, thread);
+      if (unfinished.delete(p.sessionId)) void thread.reset();
       this.#send('thread', { reason: 'started', threadId: thread.id });
       void this.#join(thread, p.waitingForDebugger === true);
     };
@@ -386,17 +394,20 @@ export class Workers {
     const threads = [...this.#threads.values()];
     this.#threads.clear();
     let timer: NodeJS.Timeout | undefined;
-    const released = Promise.all(threads.map((t) => t.release().catch(() => undefined)));
+    const releasing = new Set(threads);
+    const released = Promise.all(threads.map((t) => t.release().catch(() => undefined).finally(() => releasing.delete(t))));
     await Promise.race([released, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);
     const close = (): void => {
       clearTimeout(linger);
       if (lingering === close) lingering = null;
+      for (const t of releasing) unfinished.add(t.channel.sessionId); // cut short (their held workers are let run)
       for (const off of this.#unsubscribe.splice(0)) off(); // the shared session stays, waiting for no worker
     };
     // The releases keep their answers until they end, however late (a worker blocked in a system call answers once
     // it returns; each request's wait is bounded by the channel): one that lost them would leave the worker's
-    // breakpoints set until its requests timed out. A new debugging session ends this one at once (lingering).
+    // breakpoints set until its requests timed out. A new debugging session ends this one at once (lingering), and
+    // cleans up in those workers first (WorkerThread.reset()).
     const linger = setTimeout(() => void released.then(() => (lingering === close ? close() : undefined)), LINGER_MS);
     linger.unref();
     lingering?.();
