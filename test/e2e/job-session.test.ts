@@ -51,10 +51,18 @@ for (const py of jobInterpreters()) {
 
 test('job session: a process that starts after attach gets the breakpoints and stops', { timeout: 60_000 }, async (t) => {
   const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['later,script']);
-  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\n', ['--break', `${WORK}:10`]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  // and `process` without a pid, with one that is not a number, not in the job, or of a process that runs
+  const script = `wait\np name\nprocess\nprocess abc\nprocess 999999999\nprocess ${job.child.pid}\n`;
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, script, ['--break', `${WORK}:10`]);
   assert.match(r.stdout, /Stopped at (a )?breakpoint( 1)? in thread pid \d+: MainThread \(\d+\)/);
   assert.match(r.stdout, /^'script' {2}\(str\)$/m);
+  const errors = (r.stdout + r.stderr).split('\n').filter((line) => line.startsWith('error'));
+  assert.deepEqual(errors, [
+    'error [LR_BAD_REQUEST]: usage: process PID (processes lists them)',
+    'error [LR_BAD_REQUEST]: expected a number, got "abc"',
+    'error [LR_BAD_REQUEST]: no process 999999999 in this session (processes lists them)',
+    `error [LR_NOT_STOPPED]: process ${job.child.pid} is running; it becomes selectable when it stops (a breakpoint, or pause with thread 1 current)`,
+  ], r.stdout + r.stderr);
   assert.equal(await jobEnd(job), 0, job.stderr());
 });
 

@@ -220,6 +220,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'process', aliases: [], usage: 'process PID', summary: 'make a stopped process of the job current (processes lists them)', needsStop: true,
     async run(ctx, args) {
+      if (args.trim() === '') return bad('usage: process PID (processes lists them)');
       const pid = count(args, 0);
       const stopped = [ctx.dbg.stop!.threadId, ...ctx.dbg.queuedStops.map((q) => q.threadId)];
       const threads = (await ctx.dbg.threads()).filter((t) => processOf(t.name)?.pid === pid);
