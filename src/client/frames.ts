@@ -12,6 +12,8 @@ export interface Frame {
   /** The path the agent reported, and its local counterpart (same when no mapping applies). */
   remotePath: string | null;
   path: string | null;
+  /** The source's name when it has no path (`node:internal/timers`, `<string>`), else null. */
+  sourceName: string | null;
   sourceReference: number;
   line: number;
   column: number;
@@ -48,6 +50,7 @@ export function toFrame(f: P.StackFrame, index: number, pathMappings: readonly P
     name: f.name,
     remotePath,
     path: remotePath === null ? null : toLocalPath(remotePath, pathMappings),
+    sourceName: remotePath === null ? (f.source?.name ?? null) : null,
     sourceReference: f.source?.sourceReference ?? 0,
     line: f.line,
     column: f.column,

@@ -66,6 +66,22 @@ test('batch --json: one object per result and event, stable schema (golden)', as
   assertGolden('batch-json.jsonl', stabilise(r.stdout, { port: agent.port }));
 });
 
+test('batch: a frame whose source has no file shows its name (code compiled from a string), in text and --json', async (t) => {
+  const generated = 'test/fixtures/cli/generated.py';
+  const text = await startAgent(t, generated);
+  const r = await runCli(['attach', `tcp://127.0.0.1:${text.port}`, '--secret-env', 'LR_CLI_SECRET', '--break', `${generated}:9`, '--batch', '-'], { input: 'step\nbt 2\n', env: SECRET_ENV });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^> <generated>:2 in made\(\)$/m, r.stdout);
+  assert.match(r.stdout, /^\* #0 {2}made\(\) at <generated>:2\n {2}#1 {2}caller\(\) at test\/fixtures\/cli\/generated\.py:9$/m, r.stdout);
+  assert.equal(await text.exited, 0);
+  const json = await startAgent(t, generated);
+  const j = await runCli(['attach', `tcp://127.0.0.1:${json.port}`, '--secret-env', 'LR_CLI_SECRET', '--break', `${generated}:9`, '--batch', '-', '--json'], { input: 'step\nbt 1\n', env: SECRET_ENV });
+  assert.equal(j.code, 0, j.stderr);
+  const bt = j.stdout.trim().split('\n').map((line) => JSON.parse(line)).find((o) => o.command === 'backtrace');
+  assert.deepEqual(bt?.result.frames[0], { index: 0, function: 'made', file: null, origin: '<generated>', line: 2, source: null });
+  assert.equal(await json.exited, 0);
+});
+
 test('batch: --path-map sends pathMappings and the source comes from the remote when there is no local copy', async (t) => {
   const agent = await startAgent(t, FIXTURE);
   const script = 'bt 1\nlist\np name\n';

@@ -69,8 +69,9 @@ export class TextSink implements Sink {
   }
 }
 
-function where(f: { file: string | null; line: number | null }): string {
-  return f.file === null ? '<unknown source>' : `${f.file}:${f.line ?? '?'}`;
+function where(f: { file: string | null; origin?: string | null; line: number | null }): string {
+  const name = f.file ?? f.origin ?? null;
+  return name === null ? '<unknown source>' : `${name}:${f.line ?? '?'}`;
 }
 
 export function renderStop(stop: StopView, style: Style): string {

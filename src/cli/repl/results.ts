@@ -20,6 +20,8 @@ export interface FrameView {
   index: number;
   function: string;
   file: string | null;
+  /** What the source is called when it has no file (`node:internal/timers`, `<string>`). */
+  origin: string | null;
   line: number;
   /** The text of the line, when the source is known. */
   source: string | null;

@@ -63,7 +63,7 @@ export function valueView(v: Variable, handles: Handles): ValueView {
 export async function frameView(dbg: Debugger, frame: Frame): Promise<FrameView> {
   const source = await dbg.source(frame).catch(() => null);
   const text = source?.lines[frame.line - 1];
-  return { index: frame.index, function: frame.name, file: showPath(frame.path), line: frame.line, source: text === undefined ? null : text.trim() };
+  return { index: frame.index, function: frame.name, file: showPath(frame.path), origin: frame.sourceName, line: frame.line, source: text === undefined ? null : text.trim() };
 }
 
 export async function stopView(dbg: Debugger, stop: Stop): Promise<StopView> {
