@@ -123,6 +123,20 @@ test('job: a process of the job whose parent has exited (reparented away from th
   assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), ['job done: [0]', `orphan ${orphan.pid} left alone`, 'orphan done']);
 });
 
+test('job: ?pid= of a child that has not joined yet (the wake signal blocked) says so; it joins once it can', async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['masked']);
+  const deadline = Date.now() + 20_000;
+  while (!/^masked \d+$/m.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const pid = Number(/^masked (\d+)$/m.exec(job.stdout())![1]);
+  const refused = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${pid}`, 'p 1\n');
+  assert.notEqual(refused.code, 0, refused.stdout + refused.stderr);
+  assert.match(refused.stdout + refused.stderr, new RegExp(`LR_TIMEOUT.*process ${pid} belongs to this job but has not joined it: .*try again once it returns`));
+  const outside = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${process.pid}`, 'p 1\n');
+  assert.match(outside.stdout + outside.stderr, /LR_NO_SUCH_PROCESS/);
+  await waitForRows(job.port, (rows) => rows.some((row) => row.pid === pid), 20_000);
+  assert.equal(await jobEnd(job), 0);
+});
+
 test('job: --no-subprocess leaves children alone (the root lists as a single process)', async (t) => {
   const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['fork,script'], { launcher: ['--no-subprocess'] });
   await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -205,6 +205,12 @@ class Gateway(object):
         self._settle(until=lambda: pid in self._processes)
         with self._lock:
             process = self._processes.get(pid)
+        from longreach.job import wakeup
+        if process is None and wakeup.belongs(pid, self.pid, self.socket_path):
+            raise LongreachError("LR_TIMEOUT", "process %d belongs to this job but has not joined it: a process joins "
+                                 "once the job is asked for, between two lines of Python or two turns of a Node.js "
+                                 "event loop, so it has been in one long call since (into C code, or blocked), or is "
+                                 "stuck; try again once it returns (longreach list shows it then)" % pid)
         if process is None or process.helper:
             raise LongreachError("LR_NO_SUCH_PROCESS", "no process %d is reachable through this address; its "
                                  "processes: %s (see longreach list)" % (pid, ", ".join(map(str, self.pids()))))

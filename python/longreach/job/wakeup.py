@@ -24,7 +24,7 @@ import _signal
 
 from longreach.job import config as job_config
 
-__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays"]
+__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays", "belongs"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
@@ -99,24 +99,41 @@ def strays(socket_path, known=()):
         names = os.listdir("/proc")
     except OSError:
         return []
-    found, prefix = [], ENV_PREFIX
-    for name in names:
-        if not name.isdigit() or int(name) in known:
-            continue
+    return [int(name) for name in names
+            if name.isdigit() and int(name) not in known and _names_job(int(name), socket_path)]
+
+
+def belongs(pid, root, socket_path):
+    """Whether process `pid` is one of the job's, joined or not: descending from `root`, or started with the job's
+    variable (Linux; False where /proc cannot tell)."""
+    return _descends(pid, root) or _names_job(pid, socket_path)
+
+
+def _names_job(pid, socket_path):
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as environ:
+            block = b"\0" + environ.read()
+    except OSError:
+        return False  # (another user's process, or one that ended since)
+    at = block.find(b"\0" + ENV_PREFIX)
+    if at < 0:
+        return False
+    config = job_config.decode(block[at + 1 + len(ENV_PREFIX):].split(b"\0", 1)[0].decode("utf-8", "replace"))
+    return config is not None and config["socket"] == socket_path
+
+
+def _descends(pid, root):
+    seen = set()
+    while pid > 1 and pid not in seen:
+        seen.add(pid)
         try:
-            with open("/proc/%s/environ" % name, "rb") as environ:
-                block = environ.read()
-        except OSError:
-            continue  # (another user's process, or one that ended since the listing)
-        block = b"\0" + block
-        at = block.find(b"\0" + prefix)
-        if at < 0:
-            continue
-        value = block[at + 1 + len(prefix):].split(b"\0", 1)[0]
-        config = job_config.decode(value.decode("utf-8", "replace"))
-        if config is not None and config["socket"] == socket_path:
-            found.append(int(name))
-    return found
+            with open("/proc/%d/stat" % pid) as stat:
+                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid == root:
+            return True
+    return False
 
 
 def children(pid):

@@ -24,7 +24,7 @@ import { LongreachError } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
 import type { ProcessInfo } from '../../protocol/process-info.js';
 import type { DebugSessionHandler, GateJob, JobClient, SessionContext } from '../../server/gate.js';
-import { awakeFlag } from './config.js';
+import { JOB_ENV, awakeFlag, decodeJob } from './config.js';
 import { JobSession, type Member } from './job-session.js';
 import { Link, type JobMessage } from './link.js';
 import { Relay } from './relay.js';
@@ -136,6 +136,9 @@ export class Gateway implements GateJob {
     this.wake();
     await this.#settle(() => this.#members.has(pid));
     const member = this.#members.get(pid);
+    if (!member && startedInJob(pid, this.socketPath)) {
+      throw new LongreachError('LR_TIMEOUT', `process ${pid} belongs to this job but has not joined it: a process joins once the job is asked for, between two turns of its event loop (Node.js) or two lines of Python, so it has been busy in one long synchronous call since, or is stuck; try again once it yields (longreach list shows it then)`);
+    }
     if (!member || member.helper) {
       throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${this.pids().join(', ')} (see longreach list)`);
     }
@@ -377,4 +380,20 @@ export function hasChildren(): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * Whether process `pid` started with this job's LONGREACH_JOB (its gateway's socket at `socketPath`): one of the job's
+ * processes, joined or not. Linux (/proc/PID/environ, readable for this user's processes only); false elsewhere.
+ */
+export function startedInJob(pid: number, socketPath: string): boolean {
+  let block: string;
+  try {
+    block = readFileSync(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    return false;
+  }
+  const entry = block.split('\0').find((e) => e.startsWith(`${JOB_ENV}=`));
+  const job = entry === undefined ? null : decodeJob(entry.slice(JOB_ENV.length + 1));
+  return job?.kind === 'join' && job.config.socket === socketPath;
 }
