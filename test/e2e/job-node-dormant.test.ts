@@ -61,8 +61,8 @@ test('job (Node.js): a dormant child busy in synchronous code is refused with th
   assert.equal(await job.exited, 0, job.stderr());
 });
 
-test('job (Node.js): ?pid= of a child busy since before the job was asked for says it has not joined yet; it joins once it yields', { timeout: 60_000 }, async (t) => {
-  const job = await startNodeJob(t, 'dormant:busy:300:6000');
+test('job (Node.js): ?pid= of a child busy since before the job was asked for says it has not joined yet; it joins once it yields; one running another program never does', { timeout: 60_000 }, async (t) => {
+  const job = await startNodeJob(t, 'other,dormant:busy:300:6000');
   await waitForOutput(job, 'busy: computing');
   const pid = Number(/busy: computing \(pid (\d+)\)/.exec(job.stdout())![1]);
   // this listing wakes the job; the child looks for that only between two turns of its event loop
@@ -70,7 +70,10 @@ test('job (Node.js): ?pid= of a child busy since before the job was asked for sa
   const refused = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${pid}`, 'p 1\n');
   assert.notEqual(refused.code, 0, refused.stdout + refused.stderr);
   assert.match(refused.stdout + refused.stderr, new RegExp(`LR_TIMEOUT.*process ${pid} belongs to this job but has not joined it: .* busy in one long synchronous call since, or is stuck; try again once it yields`));
-  // a pid outside the job is still LR_NO_SUCH_PROCESS
+  // one that runs another program never joins; a pid outside the job is LR_NO_SUCH_PROCESS too
+  const other = Number(/^other (\d+)$/m.exec(job.stdout())![1]);
+  const never = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${other}`, 'p 1\n');
+  assert.match(never.stdout + never.stderr, new RegExp(`LR_NO_SUCH_PROCESS.*process ${other} belongs to this job but runs sleep, which does not join it`));
   const outside = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${process.pid}`, 'p 1\n');
   assert.match(outside.stdout + outside.stderr, /LR_NO_SUCH_PROCESS/);
   await waitForOutput(job, 'busy: done');

@@ -123,10 +123,14 @@ test('job: a process of the job whose parent has exited (reparented away from th
   assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), ['job done: [0]', `orphan ${orphan.pid} left alone`, 'orphan done']);
 });
 
-test('job: ?pid= of a child that has not joined yet (the wake signal blocked) says so; it joins once it can', async (t) => {
-  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['masked']);
+test('job: ?pid= of a child that has not joined yet (the wake signal blocked) says so; it joins once it can; one running another program never does', async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['other,masked']);
   const deadline = Date.now() + 20_000;
   while (!/^masked \d+$/m.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  // a process of the job that runs another program never joins: LR_NO_SUCH_PROCESS, saying which program
+  const other = Number(/^other (\d+)$/m.exec(job.stdout())![1]);
+  const never = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${other}`, 'p 1\n');
+  assert.match(never.stdout + never.stderr, new RegExp(`LR_NO_SUCH_PROCESS.*process ${other} belongs to this job but runs sleep, which does not join it`));
   const pid = Number(/^masked (\d+)$/m.exec(job.stdout())![1]);
   const refused = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${pid}`, 'p 1\n');
   assert.notEqual(refused.code, 0, refused.stdout + refused.stderr);

@@ -24,7 +24,8 @@ import _signal
 
 from longreach.job import config as job_config
 
-__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays", "belongs"]
+__all__ = ["WAKE_SIGNAL", "JOINS", "install", "ours", "signal_descendants", "children", "strays", "belongs",
+           "program"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
@@ -107,6 +108,17 @@ def belongs(pid, root, socket_path):
     """Whether process `pid` is one of the job's, joined or not: descending from `root`, or started with the job's
     variable (Linux; False where /proc cannot tell)."""
     return _descends(pid, root) or _names_job(pid, socket_path)
+
+
+JOINS = ("python", "pypy", "node")  # the programs that join a job (by their executable's name)
+
+
+def program(pid):
+    """The name of the executable process `pid` runs (Linux), or "" when that cannot be read."""
+    try:
+        return os.path.basename(os.readlink("/proc/%d/exe" % pid))
+    except OSError:
+        return ""
 
 
 def _names_job(pid, socket_path):

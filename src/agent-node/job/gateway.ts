@@ -16,9 +16,9 @@
 // for the processes joining because of it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LongreachError } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
@@ -136,7 +136,11 @@ export class Gateway implements GateJob {
     this.wake();
     await this.#settle(() => this.#members.has(pid));
     const member = this.#members.get(pid);
-    if (!member && startedInJob(pid, this.socketPath)) {
+    const program = member ? null : startedInJob(pid, this.socketPath) ? programOf(pid) : null;
+    if (program && !JOINS.test(program)) {
+      throw new LongreachError('LR_NO_SUCH_PROCESS', `process ${pid} belongs to this job but runs ${program}, which does not join it (only Python and Node.js processes do); its processes: ${this.pids().join(', ')} (see longreach list)`);
+    }
+    if (program) {
       throw new LongreachError('LR_TIMEOUT', `process ${pid} belongs to this job but has not joined it: a process joins once the job is asked for, between two turns of its event loop (Node.js) or two lines of Python, so it has been busy in one long synchronous call since, or is stuck; try again once it yields (longreach list shows it then)`);
     }
     if (!member || member.helper) {
@@ -396,4 +400,16 @@ export function startedInJob(pid: number, socketPath: string): boolean {
   const entry = block.split('\0').find((e) => e.startsWith(`${JOB_ENV}=`));
   const job = entry === undefined ? null : decodeJob(entry.slice(JOB_ENV.length + 1));
   return job?.kind === 'join' && job.config.socket === socketPath;
+}
+
+/** The programs that join a job: Node.js and Python interpreters (by their executable's name). */
+const JOINS = /^(node|nodejs|python|pypy)/;
+
+/** The name of the executable process `pid` runs (Linux), or '' when that cannot be read. */
+function programOf(pid: number): string {
+  try {
+    return basename(readlinkSync(`/proc/${pid}/exe`));
+  } catch {
+    return '';
+  }
 }
