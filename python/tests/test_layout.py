@@ -21,7 +21,7 @@ ALLOWED = {
     "face": {"job", "session", "tracer", "wire", "base", "inject"},
     "inject": {"base"},
 }
-BASE = {"errors", "log", "processinfo", "program", "_threads", "envconfig"}
+BASE = {"errors", "log", "processinfo", "program", "_threads", "envconfig", "exits"}
 FACE = {"__init__", "__main__", "api", "child", "breakhook", "lazystart"}
 
 

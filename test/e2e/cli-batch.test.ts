@@ -82,6 +82,19 @@ test('batch: a frame whose source has no file shows its name (code compiled from
   assert.equal(await json.exited, 0);
 });
 
+test('batch: kill ends a program whose main thread is blocked in a wait, and its finally block runs', async (t) => {
+  // the terminate's exception reaches a main thread only between two lines of Python; one blocked in a call is
+  // interrupted by the job's wake signal (the agent's own handler), not ended by force after its grace
+  const agent = await startAgent(t, 'test/fixtures/cli/blocked.py', { wait: false });
+  const deadline = Date.now() + 20_000;
+  while (!agent.stdout().includes('waiting') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const r = await runCli(['attach', `tcp://127.0.0.1:${agent.port}`, '--secret-env', 'LR_CLI_SECRET', '--batch', '-'], { input: 'kill\n', env: SECRET_ENV });
+  assert.match(r.stdout, /The program was ended\./, r.stdout + r.stderr);
+  assert.equal(await agent.exited, 0);
+  assert.equal(agent.stdout(), 'waiting\ncleaned up\n');
+  assert.equal(agent.stderr(), '');
+});
+
 test('batch: --path-map sends pathMappings and the source comes from the remote when there is no local copy', async (t) => {
   const agent = await startAgent(t, FIXTURE);
   const script = 'bt 1\nlist\np name\n';

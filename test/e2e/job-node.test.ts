@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { startStdioBridge } from '../helpers/dap-bridge.js';
 import { ROOT } from '../helpers/paths.js';
-import { attachBatch, inBatches, JOB_SECRET_ENV, jobInterpreters, listJob, startJob, waitForRows } from '../helpers/job.js';
+import { attachBatch, groupEnded, inBatches, JOB_SECRET_ENV, jobInterpreters, listJob, startJob, waitForRows } from '../helpers/job.js';
 import { HUB_SECRET, startHubProcess, startNodeDialer } from './hub-helpers.js';
 import { assertHookOptions, childrenOf, listeningSockets, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
 
@@ -159,6 +159,14 @@ test('job session (Node.js): a child killed while stopped is reported and the se
   job.stop();
   // the killed child's exit status is the job's business: it reports it, and ends
   assert.equal(await job.exited, 0, job.stderr());
+});
+
+test('job session (Node.js): kill ends the whole job, children that have not joined and other programs too', { timeout: 60_000 }, async (t) => {
+  // attached at once: the children may not have joined yet when kill comes
+  const job = await startNodeJob(t, 'other,fork,spawn');
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'kill\n');
+  assert.match(r.stdout, /The program was ended\./, r.stdout + r.stderr);
+  await groupEnded(job.child.pid!);
 });
 
 test('LONGREACH_SUBPROCESS=0: children run without the agent, unlisted and never stopped', { timeout: 60_000 }, async (t) => {

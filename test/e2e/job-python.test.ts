@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { attachBatch, inBatches, jobEnd, jobInterpreters, startJob, waitForRows, type JobRow } from '../helpers/job.js';
+import { attachBatch, groupEnded, inBatches, jobEnd, jobInterpreters, startJob, waitForRows, type JobRow } from '../helpers/job.js';
 import { ROOT } from '../helpers/paths.js';
 
 const JOB = 'test/fixtures/python/job/job.py';
@@ -139,6 +139,16 @@ test('job: ?pid= of a child that has not joined yet (the wake signal blocked) sa
   assert.match(outside.stdout + outside.stderr, /LR_NO_SUCH_PROCESS/);
   await waitForRows(job.port, (rows) => rows.some((row) => row.pid === pid), 20_000);
   assert.equal(await jobEnd(job), 0);
+});
+
+test('job session: kill ends the whole job: a pool worker the program starts again meanwhile, and other programs', async (t) => {
+  // the root's main thread waits in result.get(), where the terminate cannot reach it, so it ends after its grace;
+  // meanwhile the pool starts a new worker for the one that ended. All of it ends, the tracker by itself.
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['pool,other']);
+  await waitForRows(job.port, (rows) => rows.length >= 2);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'kill\n');
+  assert.match(r.stdout, /The program was ended\./, r.stdout + r.stderr);
+  await groupEnded(job.child.pid!);
 });
 
 test('job: --no-subprocess leaves children alone (the root lists as a single process)', async (t) => {

@@ -2,7 +2,7 @@
 // launcher in its own process group (so a failed test leaves no child behind), and listing its processes.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -128,4 +128,33 @@ export async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) =
   const out: R[] = [];
   for (let i = 0; i < items.length; i += limit) out.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
   return out;
+}
+
+/** The processes still running in process group `pgid` (a job started by spawnJobGroup is its own group). */
+export function groupProcesses(pgid: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ').pop()!.split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** Resolves once no process of group `pgid` runs (bounded: then the error lists what still runs). */
+export async function groupEnded(pgid: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = groupProcesses(pgid);
+  while (left.length > 0) {
+    if (Date.now() > deadline) {
+      const described = left.map((pid) => { try { return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')}`; } catch { return String(pid); } });
+      throw new Error(`the job's processes still run ${timeoutMs / 1000} s after the kill:\n${described.join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = groupProcesses(pgid);
+  }
 }

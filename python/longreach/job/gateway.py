@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 
-from longreach import log
+from longreach import exits, log
 from longreach._threads import start_agent_thread
 from longreach.errors import LongreachError
 from longreach.job import config as job_config
@@ -68,6 +68,8 @@ class Gateway(object):
         self._awake_at = None       # when a client first asked for the job (wake())
         self.signals = False        # whether the job's processes wait for the wake signal (job/wakeup.py)
         self._signalled = []        # the pids that wake() sent it to
+        self._ending = False        # a client killed the whole job: its other processes end with the root
+        self._ended = False         # ... and they were ended
         self._last_join = 0.0
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -96,11 +98,37 @@ class Gateway(object):
     def config(self):
         return job_config.decode(self.environment()[job_config.ENV])
 
+    def end_with_root(self):
+        """A client killed the whole job (terminate): each joined process was told to end as the root was; the
+        processes of the job still running when the root ends (a worker the program started again meanwhile, one
+        that never joined, another program) are ended then too (wakeup.end), at its exit or before the terminate's
+        forced exit of a program that did not end by itself."""
+        if self._ending:
+            return
+        self._ending = True
+        exits.before_forced_exit.append(self._end_the_rest)
+
+    def _end_the_rest(self):
+        # (twice at worst: the forced exit's thread stops where it is once the interpreter's exit has begun, and
+        # the exit's own call then does it all)
+        if self._ending and not self._ended and os.getpid() == self.pid:
+            from longreach.job import wakeup
+            # again while new ones appear (a pool of the program starting workers again), for a second at most
+            deadline, ended = time.monotonic() + 1.0, set()
+            while True:
+                found = [pid for pid in wakeup.processes(self.pid, self.socket_path) if pid not in ended]
+                ended.update(wakeup.end(found))
+                if time.monotonic() >= deadline or not found:
+                    break
+                time.sleep(0.15)
+            self._ended = True
+
     def close(self):
         """At the root's exit: stop accepting and remove the private directory (children then find no gateway
         and stay undebugged; those registered see their control link end and drop their agent)."""
         if os.getpid() != self.pid:
             return
+        self._end_the_rest()
         self._closing = True
         try:
             self._listener.shutdown(socket.SHUT_RDWR)

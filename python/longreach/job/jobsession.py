@@ -185,6 +185,8 @@ class JobSession(object):
             return
         elif command in ("disconnect", "terminate"):
             self._closed = True  # the children's sessions end now: that is not news for the client
+            if command == "terminate" or args.get("terminateDebuggee") is True:
+                self.gateway.end_with_root()
             self._to_children(command, args)
         self._root(message)
         if self.root.finishing:

@@ -19,21 +19,27 @@ waiting thread; the gateway signals only processes that catch it.
 import os
 import signal
 import threading
+import time
 
 import _signal
 
+from longreach import exits
 from longreach.job import config as job_config
 
 __all__ = ["WAKE_SIGNAL", "JOINS", "install", "ours", "signal_descendants", "children", "strays", "belongs",
-           "program"]
+           "program", "processes", "end", "interrupt_main"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
 ENV_PREFIX = (job_config.ENV + "=").encode()
-_state = {"on_wake": None}
+_state = {"on_wake": None, "raise": None}
 
 
 def _woken(signum, frame):
+    to_raise = _state["raise"]
+    if to_raise is not None:
+        _state["raise"] = None
+        raise to_raise()
     on_wake = _state["on_wake"]
     if on_wake is not None:
         on_wake()
@@ -51,6 +57,7 @@ def install(on_wake):
         signal.signal(WAKE_SIGNAL, _woken)
     except (ValueError, OSError, AttributeError):
         return False
+    exits.interrupt_blocked_main[0] = interrupt_main
     return True
 
 
@@ -62,6 +69,22 @@ def ours():
         return _signal.getsignal(_SIGNUM) is _woken
     except (ValueError, AttributeError):
         return False
+
+
+def interrupt_main(exc_type):
+    """Raise `exc_type` in the main thread at once, even inside a blocking call (a lock's or a queue's wait, a
+    sleep, a read), which the signal interrupts: where our handler of WAKE_SIGNAL is in place (a job's process).
+    False elsewhere."""
+    main = threading.main_thread()
+    if not ours() or not main.is_alive() or not hasattr(signal, "pthread_kill"):
+        return False
+    _state["raise"] = exc_type
+    try:
+        signal.pthread_kill(main.ident, _SIGNUM)
+    except (OSError, ValueError):
+        _state["raise"] = None
+        return False
+    return True
 
 
 def signal_descendants(root, skip=(), socket_path=None):
@@ -102,6 +125,57 @@ def strays(socket_path, known=()):
         return []
     return [int(name) for name in names
             if name.isdigit() and int(name) not in known and _names_job(int(name), socket_path)]
+
+
+def processes(root, socket_path):
+    """Every process of the job but `root`: its descendants and the strays."""
+    found, todo = [], [root]
+    while todo:
+        for pid in children(todo.pop()) or ():
+            if pid not in found:
+                found.append(pid)
+                todo.append(pid)
+    return found + strays(socket_path, set(found) | {root})
+
+
+def end(pids, grace=1.0):
+    """SIGTERM to each of `pids` still running, then SIGKILL to those still running after `grace` seconds; returns
+    the pids signalled.
+    multiprocessing's resource tracker is left alone: it ignores both, and ends by itself with the job's root (the
+    leaked shared memory and semaphores it removes then)."""
+    pids = [pid for pid in pids if _running(pid) and job_config.helper_kind(_argv(pid)) != "tracker"]
+    signalled = list(pids)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace
+    while pids and time.monotonic() < deadline:
+        time.sleep(0.02)
+        pids = [pid for pid in pids if _running(pid)]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return signalled
+
+
+def _running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def _argv(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as cmdline:
+            return [a.decode("utf-8", "replace") for a in cmdline.read().split(b"\0")]
+    except OSError:
+        return []
 
 
 def belongs(pid, root, socket_path):

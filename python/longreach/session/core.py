@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from longreach import log, program
+from longreach import exits, log, program
 from longreach._threads import AGENT_THREAD_IDS, start_agent_thread
 from longreach.session.breakpoints import Registry, should_stop
 from longreach.session.capabilities import CAPABILITIES
@@ -345,8 +345,9 @@ class DebugSession(InspectHandlers, DataHandlers):
         self.close()
         main = threading.main_thread()
         if main.is_alive():
+            where = _where(main.ident)
             grace = 3.0 if _interrupt_main(main.ident) else 0.2
-            start_agent_thread(_exit_later, "longreach-terminate", (main, grace))
+            start_agent_thread(_exit_later, "longreach-terminate", (main, grace, where))
         return None
 
     # ---- breakpoints ----
@@ -470,12 +471,41 @@ def _interrupt_main(ident):
         return False
 
 
-def _exit_later(main, grace=3.0):
+BLOCKED_AFTER = 0.3  # a main thread the terminate's exception has not reached by then is blocked in a call
+
+
+def _where(ident):
+    """The frame a thread runs and the instruction it is at (None where that cannot be known)."""
+    try:
+        frame = sys._current_frames().get(ident)
+    except Exception:
+        return None
+    return None if frame is None else (frame, frame.f_lasti)
+
+
+def _exit_later(main, grace=3.0, where=None):
     deadline = time.monotonic() + grace
+    nudge = time.monotonic() + BLOCKED_AFTER if where is not None else None
     while time.monotonic() < deadline:
         if not main.is_alive():
             return
+        if nudge is not None and time.monotonic() >= nudge:
+            nudge = None
+            now = _where(main.ident)
+            if now is not None and now[0] is where[0] and now[1] == where[1]:
+                # the main thread has not moved since: blocked in a call, which a job's process can interrupt
+                # (exits.py). One that moved is ending: its clean-up is not interrupted.
+                interrupt = exits.interrupt_blocked_main[0]
+                if interrupt is not None:
+                    interrupt(_Terminated)
+            del now
         time.sleep(0.05)
+    where = None
+    for fn in list(exits.before_forced_exit):
+        try:
+            fn()
+        except Exception:
+            pass
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -132,6 +132,22 @@ export class Gateway implements GateJob {
     return { ...me, processes: rows };
   }
 
+  /**
+   * A client killed the whole job (terminate): the members are told to end through their sessions, and the root
+   * ends at once; every other process of the job still running (one that never joined, another program) gets
+   * SIGTERM now. multiprocessing's resource tracker (a Python child's) is left to end by itself with its program.
+   */
+  endTheRest(): void {
+    for (const pid of jobProcesses(process.pid, this.socketPath)) {
+      if (this.#members.has(pid) || commandLine(pid).includes('multiprocessing.resource_tracker')) continue;
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
   async select(pid: number, client: JobClient): Promise<{ capabilities: Record<string, unknown>; relay: Relay }> {
     this.wake();
     await this.#settle(() => this.#members.has(pid));
@@ -409,6 +425,52 @@ const JOINS = /^(node|nodejs|python|pypy)/;
 function programOf(pid: number): string {
   try {
     return basename(readlinkSync(`/proc/${pid}/exe`));
+  } catch {
+    return '';
+  }
+}
+
+/** Every process of the job but `root`: its descendants (/proc/PID/task/TID/children), and any other process
+ * started with the job's variable (a process of the job whose parent exited). Linux; empty elsewhere. */
+function jobProcesses(root: number, socketPath: string): number[] {
+  const found = new Set<number>();
+  const todo = [root];
+  while (todo.length > 0) {
+    const pid = todo.pop()!;
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      let text = '';
+      try {
+        text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const child of text.split(/\s+/).filter(Boolean).map(Number)) {
+        if (!found.has(child)) todo.push(child), found.add(child);
+      }
+    }
+  }
+  let names: string[] = [];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    names = [];
+  }
+  for (const name of names) {
+    const pid = Number(name);
+    if (Number.isInteger(pid) && pid !== root && !found.has(pid) && startedInJob(pid, socketPath)) found.add(pid);
+  }
+  return [...found];
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
   } catch {
     return '';
   }

@@ -47,6 +47,8 @@ export interface Gateway {
   members(): Member[];
   isMember(member: Member): boolean;
   openSession(member: Member, peer: string): Promise<Link | null>;
+  /** A client killed the whole job: the job's processes that are not members end with the root. */
+  endTheRest(): void;
 }
 
 const BROADCAST = new Set(['setBreakpoints', 'setExceptionBreakpoints', 'setFunctionBreakpoints']);
@@ -171,6 +173,7 @@ export class JobSession implements DebugSessionHandler {
     } else if (command === 'threads') {
       return this.#threads();
     } else if (command === 'terminate') {
+      this.#gateway.endTheRest();
       this.#endChildren(true);
     }
     return this.#root.handle(command, args);
@@ -187,6 +190,7 @@ export class JobSession implements DebugSessionHandler {
   }
 
   terminate(): void | Promise<void> {
+    this.#gateway.endTheRest();
     this.#endChildren(true);
     return this.#root.terminate ? this.#root.terminate() : this.#root.close();
   }
