@@ -167,7 +167,7 @@ test('job session: a process that joins while attach brings in the others is bro
     members: () => [member],
     isMember: () => false,
     openSession: async (m: typeof member) => { asked.push(m.pid); return null; },
-    endTheRest: () => undefined,
+    endTheRest: (_told: Set<number>) => undefined,
   };
   const root = {
     // the member joins while the root answers attach (what the gateway does when a process joins the job)

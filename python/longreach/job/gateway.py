@@ -113,6 +113,13 @@ class Gateway(object):
         # the exit's own call then does it all)
         if self._ending and not self._ended and os.getpid() == self.pid:
             from longreach.job import wakeup
+            told = []
+            if self._lock.acquire(timeout=0.5):
+                try:
+                    told = [process.pid for process in self._processes.values() if not process.helper]
+                finally:
+                    self._lock.release()
+            wakeup.wait_gone(told, 1.0)  # (the joined processes end as they were told to, first)
             # again while new ones appear (a pool of the program starting workers again), for a second at most
             deadline, ended = time.monotonic() + 1.0, set()
             while True:

@@ -27,7 +27,7 @@ from longreach import exits
 from longreach.job import config as job_config
 
 __all__ = ["WAKE_SIGNAL", "JOINS", "install", "ours", "signal_descendants", "children", "strays", "belongs",
-           "program", "processes", "end", "interrupt_main"]
+           "program", "processes", "end", "wait_gone", "interrupt_main"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
@@ -150,16 +150,22 @@ def end(pids, grace=1.0):
             os.kill(pid, signal.SIGTERM)
         except OSError:
             pass
-    deadline = time.monotonic() + grace
-    while pids and time.monotonic() < deadline:
-        time.sleep(0.02)
-        pids = [pid for pid in pids if _running(pid)]
-    for pid in pids:
+    for pid in wait_gone(pids, grace):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
     return signalled
+
+
+def wait_gone(pids, seconds):
+    """Waits until none of `pids` runs, `seconds` at most; returns those still running."""
+    deadline = time.monotonic() + seconds
+    pids = [pid for pid in pids if _running(pid)]
+    while pids and time.monotonic() < deadline:
+        time.sleep(0.02)
+        pids = [pid for pid in pids if _running(pid)]
+    return pids
 
 
 def _running(pid):

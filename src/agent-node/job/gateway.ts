@@ -133,13 +133,14 @@ export class Gateway implements GateJob {
   }
 
   /**
-   * A client killed the whole job (terminate): the members are told to end through their sessions, and the root
-   * ends at once; every other process of the job still running (one that never joined, another program) gets
-   * SIGTERM now. multiprocessing's resource tracker (a Python child's) is left to end by itself with its program.
+   * A client killed the whole job (terminate): the processes in the job session (`told`) are told to end through
+   * their sessions, and the root ends at once; every other process of the job still running (one that never joined,
+   * a member the session could not open, another program) gets SIGTERM now. multiprocessing's resource tracker (a
+   * Python child's) is left to end by itself with its program.
    */
-  endTheRest(): void {
+  endTheRest(told: Set<number>): void {
     for (const pid of jobProcesses(process.pid, this.socketPath)) {
-      if (this.#members.has(pid) || commandLine(pid).includes('multiprocessing.resource_tracker')) continue;
+      if (told.has(pid) || commandLine(pid).includes('multiprocessing.resource_tracker')) continue;
       try {
         process.kill(pid, 'SIGTERM');
       } catch {

@@ -47,8 +47,9 @@ export interface Gateway {
   members(): Member[];
   isMember(member: Member): boolean;
   openSession(member: Member, peer: string): Promise<Link | null>;
-  /** A client killed the whole job: the job's processes that are not members end with the root. */
-  endTheRest(): void;
+  /** A client killed the whole job: its processes but the root and those in `told` (ended through their sessions)
+   * end now. */
+  endTheRest(told: Set<number>): void;
 }
 
 const BROADCAST = new Set(['setBreakpoints', 'setExceptionBreakpoints', 'setFunctionBreakpoints']);
@@ -173,7 +174,7 @@ export class JobSession implements DebugSessionHandler {
     } else if (command === 'threads') {
       return this.#threads();
     } else if (command === 'terminate') {
-      this.#gateway.endTheRest();
+      this.#gateway.endTheRest(new Set(this.#byPid.keys()));
       this.#endChildren(true);
     }
     return this.#root.handle(command, args);
@@ -190,7 +191,7 @@ export class JobSession implements DebugSessionHandler {
   }
 
   terminate(): void | Promise<void> {
-    this.#gateway.endTheRest();
+    this.#gateway.endTheRest(new Set(this.#byPid.keys()));
     this.#endChildren(true);
     return this.#root.terminate ? this.#root.terminate() : this.#root.close();
   }
