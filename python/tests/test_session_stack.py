@@ -12,6 +12,7 @@ import unittest
 from tests.session_support import Harness, tracee
 from longreach.wire import framing as wire
 from longreach.errors import LongreachError
+from longreach.tracer.linetable import current_line
 
 # a directory and a module whose names need JSON escapes and hold a '%' (the text is made with % templates)
 _MODULE = u'''
@@ -117,6 +118,24 @@ class EncodedBody(unittest.TestCase):
             wire.encode({"type": "response", "body": wire.Encoded({}, u'{"a":"\u00e9"}')})
         with self.assertRaises(LongreachError):
             wire.encode({"type": "response", "body": wire.Encoded({}, '{"a":"' + "x" * 100 + '"}')}, body_limit=50)
+
+
+class CurrentLine(unittest.TestCase):
+    def test_a_caller_frame_with_a_trace_function_is_at_its_call_not_its_last_line_event(self):
+        # CPython 3.8/3.9 and PyPy: a frame with f_trace set and no line events since says as f_lineno the line
+        # where that was (here the line that set it); the stack shows where it is: the call
+        seen = []
+
+        def inner():
+            caller = sys._getframe(1)
+            seen.append(current_line(caller))
+
+        def outer():
+            sys._getframe().f_trace = lambda *args: None
+            inner()
+
+        outer()
+        self.assertEqual(seen, [outer.__code__.co_firstlineno + 2])
 
 
 if __name__ == "__main__":

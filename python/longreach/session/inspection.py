@@ -10,6 +10,7 @@ from longreach.errors import LongreachError
 from longreach.session.budget import BudgetExceeded, eval_budget, over_budget as _over_budget
 from longreach.session.evaluate import assign_local, completions, evaluate
 from longreach.tracer.base import _AGENT_DIR, canon
+from longreach.tracer.linetable import current_line
 from longreach.wire.framing import Encoded, dumps
 
 __all__ = ["InspectHandlers", "is_user_file"]
@@ -167,7 +168,7 @@ class InspectHandlers(object):
             if info is None:
                 info = self._code_info(code)
             name, source, subtle, template = info
-            line = frame.f_lineno or 0
+            line = current_line(frame) or 0
             ids[fid] = (ident, frame)
             item = {"id": fid, "name": name, "line": line, "column": 1, "source": source}
             if subtle:

@@ -5,6 +5,7 @@ lock, a socket read) shows the Python line that made the call."""
 import sys
 
 from longreach.session.threads import user_threads
+from longreach.tracer.linetable import current_line
 
 __all__ = ["on_stacks"]
 
@@ -24,7 +25,7 @@ def on_stacks(session, args):
             code = frame.f_code
             stack.append({"name": getattr(code, "co_qualname", code.co_name), "path": _client_path(session,
                                                                                                       code.co_filename),
-                          "line": frame.f_lineno})
+                          "line": current_line(frame)})
             frame = frame.f_back
         depth = len(stack)
         while frame is not None:

@@ -2,10 +2,29 @@
 line (line + far), and the copy's line table is rewritten from the compiler's: the sentinel becomes the line, and the
 instructions without a line that follow inserted ones take that line too."""
 
+import bisect
 import dis
 import sys
 
-__all__ = ["relined", "threaded_jumps"]
+__all__ = ["relined", "threaded_jumps", "current_line"]
+
+# where a frame with a trace function reports the line of its last line event as f_lineno, not where it is
+_STALE_LINENO = sys.version_info < (3, 10) or sys.implementation.name == "pypy"
+
+
+def current_line(frame):
+    """The line `frame` is at. On CPython 3.8/3.9 and PyPy a frame whose f_trace is set (traced once, or adopted by
+    the tracer) says as f_lineno the line of its last line event, which a caller frame whose lines are not traced
+    may have left long ago: there the line comes from the instruction it is at, as f_lineno does for a frame
+    without a trace function."""
+    if not _STALE_LINENO or frame.f_trace is None:
+        return frame.f_lineno
+    try:
+        starts = list(dis.findlinestarts(frame.f_code))
+        at = bisect.bisect_right([offset for offset, _ in starts], frame.f_lasti) - 1
+        return starts[at][1] if at >= 0 else frame.f_lineno
+    except Exception:
+        return frame.f_lineno
 
 def _write_varint(out, value):
     while value >= 64:
