@@ -254,6 +254,18 @@ class GatewayDoor(unittest.TestCase):
         release.set()
         first.join(10)
 
+    def test_a_process_that_says_it_exited_twice_is_said_to_have_exited_once(self):
+        # a terminated process sends exited at the terminate, and its exit handler may send it again
+        from longreach.job.jobsession import ChildPort, JobSession
+        sent = []
+        conn = types.SimpleNamespace(peer="127.0.0.1:5", ip="127.0.0.1", is_tls=False, send=sent.append)
+        session = JobSession(self.gateway, None, conn)
+        port = ChildPort(session, 1, types.SimpleNamespace(pid=4247, label="worker"), None)
+        for _ in range(2):
+            session.from_child(port, {"type": "event", "event": "exited", "body": {"exitCode": 0}})
+        said = [m["body"]["output"] for m in sent if m.get("event") == "output"]
+        self.assertEqual(said, ["longreach: pid 4247 worker exited with code 0\n"])
+
 
 class Orphans(unittest.TestCase):
     def test_a_child_outliving_its_root_drops_its_agent_and_listens_nowhere(self):

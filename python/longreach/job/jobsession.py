@@ -77,6 +77,7 @@ class ChildPort(object):
         self.link = link
         self.threads = set()
         self.closed = False
+        self.exited = False  # its exit was said (a terminated process says it, then its exit handler may again)
         self.pending = {}  # client requests forwarded here and not answered yet: seq -> command
         self._line_start = {}  # output category -> whether the next text starts a line
 
@@ -343,7 +344,8 @@ class JobSession(object):
                 port.threads.add(body["threadId"])
                 if not job_config.final(port.label):  # a DataLoader worker knows what it is once torch set it up
                     port.label = self.gateway.label_of(port.pid) or port.label
-            if event == "exited":
+            if event == "exited" and not port.exited:
+                port.exited = True
                 self._console("%s exited with code %s\n" % (port.name(), body.get("exitCode")))
             if event in _DROP_FROM_CHILDREN:
                 return
