@@ -27,7 +27,7 @@ from longreach import exits
 from longreach.job import config as job_config
 
 __all__ = ["WAKE_SIGNAL", "JOINS", "install", "ours", "signal_descendants", "children", "strays", "belongs",
-           "program", "processes", "end", "wait_gone", "interrupt_main"]
+           "program", "descendants", "processes", "end", "wait_gone", "interrupt_main"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
@@ -91,27 +91,28 @@ def signal_descendants(root, skip=(), socket_path=None):
     """Send WAKE_SIGNAL to every process of the job that catches it but those in `skip`; returns the pids signalled.
     The job's processes are those descending from `root` and, given the job's `socket_path`, those that have left
     the root's tree (their parent exited and they were reparented) but started a program of the job (strays())."""
-    woken, seen, todo = [], {root}, [root]
-
-    def wake(pid):
+    woken = []
+    for pid in processes(root, socket_path):
         if pid in skip or not _catches(pid, WAKE_SIGNAL):
-            return
+            continue
         try:
             os.kill(pid, WAKE_SIGNAL)
             woken.append(pid)
         except OSError:
             pass
+    return woken
 
+
+def descendants(root):
+    """The processes descending from `root` (children(), level by level down)."""
+    found, seen, todo = [], {root}, [root]
     while todo:
         for pid in children(todo.pop()) or ():
             if pid not in seen:
                 seen.add(pid)
+                found.append(pid)
                 todo.append(pid)
-                wake(pid)
-    if socket_path is not None:
-        for pid in strays(socket_path, seen):
-            wake(pid)
-    return woken
+    return found
 
 
 def strays(socket_path, known=()):
@@ -127,15 +128,10 @@ def strays(socket_path, known=()):
             if name.isdigit() and int(name) not in known and _names_job(int(name), socket_path)]
 
 
-def processes(root, socket_path):
-    """Every process of the job but `root`: its descendants and the strays."""
-    found, todo = [], [root]
-    while todo:
-        for pid in children(todo.pop()) or ():
-            if pid not in found:
-                found.append(pid)
-                todo.append(pid)
-    return found + strays(socket_path, set(found) | {root})
+def processes(root, socket_path=None):
+    """Every process of the job but `root`: its descendants and, given the job's `socket_path`, the strays."""
+    found = descendants(root)
+    return found if socket_path is None else found + strays(socket_path, set(found) | {root})
 
 
 def end(pids, grace=1.0):

@@ -491,16 +491,13 @@ def _exit_later(main, grace=3.0, where=None):
             return
         if nudge is not None and time.monotonic() >= nudge:
             nudge = None
-            now = _where(main.ident)
-            if now is not None and now[0] is where[0] and now[1] == where[1]:
-                # the main thread has not moved since: blocked in a call, which a job's process can interrupt
-                # (exits.py). One that moved is ending: its clean-up is not interrupted.
-                interrupt = exits.interrupt_blocked_main[0]
-                if interrupt is not None:
-                    interrupt(_Terminated)
-            del now
+            interrupt = exits.interrupt_blocked_main[0]
+            if interrupt is not None and _where(main.ident) == where:
+                # the main thread has not moved since (the same frame object, the same instruction): blocked in a
+                # call, which a job's process can interrupt (exits.py). One that moved is ending: its clean-up is
+                # not interrupted.
+                interrupt(_Terminated)
         time.sleep(0.05)
-    where = None
     for fn in list(exits.before_forced_exit):
         try:
             fn()

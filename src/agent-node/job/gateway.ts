@@ -395,12 +395,30 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Whether this process has a child process now (Linux: /proc/PID/task/TID/children); true when it cannot tell. */
 export function hasChildren(): boolean {
+  const children = childrenOf(process.pid);
+  return children === null || children.length > 0;
+}
+
+/** The child processes of `pid` (Linux: /proc/PID/task/TID/children, each of its threads' own), or null when that
+ * cannot be read (as python/longreach/job/wakeup.py children()). */
+function childrenOf(pid: number): number[] | null {
+  let tasks: string[];
   try {
-    const tasks = `/proc/${process.pid}/task`;
-    return readdirSync(tasks).some((tid) => readFileSync(`${tasks}/${tid}/children`, 'utf8').trim() !== '');
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return true;
+    return null;
   }
+  const found: number[] = [];
+  let read = false;
+  for (const tid of tasks) {
+    try {
+      found.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
+      read = true;
+    } catch {
+      // a thread that ended since the listing
+    }
+  }
+  return read ? found : null;
 }
 
 /**
@@ -437,23 +455,10 @@ function jobProcesses(root: number, socketPath: string): number[] {
   const found = new Set<number>();
   const todo = [root];
   while (todo.length > 0) {
-    const pid = todo.pop()!;
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tasks) {
-      let text = '';
-      try {
-        text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const child of text.split(/\s+/).filter(Boolean).map(Number)) {
-        if (!found.has(child)) todo.push(child), found.add(child);
-      }
+    for (const child of childrenOf(todo.pop()!) ?? []) {
+      if (found.has(child)) continue;
+      found.add(child);
+      todo.push(child);
     }
   }
   let names: string[] = [];
