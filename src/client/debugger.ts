@@ -61,6 +61,7 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
   #stop: Stop | null = null;
   #frameIndex = 0;
   #stopCount = 0;
+  #lastStopped: number | undefined;
   #queued: P.StoppedEvent['body'][] = [];
   #exitCode: number | null = null;
   #closeError: LongreachError | null = null;
@@ -240,7 +241,8 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
           this.#threadNames.delete(b.threadId);
           this.#queued = this.#queued.filter((q) => q.threadId !== b.threadId);
           if (this.#state === 'stopped' && this.#stop?.threadId === b.threadId) {
-            // the current stop's process ended (a job's child killed while stopped): a stop that waited becomes current
+            // the stopped thread is gone (its process or worker ended, a job's child killed while stopped): a stop
+            // that waited becomes current
             this.#state = 'running';
             this.#stop = null;
             this.emit('continued');
@@ -248,13 +250,6 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
           }
         }
         this.emit('thread', { reason: b.reason, threadId: b.threadId });
-        if (b.reason === 'exited' && this.#state === 'stopped' && this.#stop?.threadId === b.threadId) {
-          // the stopped thread is gone (its process or worker ended): the next waiting stop, if any, is current
-          this.#state = 'running';
-          this.#stop = null;
-          this.emit('continued');
-          await this.#nextQueued();
-        }
         return;
       }
       case 'exited':
@@ -290,10 +285,14 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     let threadId = body.threadId;
     if (threadId === undefined) threadId = (await this.threads())[0]?.id ?? 0;
     const { frames, totalFrames } = await this.#stackTrace(threadId);
+    // A stop in the thread that stopped last (a step) keeps its name; a stop elsewhere asks again, as a name can
+    // change: a job's process learns its label after it joined (a DataLoader worker once torch has set it up).
+    const known = threadId === this.#lastStopped ? this.#threadNames.get(threadId) : undefined;
+    this.#lastStopped = threadId;
     const stop: Stop = {
       reason: body.reason,
       threadId,
-      threadName: this.#threadNames.get(threadId) ?? (await this.#threadName(threadId)),
+      threadName: known ?? (await this.#threadName(threadId)),
       frames,
       totalFrames,
       breakpoints: this.#breakpoints.hitBy(body, frames[0]),

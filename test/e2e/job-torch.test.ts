@@ -18,9 +18,9 @@ test('torch DataLoader(num_workers=2): the workers are labelled and one stops in
   assert.deepEqual(rows.map((r) => r.label), ['', 'DataLoader worker 0', 'DataLoader worker 1']);
   assert.ok(rows.slice(1).every((r) => r.ppid === rows[0]!.pid));
   const worker = rows[2]!;
-  const r = await attachBatch(worker.target, 'p torch.utils.data.get_worker_info().id\np index >= 0\n', ['--break', 'test/fixtures/python/torch/loader.py:15']);
+  const r = await attachBatch(worker.target, 'p torch.utils.data.get_worker_info().id\np index >= 0\n', ['--break', 'test/fixtures/python/torch/loader.py:19']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /> test\/fixtures\/python\/torch\/loader\.py:15 in Slow\.__getitem__\(\)/);
+  assert.match(r.stdout, /> test\/fixtures\/python\/torch\/loader\.py:19 in Slow\.__getitem__\(\)/);
   assert.match(r.stdout, /\(longreach\) p torch\.utils\.data\.get_worker_info\(\)\.id\n(?:.*\n)*?1 {2}\(int\)/);
   assert.match(r.stdout, /^True {2}\(bool\)$/m);
   job.stop();
@@ -68,12 +68,25 @@ test('torchrun --nproc_per_node 2: ranks labelled, one rank stopped while the ot
 
 test('torch DataLoader, attached to the whole job: the breakpoint in __getitem__ stops in a worker', { timeout: 120_000 }, async (t) => {
   const job = await startJob(t, TORCH_PYTHON, 'test/fixtures/python/torch/loader.py');
-  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np torch.utils.data.get_worker_info().num_workers\nprocesses\n', ['--break', 'test/fixtures/python/torch/loader.py:15']);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np torch.utils.data.get_worker_info().num_workers\nprocesses\n', ['--break', 'test/fixtures/python/torch/loader.py:19']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Stopped at (a )?breakpoint( 1)? in thread pid \d+ DataLoader worker [01]: MainThread/);
   assert.match(r.stdout, /^2 {2}\(int\)$/m);
   assert.match(r.stdout, /DataLoader worker 0 +(stopped|running)/);
   assert.match(r.stdout, /DataLoader worker 1 +(stopped|running)/);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+  assert.equal(job.stdout(), 'loader done: True\n');
+});
+
+test('torch DataLoader, a new loader each epoch: a worker that joined before torch named it stops under its label', { timeout: 120_000 }, async (t) => {
+  const job = await startJob(t, TORCH_PYTHON, 'test/fixtures/python/torch/loader.py', ['epochs']);
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\ncontinue\ncontinue\ncontinue\n', ['--break', 'test/fixtures/python/torch/loader.py:19']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  // both workers of an epoch stop; the one whose stop waited was listed (at the first stop) before torch set it up
+  const stops = [...r.stdout.matchAll(/^Stopped at (?:a )?breakpoint(?: 1)? in thread pid \d+(.*): MainThread/gm)].map((m) => m[1]);
+  assert.equal(stops.length, 4, r.stdout);
+  for (const label of stops) assert.match(label!, /^ DataLoader worker [01]$/, r.stdout);
   job.stop();
   assert.equal(await job.exited, 0, job.stderr());
   assert.equal(job.stdout(), 'loader done: True\n');
