@@ -288,3 +288,23 @@ test('bridge on a Node.js job: children as threads, a stop in a child, its stack
   assert.equal(await job.exited, 0, job.stderr());
   assert.equal(job.stdout(), 'fork done\ncluster done\njob done: [0,0]\n');
 });
+
+test('job (Node.js): ?pid= of a process of the job that will never join says why: node with an environment or a NODE_OPTIONS of its own, Python', async (t) => {
+  const kinds = ['noenv', 'options', 'python'];
+  const job = await startNodeJob(t, kinds.join(','));
+  const deadline = Date.now() + 20_000;
+  while (!kinds.every((k) => new RegExp(`^${k} \\d+$`, 'm').test(job.stdout())) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const why: Record<string, RegExp> = {
+    noenv: /was started without the job's environment \(LONGREACH_JOB and NODE_OPTIONS: .*\), so no agent runs in it/,
+    options: /was started with a NODE_OPTIONS of its own, without the job's hook in it, so no agent runs in it/,
+    python: /runs python[\d.]*: a Node.js root gives its Python children no hook \(docs\/protocol.md 5.3\), so no agent runs in it unless its own code starts one/,
+  };
+  for (const kind of kinds) {
+    const pid = Number(new RegExp(`^${kind} (\\d+)$`, 'm').exec(job.stdout())![1]);
+    const r = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${pid}`, 'p 1\n');
+    assert.notEqual(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but ${why[kind]!.source}`), `${kind}: ${r.stdout}${r.stderr}`);
+  }
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});

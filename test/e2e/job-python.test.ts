@@ -141,6 +141,26 @@ test('job: ?pid= of a child that has not joined yet (the wake signal blocked) sa
   assert.equal(await jobEnd(job), 0);
 });
 
+test('job: ?pid= of a process of the job that will never join says why: Python with -I, with an environment or a PYTHONPATH of its own, Node.js', async (t) => {
+  const kinds = ['isolated', 'noenv', 'pypath', 'node'];
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, [kinds.join(',')]);
+  const deadline = Date.now() + 20_000;
+  while (!kinds.every((k) => new RegExp(`^${k} \\d+$`, 'm').test(job.stdout())) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const why: Record<string, RegExp> = {
+    isolated: /runs python[\d.]* with -I \(isolated mode\), which ignores PYTHONPATH, where the job's bootstrap is, so no agent runs in it/,
+    noenv: /was started without the job's environment \(LONGREACH_JOB and PYTHONPATH: .*\), so no agent runs in it/,
+    pypath: /was started with a PYTHONPATH of its own, without the job's bootstrap directory, so no agent runs in it/,
+    node: /runs node: a Python root puts no hook in NODE_OPTIONS, so a Node.js child joins only when it is started with --import longreach\/register/,
+  };
+  for (const kind of kinds) {
+    const pid = Number(new RegExp(`^${kind} (\\d+)$`, 'm').exec(job.stdout())![1]);
+    const r = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${pid}`, 'p 1\n');
+    assert.notEqual(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but ${why[kind]!.source}`), `${kind}: ${r.stdout}${r.stderr}`);
+  }
+  assert.equal(await jobEnd(job), 0);
+});
+
 test('job session: kill ends the whole job: a pool worker the program starts again meanwhile, and other programs', async (t) => {
   // the root's main thread waits in result.get(), where the terminate cannot reach it, so it ends after its grace;
   // meanwhile the pool starts a new worker for the one that ended. All of it ends, the tracker by itself.

@@ -143,7 +143,7 @@ test('a child waits for the job to wake: the awake flag next to the gateway\'s s
 
 test('a job\'s root with no child process has nobody to wait for after the wake (hasChildren)', () => {
   // in a fresh process: this one may have children of other tests
-  const gateway = fileURLToPath(new URL('../../src/agent-node/job/gateway.js', import.meta.url));
+  const gateway = fileURLToPath(new URL('../../src/agent-node/job/procfs.js', import.meta.url));
   const code = `const { hasChildren } = await import(${JSON.stringify(gateway)});
 const before = hasChildren();
 const { spawn } = await import('node:child_process');

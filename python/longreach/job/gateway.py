@@ -240,17 +240,11 @@ class Gateway(object):
         self._settle(until=lambda: pid in self._processes)
         with self._lock:
             process = self._processes.get(pid)
-        from longreach.job import wakeup
-        program = wakeup.program(pid) if process is None and wakeup.belongs(pid, self.pid, self.socket_path) else ""
-        if program and not program.startswith(wakeup.JOINS):
-            raise LongreachError("LR_NO_SUCH_PROCESS", "process %d belongs to this job but runs %s, which does not "
-                                 "join it (only Python and Node.js processes do); its processes: %s (see longreach "
-                                 "list)" % (pid, program, ", ".join(map(str, self.pids()))))
-        if program:
-            raise LongreachError("LR_TIMEOUT", "process %d belongs to this job but has not joined it: a process joins "
-                                 "once the job is asked for, between two lines of Python or two turns of a Node.js "
-                                 "event loop, so it has been in one long call since (into C code, or blocked), or is "
-                                 "stuck; try again once it returns (longreach list shows it then)" % pid)
+        if process is None:
+            from longreach.job import notjoined
+            why = notjoined.error(pid, self.pid, self.socket_path, self.bootdir, self.pids())
+            if why is not None:
+                raise why
         if process is None or process.helper:
             raise LongreachError("LR_NO_SUCH_PROCESS", "no process %d is reachable through this address; its "
                                  "processes: %s (see longreach list)" % (pid, ", ".join(map(str, self.pids()))))

@@ -26,8 +26,8 @@ import _signal
 from longreach import exits
 from longreach.job import config as job_config
 
-__all__ = ["WAKE_SIGNAL", "JOINS", "install", "ours", "signal_descendants", "children", "strays", "belongs",
-           "program", "descendants", "processes", "end", "wait_gone", "interrupt_main"]
+__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays", "argv", "program",
+           "names_job", "descends", "catches", "descendants", "processes", "end", "wait_gone", "interrupt_main"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
@@ -93,7 +93,7 @@ def signal_descendants(root, skip=(), socket_path=None):
     the root's tree (their parent exited and they were reparented) but started a program of the job (strays())."""
     woken = []
     for pid in processes(root, socket_path):
-        if pid in skip or not _catches(pid, WAKE_SIGNAL):
+        if pid in skip or not catches(pid):
             continue
         try:
             os.kill(pid, WAKE_SIGNAL)
@@ -125,7 +125,7 @@ def strays(socket_path, known=()):
     except OSError:
         return []
     return [int(name) for name in names
-            if name.isdigit() and int(name) not in known and _names_job(int(name), socket_path)]
+            if name.isdigit() and int(name) not in known and names_job(int(name), socket_path)]
 
 
 def processes(root, socket_path=None):
@@ -139,7 +139,7 @@ def end(pids, grace=1.0):
     the pids signalled.
     multiprocessing's resource tracker is left alone: it ignores both, and ends by itself with the job's root (the
     leaked shared memory and semaphores it removes then)."""
-    pids = [pid for pid in pids if _running(pid) and job_config.helper_kind(_argv(pid)) != "tracker"]
+    pids = [pid for pid in pids if _running(pid) and job_config.helper_kind(argv(pid)) != "tracker"]
     signalled = list(pids)
     for pid in pids:
         try:
@@ -172,21 +172,13 @@ def _running(pid):
         return False
 
 
-def _argv(pid):
+def argv(pid):
+    """Process `pid`'s command line (Linux), [] when that cannot be read."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as cmdline:
             return [a.decode("utf-8", "replace") for a in cmdline.read().split(b"\0")]
     except OSError:
         return []
-
-
-def belongs(pid, root, socket_path):
-    """Whether process `pid` is one of the job's, joined or not: descending from `root`, or started with the job's
-    variable (Linux; False where /proc cannot tell)."""
-    return _descends(pid, root) or _names_job(pid, socket_path)
-
-
-JOINS = ("python", "pypy", "node")  # the programs that join a job (by their executable's name)
 
 
 def program(pid):
@@ -197,7 +189,8 @@ def program(pid):
         return ""
 
 
-def _names_job(pid, socket_path):
+def names_job(pid, socket_path):
+    """Whether process `pid`'s program started with this job's variable (its gateway's socket at `socket_path`)."""
     try:
         with open("/proc/%d/environ" % pid, "rb") as environ:
             block = b"\0" + environ.read()
@@ -210,7 +203,8 @@ def _names_job(pid, socket_path):
     return config is not None and config["socket"] == socket_path
 
 
-def _descends(pid, root):
+def descends(pid, root):
+    """Whether process `pid` descends from `root` (its parents' chain)."""
     seen = set()
     while pid > 1 and pid not in seen:
         seen.add(pid)
@@ -242,12 +236,13 @@ def children(pid):
     return found if read else None
 
 
-def _catches(pid, signum):
+def catches(pid):
+    """Whether process `pid` has a handler for WAKE_SIGNAL (/proc/PID/status SigCgt): ours, or the program's."""
     try:
         with open("/proc/%d/status" % pid) as status:
             for line in status:
                 if line.startswith("SigCgt:"):
-                    return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+                    return bool(int(line.split()[1], 16) >> (_SIGNUM - 1) & 1)
     except (OSError, ValueError, IndexError):
         pass
     return False

@@ -16,17 +16,18 @@
 // for the processes joining because of it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LongreachError } from '../../protocol/errors.js';
 import { log } from '../../protocol/log.js';
 import type { ProcessInfo } from '../../protocol/process-info.js';
 import type { DebugSessionHandler, GateJob, JobClient, SessionContext } from '../../server/gate.js';
-import { JOB_ENV, awakeFlag, decodeJob } from './config.js';
+import { awakeFlag } from './config.js';
 import { JobSession, type Member } from './job-session.js';
 import { Link, type JobMessage } from './link.js';
+import { commandLine, hasChildren, jobProcesses, notJoined } from './procfs.js';
 import { Relay } from './relay.js';
 
 const HELLO_TIMEOUT_MS = 5_000;
@@ -153,13 +154,8 @@ export class Gateway implements GateJob {
     this.wake();
     await this.#settle(() => this.#members.has(pid));
     const member = this.#members.get(pid);
-    const program = member ? null : startedInJob(pid, this.socketPath) ? programOf(pid) : null;
-    if (program && !JOINS.test(program)) {
-      throw new LongreachError('LR_NO_SUCH_PROCESS', `process ${pid} belongs to this job but runs ${program}, which does not join it (only Python and Node.js processes do); its processes: ${this.pids().join(', ')} (see longreach list)`);
-    }
-    if (program) {
-      throw new LongreachError('LR_TIMEOUT', `process ${pid} belongs to this job but has not joined it: a process joins once the job is asked for, between two turns of its event loop (Node.js) or two lines of Python, so it has been busy in one long synchronous call since, or is stuck; try again once it yields (longreach list shows it then)`);
-    }
+    const why = member ? null : notJoined(pid, process.pid, this.socketPath, this.pids());
+    if (why) throw why;
     if (!member || member.helper) {
       throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${this.pids().join(', ')} (see longreach list)`);
     }
@@ -391,93 +387,4 @@ function digest(text: string): Buffer {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Whether this process has a child process now (Linux: /proc/PID/task/TID/children); true when it cannot tell. */
-export function hasChildren(): boolean {
-  const children = childrenOf(process.pid);
-  return children === null || children.length > 0;
-}
-
-/** The child processes of `pid` (Linux: /proc/PID/task/TID/children, each of its threads' own), or null when that
- * cannot be read (as python/longreach/job/wakeup.py children()). */
-function childrenOf(pid: number): number[] | null {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return null;
-  }
-  const found: number[] = [];
-  let read = false;
-  for (const tid of tasks) {
-    try {
-      found.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
-      read = true;
-    } catch {
-      // a thread that ended since the listing
-    }
-  }
-  return read ? found : null;
-}
-
-/**
- * Whether process `pid` started with this job's LONGREACH_JOB (its gateway's socket at `socketPath`): one of the job's
- * processes, joined or not. Linux (/proc/PID/environ, readable for this user's processes only); false elsewhere.
- */
-export function startedInJob(pid: number, socketPath: string): boolean {
-  let block: string;
-  try {
-    block = readFileSync(`/proc/${pid}/environ`, 'utf8');
-  } catch {
-    return false;
-  }
-  const entry = block.split('\0').find((e) => e.startsWith(`${JOB_ENV}=`));
-  const job = entry === undefined ? null : decodeJob(entry.slice(JOB_ENV.length + 1));
-  return job?.kind === 'join' && job.config.socket === socketPath;
-}
-
-/** The programs that join a job: Node.js and Python interpreters (by their executable's name). */
-const JOINS = /^(node|nodejs|python|pypy)/;
-
-/** The name of the executable process `pid` runs (Linux), or '' when that cannot be read. */
-function programOf(pid: number): string {
-  try {
-    return basename(readlinkSync(`/proc/${pid}/exe`));
-  } catch {
-    return '';
-  }
-}
-
-/** Every process of the job but `root`: its descendants (/proc/PID/task/TID/children), and any other process
- * started with the job's variable (a process of the job whose parent exited). Linux; empty elsewhere. */
-function jobProcesses(root: number, socketPath: string): number[] {
-  const found = new Set<number>();
-  const todo = [root];
-  while (todo.length > 0) {
-    for (const child of childrenOf(todo.pop()!) ?? []) {
-      if (found.has(child)) continue;
-      found.add(child);
-      todo.push(child);
-    }
-  }
-  let names: string[] = [];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    names = [];
-  }
-  for (const name of names) {
-    const pid = Number(name);
-    if (Number.isInteger(pid) && pid !== root && !found.has(pid) && startedInJob(pid, socketPath)) found.add(pid);
-  }
-  return [...found];
-}
-
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
 }

@@ -1,0 +1,101 @@
+"""Why a process of the job has not joined it, for `?pid=` of one that has not (docs/protocol.md 5.3).
+
+A process that will never join is told apart from one that has not joined *yet* (busy in one long call since the
+wake): it runs another program; it is Node.js, to which a Python root gives no hook; it is a Python interpreter
+started without the job's environment (its parent passed an environment of its own), with a PYTHONPATH of its own,
+or with -I, -E or -S, each of which skips the job's bootstrap. What /proc shows (Linux); where it cannot tell, the
+process is taken to be on its way.
+"""
+
+import os
+
+from longreach.errors import LongreachError
+from longreach.job import wakeup
+
+__all__ = ["error"]
+
+_SKIPS = {
+    "I": "-I (isolated mode), which ignores PYTHONPATH, where the job's bootstrap is",
+    "E": "-E, which ignores PYTHONPATH, where the job's bootstrap is",
+    "S": "-S, which skips the site module, which loads the job's bootstrap",
+}
+
+
+def error(pid, root, socket_path, bootdir, pids):
+    """The LongreachError to answer `?pid=` of process `pid` with, which has not joined; None when it is not one of
+    the job's. LR_NO_SUCH_PROCESS when it never will, LR_TIMEOUT when it may still."""
+    env = _environ(pid)
+    named = wakeup.names_job(pid, socket_path)
+    if not named and not wakeup.descends(pid, root):
+        return None
+    program = wakeup.program(pid)
+    if not program:
+        return None
+    why = _never(pid, root, program, named, env, bootdir)
+    if why:
+        return LongreachError("LR_NO_SUCH_PROCESS", "process %d belongs to this job but %s; its processes: %s (see "
+                              "longreach list)" % (pid, why, ", ".join(map(str, pids))))
+    return LongreachError("LR_TIMEOUT", "process %d belongs to this job but has not joined it: a process joins once "
+                          "the job is asked for, between two lines of Python or two turns of a Node.js event loop, so "
+                          "it has been in one long call since (into C code, or blocked), or is stuck; try again once "
+                          "it returns (longreach list shows it then)" % pid)
+
+
+def _never(pid, root, program, named, env, bootdir):
+    """Why process `pid` will never join by itself, or ''."""
+    if program.startswith("node"):
+        return ("runs %s: a Python root puts no hook in NODE_OPTIONS, so a Node.js child joins only when it is "
+                "started with --import longreach/register" % program)
+    if not program.startswith(("python", "pypy")):
+        return "runs %s, which does not join it (only Python and Node.js processes do)" % program
+    if not named:
+        # no variable: a new program started with an environment of its own, or a child forked by the root, which
+        # shows the root's own first environment; a forked one has the root's handler of the wake signal
+        if wakeup.catches(os.getpid()) and not wakeup.catches(pid):
+            return ("was started without the job's environment (LONGREACH_JOB and PYTHONPATH: the program that "
+                    "started it passed an environment of its own), so no agent runs in it")
+        return ""
+    flags = [flag for flag in _python_flags(wakeup.argv(pid)) if flag in _SKIPS]
+    if flags:
+        return "runs %s with %s, so no agent runs in it" % (program, _SKIPS[flags[0]])
+    if bootdir and env is not None and bootdir not in env.get("PYTHONPATH", "").split(os.pathsep):
+        return ("was started with a PYTHONPATH of its own, without the job's bootstrap directory, so no agent runs in "
+                "it (add to the inherited PYTHONPATH instead)")
+    return ""
+
+
+def _python_flags(argv):
+    """The one-letter options of a Python command line before its program (-c, -m, a script or -)."""
+    flags = []
+    i = 1
+    while i < len(argv):
+        word = argv[i]
+        if not word.startswith("-") or word == "-" or word == "--":
+            break
+        if word.startswith("--"):
+            i += 2 if word == "--check-hash-based-pycs" else 1
+            continue
+        letters = word[1:]
+        for at, letter in enumerate(letters):
+            if letter in "cm":
+                return flags
+            if letter in "WX":  # their argument: the rest of this word, or the next one
+                i += 1 if at == len(letters) - 1 else 0
+                break
+            flags.append(letter)
+        i += 1
+    return flags
+
+
+def _environ(pid):
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as environ:
+            block = environ.read()
+    except OSError:
+        return None
+    env = {}
+    for entry in block.split(b"\0"):
+        name, eq, value = entry.partition(b"=")
+        if eq and name:
+            env.setdefault(name.decode("utf-8", "replace"), value.decode("utf-8", "replace"))
+    return env
