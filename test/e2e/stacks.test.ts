@@ -87,6 +87,9 @@ test('stacks on a Python job\'s root reads every process of the job (root and a 
   assert.match(read.get(`${address}?pid=${root}`)!, /Thread MainThread \(\d+\)\n(?: {2}#\d+ {2}[^\n]*\n)*? {2}#\d+ {2}root_wait\(\) at test\/fixtures\/inject\/job_spin\.py:(19|20)\n {2}#\d+ {2}<module>\(\) at test\/fixtures\/inject\/job_spin\.py:30\n/);
   assert.match(read.get(`${address}?pid=${child}`)!, /Thread MainThread \(\d+\)\n(?: {2}#\d+ {2}[^\n]*\n)*? {2}#\d+ {2}child_spin\(\) at test\/fixtures\/inject\/job_spin\.py:1[1-4]\n {2}#\d+ {2}<module>\(\) at test\/fixtures\/inject\/job_spin\.py:26\n/);
   assert.doesNotMatch(read.get(`${address}?pid=${root}`)!, /child_spin/);
+  // the root runs under `python -m longreach`: its stack ends at the program's <module>, as a stop's does, without
+  // the launcher's frames and runpy's below it
+  assert.doesNotMatch(read.get(`${address}?pid=${root}`)!, /longreach\/__main__\.py|runpy/, result.stdout);
   // --json: one object per process
   const json = await runCli(['stacks', address, '--secret-env', 'LR_JOB_SECRET', '--json'], { env: JOB_SECRET_ENV });
   assert.equal(json.code, 0, json.stderr);

@@ -13,7 +13,7 @@ from longreach.tracer.base import _AGENT_DIR, canon
 from longreach.tracer.linetable import current_line
 from longreach.wire.framing import Encoded, dumps
 
-__all__ = ["InspectHandlers", "is_user_file"]
+__all__ = ["InspectHandlers", "is_user_file", "user_stack"]
 
 _MAX_SOURCE = 16 * 1024 * 1024
 
@@ -76,7 +76,7 @@ def _is_agent_file(filename):
     return r
 
 
-def _user_stack(frame):
+def user_stack(frame):
     """The frames from `frame` outwards without the agent's own (the launcher's run_script/main/<module> and any
     agent code in between) and without the runpy bootstrap frames below the program, so the stack ends at the
     program's <module>."""
@@ -156,7 +156,7 @@ class InspectHandlers(object):
         ident = self.ident_of(args)
         start = _int_arg(args, "startFrame", 0)
         levels = _int_arg(args, "levels", 0)
-        frames = _user_stack(self._top_frame(ident))
+        frames = user_stack(self._top_frame(ident))
         total = len(frames)
         page = frames[start:start + levels] if levels else frames[start:]
         out, texts = [], []

@@ -4,6 +4,7 @@ lock, a socket read) shows the Python line that made the call."""
 
 import sys
 
+from longreach.session.inspection import user_stack
 from longreach.session.threads import user_threads
 from longreach.tracer.linetable import current_line
 
@@ -19,20 +20,14 @@ def on_stacks(session, args):
     frames = sys._current_frames()
     threads = []
     for ident, thread in sorted(user_threads().items(), key=lambda kv: session.dap_tid(kv[0])):
-        stack = []
-        frame = frames.get(ident)
-        while frame is not None and len(stack) < limit:
-            code = frame.f_code
-            stack.append({"name": getattr(code, "co_qualname", code.co_name), "path": _client_path(session,
-                                                                                                      code.co_filename),
-                          "line": current_line(frame)})
-            frame = frame.f_back
-        depth = len(stack)
-        while frame is not None:
-            depth += 1
-            frame = frame.f_back
+        # as stackTrace shows them: without the agent's frames (the launcher's below the program's <module>)
+        user = user_stack(frames[ident]) if ident in frames else []
+        stack = [{"name": getattr(frame.f_code, "co_qualname", frame.f_code.co_name),
+                  "path": _client_path(session, frame.f_code.co_filename), "line": current_line(frame)}
+                 for frame in user[:limit]]
         threads.append({"id": session.dap_tid(ident), "name": thread.name if thread is not None else
-                        "Thread-%d" % ident, "frames": stack, "totalFrames": depth})
+                        "Thread-%d" % ident, "frames": stack, "totalFrames": len(user)})
+        user = None
     frames = None
     return {"threads": threads}
 
