@@ -17,7 +17,8 @@ import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { startStdioBridge } from '../helpers/dap-bridge.js';
 import { ROOT } from '../helpers/paths.js';
-import { attachBatch, groupEnded, inBatches, JOB_SECRET_ENV, jobInterpreters, listJob, startJob, waitForRows } from '../helpers/job.js';
+import { attachBatch, groupEnded, inBatches, JOB_SECRET_ENV, jobInterpreters, listJob, spawnJobGroup, startJob, waitForRows } from '../helpers/job.js';
+import { freePort, waitForPort } from '../helpers/ports.js';
 import { HUB_SECRET, startHubProcess, startNodeDialer } from './hub-helpers.js';
 import { assertHookOptions, childrenOf, listeningSockets, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
 
@@ -306,5 +307,19 @@ test('job (Node.js): ?pid= of a process of the job that will never join says why
     assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but ${why[kind]!.source}`), `${kind}: ${r.stdout}${r.stderr}`);
   }
   job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
+test('job (Node.js): ?pid= of a child started before the root\'s agent (enableAttach() called late, or injected) says so and how to reach it', async (t) => {
+  const port = await freePort();
+  const job = spawnJobGroup(t, [process.execPath, 'test/fixtures/node/job/late.mjs', String(port)], JOB_SECRET_ENV);
+  await waitForPort(port, job.child, 30_000);
+  const deadline = Date.now() + 20_000;
+  while (!/^early \d+$/m.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const pid = Number(/^early (\d+)$/m.exec(job.stdout())![1]);
+  const r = await attachBatch(`tcp://127.0.0.1:${port}?pid=${pid}`, 'p 1\n');
+  assert.notEqual(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but started before the agent did in the job's root \\(enableAttach\\(\\) called late, or longreach inject\\), so it is not in the job: load the agent into it as well \\(longreach inject ${pid}\\)`));
+  writeFileSync(job.stopFile, '');
   assert.equal(await job.exited, 0, job.stderr());
 });

@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { attachBatch, groupEnded, inBatches, jobEnd, jobInterpreters, startJob, waitForRows, type JobRow } from '../helpers/job.js';
+import { attachBatch, groupEnded, inBatches, JOB_SECRET_ENV, jobEnd, jobInterpreters, spawnJobGroup, startJob, waitForRows, type JobRow } from '../helpers/job.js';
 import { ROOT } from '../helpers/paths.js';
+import { freePort, waitForPort } from '../helpers/ports.js';
 
 const JOB = 'test/fixtures/python/job/job.py';
 const WORK = 'test/fixtures/python/job/work.py';
@@ -159,6 +160,20 @@ test('job: ?pid= of a process of the job that will never join says why: Python w
     assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but ${why[kind]!.source}`), `${kind}: ${r.stdout}${r.stderr}`);
   }
   assert.equal(await jobEnd(job), 0);
+});
+
+test('job: ?pid= of a child started before the root\'s agent (enable_attach() called late, or injected) says so and how to reach it', async (t) => {
+  const port = await freePort();
+  const job = spawnJobGroup(t, [jobInterpreters()[0]!.exe, 'test/fixtures/python/job/late.py', String(port)], { ...JOB_SECRET_ENV, PYTHONPATH: join(ROOT, 'python'), PYTHONDONTWRITEBYTECODE: '1' });
+  await waitForPort(port, job.child, 30_000);
+  const deadline = Date.now() + 20_000;
+  while (!/^early \d+$/m.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const pid = Number(/^early (\d+)$/m.exec(job.stdout())![1]);
+  const r = await attachBatch(`tcp://127.0.0.1:${port}?pid=${pid}`, 'p 1\n');
+  assert.notEqual(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but started before the agent did in the job's root \\(enable_attach\\(\\) called late, or longreach inject\\), so it is not in the job: load the agent into it as well \\(longreach inject ${pid}\\)`));
+  writeFileSync(job.stopFile, '');
+  assert.equal(await job.exited, 0, job.stderr());
 });
 
 test('job session: kill ends the whole job: a pool worker the program starts again meanwhile, and other programs', async (t) => {

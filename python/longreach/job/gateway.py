@@ -52,6 +52,8 @@ class _Process(object):
 class Gateway(object):
     def __init__(self, redirect_output=True, lib=None):
         self.pid = os.getpid()
+        from longreach.job import wakeup
+        self.started = wakeup.uptime()  # (a process that started before this never had the job's variables)
         self.token = os.urandom(32).hex()
         self.folder = _private_folder()
         self.socket_path = os.path.join(self.folder, "gw")
@@ -242,7 +244,7 @@ class Gateway(object):
             process = self._processes.get(pid)
         if process is None:
             from longreach.job import notjoined
-            why = notjoined.error(pid, self.pid, self.socket_path, self.bootdir, self.pids())
+            why = notjoined.error(pid, self.pid, self.socket_path, self.bootdir, self.pids(), self.started)
             if why is not None:
                 raise why
         if process is None or process.helper:

@@ -21,9 +21,10 @@ _SKIPS = {
 }
 
 
-def error(pid, root, socket_path, bootdir, pids):
+def error(pid, root, socket_path, bootdir, pids, since=None):
     """The LongreachError to answer `?pid=` of process `pid` with, which has not joined; None when it is not one of
-    the job's. LR_NO_SUCH_PROCESS when it never will, LR_TIMEOUT when it may still."""
+    the job's. LR_NO_SUCH_PROCESS when it never will, LR_TIMEOUT when it may still. `since`: when the gateway
+    started (uptime())."""
     env = _environ(pid)
     named = wakeup.names_job(pid, socket_path)
     if not named and not wakeup.descends(pid, root):
@@ -31,7 +32,7 @@ def error(pid, root, socket_path, bootdir, pids):
     program = wakeup.program(pid)
     if not program:
         return None
-    why = _never(pid, root, program, named, env, bootdir)
+    why = _never(pid, program, named, env, bootdir, since)
     if why:
         return LongreachError("LR_NO_SUCH_PROCESS", "process %d belongs to this job but %s; its processes: %s (see "
                               "longreach list)" % (pid, why, ", ".join(map(str, pids))))
@@ -41,8 +42,11 @@ def error(pid, root, socket_path, bootdir, pids):
                           "it returns (longreach list shows it then)" % pid)
 
 
-def _never(pid, root, program, named, env, bootdir):
+def _never(pid, program, named, env, bootdir, since):
     """Why process `pid` will never join by itself, or ''."""
+    if not named and since is not None and _started_before(pid, since):
+        return ("started before the agent did in the job's root (enable_attach() called late, or longreach inject), "
+                "so it is not in the job: load the agent into it as well (longreach inject %d)" % pid)
     if program.startswith("node"):
         return ("runs %s: a Python root puts no hook in NODE_OPTIONS, so a Node.js child joins only when it is "
                 "started with --import longreach/register" % program)
@@ -85,6 +89,15 @@ def _python_flags(argv):
             flags.append(letter)
         i += 1
     return flags
+
+
+def _started_before(pid, since):
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        return ticks / float(os.sysconf("SC_CLK_TCK")) + 0.02 < since
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _environ(pid):

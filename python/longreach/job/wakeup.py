@@ -26,7 +26,7 @@ import _signal
 from longreach import exits
 from longreach.job import config as job_config
 
-__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays", "argv", "program",
+__all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays", "uptime", "argv", "program",
            "names_job", "descends", "catches", "descendants", "processes", "end", "wait_gone", "interrupt_main"]
 
 WAKE_SIGNAL = signal.SIGURG
@@ -170,6 +170,15 @@ def _running(pid):
             return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except (OSError, IndexError):
         return False
+
+
+def uptime():
+    """Seconds since the machine booted (/proc/uptime: the clock of a process's start in /proc/PID/stat), or None."""
+    try:
+        with open("/proc/uptime") as text:
+            return float(text.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def argv(pid):

@@ -27,7 +27,7 @@ import type { DebugSessionHandler, GateJob, JobClient, SessionContext } from '..
 import { awakeFlag } from './config.js';
 import { JobSession, type Member } from './job-session.js';
 import { Link, type JobMessage } from './link.js';
-import { commandLine, hasChildren, jobProcesses, notJoined } from './procfs.js';
+import { commandLine, hasChildren, jobProcesses, notJoined, uptime } from './procfs.js';
 import { Relay } from './relay.js';
 
 const HELLO_TIMEOUT_MS = 5_000;
@@ -58,6 +58,8 @@ export class Gateway implements GateJob {
   readonly folder: string;
   readonly socketPath: string;
   readonly #token: Buffer;
+  /** When this gateway started (procfs uptime()): a process of the job that started before never had its variables. */
+  readonly #started: number | null;
   readonly #members = new Map<number, Member>();
   readonly #seen = new Set<number>();
   readonly #asks = new Map<number, Ask>();
@@ -70,6 +72,7 @@ export class Gateway implements GateJob {
   #lastJoin = 0;
 
   constructor(folder: string, token: string) {
+    this.#started = uptime();
     this.folder = folder;
     this.socketPath = join(folder, 'gw');
     this.#token = digest(token);
@@ -154,7 +157,7 @@ export class Gateway implements GateJob {
     this.wake();
     await this.#settle(() => this.#members.has(pid));
     const member = this.#members.get(pid);
-    const why = member ? null : notJoined(pid, process.pid, this.socketPath, this.pids());
+    const why = member ? null : notJoined(pid, process.pid, this.socketPath, this.pids(), this.#started);
     if (why) throw why;
     if (!member || member.helper) {
       throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${this.pids().join(', ')} (see longreach list)`);

@@ -94,6 +94,26 @@ export function commandLine(pid: number): string {
   }
 }
 
+/** Seconds since the machine booted (/proc/uptime: the clock of a process's start in /proc/PID/stat), or null. */
+export function uptime(): number | null {
+  try {
+    const seconds = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return Number.isFinite(seconds) ? seconds : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether process `pid` started before `since` (uptime()); its start is in clock ticks, 100 a second on Linux. */
+function startedBefore(pid: number, since: number): boolean {
+  try {
+    const ticks = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(/\s+/)[19]);
+    return Number.isFinite(ticks) && ticks / 100 + 0.02 < since;
+  } catch {
+    return false;
+  }
+}
+
 /** What makes a Node.js process load the agent: the job's hook in NODE_OPTIONS (or its own command line). */
 const HOOK = /agent-node[/\\](job[/\\]hook\.cjs|register\.js)|longreach\/register/;
 
@@ -101,9 +121,9 @@ const HOOK = /agent-node[/\\](job[/\\]hook\.cjs|register\.js)|longreach\/registe
  * `?pid=` of process `pid`, which has not joined the job: the error to answer, or null when it is not the job's.
  * A process that will never join (another program, a Python process, a Node.js process started without the job's
  * environment or hook) is LR_NO_SUCH_PROCESS saying why; one that has not joined *yet* (busy since the wake) is
- * LR_TIMEOUT. `pids` are the job's processes, for the message.
+ * LR_TIMEOUT. `pids` are the job's processes, for the message; `since`, when the gateway started (uptime()).
  */
-export function notJoined(pid: number, root: number, socketPath: string, pids: number[]): LongreachError | null {
+export function notJoined(pid: number, root: number, socketPath: string, pids: number[], since: number | null): LongreachError | null {
   const env = environOf(pid);
   const named = startedInJob(pid, socketPath, env);
   if (!named && !descends(pid, root)) return null;
@@ -115,6 +135,9 @@ export function notJoined(pid: number, root: number, socketPath: string, pids: n
     return never(`runs ${program}: a Node.js root gives its Python children no hook (docs/protocol.md 5.3), so no agent runs in it unless its own code starts one`);
   }
   if (!/^(node|nodejs)/.test(program)) return never(`runs ${program}, which does not join it (only Python and Node.js processes do)`);
+  if (!named && since !== null && startedBefore(pid, since)) {
+    return never(`started before the agent did in the job's root (enableAttach() called late, or longreach inject), so it is not in the job: load the agent into it as well (longreach inject ${pid})`);
+  }
   if (!named) {
     return never('was started without the job\'s environment (LONGREACH_JOB and NODE_OPTIONS: the program that started it gave it an environment of its own), so no agent runs in it');
   }
