@@ -5,8 +5,12 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import * as tls from 'node:tls';
+import { createRequire } from 'node:module';
+import type * as tls from 'node:tls';
 import { LongreachError, type ErrorCode } from './errors.js';
+
+/** node:tls, loaded where it is used: an agent that serves no TLS never loads it (about 4 ms of a process's start). */
+const nodeTls = (): typeof tls => createRequire(import.meta.url)('node:tls') as typeof tls;
 
 /** The oldest TLS version either side accepts (docs/protocol.md section 1). */
 export const MIN_TLS_VERSION = 'TLSv1.2' as const;
@@ -136,7 +140,7 @@ export function serverTlsFromPem(pem: { cert: string; key: string; certLabel?: s
   }
   const options: tls.TlsOptions = { cert: pem.cert, key: pem.key, minVersion: MIN_TLS_VERSION };
   try {
-    tls.createSecureContext(options);
+    nodeTls().createSecureContext(options);
   } catch (err) {
     throw certError(`${certLabel} cannot be used for TLS (${(err as Error).message})`, certLabel, err);
   }
@@ -153,8 +157,9 @@ export function bareHost(host: string): string {
 
 /** The trust anchors used when an extra CA file is given: Node's default store plus that file. */
 function defaultCertificateAuthorities(): string[] {
-  const get = (tls as unknown as { getCACertificates?: (type?: string) => string[] }).getCACertificates;
-  return typeof get === 'function' ? get('default') : [...tls.rootCertificates];
+  const loaded = nodeTls();
+  const get = (loaded as unknown as { getCACertificates?: (type?: string) => string[] }).getCACertificates;
+  return typeof get === 'function' ? get('default') : [...loaded.rootCertificates];
 }
 
 export interface ClientTlsParams {

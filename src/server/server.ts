@@ -2,7 +2,7 @@
 // It never keeps the host process alive: the listener and every socket are unref'd.
 
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { DapConnection } from '../protocol/connection.js';
 import { LongreachError } from '../protocol/errors.js';
 import { DEFAULT_BODY_LIMIT } from '../protocol/framing.js';
@@ -103,6 +103,7 @@ export async function startServer(options: ServerOptions): Promise<DebugServer> 
   if (options.tls) {
     let tlsServer;
     try {
+      const { createServer: createTlsServer } = await import('node:tls'); // (loaded only to serve TLS)
       tlsServer = createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: authTimeoutMs });
     } catch (err) {
       throw new LongreachError('LR_CERT', `cannot use the certificate and key: ${(err as Error).message} (make both with: longreach cert create)`, { cause: err });
