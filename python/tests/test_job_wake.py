@@ -106,6 +106,48 @@ _ORPHAN_AND_WAKE = """
     print(stdout.readline().decode().strip(), other_out.readline().decode().strip(), flush=True)
     """
 
+_FORK_ORPHAN_AND_WAKE = """
+    import os, sys, time, warnings
+    # this process leads its group (as a shell's job does); with "no group" the root is a child of it, which does not
+    if sys.argv[1] == "no group":
+        first = os.fork()
+        if first:
+            os._exit(os.waitpid(first, 0)[1] >> 8)
+    import longreach
+    from longreach import api, child
+    from longreach.job import wakeup
+    longreach.enable_attach("s3cret", ("127.0.0.1", 0))
+    warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with our threads running
+    job = api._server.job
+    said, go = os.pipe(), os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        parent = os.getpid()
+        if os.fork() == 0:
+            # forked twice and its parent gone: it started no program with the job's variable, and has left the tree
+            os.write(said[1], b"%d\\n" % os.getpid())
+            while os.getppid() == parent:
+                time.sleep(0.01)
+            os.write(said[1], b"reparented\\n")
+            os.read(go[0], 1)
+            os.write(said[1], b"pending %s\\n" % str(child.pending()).encode())
+            os._exit(0)
+        os._exit(0)
+    os.waitpid(middle, 0)
+    lines = b""
+    while lines.count(b"\\n") < 2:
+        lines += os.read(said[0], 100)
+    pid = int(lines.split()[0])
+    print("descends", wakeup.descends(pid, os.getpid()), flush=True)
+    job.wake()
+    deadline = time.time() + (20 if sys.argv[1] == "group" else 2)
+    while pid not in job.pids() and time.time() < deadline:
+        time.sleep(0.01)
+    print("listed", pid in job.pids(), flush=True)
+    os.write(go[1], b"x")
+    print(os.read(said[0], 100).decode().strip(), flush=True)
+    """
+
 
 class WakeSignal(unittest.TestCase):
     def _run(self, mode, source=_FORK_AND_WAKE, count=3):
@@ -142,6 +184,14 @@ class WakeSignal(unittest.TestCase):
         # variable its program started with; a process whose variable names another job is not sent the signal
         self.assertEqual(self._run("signal", _ORPHAN_AND_WAKE, 4), ["ready", "threads 1 pending True reparented True",
                                                                     "listed True", "pending False other called 0"])
+
+    def test_a_child_forked_in_the_job_whose_parent_exited_is_woken_where_the_root_leads_its_group(self):
+        # it started no program with the job's variable; the root's process group is what still says it is the
+        # job's. A root that does not lead its group cannot tell, and the orphan stays out
+        self.assertEqual(self._run("group", _FORK_ORPHAN_AND_WAKE), ["descends False", "listed True",
+                                                                     "pending False"])
+        self.assertEqual(self._run("no group", _FORK_ORPHAN_AND_WAKE), ["descends False", "listed False",
+                                                                        "pending True"])
 
 
 if __name__ == "__main__":

@@ -124,6 +124,21 @@ test('job: a process of the job whose parent has exited (reparented away from th
   assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), ['job done: [0]', `orphan ${orphan.pid} left alone`, 'orphan done']);
 });
 
+test('job: a child forked twice in the job whose parent has exited (no program with the job\'s variable) is listed and stops at a breakpoint', async (t) => {
+  // the root leads its process group (startJob starts it in a session of its own, as a shell starts a job): the
+  // wake finds the orphan there
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['fork-orphan']);
+  const deadline = Date.now() + 20_000;
+  while (!/left alone/.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const pid = Number(/^fork-orphan (\d+) left alone$/m.exec(job.stdout())![1]);
+  const rows = await waitForRows(job.port, (r) => r.some((row) => row.pid === pid), 20_000);
+  assert.notEqual(rows.find((row) => row.pid === pid)!.ppid, job.child.pid);
+  const r = await attachBatch(rows.find((row) => row.pid === pid)!.target, `p here == ${pid}\n`, ['--break', `${WORK}:10`]);
+  assert.match(r.stdout, /^True {2}\(bool\)$/m, r.stdout + r.stderr);
+  assert.equal(await jobEnd(job), 0);
+  assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), [`fork-orphan ${pid} left alone`, 'fork-orphan done', 'job done: [0]']);
+});
+
 test('job: ?pid= of a child that has not joined yet (the wake signal blocked) says so; it joins once it can; one running another program never does', async (t) => {
   const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['other,masked']);
   const deadline = Date.now() + 20_000;

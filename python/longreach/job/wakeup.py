@@ -115,23 +115,40 @@ def descendants(root):
     return found
 
 
-def strays(socket_path, known=()):
+def strays(socket_path, known=(), group=None):
     """The processes, other than those in `known`, whose program started with the LONGREACH_JOB of the job whose
     gateway listens at `socket_path` (/proc/PID/environ, readable for the processes of this user only): a process
-    of the job reparented away from the root's tree. A child forked by the root itself whose parent then exited
-    started no program with the variable, and is not found (it joins when its program calls the agent)."""
+    of the job reparented away from the root's tree. Given `group` (the root's pid, where the root leads its process
+    group, as a shell's job does), also the processes of that group: a child forked by the root's tree whose parent
+    exited started no program with the variable, but stays in the group unless it made one of its own."""
     try:
         names = os.listdir("/proc")
     except OSError:
         return []
-    return [int(name) for name in names
-            if name.isdigit() and int(name) not in known and names_job(int(name), socket_path)]
+    found = []
+    for name in names:
+        if not name.isdigit() or int(name) in known:
+            continue
+        named = _job_named(int(name))  # (a process of the group started with another job's variable is that job's)
+        if named == socket_path or (named is None and group is not None and _group(int(name)) == group):
+            found.append(int(name))
+    return found
 
 
 def processes(root, socket_path=None):
     """Every process of the job but `root`: its descendants and, given the job's `socket_path`, the strays."""
     found = descendants(root)
-    return found if socket_path is None else found + strays(socket_path, set(found) | {root})
+    if socket_path is None:
+        return found
+    return found + strays(socket_path, set(found) | {root}, root if _group(root) == root else None)
+
+
+def _group(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def end(pids, grace=1.0):
@@ -200,16 +217,22 @@ def program(pid):
 
 def names_job(pid, socket_path):
     """Whether process `pid`'s program started with this job's variable (its gateway's socket at `socket_path`)."""
+    return _job_named(pid) == socket_path
+
+
+def _job_named(pid):
+    """The gateway socket of the job whose variable process `pid`'s program started with: None without one, "" for
+    one that cannot be read or decoded, or where /proc cannot tell (another user's process, one that ended)."""
     try:
         with open("/proc/%d/environ" % pid, "rb") as environ:
             block = b"\0" + environ.read()
     except OSError:
-        return False  # (another user's process, or one that ended since)
+        return ""
     at = block.find(b"\0" + ENV_PREFIX)
     if at < 0:
-        return False
+        return None
     config = job_config.decode(block[at + 1 + len(ENV_PREFIX):].split(b"\0", 1)[0].decode("utf-8", "replace"))
-    return config is not None and config["socket"] == socket_path
+    return config["socket"] if config is not None else ""
 
 
 def descends(pid, root):
