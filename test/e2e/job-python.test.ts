@@ -139,6 +139,20 @@ test('job: a child forked twice in the job whose parent has exited (no program w
   assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), [`fork-orphan ${pid} left alone`, 'fork-orphan done', 'job done: [0]']);
 });
 
+test('job session: children forked while attached stop once at a breakpoint, and under the label they took after joining', async (t) => {
+  // rank 0 stops first (the client lists the threads then: rank 1 is still unnamed), rank 1 names itself 3 s later
+  // and stops: its stop must say `rank 1/2`, not the name the client saw first. Each stops once: a child forked while
+  // the root's session has breakpoints inherits the root's functions with breakpoints compiled in, which must go
+  // with the root's session it inherited
+  const job = await startJob(t, jobInterpreters()[0]!.exe, 'test/fixtures/python/job/relabel.py');
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\ncontinue\n', ['--break', `${WORK}:10:n == 0`]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const stops = [...r.stdout.matchAll(/^Stopped at (?:a )?breakpoint(?: 1)? in thread pid \d+(.*): MainThread/gm)].map((m) => m[1]);
+  assert.deepEqual(stops, [' rank 0/2', ' rank 1/2'], r.stdout);
+  assert.equal(await jobEnd(job), 0);
+  assert.deepEqual(job.stdout().split('\n').filter(Boolean).sort(), ['rank 0 done', 'rank 1 done', 'relabel done: [0, 0]']);
+});
+
 test('job: ?pid= of a child that has not joined yet (the wake signal blocked) says so; it joins once it can; one running another program never does', async (t) => {
   const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['other,masked']);
   const deadline = Date.now() + 20_000;

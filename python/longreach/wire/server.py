@@ -182,6 +182,10 @@ class Server(object):
                     sessions.append(session)
                 conn.forget()
             self._connections = set()
+        if self._attached is not None:  # a job session's port to this process's session is no connection here
+            session = self._attached.state.pop("session", None)
+            if session is not None:
+                sessions.append(session)
         self._attached = None
         self._gate.forget()
         drop_inherited(self._listener)
