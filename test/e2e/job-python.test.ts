@@ -196,8 +196,11 @@ test('job: ?pid= of a child started before the root\'s agent (enable_attach() ca
   const job = spawnJobGroup(t, [jobInterpreters()[0]!.exe, 'test/fixtures/python/job/late.py', String(port)], { ...JOB_SECRET_ENV, PYTHONPATH: join(ROOT, 'python'), PYTHONDONTWRITEBYTECODE: '1' });
   await waitForPort(port, job.child, 30_000);
   const deadline = Date.now() + 20_000;
-  while (!/^early \d+$/m.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  const pid = Number(/^early (\d+)$/m.exec(job.stdout())![1]);
+  while (!/^early \d+ \d+$/m.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const [pid, other] = /^early (\d+) (\d+)$/m.exec(job.stdout())!.slice(1).map(Number) as [number, number];
+  // another program says what it runs first: no agent could be loaded into it
+  const never = await attachBatch(`tcp://127.0.0.1:${port}?pid=${other}`, 'p 1\n');
+  assert.match(never.stdout + never.stderr, new RegExp(`LR_NO_SUCH_PROCESS.*process ${other} belongs to this job but runs sleep, which does not join it`));
   const r = await attachBatch(`tcp://127.0.0.1:${port}?pid=${pid}`, 'p 1\n');
   assert.notEqual(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but started before the agent did in the job's root \\(enable_attach\\(\\) called late, or longreach inject\\), so it is not in the job: load the agent into it as well \\(longreach inject ${pid}\\)`));

@@ -44,14 +44,14 @@ def error(pid, root, socket_path, bootdir, pids, since=None):
 
 def _never(pid, program, named, env, bootdir, since):
     """Why process `pid` will never join by itself, or ''."""
-    if not named and since is not None and _started_before(pid, since):
-        return ("started before the agent did in the job's root (enable_attach() called late, or longreach inject), "
-                "so it is not in the job: load the agent into it as well (longreach inject %d)" % pid)
+    if not program.startswith(("python", "pypy", "node")):
+        return "runs %s, which does not join it (only Python and Node.js processes do)" % program
     if program.startswith("node"):
         return ("runs %s: a Python root puts no hook in NODE_OPTIONS, so a Node.js child joins only when it is "
                 "started with --import longreach/register" % program)
-    if not program.startswith(("python", "pypy")):
-        return "runs %s, which does not join it (only Python and Node.js processes do)" % program
+    if not named and since is not None and _started_before(pid, since):
+        return ("started before the agent did in the job's root (enable_attach() called late, or longreach inject), "
+                "so it is not in the job: load the agent into it as well (longreach inject %d)" % pid)
     if not named:
         # no variable: a new program started with an environment of its own, or a child forked by the root, which
         # shows the root's own first environment; a forked one has the root's handler of the wake signal
@@ -93,10 +93,8 @@ def _python_flags(argv):
 
 def _started_before(pid, since):
     try:
-        with open("/proc/%d/stat" % pid) as stat:
-            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
-        return ticks / float(os.sysconf("SC_CLK_TCK")) + 0.02 < since
-    except (OSError, ValueError, IndexError):
+        return int(wakeup.stat_fields(pid)[19]) / float(os.sysconf("SC_CLK_TCK")) + 0.02 < since
+    except (TypeError, ValueError, IndexError, OSError):
         return False
 
 

@@ -27,7 +27,8 @@ from longreach import exits
 from longreach.job import config as job_config
 
 __all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays", "uptime", "argv", "program",
-           "names_job", "descends", "catches", "descendants", "processes", "end", "wait_gone", "interrupt_main"]
+           "names_job", "descends", "catches", "stat_fields", "descendants", "processes", "end", "wait_gone",
+           "interrupt_main"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
@@ -144,10 +145,10 @@ def processes(root, socket_path=None):
 
 
 def _group(pid):
+    fields = stat_fields(pid)
     try:
-        with open("/proc/%d/stat" % pid) as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[2])
-    except (OSError, ValueError, IndexError):
+        return int(fields[2])
+    except (TypeError, ValueError, IndexError):
         return None
 
 
@@ -182,11 +183,17 @@ def wait_gone(pids, seconds):
 
 
 def _running(pid):
+    fields = stat_fields(pid)
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the program's name (the state first, the parent's pid next), or None."""
     try:
         with open("/proc/%d/stat" % pid) as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+            return stat.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return None
 
 
 def uptime():
@@ -241,9 +248,8 @@ def descends(pid, root):
     while pid > 1 and pid not in seen:
         seen.add(pid)
         try:
-            with open("/proc/%d/stat" % pid) as stat:
-                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+            pid = int(stat_fields(pid)[1])
+        except (TypeError, ValueError, IndexError):
             return False
         if pid == root:
             return True

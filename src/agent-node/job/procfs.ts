@@ -62,16 +62,23 @@ export function startedInJob(pid: number, socketPath: string, env = environOf(pi
   return job?.kind === 'join' && job.config.socket === socketPath;
 }
 
-/** Whether `pid` descends from `root` (its parents' chain, /proc/PID/stat). */
+/** The fields of /proc/PID/stat after the program's name (the state first, the parent's pid next), or null. */
+function statFields(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(/\s+/);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `pid` descends from `root` (its parents' chain). */
 function descends(pid: number, root: number): boolean {
   const seen = new Set<number>();
   while (pid > 1 && !seen.has(pid)) {
     seen.add(pid);
-    try {
-      pid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(/\s+/)[1]);
-    } catch {
-      return false;
-    }
+    const fields = statFields(pid);
+    if (fields === null) return false;
+    pid = Number(fields[1]);
     if (pid === root) return true;
   }
   return false;
@@ -106,12 +113,8 @@ export function uptime(): number | null {
 
 /** Whether process `pid` started before `since` (uptime()); its start is in clock ticks, 100 a second on Linux. */
 function startedBefore(pid: number, since: number): boolean {
-  try {
-    const ticks = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(/\s+/)[19]);
-    return Number.isFinite(ticks) && ticks / 100 + 0.02 < since;
-  } catch {
-    return false;
-  }
+  const ticks = Number(statFields(pid)?.[19]);
+  return Number.isFinite(ticks) && ticks / 100 + 0.02 < since;
 }
 
 /** What makes a Node.js process load the agent: the job's hook in NODE_OPTIONS (or its own command line). */
@@ -131,10 +134,10 @@ export function notJoined(pid: number, root: number, socketPath: string, pids: n
   if (program === '') return null;
   const never = (why: string): LongreachError =>
     new LongreachError('LR_NO_SUCH_PROCESS', `process ${pid} belongs to this job but ${why}; its processes: ${pids.join(', ')} (see longreach list)`);
+  if (!/^(node|nodejs|python|pypy)/.test(program)) return never(`runs ${program}, which does not join it (only Python and Node.js processes do)`);
   if (/^(python|pypy)/.test(program)) {
     return never(`runs ${program}: a Node.js root gives its Python children no hook (docs/protocol.md 5.3), so no agent runs in it unless its own code starts one`);
   }
-  if (!/^(node|nodejs)/.test(program)) return never(`runs ${program}, which does not join it (only Python and Node.js processes do)`);
   if (!named && since !== null && startedBefore(pid, since)) {
     return never(`started before the agent did in the job's root (enableAttach() called late, or longreach inject), so it is not in the job: load the agent into it as well (longreach inject ${pid})`);
   }
