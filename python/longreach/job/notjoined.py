@@ -1,10 +1,11 @@
 """Why a process of the job has not joined it, for `?pid=` of one that has not (docs/protocol.md 5.3).
 
 A process that will never join is told apart from one that has not joined *yet* (busy in one long call since the
-wake): it runs another program; it is Node.js, to which a Python root gives no hook; it is a Python interpreter
-started without the job's environment (its parent passed an environment of its own), with a PYTHONPATH of its own,
-or with -I, -E or -S, each of which skips the job's bootstrap. What /proc shows (Linux); where it cannot tell, the
-process is taken to be on its way.
+wake): it runs another program; it is Node.js, to which a Python root gives no hook; it is a Python interpreter that
+started before the root's agent did (enable_attach() called late, longreach inject), or without the job's
+environment (its parent passed an environment of its own), with a PYTHONPATH of its own, or with -I, -E or -S, each
+of which skips the job's bootstrap. What /proc shows (Linux); where it cannot tell, the process is taken to be on
+its way.
 """
 
 import os
