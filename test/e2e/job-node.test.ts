@@ -17,8 +17,7 @@ import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { startStdioBridge } from '../helpers/dap-bridge.js';
 import { ROOT } from '../helpers/paths.js';
-import { attachBatch, groupEnded, inBatches, JOB_SECRET_ENV, jobInterpreters, listJob, spawnJobGroup, startJob, waitForRows } from '../helpers/job.js';
-import { freePort, waitForPort } from '../helpers/ports.js';
+import { assertNeverJoins, attachBatch, checkStartedBeforeAgent, groupEnded, inBatches, JOB_SECRET_ENV, jobInterpreters, listJob, printedPids, startJob, waitForRows } from '../helpers/job.js';
 import { HUB_SECRET, startHubProcess, startNodeDialer } from './hub-helpers.js';
 import { assertHookOptions, childrenOf, listeningSockets, NODE_JOB, NODE_WORK, plainNodeRun, procOf, startNodeJob, tickLine } from '../helpers/node-job.js';
 
@@ -291,38 +290,18 @@ test('bridge on a Node.js job: children as threads, a stop in a child, its stack
 });
 
 test('job (Node.js): ?pid= of a process of the job that will never join says why: node with an environment or a NODE_OPTIONS of its own, Python', async (t) => {
-  const kinds = ['noenv', 'options', 'python'];
-  const job = await startNodeJob(t, kinds.join(','));
-  const deadline = Date.now() + 20_000;
-  while (!kinds.every((k) => new RegExp(`^${k} \\d+$`, 'm').test(job.stdout())) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   const why: Record<string, RegExp> = {
     noenv: /was started without the job's environment \(LONGREACH_JOB and NODE_OPTIONS: .*\), so no agent runs in it/,
     options: /was started with a NODE_OPTIONS of its own, without the job's hook in it, so no agent runs in it/,
     python: /runs python[\d.]*: a Node.js root gives its Python children no hook \(docs\/protocol.md 5.3\), so no agent runs in it unless its own code starts one/,
   };
-  for (const kind of kinds) {
-    const pid = Number(new RegExp(`^${kind} (\\d+)$`, 'm').exec(job.stdout())![1]);
-    const r = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${pid}`, 'p 1\n');
-    assert.notEqual(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but ${why[kind]!.source}`), `${kind}: ${r.stdout}${r.stderr}`);
-  }
+  const job = await startNodeJob(t, Object.keys(why).join(','));
+  const pids = await printedPids(job.stdout, Object.keys(why));
+  for (const [kind, text] of Object.entries(why)) await assertNeverJoins(job.port, pids[kind]![0]!, text);
   job.stop();
   assert.equal(await job.exited, 0, job.stderr());
 });
 
 test('job (Node.js): ?pid= of a child started before the root\'s agent (enableAttach() called late, or injected) says so and how to reach it', async (t) => {
-  const port = await freePort();
-  const job = spawnJobGroup(t, [process.execPath, 'test/fixtures/node/job/late.mjs', String(port)], JOB_SECRET_ENV);
-  await waitForPort(port, job.child, 30_000);
-  const deadline = Date.now() + 20_000;
-  while (!/^early \d+ \d+$/m.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  const [pid, other] = /^early (\d+) (\d+)$/m.exec(job.stdout())!.slice(1).map(Number) as [number, number];
-  // another program says what it runs first: no agent could be loaded into it
-  const never = await attachBatch(`tcp://127.0.0.1:${port}?pid=${other}`, 'p 1\n');
-  assert.match(never.stdout + never.stderr, new RegExp(`LR_NO_SUCH_PROCESS.*process ${other} belongs to this job but runs sleep, which does not join it`));
-  const r = await attachBatch(`tcp://127.0.0.1:${port}?pid=${pid}`, 'p 1\n');
-  assert.notEqual(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but started before the agent did in the job's root \\(enableAttach\\(\\) called late, or longreach inject\\), so it is not in the job: load the agent into it as well \\(longreach inject ${pid}\\)`));
-  writeFileSync(job.stopFile, '');
-  assert.equal(await job.exited, 0, job.stderr());
+  await checkStartedBeforeAgent(t, [process.execPath, 'test/fixtures/node/job/late.mjs'], {}, 'enableAttach()');
 });

@@ -10,9 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { attachBatch, groupEnded, inBatches, JOB_SECRET_ENV, jobEnd, jobInterpreters, spawnJobGroup, startJob, waitForRows, type JobRow } from '../helpers/job.js';
+import { assertNeverJoins, attachBatch, checkStartedBeforeAgent, groupEnded, inBatches, jobEnd, jobInterpreters, printedPids, startJob, waitForRows, type JobRow } from '../helpers/job.js';
 import { ROOT } from '../helpers/paths.js';
-import { freePort, waitForPort } from '../helpers/ports.js';
 
 const JOB = 'test/fixtures/python/job/job.py';
 const WORK = 'test/fixtures/python/job/work.py';
@@ -172,40 +171,20 @@ test('job: ?pid= of a child that has not joined yet (the wake signal blocked) sa
 });
 
 test('job: ?pid= of a process of the job that will never join says why: Python with -I, with an environment or a PYTHONPATH of its own, Node.js', async (t) => {
-  const kinds = ['isolated', 'noenv', 'pypath', 'node'];
-  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, [kinds.join(',')]);
-  const deadline = Date.now() + 20_000;
-  while (!kinds.every((k) => new RegExp(`^${k} \\d+$`, 'm').test(job.stdout())) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   const why: Record<string, RegExp> = {
     isolated: /runs python[\d.]* with -I \(isolated mode\), which ignores PYTHONPATH, where the job's bootstrap is, so no agent runs in it/,
     noenv: /was started without the job's environment \(LONGREACH_JOB and PYTHONPATH: .*\), so no agent runs in it/,
     pypath: /was started with a PYTHONPATH of its own, without the job's bootstrap directory, so no agent runs in it/,
     node: /runs node: a Python root puts no hook in NODE_OPTIONS, so a Node.js child joins only when it is started with --import longreach\/register/,
   };
-  for (const kind of kinds) {
-    const pid = Number(new RegExp(`^${kind} (\\d+)$`, 'm').exec(job.stdout())![1]);
-    const r = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${pid}`, 'p 1\n');
-    assert.notEqual(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but ${why[kind]!.source}`), `${kind}: ${r.stdout}${r.stderr}`);
-  }
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, [Object.keys(why).join(',')]);
+  const pids = await printedPids(job.stdout, Object.keys(why));
+  for (const [kind, text] of Object.entries(why)) await assertNeverJoins(job.port, pids[kind]![0]!, text);
   assert.equal(await jobEnd(job), 0);
 });
 
 test('job: ?pid= of a child started before the root\'s agent (enable_attach() called late, or injected) says so and how to reach it', async (t) => {
-  const port = await freePort();
-  const job = spawnJobGroup(t, [jobInterpreters()[0]!.exe, 'test/fixtures/python/job/late.py', String(port)], { ...JOB_SECRET_ENV, PYTHONPATH: join(ROOT, 'python'), PYTHONDONTWRITEBYTECODE: '1' });
-  await waitForPort(port, job.child, 30_000);
-  const deadline = Date.now() + 20_000;
-  while (!/^early \d+ \d+$/m.test(job.stdout()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  const [pid, other] = /^early (\d+) (\d+)$/m.exec(job.stdout())!.slice(1).map(Number) as [number, number];
-  // another program says what it runs first: no agent could be loaded into it
-  const never = await attachBatch(`tcp://127.0.0.1:${port}?pid=${other}`, 'p 1\n');
-  assert.match(never.stdout + never.stderr, new RegExp(`LR_NO_SUCH_PROCESS.*process ${other} belongs to this job but runs sleep, which does not join it`));
-  const r = await attachBatch(`tcp://127.0.0.1:${port}?pid=${pid}`, 'p 1\n');
-  assert.notEqual(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but started before the agent did in the job's root \\(enable_attach\\(\\) called late, or longreach inject\\), so it is not in the job: load the agent into it as well \\(longreach inject ${pid}\\)`));
-  writeFileSync(job.stopFile, '');
-  assert.equal(await job.exited, 0, job.stderr());
+  await checkStartedBeforeAgent(t, [jobInterpreters()[0]!.exe, 'test/fixtures/python/job/late.py'], { PYTHONPATH: join(ROOT, 'python'), PYTHONDONTWRITEBYTECODE: '1' }, 'enable_attach()');
 });
 
 test('job session: kill ends the whole job: a pool worker the program starts again meanwhile, and other programs', async (t) => {

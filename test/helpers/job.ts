@@ -1,6 +1,7 @@
 // Helpers for job tests (docs/protocol.md 5.3): the Python interpreters to run them on, a job started under the
 // launcher in its own process group (so a failed test leaves no child behind), and listing its processes.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,6 +122,39 @@ export async function waitForRows(port: number, ready: (rows: JobRow[]) => boole
 /** Runs `longreach attach TARGET --batch -` with `script` on stdin. */
 export function attachBatch(target: string, script: string, args: string[] = []) {
   return runCli(['attach', target, '--secret-env', 'LR_JOB_SECRET', '--batch', '-', '--timeout', '30', ...args], { input: script, env: JOB_SECRET_ENV });
+}
+
+/** The pids a job printed as lines `NAME PID` (or `NAME PID PID`), once all of `names` are there (20 s at most). */
+export async function printedPids(output: () => string, names: string[]): Promise<Record<string, number[]>> {
+  const line = (name: string) => new RegExp(`^${name}((?: \\d+)+)$`, 'm').exec(output());
+  const deadline = Date.now() + 20_000;
+  while (!names.every((n) => line(n)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return Object.fromEntries(names.map((n) => [n, line(n)![1]!.trim().split(' ').map(Number)]));
+}
+
+/** `?pid=PID` through the job's `port` is refused with LR_NO_SUCH_PROCESS: "process PID belongs to this job but <why>". */
+export async function assertNeverJoins(port: number, pid: number, why: RegExp): Promise<void> {
+  const r = await attachBatch(`tcp://127.0.0.1:${port}?pid=${pid}`, 'p 1\n');
+  assert.notEqual(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but ${why.source}`), r.stdout + r.stderr);
+}
+
+/**
+ * A program (`argv`, port as its last argument) that starts a child and a `sleep`, then its agent, and prints
+ * `early CHILD SLEEP`: `?pid=` of the sleep says what it runs, of the child that it started before the agent did
+ * (the API's name as `api` says it) and to inject into it. Ends it through its stop file.
+ */
+export async function checkStartedBeforeAgent(t: TestContext, argv: string[], env: NodeJS.ProcessEnv, api: string): Promise<void> {
+  const port = await freePort();
+  const job = spawnJobGroup(t, [...argv, String(port)], { ...JOB_SECRET_ENV, ...env });
+  await waitForPort(port, job.child, 30_000);
+  const [pid, other] = (await printedPids(job.stdout, ['early'])).early as [number, number];
+  // another program says what it runs first: no agent could be loaded into it
+  await assertNeverJoins(port, other, /runs sleep, which does not join it/);
+  const escaped = api.replace(/[()]/g, '\\$&');
+  await assertNeverJoins(port, pid, new RegExp(`started before the agent did in the job's root \\(${escaped} called late, or longreach inject\\), so it is not in the job: load the agent into it as well \\(longreach inject ${pid}\\)`));
+  writeFileSync(job.stopFile, '');
+  assert.equal(await job.exited, 0, job.stderr());
 }
 
 /** Runs `items` through `fn`, `limit` at a time. */

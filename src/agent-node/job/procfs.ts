@@ -56,7 +56,7 @@ function environOf(pid: number): Map<string, string> | null {
  * Whether process `pid` started with this job's LONGREACH_JOB (its gateway's socket at `socketPath`): one of the job's
  * processes, joined or not. Linux (/proc/PID/environ); false elsewhere.
  */
-export function startedInJob(pid: number, socketPath: string, env = environOf(pid)): boolean {
+function startedInJob(pid: number, socketPath: string, env = environOf(pid)): boolean {
   const value = env?.get(JOB_ENV);
   const job = value === undefined ? null : decodeJob(value);
   return job?.kind === 'join' && job.config.socket === socketPath;
