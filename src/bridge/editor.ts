@@ -65,7 +65,8 @@ export interface ProcessItem {
   label: string;
   description: string;
   detail: string;
-  /** Attach configuration for this process (without any secret), or null for a row that could not be listed. */
+  /** Attach configuration for this process (without any secret), or null for a row that could not be listed or a
+   * process of a job that has not joined it (no agent runs there). */
   config: Record<string, unknown> | null;
 }
 
@@ -78,6 +79,10 @@ export function processItems(base: string | Qualifier, rows: ListRow[]): Process
     if (!row.ok) return { label: `$(error) port ${row.port}`, description: row.code, detail: row.message, config: null };
     const info = row.info;
     const program = info.argv.length > 0 ? info.argv.join(' ') : info.executable;
+    if (row.notJoined !== undefined) {
+      // a process of the job with no agent in it: shown, so that the job is whole, but it cannot be picked
+      return { label: `$(circle-slash) ${info.pid}  ${program.length > 60 ? `${program.slice(0, 57)}...` : program}`, description: 'not joined: cannot be attached', detail: `belongs to this job but ${row.notJoined}`, config: null };
+    }
     const attached = info.attached ? `attached by ${info.attached.address} since ${info.attached.since}` : 'not attached';
     return {
       label: `${info.pid}  ${row.label ? `${row.label}  ` : ''}${program.length > 60 ? `${program.slice(0, 57)}...` : program}`,

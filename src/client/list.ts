@@ -7,7 +7,7 @@ import type { ProcessInfo } from '../protocol/process-info.js';
 import { connect, type ConnectOptions } from './connect.js';
 
 export type ListRow =
-  | { target: string; port: number; ok: true; pid: number; ppid: number | null; label: string; info: ProcessInfo }
+  | { target: string; port: number; ok: true; pid: number; ppid: number | null; label: string; notJoined?: string; info: ProcessInfo }
   | { target: string; port: number; ok: false; code: string; message: string; details: Record<string, unknown> };
 
 export interface ListOptions extends ConnectOptions {
@@ -37,7 +37,8 @@ export async function listProcesses(target: string | Qualifier, options: ListOpt
 /** One row per process: a job's gateway or a hub lists `processes`, each reached with `?pid=` (docs/protocol.md 5.3). */
 export function rowsOf(q: Qualifier, info: ProcessInfo): ListRow[] {
   const row = (p: ProcessInfo, target: string): ListRow => ({
-    target, port: q.port, ok: true, pid: p.pid, ppid: typeof p.ppid === 'number' ? p.ppid : null, label: typeof p.label === 'string' ? p.label : '', info: p,
+    target, port: q.port, ok: true, pid: p.pid, ppid: typeof p.ppid === 'number' ? p.ppid : null, label: typeof p.label === 'string' ? p.label : '',
+    ...(typeof p.notJoined === 'string' ? { notJoined: p.notJoined } : {}), info: p,
   });
   if (!Array.isArray(info.processes)) return [row(info, formatQualifier(q))];
   const valid = info.processes.filter((p) => p !== null && typeof p === 'object' && Number.isInteger(p.pid));
@@ -87,7 +88,7 @@ async function probe(q: Qualifier, options: ConnectOptions): Promise<ListRow[]> 
       if (pid === undefined) return rows;
       const chosen = rows.filter((r) => r.ok && r.pid === pid);
       if (chosen.length > 0) return chosen;
-      const pids = rows.map((r) => (r.ok ? r.pid : 0)).filter((p) => p > 0);
+      const pids = rows.map((r) => (r.ok && r.notJoined === undefined ? r.pid : 0)).filter((p) => p > 0);
       throw new LongreachError('LR_NO_SUCH_PROCESS', `no process ${pid} is reachable through this address; its processes: ${pids.join(', ')}`);
     } finally {
       session.disconnect().catch(() => undefined);

@@ -23,6 +23,9 @@ export interface ProcessInfo {
   label?: string;
   /** Set while the process waits for a debugger at a breakpoint() call. */
   waiting?: { file: string; line: number; since: string } | null;
-  /** Every process reachable through the answering address (a job's gateway, a hub); each may be selected. */
+  /** A process of the job that has not joined it (no agent answers for it): why, and that it cannot be selected. */
+  notJoined?: string;
+  /** Every process reachable through the answering address (a job's gateway, a hub); each may be selected, but one
+   * with `notJoined`. */
   processes?: ProcessInfo[];
 }

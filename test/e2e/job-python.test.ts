@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertNeverJoins, attachBatch, checkStartedBeforeAgent, groupEnded, inBatches, jobEnd, jobInterpreters, printedPids, startJob, waitForRows, type JobRow } from '../helpers/job.js';
+import { assertNeverJoins, attachBatch, checkStartedBeforeAgent, groupEnded, inBatches, jobEnd, jobInterpreters, listJob, printedPids, startJob, waitForRows, type JobRow } from '../helpers/job.js';
 import { ROOT } from '../helpers/paths.js';
 
 const JOB = 'test/fixtures/python/job/job.py';
@@ -164,6 +164,9 @@ test('job: ?pid= of a child that has not joined yet (the wake signal blocked) sa
   const refused = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${pid}`, 'p 1\n');
   assert.notEqual(refused.code, 0, refused.stdout + refused.stderr);
   assert.match(refused.stdout + refused.stderr, new RegExp(`LR_TIMEOUT.*process ${pid} belongs to this job but has not joined it: .*try again once it returns`));
+  // the listing shows it meanwhile, not joined, saying why
+  const listed = (await listJob(job.port, '', true)).find((row) => row.pid === pid);
+  assert.match(listed?.notJoined ?? '', /^has not joined it: a process joins once the job is asked for, .*, or is stuck$/, JSON.stringify(listed));
   const outside = await attachBatch(`tcp://127.0.0.1:${job.port}?pid=${process.pid}`, 'p 1\n');
   assert.match(outside.stdout + outside.stderr, /LR_NO_SUCH_PROCESS/);
   await waitForRows(job.port, (rows) => rows.some((row) => row.pid === pid), 20_000);

@@ -11,7 +11,7 @@ import { freePort, waitForPort } from '../helpers/ports.js';
 import { trackChild } from '../helpers/child.js';
 import { ROOT } from '../helpers/paths.js';
 import { REGISTER, SECRET } from './agent-node-helpers.js';
-import { JOB_SECRET_ENV, startJob, waitForRows } from '../helpers/job.js';
+import { JOB_SECRET_ENV, jobEnd, printedPids, startJob, waitForRows } from '../helpers/job.js';
 import { BIN, PYTHON, runCli, startAgent } from '../helpers/cli.js';
 import { Tmux } from '../helpers/tmux.js';
 import { tempDir } from '../helpers/tls-fixtures.js';
@@ -107,6 +107,22 @@ test('stacks on a Python job\'s root reads every process of the job (root and a 
   job.stop();
   assert.equal(await job.exited, 5, job.stderr());
   assert.equal(job.stdout(), 'child spinning\nchild done\nroot done (child 0)\n');
+});
+
+test('stacks on a Python job\'s root: a process of the job that has not joined it is not read, says why, and is no failure', { timeout: 90_000 }, async (t) => {
+  const job = await startJob(t, PYTHON, 'test/fixtures/python/job/job.py', ['other']);
+  const other = (await printedPids(job.stdout, ['other'])).other![0]!;
+  const address = `tcp://127.0.0.1:${job.port}`;
+  const text = await runCli(['stacks', address, '--secret-env', 'LR_JOB_SECRET'], { env: JOB_SECRET_ENV });
+  assert.equal(text.code, 0, text.stdout + text.stderr);
+  assert.match(text.stdout, new RegExp(`^${address}\\?pid=${job.child.pid}  \\(read without stopping it\\)$`, 'm'));
+  assert.match(text.stdout, new RegExp(`^${address}\\?pid=${other}  \\(not read: process ${other} belongs to this job but runs sleep, which does not join it \\(only Python and Node\\.js processes do\\)\\)$`, 'm'));
+  const json = await runCli(['stacks', address, '--secret-env', 'LR_JOB_SECRET', '--json'], { env: JOB_SECRET_ENV });
+  assert.equal(json.code, 0, json.stdout + json.stderr);
+  const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { target: string; ok: boolean; notJoined?: string });
+  assert.deepEqual(lines.map((l) => [l.target, l.ok]), [[`${address}?pid=${job.child.pid}`, true], [`${address}?pid=${other}`, false]]);
+  assert.match(lines[1]!.notJoined!, /^runs sleep, which does not join it/);
+  assert.equal(await jobEnd(job), 0);
 });
 
 test('stacks on a hub reads every agent that dialed it', { timeout: 90_000 }, async (t) => {

@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { processItems } from '../../src/bridge/editor.js';
+import { listProcesses } from '../../src/client/list.js';
 import { trackChild, type Tracked } from './child.js';
 import { runCli } from './cli.js';
 import { ROOT } from './paths.js';
@@ -98,13 +100,16 @@ export interface JobRow {
   pid: number;
   ppid: number | null;
   label: string;
-  info: { argv: string[]; attached: unknown };
+  notJoined?: string;
+  info: { argv: string[]; attached: unknown; notJoined?: string };
 }
 
-/** `longreach list --json` rows of the job (rows that failed are dropped). */
-export async function listJob(port: number, extra = ''): Promise<JobRow[]> {
+/** `longreach list --json` rows of the job's processes that joined it (rows that failed are dropped, and with
+ * `notJoined`, those of processes that have not joined, unless `all`). */
+export async function listJob(port: number, extra = '', all = false): Promise<JobRow[]> {
   const r = await runCli(['list', `tcp://127.0.0.1:${port}${extra}`, '--secret-env', 'LR_JOB_SECRET', '--json'], { env: JOB_SECRET_ENV });
-  return r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as JobRow & { ok: boolean }).filter((row) => row.ok);
+  const rows = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as JobRow & { ok: boolean });
+  return rows.filter((row) => row.ok && (all || row.notJoined === undefined));
 }
 
 /** Lists until `ready(rows)` (bounded). */
@@ -132,11 +137,28 @@ export async function printedPids(output: () => string, names: string[]): Promis
   return Object.fromEntries(names.map((n) => [n, line(n)![1]!.trim().split(' ').map(Number)]));
 }
 
-/** `?pid=PID` through the job's `port` is refused with LR_NO_SUCH_PROCESS: "process PID belongs to this job but <why>". */
+/**
+ * `?pid=PID` through the job's `port` is refused with LR_NO_SUCH_PROCESS: "process PID belongs to this job but <why>";
+ * the job's listing shows the process, with no target to attach to and the same reason (`--json`, and the table).
+ */
 export async function assertNeverJoins(port: number, pid: number, why: RegExp): Promise<void> {
   const r = await attachBatch(`tcp://127.0.0.1:${port}?pid=${pid}`, 'p 1\n');
   assert.notEqual(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout + r.stderr, new RegExp(`LR_NO_SUCH_PROCESS\\]?:? process ${pid} belongs to this job but ${why.source}`), r.stdout + r.stderr);
+  const row = (await listJob(port, '', true)).find((each) => each.pid === pid);
+  assert.ok(row, `process ${pid} is not in the job's listing`);
+  assert.match(row.notJoined ?? '', new RegExp(`^${why.source}`));
+  assert.equal(row.info.notJoined, row.notJoined);
+  const table = await runCli(['list', `tcp://127.0.0.1:${port}`, '--secret-env', 'LR_JOB_SECRET'], { env: JOB_SECRET_ENV });
+  assert.match(table.stdout, new RegExp(`^ +${pid} +\\d+ +- +\\S+ +- +- +not joined \\(see below\\)$`, 'm'), table.stdout);
+  assert.match(table.stdout, new RegExp(`^process ${pid} belongs to this job but ${why.source}`, 'm'), table.stdout);
+  // the editors' "Available Processes": shown, saying why, and it cannot be picked
+  const qualifier = `tcp://127.0.0.1:${port}`;
+  const item = processItems(qualifier, await listProcesses(qualifier, { secret: JOB_SECRET_ENV.LR_JOB_SECRET, timeoutMs: 10_000 })).find((each) => each.label.includes(` ${pid}  `));
+  assert.ok(item, `process ${pid} is not in the editors' list`);
+  assert.equal(item.config, null);
+  assert.equal(item.description, 'not joined: cannot be attached');
+  assert.match(item.detail, new RegExp(`^belongs to this job but ${why.source}`));
 }
 
 /**

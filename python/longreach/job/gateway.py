@@ -217,6 +217,11 @@ class Gateway(object):
         with self._lock:
             processes = dict(self._processes)
         rows = [me]
+        if wake:  # (the processes that have not joined: only once the job was asked for, when they would have)
+            from longreach.job import notjoined
+            for row in notjoined.rows(self.pid, self.socket_path, self.bootdir, self.started, processes, me):
+                row["ppid"] = self._visible_parent(row["ppid"], processes)
+                rows.append(row)
         for pid in sorted(processes):
             process = processes[pid]
             if process.helper:
@@ -230,6 +235,7 @@ class Gateway(object):
             if not info.get("label") and process.execd:
                 info["label"] = "exec'd"
             rows.append(info)
+        rows[1:] = sorted(rows[1:], key=lambda row: row["pid"])
         if len(rows) == 1:  # alone, the root lists as any single process does (docs/protocol.md 5.3)
             return own
         me = dict(me)

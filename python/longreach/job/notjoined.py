@@ -1,4 +1,4 @@
-"""Why a process of the job has not joined it, for `?pid=` of one that has not (docs/protocol.md 5.3).
+"""Why a process of the job has not joined it, for `?pid=` of one that has not and for listings (docs/protocol.md 5.3).
 
 A process that will never join is told apart from one that has not joined *yet* (busy in one long call since the
 wake): it runs another program; it is Node.js, to which a Python root gives no hook; it is a Python interpreter that
@@ -11,9 +11,10 @@ its way.
 import os
 
 from longreach.errors import LongreachError
+from longreach.job import config as job_config
 from longreach.job import wakeup
 
-__all__ = ["error"]
+__all__ = ["error", "rows"]
 
 _SKIPS = {
     "I": "-I (isolated mode), which ignores PYTHONPATH, where the job's bootstrap is",
@@ -26,21 +27,70 @@ def error(pid, root, socket_path, bootdir, pids, since=None):
     """The LongreachError to answer `?pid=` of process `pid` with, which has not joined; None when it is not one of
     the job's. LR_NO_SUCH_PROCESS when it never will, LR_TIMEOUT when it may still. `since`: when the gateway
     started (uptime())."""
+    found = reason(pid, root, socket_path, bootdir, since)
+    if found is None:
+        return None
+    never, why = found
+    if never:
+        return LongreachError("LR_NO_SUCH_PROCESS", "process %d belongs to this job but %s; its processes: %s (see "
+                              "longreach list)" % (pid, why, ", ".join(map(str, pids))))
+    return LongreachError("LR_TIMEOUT", "process %d belongs to this job but %s; try again once it returns "
+                          "(longreach list shows when it has joined)" % (pid, why))
+
+
+_NOT_YET = ("has not joined it: a process joins once the job is asked for, between two lines of Python or two "
+            "turns of a Node.js event loop, so it has been in one long call since (into C code, or blocked), or is "
+            "stuck")
+
+
+def reason(pid, root, socket_path, bootdir, since=None):
+    """(never, why) for process `pid` of the job, which has not joined it: `never` when it never will by itself;
+    None when it is not one of the job's (or has gone)."""
     env = _environ(pid)
     named = wakeup.names_job(pid, socket_path)
     if not named and not wakeup.descends(pid, root):
+        if wakeup.group_orphan(pid, root) and wakeup.program(pid):
+            return False, _NOT_YET  # (forked in the job, no exec, its parent gone: it has the wake's handler)
         return None
     program = wakeup.program(pid)
     if not program:
         return None
     why = _never(pid, program, named, env, bootdir, since)
-    if why:
-        return LongreachError("LR_NO_SUCH_PROCESS", "process %d belongs to this job but %s; its processes: %s (see "
-                              "longreach list)" % (pid, why, ", ".join(map(str, pids))))
-    return LongreachError("LR_TIMEOUT", "process %d belongs to this job but has not joined it: a process joins once "
-                          "the job is asked for, between two lines of Python or two turns of a Node.js event loop, so "
-                          "it has been in one long call since (into C code, or blocked), or is stuck; try again once "
-                          "it returns (longreach list shows it then)" % pid)
+    return (True, why) if why else (False, _NOT_YET)
+
+
+def rows(root, socket_path, bootdir, since, joined, own):
+    """A listing's rows for the processes of the job that have not joined it (`joined`: the pids that have), each
+    saying why in `notJoined` (docs/protocol.md 5.3); `own`: the root's process info, for the machine's fields.
+    multiprocessing's resource tracker and fork server (never user code) are left out."""
+    found = []
+    for pid in wakeup.processes(root, socket_path):
+        if pid in joined or pid == root:
+            continue
+        found_reason = reason(pid, root, socket_path, bootdir, since)
+        if found_reason is None:
+            continue
+        argv = wakeup.argv(pid)
+        if argv and argv[-1] == "":
+            argv = argv[:-1]
+        if job_config.helper_kind(argv) is not None:
+            continue
+        fields = wakeup.stat_fields(pid) or []
+        found.append({
+            "pid": pid, "ppid": int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None, "label": "",
+            "executable": _link(pid, "exe"), "argv": argv, "cwd": _link(pid, "cwd"), "runtime": "",
+            "runtimeVersion": "", "runtimeDisplay": "", "os": own.get("os"), "arch": own.get("arch"),
+            "hostname": own.get("hostname"), "user": own.get("user"), "agent": "", "agentVersion": "",
+            "protocol": own.get("protocol"), "attached": None, "waiting": None, "notJoined": found_reason[1],
+        })
+    return found
+
+
+def _link(pid, name):
+    try:
+        return os.readlink("/proc/%d/%s" % (pid, name))
+    except OSError:
+        return ""
 
 
 def _never(pid, program, named, env, bootdir, since):

@@ -27,8 +27,8 @@ from longreach import exits
 from longreach.job import config as job_config
 
 __all__ = ["WAKE_SIGNAL", "install", "ours", "signal_descendants", "children", "strays", "uptime", "argv", "program",
-           "names_job", "descends", "catches", "stat_fields", "descendants", "processes", "end", "wait_gone",
-           "interrupt_main"]
+           "names_job", "descends", "group_orphan", "catches", "stat_fields", "descendants", "processes", "end",
+           "wait_gone", "interrupt_main"]
 
 WAKE_SIGNAL = signal.SIGURG
 _SIGNUM = int(WAKE_SIGNAL)
@@ -142,6 +142,13 @@ def processes(root, socket_path=None):
     if socket_path is None:
         return found
     return found + strays(socket_path, set(found) | {root}, root if _group(root) == root else None)
+
+
+def group_orphan(pid, root):
+    """Whether process `pid` is one that strays() finds by the root's process group alone (no LONGREACH_JOB at all)
+    and that catches the wake signal, as a child forked in the job inherits it: a process of the job whose parent
+    exited. Another program of the group (a pipeline's next command) is not the job's."""
+    return _group(root) == root and _group(pid) == root and _job_named(pid) is None and catches(pid)
 
 
 def _group(pid):

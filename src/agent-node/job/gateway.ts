@@ -27,7 +27,7 @@ import type { DebugSessionHandler, GateJob, JobClient, SessionContext } from '..
 import { awakeFlag } from './config.js';
 import { JobSession, type Member } from './job-session.js';
 import { Link, type JobMessage } from './link.js';
-import { commandLine, hasChildren, jobProcesses, notJoined, uptime } from './procfs.js';
+import { commandLine, hasChildren, jobProcesses, notJoined, notJoinedRows, uptime } from './procfs.js';
 import { Relay } from './relay.js';
 
 const HELLO_TIMEOUT_MS = 5_000;
@@ -122,18 +122,20 @@ export class Gateway implements GateJob {
       await this.#settle();
     }
     const members = this.members();
-    if (members.length === 0) return own; // alone, the root lists as any single process does
-    const answers = await this.#askAll(members);
+    const answers = members.length > 0 ? await this.#askAll(members) : new Map<number, ProcessInfo>();
     const me: ProcessInfo = { ppid: process.ppid, label: '', waiting: null, ...own };
-    const rows: ProcessInfo[] = [me];
-    for (const m of [...members].sort((a, b) => a.pid - b.pid)) {
+    // the processes that have not joined: only once the job was asked for, when they would have
+    const rows: ProcessInfo[] = wake ? notJoinedRows(process.pid, this.socketPath, this.#started, new Set(this.#members.keys()), me) : [];
+    for (const row of rows) row.ppid = this.#visibleParent(row.ppid ?? null);
+    for (const m of members) {
       const info = answers.get(m.pid) ?? m.info;
       if (!info || typeof info !== 'object') continue;
       const row: ProcessInfo = { ...info, pid: m.pid, ppid: this.#visibleParent(m.ppid) };
       if (!row.label && m.execd) row.label = "exec'd";
       rows.push(row);
     }
-    return { ...me, processes: rows };
+    if (rows.length === 0) return own; // alone, the root lists as any single process does
+    return { ...me, processes: [me, ...rows.sort((a, b) => a.pid - b.pid)] };
   }
 
   /**

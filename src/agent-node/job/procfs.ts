@@ -1,11 +1,12 @@
 // What /proc says about a job's processes (Linux; elsewhere these find nothing): which processes are the job's, joined
 // or not (the root's descendants, and any process started with the job's LONGREACH_JOB: one whose parent exited), and,
-// for `?pid=` of one that has not joined (gateway.select), whether it ever will. As python/longreach/job/wakeup.py and
-// notjoined.py for the Python agent's gateway.
+// for `?pid=` of one that has not joined (gateway.select) and for a listing's rows of such processes, why, and whether
+// it ever will. As python/longreach/job/wakeup.py and notjoined.py for the Python agent's gateway.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { LongreachError } from '../../protocol/errors.js';
+import type { ProcessInfo } from '../../protocol/process-info.js';
 import { JOB_ENV, decodeJob } from './config.js';
 
 /** Whether this process has a child process now (Linux: /proc/PID/task/TID/children); true when it cannot tell. */
@@ -120,6 +121,8 @@ function startedBefore(pid: number, since: number): boolean {
 /** What makes a Node.js process load the agent: the job's hook in NODE_OPTIONS (or its own command line). */
 const HOOK = /agent-node[/\\](job[/\\]hook\.cjs|register\.js)|longreach\/register/;
 
+const NOT_YET = 'has not joined it: a process joins once the job is asked for, between two turns of its event loop (Node.js) or two lines of Python, so it has been busy in one long synchronous call since, or is stuck';
+
 /**
  * `?pid=` of process `pid`, which has not joined the job: the error to answer, or null when it is not the job's.
  * A process that will never join (another program, a Python process, a Node.js process started without the job's
@@ -127,13 +130,20 @@ const HOOK = /agent-node[/\\](job[/\\]hook\.cjs|register\.js)|longreach\/registe
  * LR_TIMEOUT. `pids` are the job's processes, for the message; `since`, when the gateway started (uptime()).
  */
 export function notJoined(pid: number, root: number, socketPath: string, pids: number[], since: number | null): LongreachError | null {
+  const found = notJoinedReason(pid, root, socketPath, since);
+  if (found === null) return null;
+  if (found.never) return new LongreachError('LR_NO_SUCH_PROCESS', `process ${pid} belongs to this job but ${found.why}; its processes: ${pids.join(', ')} (see longreach list)`);
+  return new LongreachError('LR_TIMEOUT', `process ${pid} belongs to this job but ${found.why}; try again once it yields (longreach list shows when it has joined)`);
+}
+
+/** Why process `pid` of the job has not joined it (`never`: it never will by itself); null when it is not the job's. */
+function notJoinedReason(pid: number, root: number, socketPath: string, since: number | null): { never: boolean; why: string } | null {
   const env = environOf(pid);
   const named = startedInJob(pid, socketPath, env);
   if (!named && !descends(pid, root)) return null;
   const program = programOf(pid);
   if (program === '') return null;
-  const never = (why: string): LongreachError =>
-    new LongreachError('LR_NO_SUCH_PROCESS', `process ${pid} belongs to this job but ${why}; its processes: ${pids.join(', ')} (see longreach list)`);
+  const never = (why: string) => ({ never: true, why });
   if (!/^(node|nodejs|python|pypy)/.test(program)) return never(`runs ${program}, which does not join it (only Python and Node.js processes do)`);
   if (/^(python|pypy)/.test(program)) {
     return never(`runs ${program}: a Node.js root gives its Python children no hook (docs/protocol.md 5.3), so no agent runs in it unless its own code starts one`);
@@ -147,7 +157,47 @@ export function notJoined(pid: number, root: number, socketPath: string, pids: n
   if (!HOOK.test(env?.get('NODE_OPTIONS') ?? '') && !HOOK.test(commandLine(pid))) {
     return never('was started with a NODE_OPTIONS of its own, without the job\'s hook in it, so no agent runs in it (keep the inherited NODE_OPTIONS and add to it)');
   }
-  return new LongreachError('LR_TIMEOUT', `process ${pid} belongs to this job but has not joined it: a process joins once the job is asked for, between two turns of its event loop (Node.js) or two lines of Python, so it has been busy in one long synchronous call since, or is stuck; try again once it yields (longreach list shows it then)`);
+  return { never: false, why: NOT_YET };
+}
+
+/**
+ * A listing's rows for the processes of the job that have not joined it (`joined`: the pids that have), each saying
+ * why in `notJoined` (docs/protocol.md 5.3); `own`: the root's process info, for the machine's fields.
+ * multiprocessing's helpers (a Python child's; never user code) are left out.
+ */
+export function notJoinedRows(root: number, socketPath: string, since: number | null, joined: Set<number>, own: ProcessInfo): ProcessInfo[] {
+  const rows: ProcessInfo[] = [];
+  for (const pid of jobProcesses(root, socketPath)) {
+    if (joined.has(pid)) continue;
+    const found = notJoinedReason(pid, root, socketPath, since);
+    if (found === null) continue;
+    const argv = argvOf(pid);
+    if (/multiprocessing\.(resource_tracker|semaphore_tracker|forkserver)/.test(argv.join(' '))) continue;
+    const ppid = Number(statFields(pid)?.[1]);
+    rows.push({
+      pid, ppid: Number.isInteger(ppid) ? ppid : null, label: '', executable: linkOf(pid, 'exe'), argv, cwd: linkOf(pid, 'cwd'),
+      runtime: '', runtimeVersion: '', runtimeDisplay: '', os: own.os, arch: own.arch, hostname: own.hostname, user: own.user,
+      agent: '', agentVersion: '', protocol: own.protocol, attached: null, waiting: null, notJoined: found.why,
+    });
+  }
+  return rows;
+}
+
+function argvOf(pid: number): string[] {
+  try {
+    const words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return words.at(-1) === '' ? words.slice(0, -1) : words;
+  } catch {
+    return [];
+  }
+}
+
+function linkOf(pid: number, name: string): string {
+  try {
+    return readlinkSync(`/proc/${pid}/${name}`);
+  } catch {
+    return '';
+  }
 }
 
 /** Every process of the job but `root`: its descendants (/proc/PID/task/TID/children), and any other process

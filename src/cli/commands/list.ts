@@ -84,23 +84,28 @@ function render(rows: ListRow[], width: number): string {
   return out;
 }
 
-/** A job or a hub: one row per process, children indented under their parent (rows arrive in tree order). */
+/**
+ * A job or a hub: one row per process, children indented under their parent (rows arrive in tree order). A process of
+ * the job that has not joined it has no target; why is said under the table.
+ */
 function renderJob(ok: Extract<ListRow, { ok: true }>[], width: number): string {
   const depth = new Map<number, number>();
   for (const r of ok) depth.set(r.pid, r.ppid !== null && depth.has(r.ppid) ? depth.get(r.ppid)! + 1 : 0);
-  return renderTable(
+  const table = renderTable(
     ['PID', 'PARENT', 'LABEL', 'PROGRAM', 'RUNTIME', 'TARGET', 'ATTACHED BY'],
     ok.map((r) => [
       `${'  '.repeat(depth.get(r.pid) ?? 0)}${r.pid}`,
       r.ppid === null ? '-' : String(r.ppid),
       r.label || '-',
       basename(r.info.argv?.[0] ?? r.info.executable ?? ''),
-      r.info.runtimeDisplay ?? '',
-      r.target,
-      state(r.info),
+      r.info.runtimeDisplay || '-',
+      r.notJoined === undefined ? r.target : '-',
+      r.notJoined === undefined ? state(r.info) : 'not joined (see below)',
     ]),
     width,
   );
+  const notes = ok.filter((r) => r.notJoined !== undefined).map((r) => `process ${r.pid} belongs to this job but ${r.notJoined}\n`);
+  return notes.length > 0 ? `${table}\n${notes.join('')}` : table;
 }
 
 function state(info: ProcessInfo): string {

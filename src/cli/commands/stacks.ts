@@ -45,6 +45,11 @@ export async function stacksCommand(argv: string[], io: Io): Promise<number> {
     if (values.json) io.stdout.write(`${JSON.stringify({ target: shown, ok: false, code: e.code, message: e.message })}\n`);
     else io.stderr.write(`${shown}  error [${e.code}]: ${e.message}\n`);
   };
+  // A process of the job that has not joined it has no stacks to read (no agent runs there): said, not a failure.
+  const notJoined = (shown: string, pid: number, why: string): void => {
+    if (values.json) io.stdout.write(`${JSON.stringify({ target: shown, ok: false, notJoined: why })}\n`);
+    else io.stdout.write(`${shown}  (not read: process ${pid} belongs to this job but ${why})\n\n`);
+  };
   // One process, or (`expand`, no `?pid=`) every process a job's root or a hub reaches there, each with `?pid=`.
   const read = async (q: Qualifier, shownOnError: string, expand: boolean): Promise<void> => {
     let session: ClientSession;
@@ -61,7 +66,8 @@ export async function stacksCommand(argv: string[], io: Io): Promise<number> {
       if (rows !== null) {
         await session.disconnect().catch(() => undefined);
         for (const row of rows) {
-          if (row.ok) await read({ ...q, pid: row.pid }, row.target, false);
+          if (row.ok && row.notJoined !== undefined) notJoined(row.target, row.pid, row.notJoined);
+          else if (row.ok) await read({ ...q, pid: row.pid }, row.target, false);
           else fail(row.target, row);
         }
         return;
@@ -86,7 +92,8 @@ export async function stacksCommand(argv: string[], io: Io): Promise<number> {
     // A port range names every process of a job: the listening ones are found first, like `list` (ports where
     // nothing answers are left out); each row is one process.
     for (const row of await listProcesses(q, options)) {
-      if (row.ok) await read({ ...q, port: row.port, portEnd: row.port, ...(row.target.includes('?pid=') ? { pid: row.pid } : {}) }, row.target, false);
+      if (row.ok && row.notJoined !== undefined) notJoined(row.target, row.pid, row.notJoined);
+      else if (row.ok) await read({ ...q, port: row.port, portEnd: row.port, ...(row.target.includes('?pid=') ? { pid: row.pid } : {}) }, row.target, false);
     }
   }
   return failed === 0 && shownAny ? 0 : 1;
