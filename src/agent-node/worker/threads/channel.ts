@@ -24,6 +24,8 @@ export class WorkerChannel implements CdpChannel {
   readonly #listeners = new Map<string, Set<CdpListener>>();
   readonly #waiting = new Map<number, Waiting>();
   #open = true;
+  /** No new request is sent (answers to those sent still arrive): see seal(). */
+  #sealed = false;
 
   /** `parent`: the main thread's connection, with the NodeWorker domain on; `sessionId`: from attachedToWorker. */
   constructor(parent: CdpChannel, sessionId: string) {
@@ -54,8 +56,18 @@ export class WorkerChannel implements CdpChannel {
     this.#listeners.clear();
   }
 
+  /**
+   * The debugger is done with this worker (its release has sent its last messages): from now on a request is refused
+   * here instead of sent, while the answers to those already sent still arrive. A worker let run may run to its end,
+   * and Node 20 aborts the whole process when a message for a worker meets its inspector's teardown.
+   */
+  seal(): void {
+    this.#sealed = true;
+  }
+
   post<T = any>(method: string, params: object = {}): Promise<T> {
     if (!this.#open) return Promise.reject(new Error(`the worker has ended (${method})`));
+    if (this.#sealed) return Promise.reject(new Error(`the debugger has let this worker go (${method})`));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -450,8 +450,14 @@ export class WorkerThread {
     // stopped worker, which may then run to its end, and a message that meets a worker's teardown aborts the
     // process in Node 20 (see #releaseObjects). Only a worker still held at its start is sent one more.
     if (this.#helpers) await removeHelpers(cdp).catch(() => undefined);
-    if (runtime.debuggerOn) await cdp.post('Debugger.disable').catch(() => undefined);
-    if (held) await cdp.post('Runtime.runIfWaitingForDebugger').catch(() => this.channel.letRun());
+    const last: Promise<unknown>[] = [];
+    if (runtime.debuggerOn) last.push(cdp.post('Debugger.disable').catch(() => undefined));
+    if (held) last.push(cdp.post('Runtime.runIfWaitingForDebugger').catch(() => this.channel.letRun()));
+    // Those are the last messages of ours this worker gets: anything else still under way here (a handler of an event
+    // that came before them, a request of this session's) is refused from now on, never sent to a worker that may be
+    // running to its end (the worker answers these two in order, after everything sent before them).
+    this.channel.seal();
+    await Promise.all(last);
     this.#ids.drop(this);
     runtime.disconnect();
   }
