@@ -98,6 +98,7 @@ class GatewayDoor(unittest.TestCase):
         sleeper = subprocess.Popen(["sleep", "30"])
         self.addCleanup(sleeper.wait)
         self.addCleanup(sleeper.kill)
+        return sleeper.pid
 
     def dial(self):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -141,8 +142,8 @@ class GatewayDoor(unittest.TestCase):
             time.sleep(0.02)
         self.assertEqual(self.gateway.pids(), [os.getpid(), 4242])
         info = self.gateway.process_info({"pid": os.getpid()})  # the member does not answer: its hello is used
-        self.assertEqual([(p["pid"], p["ppid"]) for p in info["processes"]], [(os.getpid(), os.getppid()),
-                                                                             (4242, os.getpid())])
+        joined = [p for p in info["processes"] if "notJoined" not in p]  # (not a child another test left running)
+        self.assertEqual([(p["pid"], p["ppid"]) for p in joined], [(os.getpid(), os.getppid()), (4242, os.getpid())])
         link.close()
         deadline = time.monotonic() + 5
         while self.gateway.pids() != [os.getpid()] and time.monotonic() < deadline:
@@ -155,7 +156,7 @@ class GatewayDoor(unittest.TestCase):
         # listing that made the file shows it, and so does a ?pid= selection of a process not joined yet.
         awake = os.path.join(self.gateway.folder, "awake")
         self.assertFalse(os.path.exists(awake))
-        self.a_child_process()
+        sleeper = self.a_child_process()
         links = []
 
         def waiting_child(pid):
@@ -174,7 +175,13 @@ class GatewayDoor(unittest.TestCase):
         self.assertEqual(self.gateway.pids(), [os.getpid()])  # nobody asked yet: nobody joined
         info = self.gateway.process_info({"pid": os.getpid()})
         self.assertTrue(os.path.exists(awake))
-        self.assertEqual([p["pid"] for p in info["processes"]], [os.getpid(), 4243, 4244])
+        self.assertEqual([p["pid"] for p in info["processes"] if "notJoined" not in p], [os.getpid(), 4243, 4244])
+        # the real child is the job's too, and runs another program: listed, saying why it is not in the job
+        listed = [p for p in info["processes"] if p["pid"] == sleeper]
+        self.assertEqual([(p["ppid"], p["argv"], p["attached"], p["runtime"]) for p in listed],
+                         [(os.getpid(), ["sleep", "30"], None, "")])
+        self.assertEqual(listed[0]["notJoined"], "runs sleep, which does not join it (only Python and Node.js "
+                                                 "processes do)")
 
     def test_a_process_without_children_lists_without_settling(self):
         # nobody can be joining a job whose root has no child process: its first listing does not wait for joins
