@@ -150,7 +150,7 @@ export async function assertNeverJoins(port: number, pid: number, why: RegExp): 
   assert.match(row.notJoined ?? '', new RegExp(`^${why.source}`));
   assert.equal(row.info.notJoined, row.notJoined);
   const table = await runCli(['list', `tcp://127.0.0.1:${port}`, '--secret-env', 'LR_JOB_SECRET'], { env: JOB_SECRET_ENV });
-  assert.match(table.stdout, new RegExp(`^ +${pid} +\\d+ +- +\\S+ +- +- +not joined \\(see below\\)$`, 'm'), table.stdout);
+  assert.match(table.stdout, new RegExp(`^ +${pid} +\\d+ +.+ +- +- +not joined \\(see below\\)$`, 'm'), table.stdout);
   assert.match(table.stdout, new RegExp(`^process ${pid} belongs to this job but ${why.source}`, 'm'), table.stdout);
   // the editors' "Available Processes": shown, saying why, and it cannot be picked
   const qualifier = `tcp://127.0.0.1:${port}`;
@@ -162,9 +162,10 @@ export async function assertNeverJoins(port: number, pid: number, why: RegExp): 
 }
 
 /**
- * A program (`argv`, port as its last argument) that starts a child and a `sleep`, then its agent, and prints
- * `early CHILD SLEEP`: `?pid=` of the sleep says what it runs, of the child that it started before the agent did
- * (the API's name as `api` says it) and to inject into it. Ends it through its stop file.
+ * A program (`argv`, port as its last argument) that starts a child (a rank: RANK=1, WORLD_SIZE=2) and a `sleep`, then
+ * its agent, and prints `early CHILD SLEEP`: `?pid=` of the sleep says what it runs, of the child that it started
+ * before the agent did (the API's name as `api` says it) and to inject into it; the listing labels the child by its
+ * rank. Ends it through its stop file.
  */
 export async function checkStartedBeforeAgent(t: TestContext, argv: string[], env: NodeJS.ProcessEnv, api: string): Promise<void> {
   const port = await freePort();
@@ -175,6 +176,9 @@ export async function checkStartedBeforeAgent(t: TestContext, argv: string[], en
   await assertNeverJoins(port, other, /runs sleep, which does not join it/);
   const escaped = api.replace(/[()]/g, '\\$&');
   await assertNeverJoins(port, pid, new RegExp(`started before the agent did in the job's root \\(${escaped} called late, or longreach inject\\), so it is not in the job: load the agent into it as well \\(longreach inject ${pid}\\)`));
+  // listed with the rank its environment gives it (which rank to inject into), the sleep with none
+  const labels = Object.fromEntries((await listJob(port, '', true)).map((row) => [row.pid, row.label]));
+  assert.deepEqual([labels[pid], labels[other]], ['rank 1/2', '']);
   writeFileSync(job.stopFile, '');
   assert.equal(await job.exited, 0, job.stderr());
 }

@@ -177,6 +177,23 @@ def final(text):
     return text.startswith(("DataLoader worker ", "rank ", "local rank "))
 
 
+def rank_label(environ):
+    """`rank R/W` (RANK, WORLD_SIZE; with ` (local rank L)` when LOCAL_RANK differs) or `local rank L`, as a
+    distributed launcher (torchrun) sets them in each process it starts; '' without them. Also for a listing's
+    process that has not joined (its /proc/PID/environ)."""
+    rank, world = environ.get("RANK"), environ.get("WORLD_SIZE")
+    if rank is not None and rank.isdigit():
+        text = "rank %s/%s" % (rank, world) if world and world.isdigit() else "rank %s" % rank
+        local = environ.get("LOCAL_RANK")
+        if local is not None and local.isdigit() and local != rank:
+            text += " (local rank %s)" % local
+        return text
+    local = environ.get("LOCAL_RANK")
+    if local is not None and local.isdigit():
+        return "local rank %s" % local
+    return ""
+
+
 def label(environ=None, modules=None):
     """What this process is, from what it already has: torch's worker info, RANK / WORLD_SIZE, LOCAL_RANK,
     multiprocessing's process name. Only looks at modules already imported; '' when nothing says."""
@@ -189,16 +206,9 @@ def label(environ=None, modules=None):
             return "DataLoader worker %d" % int(getattr(info, "id"))
         except Exception:
             pass
-    rank, world = environ.get("RANK"), environ.get("WORLD_SIZE")
-    if rank is not None and rank.isdigit():
-        text = "rank %s/%s" % (rank, world) if world and world.isdigit() else "rank %s" % rank
-        local = environ.get("LOCAL_RANK")
-        if local is not None and local.isdigit() and local != rank:
-            text += " (local rank %s)" % local
-        return text
-    local = environ.get("LOCAL_RANK")
-    if local is not None and local.isdigit():
-        return "local rank %s" % local
+    ranked = rank_label(environ)
+    if ranked:
+        return ranked
     mp = modules.get("multiprocessing.process")
     if mp is not None:
         try:

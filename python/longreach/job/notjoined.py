@@ -61,8 +61,9 @@ def reason(pid, root, socket_path, bootdir, since=None):
 
 def rows(root, socket_path, bootdir, since, joined, own):
     """A listing's rows for the processes of the job that have not joined it (`joined`: the pids that have), each
-    saying why in `notJoined` (docs/protocol.md 5.3); `own`: the root's process info, for the machine's fields.
-    multiprocessing's resource tracker and fork server (never user code) are left out."""
+    saying why in `notJoined` (docs/protocol.md 5.3), labelled by the rank its environment gives it, if any; `own`:
+    the root's process info, for the machine's fields. multiprocessing's resource tracker and fork server (never
+    user code) are left out."""
     found = []
     for pid in wakeup.processes(root, socket_path):
         if pid in joined or pid == root:
@@ -77,7 +78,8 @@ def rows(root, socket_path, bootdir, since, joined, own):
             continue
         fields = wakeup.stat_fields(pid) or []
         found.append({
-            "pid": pid, "ppid": int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None, "label": "",
+            "pid": pid, "ppid": int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None,
+            "label": job_config.rank_label(_environ(pid) or {}),  # (a rank started before an injected agent)
             "executable": _link(pid, "exe"), "argv": argv, "cwd": _link(pid, "cwd"), "runtime": "",
             "runtimeVersion": "", "runtimeDisplay": "", "os": own.get("os"), "arch": own.get("arch"),
             "hostname": own.get("hostname"), "user": own.get("user"), "agent": "", "agentVersion": "",

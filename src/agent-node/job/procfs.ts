@@ -162,8 +162,8 @@ function notJoinedReason(pid: number, root: number, socketPath: string, since: n
 
 /**
  * A listing's rows for the processes of the job that have not joined it (`joined`: the pids that have), each saying
- * why in `notJoined` (docs/protocol.md 5.3); `own`: the root's process info, for the machine's fields.
- * multiprocessing's helpers (a Python child's; never user code) are left out.
+ * why in `notJoined` (docs/protocol.md 5.3), labelled by the rank its environment gives it, if any; `own`: the root's
+ * process info, for the machine's fields. multiprocessing's helpers (a Python child's; never user code) are left out.
  */
 export function notJoinedRows(root: number, socketPath: string, since: number | null, joined: Set<number>, own: ProcessInfo): ProcessInfo[] {
   const rows: ProcessInfo[] = [];
@@ -175,12 +175,23 @@ export function notJoinedRows(root: number, socketPath: string, since: number | 
     if (/multiprocessing\.(resource_tracker|semaphore_tracker|forkserver)/.test(argv.join(' '))) continue;
     const ppid = Number(statFields(pid)?.[1]);
     rows.push({
-      pid, ppid: Number.isInteger(ppid) ? ppid : null, label: '', executable: linkOf(pid, 'exe'), argv, cwd: linkOf(pid, 'cwd'),
+      pid, ppid: Number.isInteger(ppid) ? ppid : null, label: rankLabel(environOf(pid)), executable: linkOf(pid, 'exe'), argv, cwd: linkOf(pid, 'cwd'),
       runtime: '', runtimeVersion: '', runtimeDisplay: '', os: own.os, arch: own.arch, hostname: own.hostname, user: own.user,
       agent: '', agentVersion: '', protocol: own.protocol, attached: null, waiting: null, notJoined: found.why,
     });
   }
   return rows;
+}
+
+/** `rank R/W` (RANK, WORLD_SIZE; ` (local rank L)` when LOCAL_RANK differs) or `local rank L`, as a distributed
+ * launcher sets them (as python/longreach/job/config.py rank_label); '' without them. */
+function rankLabel(env: Map<string, string> | null): string {
+  const digits = (value: string | undefined): value is string => value !== undefined && /^\d+$/.test(value);
+  const rank = env?.get('RANK');
+  const world = env?.get('WORLD_SIZE');
+  const local = env?.get('LOCAL_RANK');
+  if (digits(rank)) return `rank ${rank}${digits(world) ? `/${world}` : ''}${digits(local) && local !== rank ? ` (local rank ${local})` : ''}`;
+  return digits(local) ? `local rank ${local}` : '';
 }
 
 function argvOf(pid: number): string[] {
