@@ -20,6 +20,7 @@
 // module loader), which does what the first branch below does; this file does it where only `--import` can.
 
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import { JOB_ENV, attachedFlag, decodeJob, whenAwake, type JobConfig } from './job/config.js';
 
@@ -60,6 +61,7 @@ if (job && job.root !== process.pid) {
 
 /** A late join: dormant under a Node.js root (job/dormant.cts: no agent worker until the gateway asks), else awake. */
 function joinLater(config: JobConfig): Promise<void> {
-  if (config.dormant) return import('./job/dormant.cjs').then((dormant) => dormant.joinDormant(config), () => undefined);
+  // (require(), not import(): that would scan dormant.cjs's source for its names first; see protocol/errors.ts)
+  if (config.dormant) return Promise.resolve().then(() => (createRequire(import.meta.url)('./job/dormant.cjs') as typeof import('./job/dormant.cjs')).joinDormant(config)).catch(() => undefined);
   return import('./api.js').then((api) => api.joinJob(config, { hold: false }), () => undefined);
 }

@@ -84,4 +84,4 @@ export type ToWorker =
 /** The hidden global the agent installs in the main thread (for log points and hit counts). */
 export const AGENT_GLOBAL = 'longreach.agent';
 /** Where a dormant member of a job (job/dormant.cts) keeps what closes its link to the gateway. */
-export { DORMANT } from './job/variable.cjs';
+export { DORMANT } from './job/config.js';

@@ -1,3 +1,11 @@
 // The ES module face of framing.cjs: CommonJS so that job/dormant.cjs, which every Node.js child of a job loads when
 // it joins, can require() it for next to nothing (an ES module there would start the ES module loader; docs/architecture.md).
-export { DEFAULT_BODY_LIMIT, FrameDecoder, HEADER_LIMIT, PRE_AUTH_BODY_LIMIT, encodeFrame, type DapMessage, type OutgoingMessage } from './framing.cjs';
+// Loaded here with require() too: an ES module import of CommonJS makes Node.js scan its source for the names it
+// exports (cjs-module-lexer), about 30 ms of CPU for the agent's faces in a job's root (docs/performance-jobs.md).
+import { createRequire } from 'node:module';
+import type * as Cjs from './framing.cjs';
+
+const cjs = createRequire(import.meta.url)('./framing.cjs') as typeof Cjs;
+export const { DEFAULT_BODY_LIMIT, FrameDecoder, HEADER_LIMIT, PRE_AUTH_BODY_LIMIT, encodeFrame } = cjs;
+export type FrameDecoder = Cjs.FrameDecoder;
+export type { DapMessage, OutgoingMessage } from './framing.cjs';

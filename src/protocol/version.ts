@@ -1,3 +1,9 @@
 // The ES module face of version.cjs: CommonJS so that job/dormant.cjs, which every Node.js child of a job loads when
 // it joins, can require() it for next to nothing (an ES module there would start the ES module loader; docs/architecture.md).
-export { PACKAGE_VERSION, PROTOCOL_VERSION } from './version.cjs';
+// Loaded here with require() too: an ES module import of CommonJS makes Node.js scan its source for the names it
+// exports (cjs-module-lexer), about 30 ms of CPU for the agent's faces in a job's root (docs/performance-jobs.md).
+import { createRequire } from 'node:module';
+import type * as Cjs from './version.cjs';
+
+const cjs = createRequire(import.meta.url)('./version.cjs') as typeof Cjs;
+export const { PACKAGE_VERSION, PROTOCOL_VERSION } = cjs;

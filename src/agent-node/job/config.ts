@@ -9,9 +9,16 @@
 // Pure apart from reading the environment it is given; imported by the main thread (api.ts, register.ts) and the
 // agent's worker alike.
 
-import { DEFAULT_HOLD, DEFAULT_WAKE, MAX_WAKE, VERSION, type JobConfig } from './variable.cjs';
+import { createRequire } from 'node:module';
+import type * as Variable from './variable.cjs';
+import type { JobConfig } from './variable.cjs';
 
-export { AWAKE_POLL_MS, DEFAULT_HOLD, JOB_ENV, VERSION, attachedFlag, awakeFlag, decodeJob, nodeLabel, processLabel, requireEsmSilently, whenAwake, type JobConfig, type JobVariable } from './variable.cjs';
+// require(), not an ES module import: that would make Node.js scan variable.cjs's source for its names (see
+// protocol/errors.ts)
+const variable = createRequire(import.meta.url)('./variable.cjs') as typeof Variable;
+const { DEFAULT_WAKE, MAX_WAKE } = variable;
+export const { AWAKE_POLL_MS, DEFAULT_HOLD, DORMANT, JOB_ENV, VERSION, attachedFlag, awakeFlag, decodeJob, nodeLabel, processLabel, requireEsmSilently, whenAwake } = variable;
+export type { JobConfig, JobVariable } from './variable.cjs';
 
 export const HOLD_ENV = 'LONGREACH_JOB_HOLD';
 export const WAKE_ENV = 'LONGREACH_JOB_WAKE';
