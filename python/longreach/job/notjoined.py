@@ -43,10 +43,10 @@ _NOT_YET = ("has not joined it: a process joins once the job is asked for, betwe
             "stuck")
 
 
-def reason(pid, root, socket_path, bootdir, since=None):
+def reason(pid, root, socket_path, bootdir, since=None, env=None):
     """(never, why) for process `pid` of the job, which has not joined it: `never` when it never will by itself;
-    None when it is not one of the job's (or has gone)."""
-    env = _environ(pid)
+    None when it is not one of the job's (or has gone). `env`: its /proc/PID/environ, when already read."""
+    env = _environ(pid) if env is None else env
     named = wakeup.names_job(pid, socket_path)
     if not named and not wakeup.descends(pid, root):
         if wakeup.group_orphan(pid, root) and wakeup.program(pid):
@@ -68,7 +68,8 @@ def rows(root, socket_path, bootdir, since, joined, own):
     for pid in wakeup.processes(root, socket_path):
         if pid in joined or pid == root:
             continue
-        found_reason = reason(pid, root, socket_path, bootdir, since)
+        env = _environ(pid)
+        found_reason = reason(pid, root, socket_path, bootdir, since, env)
         if found_reason is None:
             continue
         argv = wakeup.argv(pid)
@@ -79,7 +80,7 @@ def rows(root, socket_path, bootdir, since, joined, own):
         fields = wakeup.stat_fields(pid) or []
         found.append({
             "pid": pid, "ppid": int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None,
-            "label": job_config.rank_label(_environ(pid) or {}),  # (a rank started before an injected agent)
+            "label": job_config.rank_label(env or {}),  # (a rank started before an injected agent)
             "executable": _link(pid, "exe"), "argv": argv, "cwd": _link(pid, "cwd"), "runtime": "",
             "runtimeVersion": "", "runtimeDisplay": "", "os": own.get("os"), "arch": own.get("arch"),
             "hostname": own.get("hostname"), "user": own.get("user"), "agent": "", "agentVersion": "",

@@ -87,19 +87,11 @@ function descends(pid: number, root: number): boolean {
 
 /** The name of the executable process `pid` runs (Linux), or '' when that cannot be read. */
 function programOf(pid: number): string {
-  try {
-    return basename(readlinkSync(`/proc/${pid}/exe`));
-  } catch {
-    return '';
-  }
+  return basename(linkOf(pid, 'exe'));
 }
 
 export function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
+  return argvOf(pid).join(' ');
 }
 
 /** Seconds since the machine booted (/proc/uptime: the clock of a process's start in /proc/PID/stat), or null. */
@@ -137,8 +129,7 @@ export function notJoined(pid: number, root: number, socketPath: string, pids: n
 }
 
 /** Why process `pid` of the job has not joined it (`never`: it never will by itself); null when it is not the job's. */
-function notJoinedReason(pid: number, root: number, socketPath: string, since: number | null): { never: boolean; why: string } | null {
-  const env = environOf(pid);
+function notJoinedReason(pid: number, root: number, socketPath: string, since: number | null, env = environOf(pid)): { never: boolean; why: string } | null {
   const named = startedInJob(pid, socketPath, env);
   if (!named && !descends(pid, root)) return null;
   const program = programOf(pid);
@@ -169,13 +160,14 @@ export function notJoinedRows(root: number, socketPath: string, since: number | 
   const rows: ProcessInfo[] = [];
   for (const pid of jobProcesses(root, socketPath)) {
     if (joined.has(pid)) continue;
-    const found = notJoinedReason(pid, root, socketPath, since);
+    const env = environOf(pid);
+    const found = notJoinedReason(pid, root, socketPath, since, env);
     if (found === null) continue;
     const argv = argvOf(pid);
     if (/multiprocessing\.(resource_tracker|semaphore_tracker|forkserver)/.test(argv.join(' '))) continue;
     const ppid = Number(statFields(pid)?.[1]);
     rows.push({
-      pid, ppid: Number.isInteger(ppid) ? ppid : null, label: rankLabel(environOf(pid)), executable: linkOf(pid, 'exe'), argv, cwd: linkOf(pid, 'cwd'),
+      pid, ppid: Number.isInteger(ppid) ? ppid : null, label: rankLabel(env), executable: linkOf(pid, 'exe'), argv, cwd: linkOf(pid, 'cwd'),
       runtime: '', runtimeVersion: '', runtimeDisplay: '', os: own.os, arch: own.arch, hostname: own.hostname, user: own.user,
       agent: '', agentVersion: '', protocol: own.protocol, attached: null, waiting: null, notJoined: found.why,
     });
