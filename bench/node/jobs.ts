@@ -13,14 +13,16 @@
 // 3. What one child costs: the CPU time of `node job-workload.js child 0` (ends at once, in a job nobody has asked
 //    for: it never joins) and of `linger 2000` (lives 2 s in a job that is awake: this bench makes the job's `awake`
 //    file, as a client's first listing would, so it joins the job, dormant, at its start) run plainly, as a child
-//    of a running job (its LONGREACH_JOB and NODE_OPTIONS: the CommonJS hook where require(esm) exists) and the same
-//    with `--import` of register.js in NODE_OPTIONS instead (what a Node.js without require(esm) gets),
+//    of a running job (its LONGREACH_JOB and NODE_OPTIONS: the CommonJS hook where require(esm) exists), the same
+//    with `--import` of register.js in NODE_OPTIONS instead (what a Node.js without require(esm) gets), and plainly
+//    with `--require` of an empty file (what any preload costs a Node.js process: the floor under the hook's cost),
 //    interleaved; medians and means of BENCH_CHILD_REPS (default 11), and the means' differences from the plain
 //    run.
 // BENCH_STEPS (default 200) and BENCH_REPS (default 5) set the sizes; BENCH_ONLY=relay, idle or child runs one part.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -158,14 +160,18 @@ async function childBench(): Promise<void> {
   const reps = Number(process.env.BENCH_CHILD_REPS ?? 11);
   const port = await freePort();
   const root = spawn(process.execPath, ['--import', REGISTER, WORKLOAD, 'root'], { env: { ...process.env, LONGREACH_LISTEN: `127.0.0.1:${port}`, LONGREACH_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const scratch = mkdtempSync(join(tmpdir(), 'longreach-bench-'));
   try {
     const first = await new Promise<string>((resolve) => root.stdout.once('data', (d: Buffer) => resolve(d.toString())));
     const { job, nodeOptions } = JSON.parse(first) as { job: string; nodeOptions: string };
     const plainEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LONGREACH_') && k !== 'NODE_OPTIONS'));
     // the job's own NODE_OPTIONS (the hook it names: --require of hook.cjs where require(esm) exists), and the
     // --import of register.js that a Node.js without require(esm) gets, side by side
+    const empty = join(scratch, 'empty.cjs');
+    writeFileSync(empty, '');
     const kinds = [
       ['plain', plainEnv],
+      ['preload', { ...plainEnv, NODE_OPTIONS: `--require=${empty}` }],
       ['member', { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: nodeOptions }],
       ['import', { ...plainEnv, LONGREACH_JOB: job, NODE_OPTIONS: `--import=${pathToFileURL(REGISTER).href}` }],
     ] as const;
@@ -192,12 +198,13 @@ async function childBench(): Promise<void> {
     console.log(`  NODE_OPTIONS of the job: ${nodeOptions.replace(/(?<=[="])[^="]*\/dist\//g, '.../dist/')}`);
     console.log('  child 0: a job nobody has asked for (the child does not join); linger 2000: the job awake (it joins at its start)');
     for (const name of Object.keys(runs)) {
-      const [plain, member, imported] = kinds.map(([kind]) => cpu.get(`${name} ${kind}`)!);
+      const [plain, preload, member, imported] = kinds.map(([kind]) => cpu.get(`${name} ${kind}`)!);
       const figure = (xs: number[]): string => `${median(xs).toFixed(0)} / ${mean(xs).toFixed(1)} ms (+${(mean(xs) - mean(plain!)).toFixed(1)})`;
-      console.log(`  ${name.padEnd(12)} plain ${median(plain!).toFixed(0)} / ${mean(plain!).toFixed(1)} ms   a child of the job ${figure(member!)}   with --import of register.js ${figure(imported!)}`);
+      console.log(`  ${name.padEnd(12)} plain ${median(plain!).toFixed(0)} / ${mean(plain!).toFixed(1)} ms   --require of an empty file ${figure(preload!)}   a child of the job ${figure(member!)}   with --import of register.js ${figure(imported!)}`);
     }
   } finally {
     root.kill('SIGKILL');
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
