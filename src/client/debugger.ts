@@ -13,13 +13,13 @@ import type { DebugProtocol as P } from '@vscode/debugprotocol';
 import { LongreachError } from '../protocol/errors.js';
 import { BreakpointTable, type BreakpointInfo, type LineBreakpointSpec } from './breakpoints.js';
 import type { ClientSession } from './connect.js';
-import { fetchException, fetchFrames, type Frame, type Stop } from './frames.js';
+import { fetchException, fetchFrames, threadProcess, type Frame, type Stop } from './frames.js';
 import { toRemotePath, type PathMapping } from './path-map.js';
 import { SourceCache } from './source.js';
 import { completionsFor, evaluateIn, scopesOf, setVariableIn, variablesOf, type Variable } from './values.js';
 
 export type { BreakpointInfo, LineBreakpointSpec } from './breakpoints.js';
-export type { Frame, Stop } from './frames.js';
+export { threadProcess, type Frame, type Stop } from './frames.js';
 export type { Variable } from './values.js';
 
 export interface OutputEvent {
@@ -237,19 +237,20 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
       }
       case 'thread': {
         const b = body as P.ThreadEvent['body'];
+        // the stopped thread is gone (its process or worker ended, a job's child killed while stopped): a stop
+        // that waited becomes current
+        const current = b.reason === 'exited' && this.#state === 'stopped' && this.#stop?.threadId === b.threadId;
         if (b.reason === 'exited') {
           this.#threadNames.delete(b.threadId);
           this.#queued = this.#queued.filter((q) => q.threadId !== b.threadId);
-          if (this.#state === 'stopped' && this.#stop?.threadId === b.threadId) {
-            // the stopped thread is gone (its process or worker ended, a job's child killed while stopped): a stop
-            // that waited becomes current
+          if (current) {
             this.#state = 'running';
             this.#stop = null;
             this.emit('continued');
-            void this.#nextQueued();
           }
         }
         this.emit('thread', { reason: b.reason, threadId: b.threadId });
+        if (current) await this.#nextQueued();
         return;
       }
       case 'exited':
@@ -392,7 +393,15 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
       }
       throw err;
     }
-    await this.#nextQueued();
+    // in line with the events: a stop that comes meanwhile (the stepped thread's) then waits behind the one taken
+    await this.#serially(() => this.#nextQueued());
+  }
+
+  /** Runs `fn` after the events received so far have been handled, and before any later one. */
+  #serially(fn: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(fn);
+    this.#chain = run.catch(() => undefined);
+    return run;
   }
 
   /** The oldest stop that waited while another was current (a job's other processes), if it still holds. */
@@ -445,14 +454,24 @@ export class Debugger extends EventEmitter<DebuggerEvents> {
     return threads.map((t) => ({ id: t.id, name: t.name }));
   }
 
-  /** Makes another thread current (all threads are stopped together). */
+  /**
+   * Makes another thread current: one of the current stop's process (all its threads are stopped together), or one
+   * whose stop waits (another process of a job). A thread of a job's process that is running is refused.
+   */
   async selectThread(threadId: number): Promise<Stop> {
     const stop = this.#requireStop('thread');
     const threads = await this.threads();
-    if (!threads.some((t) => t.id === threadId)) throw new LongreachError('LR_BAD_REQUEST', `no thread ${threadId} (threads lists them)`);
+    const target = threads.find((t) => t.id === threadId);
+    if (!target) throw new LongreachError('LR_BAD_REQUEST', `no thread ${threadId} (threads lists them)`);
+    // a job's thread (named after its process) is selectable when its process is stopped: current, or waiting
+    const owner = threadProcess(target.name);
+    const inProcess = (id: number | undefined): boolean => owner !== null && id !== undefined && threadProcess(this.#threadNames.get(id) ?? '')?.pid === owner.pid;
+    if (owner && !inProcess(stop.threadId) && !this.#queued.some((q) => inProcess(q.threadId))) {
+      throw new LongreachError('LR_NOT_STOPPED', `thread ${threadId} belongs to process ${owner.pid}, which is running; it becomes selectable when it stops (processes shows which are stopped)`);
+    }
     const { frames, totalFrames } = await this.#stackTrace(threadId);
-    // a thread whose stop was queued (another process of a job): the stop left becomes the queued one
-    const queued = this.#queued.find((q) => q.threadId === threadId);
+    // a thread whose stop waited, or a thread of a job's process whose stop waited: the stop left waits in its place
+    const queued = this.#queued.find((q) => q.threadId === threadId) ?? (inProcess(stop.threadId) ? undefined : this.#queued.find((q) => inProcess(q.threadId)));
     if (queued) this.#queued = [...this.#queued.filter((q) => q !== queued), { reason: stop.reason, threadId: stop.threadId, allThreadsStopped: false }];
     this.#stop = { reason: queued?.reason ?? stop.reason, threadId, threadName: this.#threadNames.get(threadId) ?? `thread ${threadId}`, frames, totalFrames, breakpoints: [] };
     this.#frameIndex = 0;

@@ -32,6 +32,15 @@ export interface Stop {
   exception?: { id: string; description?: string };
 }
 
+/**
+ * The process of a job a thread belongs to, from its name (`pid 4242 rank 1: MainThread`, as both agents' job
+ * sessions name threads); null for a thread not named so (a session of one process).
+ */
+export function threadProcess(name: string): { pid: number; label: string } | null {
+  const m = /^pid (\d+)( [^:]*)?: /.exec(name);
+  return m ? { pid: Number(m[1]), label: (m[2] ?? '').trim() } : null;
+}
+
 /** Frames asked for at a time. */
 export const FRAME_PAGE = 64;
 

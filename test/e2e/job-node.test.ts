@@ -130,6 +130,35 @@ test('job session (Node.js): attaching to the root stops in every child with its
   assert.equal(job.stdout().split('\n').filter((l) => !l.startsWith('hello from')).join('\n'), plainNodeRun(KINDS).stdout);
 });
 
+test('job session (Node.js): next in one process while the others wait loses no stop; thread of a running process is refused', { timeout: 120_000 }, async (t) => {
+  const job = await startNodeJob(t, KINDS);
+  const rows = await waitForRows(job.port, (r) => r.length >= 4);
+  const busy = (ms: number) => `p (() => { const end = Date.now() + ${ms}; while (Date.now() < end); return "waited" })()`;
+  const script = [
+    busy(1000), // the others stop meanwhile
+    'next', // the current process steps; a stop that waited becomes current, the step's stop waits in its turn
+    busy(1000),
+    'processes',
+    'thread 1', // the root's main thread: the root runs
+    'p process.pid',
+    'delete 1',
+    'continue', 'p process.pid', 'continue', 'p process.pid',
+  ].join('\n') + '\n';
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, script, BREAK());
+  assert.equal(r.code, 1, r.stdout + r.stderr); // (the refused `thread 1`)
+  const table = /\(longreach\) processes\n((?:\d+ .*\n)+)/.exec(r.stdout)![1]!;
+  assert.match(table, new RegExp(`^${rows[0]!.pid} +- +running$`, 'm'));
+  assert.equal((table.match(/stopped in thread \d+ \(current\)/g) ?? []).length, 1, table);
+  assert.equal((table.match(/stopped in thread \d+ \(waiting\)/g) ?? []).length, 2, table);
+  assert.match(r.stdout, new RegExp(`error \\[LR_NOT_STOPPED\\]: thread 1 belongs to process ${rows[0]!.pid}, which is running`));
+  // the current stop held, and each stop that waited became current in turn: three children, each once
+  const pids = [...r.stdout.matchAll(/^(\d+) {2}\(number\)$/gm)].map((m) => Number(m[1]));
+  assert.equal(pids.length, 3, r.stdout);
+  assert.deepEqual([...pids].sort(), rows.slice(1).map((row) => row.pid).sort(), r.stdout);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
 test('job session (Node.js): a short-lived child started after attach is held until its breakpoints are set', { timeout: 60_000 }, async (t) => {
   const job = await startNodeJob(t, 'later,once');
   const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\np name\np process.pid\n', BREAK());

@@ -51,17 +51,19 @@ for (const py of jobInterpreters()) {
 
 test('job session: a process that starts after attach gets the breakpoints and stops', { timeout: 60_000 }, async (t) => {
   const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['later,script']);
-  // and `process` without a pid, with one that is not a number, not in the job, or of a process that runs
-  const script = `wait\np name\nprocess\nprocess abc\nprocess 999999999\nprocess ${job.child.pid}\n`;
+  // and `process` without a pid, with one that is not a number, not in the job, or of a process that runs; `thread`
+  // of a thread of a process that runs (the root's) is refused too, and the stop stays current
+  const script = `wait\np name\nprocess\nprocess abc\nprocess 999999999\nprocess ${job.child.pid}\nthread 1\np name\n`;
   const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, script, ['--break', `${WORK}:10`]);
   assert.match(r.stdout, /Stopped at (a )?breakpoint( 1)? in thread pid \d+: MainThread \(\d+\)/);
-  assert.match(r.stdout, /^'script' {2}\(str\)$/m);
+  assert.equal([...r.stdout.matchAll(/^'script' {2}\(str\)$/gm)].length, 2, r.stdout);
   const errors = (r.stdout + r.stderr).split('\n').filter((line) => line.startsWith('error'));
   assert.deepEqual(errors, [
     'error [LR_BAD_REQUEST]: usage: process PID (processes lists them)',
     'error [LR_BAD_REQUEST]: expected a number, got "abc"',
     'error [LR_BAD_REQUEST]: no process 999999999 in this session (processes lists them)',
     `error [LR_NOT_STOPPED]: process ${job.child.pid} is running; it becomes selectable when it stops (a breakpoint, or pause with thread 1 current)`,
+    `error [LR_NOT_STOPPED]: thread 1 belongs to process ${job.child.pid}, which is running; it becomes selectable when it stops (processes shows which are stopped)`,
   ], r.stdout + r.stderr);
   assert.equal(await jobEnd(job), 0, job.stderr());
 });

@@ -2,6 +2,7 @@
 // arguments and returning a Result (or throwing a LongreachError). Waiting policy lives in the Controller, which
 // commands see only as a CommandContext (context.ts), so the controller imports this table and not the reverse.
 
+import { threadProcess } from '../../client/frames.js';
 import { LongreachError } from '../../protocol/errors.js';
 import type { CommandContext, CommandSpec } from './context.js';
 import type { Result } from './results.js';
@@ -223,7 +224,7 @@ export const COMMANDS: CommandSpec[] = [
       if (args.trim() === '') return bad('usage: process PID (processes lists them)');
       const pid = count(args, 0);
       const stopped = [ctx.dbg.stop!.threadId, ...ctx.dbg.queuedStops.map((q) => q.threadId)];
-      const threads = (await ctx.dbg.threads()).filter((t) => processOf(t.name)?.pid === pid);
+      const threads = (await ctx.dbg.threads()).filter((t) => threadProcess(t.name)?.pid === pid);
       if (threads.length === 0) return bad(`no process ${pid} in this session (processes lists them)`);
       const target = threads.find((t) => stopped.includes(t.id));
       if (!target) throw new LongreachError('LR_NOT_STOPPED', `process ${pid} is running; it becomes selectable when it stops (a breakpoint, or pause with thread ${threads[0]!.id} current)`);
@@ -286,11 +287,6 @@ export function helpText(topic: string): string {
   return `commands:\n${rows.join('\n')}\nhelp COMMAND shows its usage.`;
 }
 
-/** A job's thread names start with `pid 4242 rank 1: ` (the Python agent's job session); null for other names. */
-function processOf(name: string): { pid: number; label: string } | null {
-  const m = /^pid (\d+)( [^:]*)?: /.exec(name);
-  return m ? { pid: Number(m[1]), label: (m[2] ?? '').trim() } : null;
-}
 
 async function processesText(ctx: CommandContext): Promise<string> {
   const threads = await ctx.dbg.threads();
@@ -298,7 +294,7 @@ async function processesText(ctx: CommandContext): Promise<string> {
   const queued = new Set(ctx.dbg.queuedStops.map((q) => q.threadId));
   const rows = new Map<number, { label: string; state: string }>();
   for (const t of threads) {
-    const p = processOf(t.name);
+    const p = threadProcess(t.name);
     if (!p) continue;
     const row = rows.get(p.pid) ?? { label: p.label, state: 'running' };
     if (t.id === current) row.state = `stopped in thread ${t.id} (current)`;
