@@ -4,7 +4,7 @@
 // reach, and ?pid= still reads one; over tcps:// on a terminal an unknown certificate is asked about once for them all.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, waitForPort } from '../helpers/ports.js';
@@ -96,6 +96,11 @@ test('stacks on a Python job\'s root reads every process of the job (root and a 
   const objects = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { target: string; ok: boolean; how: string; threads: { frames: { name: string }[] }[] });
   assert.deepEqual(objects.map((o) => [o.target, o.ok, o.how]), [[`${address}?pid=${root}`, true, 'snapshot'], [`${address}?pid=${child}`, true, 'snapshot']]);
   assert.ok(objects[1]!.threads.some((th) => th.frames.some((f) => f.name === 'child_spin')), json.stdout);
+  // a reader that stops after the first line (`| head -1`): the command ends quietly with 0 (it used to die of an
+  // unhandled EPIPE when it wrote the next process's stacks)
+  const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" stacks ${address} --secret-env LR_JOB_SECRET | head -1; echo "status \${PIPESTATUS[0]}" >&2`], { cwd: ROOT, env: { ...process.env, ...JOB_SECRET_ENV }, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(piped.stdout, `${address}?pid=${root}  (read without stopping it)\n`);
+  assert.equal(piped.stderr, 'status 0\n');
   // ?pid= stays one process
   const one = await runCli(['stacks', `${address}?pid=${child}`, '--secret-env', 'LR_JOB_SECRET'], { env: JOB_SECRET_ENV });
   assert.equal(one.code, 0, one.stdout + one.stderr);
