@@ -49,6 +49,18 @@ for (const py of jobInterpreters()) {
   });
 }
 
+test('job session: a child\'s output carries its label from the start (before any stop or threads request)', { timeout: 60_000 }, async (t) => {
+  const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['ranked']);
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  const child = rows.find((r) => r.label === 'rank 1/2');
+  assert.ok(child, JSON.stringify(rows));
+  // `wait` for a stop that never comes: the session only shows the program's output meanwhile
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\n', ['--timeout', '3']);
+  assert.match(r.stdout, new RegExp(`^\\[program\\] \\[pid ${child.pid} rank 1/2\\] ranked tick$`, 'm'), r.stdout);
+  assert.doesNotMatch(r.stdout, new RegExp(`\\[pid ${child.pid}\\] `), r.stdout);
+  assert.equal(await jobEnd(job), 0, job.stderr());
+});
+
 test('job session: a process that starts after attach gets the breakpoints and stops', { timeout: 60_000 }, async (t) => {
   const job = await startJob(t, jobInterpreters()[0]!.exe, JOB, ['later,script']);
   // and `process` without a pid, with one that is not a number, not in the job, or of a process that runs; `thread`

@@ -45,7 +45,7 @@ class _Process(object):
     def __init__(self, pid, ppid, link, capabilities, helper, execd):
         self.pid, self.ppid, self.link = pid, ppid, link
         self.capabilities, self.helper, self.execd = capabilities, helper, execd
-        self.label = ""
+        self.label = ""  # what it said it is when it joined (its hello's info); `exec'd` when nothing said
         self.info = None
 
 
@@ -397,6 +397,7 @@ class Gateway(object):
         with self._lock:
             process = _Process(pid, ppid, link, caps, bool(hello.get("helper")), pid in self._seen)
             process.info = hello.get("info") if isinstance(hello.get("info"), dict) else None
+            process.label = (process.info or {}).get("label") or ("exec'd" if process.execd else "")
             old = self._processes.get(pid)
             self._processes[pid] = process
             self._seen.add(pid)

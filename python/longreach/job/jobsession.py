@@ -295,11 +295,8 @@ class JobSession(object):
             if not self._announcing or self._closed or self._announced.get(process.pid) is process:
                 return
             self._announced[process.pid] = process
-        label = (process.info or {}).get("label") if isinstance(process.info, dict) else ""
-        if not label and process.execd:
-            label = "exec'd"
         self.conn.send({"type": "event", "event": "longreach/process", "body": {
-            "reason": "started", "pid": process.pid, "ppid": process.ppid, "label": label or ""}})
+            "reason": "started", "pid": process.pid, "ppid": process.ppid, "label": process.label}})
 
     def left(self, process):
         """A process left the job (gateway): in announce mode, say so if it was reported."""
