@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startAgent } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/test-server.js';
 
 test('longreach --help lists the commands; no arguments is a usage error', async () => {
@@ -30,6 +30,16 @@ test('list shows the process table, with the secret from a file and masked in th
   const inQualifier = await runCli(['list', `tcp://hunter2@127.0.0.1:${server.port}`]);
   assert.match(inQualifier.stdout, /tcp:\/\/\*\*\*@127\.0\.0\.1/);
   assert.doesNotMatch(inQualifier.stdout + inQualifier.stderr, /hunter2/);
+});
+
+test('list into a pipe writes the last column whole (it is cut to the width on a terminal only)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lr-list-'));
+  writeFileSync(join(dir, 'idle.py'), 'import time\ntime.sleep(60)\n');
+  const long = 'x'.repeat(150);
+  const agent = await startAgent(t, join(dir, 'idle.py'), { wait: false, args: [long] });
+  const result = await runCli(['list', '--secret-env', 'LR_TEST_SECRET', `tcp://127.0.0.1:${agent.port}`], { env: { LR_TEST_SECRET: 'cli-secret' } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`idle\\.py ${long}\n`), result.stdout);
 });
 
 test('list --json prints one row per port and fails when nothing could be listed', async (t) => {

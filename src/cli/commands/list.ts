@@ -52,7 +52,8 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
   if (values.json) {
     for (const row of rows) io.stdout.write(`${JSON.stringify(row)}\n`);
   } else {
-    io.stdout.write(render(rows, (io.stdout as { columns?: number }).columns ?? 120));
+    // the last column is cut to a terminal's width; into a file or a pipe it is written whole
+    io.stdout.write(render(rows, io.stdout.isTTY ? ((io.stdout as { columns?: number }).columns ?? 120) : Infinity));
   }
   return rows.some((r) => r.ok) ? 0 : 1;
 }
