@@ -131,16 +131,20 @@ test('batch: wait times out with LR_TIMEOUT when the program never stops', async
   assert.equal(objs.find((o) => o.command === 'backtrace')?.ok, true);
 });
 
-test('attach usage errors: bad --break, bad --path-map, two qualifiers, bad scheme', async () => {
+test('attach usage errors: bad --break, bad --path-map, two qualifiers; a bad qualifier as list says it', async () => {
   for (const [args, pattern] of [
     [['attach', 'tcp://127.0.0.1:1', '--break', 'nolinenumber'], /--break takes FILE:LINE/],
     [['attach', 'tcp://127.0.0.1:1', '--path-map', 'nothing'], /--path-map takes LOCAL=REMOTE/],
     [['attach', 'tcp://127.0.0.1:1', 'tcp://127.0.0.1:2'], /attach takes one qualifier/],
-    [['attach', 'http://x'], /missing tcp:\/\/ or tcps:\/\/|unknown scheme/],
   ] as const) {
     const r = await runCli([...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, pattern);
+  }
+  for (const command of ['attach', 'list']) {
+    const r = await runCli([command, 'http://x']);
+    assert.equal(r.code, 1, `${command}: ${r.stderr}`);
+    assert.match(r.stderr, /^longreach: error \[LR_BAD_QUALIFIER\]: .*(missing tcp:\/\/ or tcps:\/\/|unknown scheme)/);
   }
 });
 

@@ -29,8 +29,9 @@ test('?pid=: the Python agent selects itself by its pid, and names its pid for a
   assert.notEqual(bad.code, 0);
   assert.match(bad.stdout + bad.stderr, new RegExp(`LR_NO_SUCH_PROCESS.*no process ${other} .*processes: ${pid}`));
   const malformed = await runCli(['attach', `tcp://127.0.0.1:${agent.port}?pid=abc`, '--secret-env', 'LR_CLI_SECRET', '--batch', '-'], { input: '', env: SECRET_ENV });
-  assert.notEqual(malformed.code, 0);
-  assert.match(malformed.stdout + malformed.stderr, /pid takes a process id.*\?pid=PID/);
+  // as list and stacks say it: the error's code, exit status 1
+  assert.equal(malformed.code, 1);
+  assert.match(malformed.stderr, /^longreach: error \[LR_BAD_QUALIFIER\]: pid takes a process id.*\?pid=PID/);
   agent.child.kill();
 });
 

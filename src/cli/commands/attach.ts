@@ -84,7 +84,7 @@ export async function attachCommand(argv: string[], io: Io): Promise<number> {
     ...(values.ca !== undefined ? { ca: values.ca } : {}),
     ...(values.fingerprint !== undefined ? { fingerprint: values.fingerprint } : {}),
   };
-  asUsage(() => parseQualifier(setup.target));
+  parseQualifier(setup.target); // a malformed qualifier: LR_BAD_QUALIFIER with the expected shape, as list and stacks say it
   const write = (text: string): void => void io.stdout.write(text);
   const style = useColor(io) ? COLOR : PLAIN;
   if (batchInput !== undefined) {
