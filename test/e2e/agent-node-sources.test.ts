@@ -77,6 +77,21 @@ test('a breakpoint in a JavaScript module imported later binds when it loads (fi
   assert.match(program.stdout(), /later result 42/);
 });
 
+test('a breakpoint past the end of a loaded script says so, not that the script has not loaded', async (t) => {
+  const program = await launch(t, join(FIXTURES, 'conformance/app.mjs'));
+  const s = await attachTo(t, program);
+  await s.request('setBreakpoints', { source: { path: join(FIXTURES, 'conformance/app.mjs') }, breakpoints: [{ line: markerLine(join(FIXTURES, 'conformance/app.mjs'), 'loop-body') }] });
+  const stopped = s.waitForEvent('stopped', { timeoutMs: 15_000 });
+  await s.request('configurationDone');
+  await stopped;
+  // app.mjs and the helper.mjs it imports are loaded now
+  const { breakpoints } = await s.request('setBreakpoints', { source: { path: join(FIXTURES, 'conformance/helper.mjs') }, breakpoints: [{ line: 9999 }] });
+  assert.equal(breakpoints[0].verified, false);
+  assert.equal(breakpoints[0].message, 'line 9999 of helper.mjs has no code (past its end)');
+  await s.disconnect();
+  assert.equal(await within(program.exited, 15_000, 'program end'), 0);
+});
+
 test('pathMappings translate client paths to agent paths and back', async (t) => {
   const program = await launch(t, join(FIXTURES, 'conformance/app.mjs'));
   const s = await (await import('../conformance/harness.js')).connectTo(program);

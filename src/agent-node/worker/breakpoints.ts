@@ -419,7 +419,15 @@ export class Breakpoints {
     if (first) {
       this.#verify(bp, first);
       if (choice.note) bp.message = choice.note; // several files matched: say which one the breakpoint is in
-    } else bp.message = `not loaded yet: no loaded script is named ${baseName(bp.remotePath)}; the breakpoint is placed when it loads`;
+    } else bp.message = this.#unplaced(bp, choice.target);
+  }
+
+  /** Why a breakpoint by URL has no location: its script has no code at that line, or no such script has loaded. */
+  #unplaced(bp: Bp, target: string | null): string {
+    const script = target === null ? undefined : [...this.#runtime.scripts.values()].find((s) => scriptPath(s.url) === target);
+    if (!script) return `not loaded yet: no loaded script is named ${baseName(bp.remotePath)}; the breakpoint is placed when it loads`;
+    const past = bp.line > script.endLine + 1 ? ' (past its end)' : '';
+    return `line ${bp.line} of ${baseName(target!)} has no code${past}`;
   }
 
   /** V8's condition at the breakpoint's line in one script only. */

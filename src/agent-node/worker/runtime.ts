@@ -10,6 +10,8 @@ export interface ScriptInfo {
   scriptId: string;
   url: string;
   sourceMapURL: string;
+  /** Its last line, 0-based (V8's endLine). */
+  endLine: number;
 }
 
 export interface CallFrame {
@@ -96,7 +98,7 @@ export class V8Runtime extends EventEmitter<RuntimeEvents> {
           this.#hiddenScripts.add(s.scriptId);
           return;
         }
-        const info: ScriptInfo = { scriptId: s.scriptId, url: s.url, sourceMapURL: s.sourceMapURL ?? '' };
+        const info: ScriptInfo = { scriptId: s.scriptId, url: s.url, sourceMapURL: s.sourceMapURL ?? '', endLine: s.endLine ?? 0 };
         this.scripts.set(s.scriptId, info);
         this.emit('script', info);
       }),
