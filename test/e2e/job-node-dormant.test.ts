@@ -3,11 +3,13 @@
 // thread; the first client that selects it (?pid=) wakes it, and it stops at its breakpoints as any member does. One
 // busy in synchronous code cannot wake until it yields: ?pid= says so, and works once it has; one nobody selects
 // starts its worker by itself once it has run LONGREACH_JOB_WAKE seconds (default 60; 10 here), so a process stuck
-// later in its life can still be attached.
+// later in its life can still be attached. Attaching to the whole job never waits for a dormant child that is busy:
+// the job session starts at once with the processes that answer, and the busy child joins it when it yields.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attachBatch, listJob, waitForRows, type Job } from '../helpers/job.js';
+import { runCli } from '../helpers/cli.js';
+import { attachBatch, JOB_SECRET_ENV, listJob, waitForRows, type Job } from '../helpers/job.js';
 import { NODE_WORK, startNodeJob, tickLine } from '../helpers/node-job.js';
 
 async function waitForOutput(job: Job, text: string, timeoutMs = 30_000): Promise<void> {
@@ -87,6 +89,29 @@ test('job (Node.js): LONGREACH_JOB_WAKE=0 in the root\'s environment makes a chi
   const rows = await waitForRows(job.port, (r) => r.length >= 2);
   assert.deepEqual(rows.map((r) => r.label), ['', 'dormant.mjs'], JSON.stringify(rows));
   await waitForOutput(job, 'probe at 3000: agent true');
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
+test('job session (Node.js): attaching to the whole job while a dormant child is busy starts with the root; the child joins when it yields and stops', { timeout: 150_000 }, async (t) => {
+  const job = await startNodeJob(t, 'dormant:busy:5000:20000');
+  // the listing wakes the job: the child joins dormant before its busy spell
+  const rows = await waitForRows(job.port, (r) => r.length >= 2);
+  const [root, child] = [rows[0]!, rows[1]!];
+  assert.ok(!job.stdout().includes('busy: computing'), 'the child went busy before it joined: the test needs a later start');
+  await waitForOutput(job, 'busy: computing');
+  const script = 'threads\nprocesses\nwait\np process.pid\nprocesses\n';
+  const r = await runCli(['attach', `tcp://127.0.0.1:${job.port}`, '--secret-env', 'LR_JOB_SECRET', '--batch', '-', '--timeout', '60', '--break', `${NODE_WORK}:${tickLine()}`], { input: script, env: JOB_SECRET_ENV, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  // a job session, not the root's alone: the root's threads are named by process, the busy child is on its way
+  assert.match(r.stdout, new RegExp(`\\(longreach\\) threads\n +1 +pid ${root.pid}: main\n`), r.stdout);
+  assert.doesNotMatch(r.stdout, /one process \(not a job\)/);
+  assert.match(r.stdout, new RegExp(`longreach: pid ${child.pid} dormant\\.mjs joined the job dormant and is busy in synchronous code; it joins this session when it yields`), r.stdout);
+  // once it yields it joins, gets its breakpoints and stops there
+  assert.match(r.stdout, new RegExp(`Stopped at breakpoint 1 in thread pid ${child.pid} dormant\\.mjs: main \\(\\d+\\)`), r.stdout);
+  assert.match(r.stdout, new RegExp(`^${child.pid} {2}\\(number\\)$`, 'm'), r.stdout);
+  assert.match(r.stdout, new RegExp(`^${child.pid} +dormant\\.mjs +stopped in thread \\d+ \\(current\\)$`, 'm'), r.stdout);
+  assert.ok(job.stdout().includes('busy: done'), job.stdout());
   job.stop();
   assert.equal(await job.exited, 0, job.stderr());
 });

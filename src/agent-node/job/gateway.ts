@@ -322,6 +322,8 @@ export class Gateway implements GateJob {
     for (const ask of this.#asks.values()) {
       if (ask.pid === member.pid && ask.peer && !link.send({ type: 'open', id: ask.id, peer: ask.peer })) ask.done();
     }
+    // a job session whose open it could not answer in time (busy in synchronous code) brings it in now
+    this.#session?.woke(member);
   }
 
   #sessionLink(link: Link, hello: JobMessage): void {

@@ -11,6 +11,12 @@
 // say allThreadsStopped / allThreadsContinued: false once the job has other processes; a child's output is
 // prefixed with its name; a child that ends is announced and the session carries on with the others.
 //
+// The attach waits for the processes that can answer at once, never for a dormant one (job/dormant.cts): it wakes
+// only between two turns of its event loop, so one busy in synchronous code cannot open its session until it
+// yields. Such a process joins the session when it wakes (woke(), from the gateway), as a process started after the
+// attach does: its breakpoints, then configurationDone. Meanwhile the job has other processes all the same (threads
+// are named by process, stops hold one process).
+//
 // With `"childSessions": true` in the attach arguments (an editor that opens a debug session per process, DAP's
 // `startDebugging`, through the bridge) the session covers the root process alone and reports the other processes
 // instead of joining them: a `longreach/process` event when one is there or joins (`reason` "started", after the
@@ -138,6 +144,10 @@ export class JobSession implements DebugSessionHandler {
   readonly #byPid = new Map<number, ChildPort>();
   /** The processes join() took (a new one for the same pid is an exec). */
   readonly #brought = new WeakSet<Member>();
+  /** Processes join() took that are not in the session yet: their session is being opened, or they are asleep. */
+  readonly #coming = new Set<Member>();
+  /** Dormant processes that did not open their session in time (busy): they join when they wake (woke()). */
+  readonly #asleep = new Set<Member>();
   #nextSlot = 1;
   #attachArgs: Args = {};
   readonly #breakpoints = new Map<string, Args>();
@@ -201,13 +211,24 @@ export class JobSession implements DebugSessionHandler {
     this.#attachArgs = { ...args };
     this.#announce = args.childSessions === true;
     const body = await this.#root.handle('attach', args);
-    if (!this.#announce) await Promise.all(this.#gateway.members().map((m) => this.join(m)));
+    if (this.#announce) return body;
+    const members = this.#gateway.members();
+    // a dormant process may be busy, unable to answer for a long while: the attach does not wait for it
+    for (const m of members.filter((each) => each.dormant)) {
+      void this.join(m).catch((err: unknown) => log('agent', `job: process ${m.pid} could not join the session: ${String(err)}`));
+    }
+    await Promise.all(members.filter((each) => !each.dormant).map((m) => this.join(m)));
     return body;
+  }
+
+  /** The job has other processes in this session, or on their way into it. */
+  #several(): boolean {
+    return this.#ports.size > 0 || this.#coming.size > 0;
   }
 
   /** With other processes, a stop or a resume holds for one process only: say so, so a client queues stops. */
   #across(event: string, body: unknown): unknown {
-    if (this.#ports.size === 0 || body === null || typeof body !== 'object') return body;
+    if (!this.#several() || body === null || typeof body !== 'object') return body;
     if (event === 'stopped') return { ...(body as Args), allThreadsStopped: false };
     if (event === 'continued') return { ...(body as Args), allThreadsContinued: false };
     return body;
@@ -222,6 +243,10 @@ export class JobSession implements DebugSessionHandler {
     // joined (or joining) already: it joined while #attach() was bringing in the processes there
     if (this.#brought.has(member)) return;
     this.#brought.add(member);
+    for (const old of this.#coming) {
+      // the same pid again (an exec) while the old image was on its way in: it never will be
+      if (old.pid === member.pid) this.#forget(old);
+    }
     const stale = this.#byPid.get(member.pid);
     if (stale) {
       // the same pid again (an exec): the old image's session is gone
@@ -229,15 +254,46 @@ export class JobSession implements DebugSessionHandler {
       this.#byPid.delete(member.pid);
       stale.link.close();
     }
+    this.#coming.add(member);
+    try {
+      await this.#open(member);
+    } finally {
+      if (!this.#asleep.has(member)) this.#coming.delete(member);
+    }
+  }
+
+  /**
+   * A dormant process's worker took its place (gateway.ts): one that could not open its session while it slept
+   * (busy in synchronous code) opens it now.
+   */
+  woke(member: Member): void {
+    if (!this.#asleep.delete(member)) return;
+    if (this.#closed || !this.#gateway.isMember(member)) return void this.#coming.delete(member);
+    void this.#open(member)
+      .catch((err: unknown) => log('agent', `job: process ${member.pid} could not join the session: ${String(err)}`))
+      .finally(() => {
+        if (!this.#asleep.has(member)) this.#coming.delete(member);
+      });
+  }
+
+  /** Opens `member`'s session and brings it up to date; a dormant one that does not answer is left to wake. */
+  async #open(member: Member): Promise<void> {
     let link: Link | null = null;
     for (let i = 0; i < 3 && !link; i++) {
       // a busy machine may keep a starting process from answering in time: ask again
       link = await this.#gateway.openSession(member, this.#context.peer);
       if (this.#closed || !this.#gateway.isMember(member)) break;
+      if (!link && member.dormant) {
+        // busy in synchronous code: the open reaches it when it yields, which wakes it (woke()); asking again meanwhile
+        // would only queue more opens behind the first
+        this.#asleep.add(member);
+        log('agent', `job: process ${member.pid} is dormant and did not answer (busy); it joins the job session when it wakes`);
+        return this.#console(`pid ${member.pid}${labelOf(member) ? ` ${labelOf(member)}` : ''} joined the job dormant and is busy in synchronous code; it joins this session when it yields\n`);
+      }
     }
     if (!link) return void log('agent', `job: process ${member.pid} did not open its session; it is not part of the job session`);
     if (this.#closed || this.#nextSlot > ids.MAX_SLOT) return void link.close();
-    const port = new ChildPort(this.#nextSlot++, member.pid, typeof member.info?.label === 'string' ? member.info.label : '', link);
+    const port = new ChildPort(this.#nextSlot++, member.pid, labelOf(member), link);
     this.#ports.set(port.slot, port);
     this.#byPid.set(port.pid, port);
     link.on('message', (message) => this.#fromChild(port, message));
@@ -268,9 +324,16 @@ export class JobSession implements DebugSessionHandler {
 
   /** A process left the job (gateway.ts): in announce mode, say so if it was reported. */
   left(member: Member): void {
+    this.#forget(member);
     if (this.#closed || this.#announced.get(member.pid) !== member) return;
     this.#announced.delete(member.pid);
     this.#context.sendEvent('longreach/process', { reason: 'exited', pid: member.pid });
+  }
+
+  /** `member` will not come into the session (it left, or exec'd). */
+  #forget(member: Member): void {
+    this.#asleep.delete(member);
+    this.#coming.delete(member);
   }
 
   #toChildren(command: string, args: Args): void {
@@ -333,7 +396,7 @@ export class JobSession implements DebugSessionHandler {
     const asked = ports.map((port) => port.request('threads', {}, THREADS_TIMEOUT_MS).catch(() => null));
     const own = ((await this.#root.handle('threads', {})) as { threads?: Args[] } | undefined)?.threads ?? [];
     const prefix = `pid ${process.pid}: `;
-    const threads: unknown[] = ports.length ? own.map((t) => ({ ...t, name: prefix + String(t.name ?? '') })) : [...own];
+    const threads: unknown[] = this.#several() ? own.map((t) => ({ ...t, name: prefix + String(t.name ?? '') })) : [...own];
     const answers = await Promise.all(asked);
     answers.forEach((response, i) => {
       const port = ports[i]!;
@@ -346,6 +409,12 @@ export class JobSession implements DebugSessionHandler {
   }
 
   #console(text: string): void {
+    if (this.#closed) return;
     this.#context.sendEvent('output', { category: 'console', output: `longreach: ${text}` });
   }
+}
+
+/** What a process said it is when it joined (`fork`, `cluster worker 1`), or ''. */
+function labelOf(member: Member): string {
+  return typeof member.info?.label === 'string' ? member.info.label : '';
 }
