@@ -1,6 +1,8 @@
 """The longreach/stacks request (`longreach stacks`): every thread's stack read without stopping anything."""
 
+import sys
 import threading
+import time
 import unittest
 
 from tests.session_support import Harness
@@ -12,6 +14,19 @@ def blocked_here(event):
 
 def calls_blocked(event):
     blocked_here(event)
+
+
+def waiting_in(thread, name, timeout=10):
+    """Waits until `thread` runs inside a function called `name` (a thread just started may still be in bootstrap)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frame = sys._current_frames().get(thread.ident)
+        while frame is not None and frame.f_code.co_name != name:
+            frame = frame.f_back
+        if frame is not None:
+            return
+        time.sleep(0.01)
+    raise AssertionError("thread %s never reached %s" % (thread.name, name))
 
 
 class Stacks(unittest.TestCase):
@@ -27,9 +42,7 @@ class Stacks(unittest.TestCase):
         t = threading.Thread(target=calls_blocked, args=(self.evt,), name="blocked-one")
         t.start()
         try:
-            for _ in range(500):
-                if t.ident in __import__("sys")._current_frames():
-                    break
+            waiting_in(t, "wait")  # Event.wait, called by blocked_here
             body = self.h.request("longreach/stacks", {"levels": 3})
             full = self.h.request("longreach/stacks", {})
         finally:
