@@ -130,3 +130,48 @@ test("job session: ?pid= of the root attaches to the root alone, not its job", {
   assert.match(r.stdout, /one process \(not a job\)/);
   assert.equal(await jobEnd(job), 0, job.stderr());
 });
+
+// as with torchrun on a remote machine: the client's copy of the training script is at a path the job's machine does
+// not have, and only the ranks import it (the root never does): the root cannot verify the breakpoint, the ranks do
+// (in their answer to setBreakpoints, or, ranks that start after attach, to the breakpoints they are brought; and for
+// a module a rank imports later, in its `breakpoint` event), and the client hears it once, with the root's ids
+const RANK_CASES = [...jobInterpreters().map((py) => ({ py, later: false })), { py: jobInterpreters()[0]!, later: true }];
+for (const { py, later } of RANK_CASES) {
+  // (not on PyPy: there a rank that ran before the session does not report a module it imports afterwards, with
+  // ?pid= too, so that breakpoint is never verified in any process)
+  const imports = !py.label.startsWith('PyPy');
+  test(`job session (${py.label}${later ? ', ranks start after attach' : ''}): a breakpoint only children can resolve is verified when one does${imports ? ', also in a module imported later' : ''}`, { timeout: 60_000 }, async (t) => {
+    const job = await startJob(t, py.exe, 'test/fixtures/python/job/ranks.py', later ? ['later'] : []);
+    if (!later) await waitForRows(job.port, (r) => r.filter((row) => /^rank [01]\/2$/.test(row.label)).length === 2);
+    const script = [
+      'wait',
+      'info breakpoints',
+      // this rank imports rank_late.py now: its breakpoint is verified then
+      ...(imports ? ['p globals().update(LATE=True)', 'continue', 'info breakpoints'] : []),
+      'delete 1', 'delete 2',
+    ].join('\n') + '\n';
+    const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, script, [
+      '--break', '/nonexistent/checkout/rank_train.py:11:rank == 0',
+      '--break', '/nonexistent/checkout/rank_late.py:5',
+    ]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const stops = [...r.stdout.matchAll(/^Stopped at (?:a )?breakpoint(?: \d)? in thread pid \d+ rank 0\/2: MainThread \(\d+\)\n> .*\/(rank_\w+\.py):(\d+) /gm)].map((m) => `${m[1]}:${m[2]}`);
+    assert.deepEqual(stops, ['rank_train.py:11', ...(imports ? ['rank_late.py:5'] : [])], r.stdout);
+    const infos = [...r.stdout.matchAll(/\(longreach\) info breakpoints\n((?:.*\n)*?)Exceptions:/g)].map((m) => m[1]!);
+    assert.equal(infos.length, imports ? 2 : 1, r.stdout);
+    // at the first stop breakpoint 1 is verified (the ranks verified it; the root could not), 2 not yet
+    assert.match(infos[0]!, /^Breakpoint 1 at \/nonexistent\/checkout\/rank_train\.py:11 if rank == 0$/m, r.stdout);
+    assert.match(infos[0]!, /^Breakpoint 2 at \/nonexistent\/checkout\/rank_late\.py:5 \(not verified yet: no file named rank_late\.py is loaded/m, r.stdout);
+    // said once per breakpoint, not once per process that verified it (1 may come verified in the root's answer)
+    assert.ok([...r.stdout.matchAll(/^Breakpoint 1 is now verified at \/nonexistent\/checkout\/rank_train\.py:11$/gm)].length <= 1, r.stdout);
+    assert.doesNotMatch(r.stdout, /is not verified/, r.stdout);
+    if (imports) {
+      // the rank imported rank_late.py and said so: verified (said once), and it stopped there
+      assert.match(infos[1]!, /^Breakpoint 1 at \/nonexistent\/checkout\/rank_train\.py:11 if rank == 0$/m, r.stdout);
+      assert.match(infos[1]!, /^Breakpoint 2 at \/nonexistent\/checkout\/rank_late\.py:5$/m, r.stdout);
+      assert.equal([...r.stdout.matchAll(/^Breakpoint 2 is now verified at \/nonexistent\/checkout\/rank_late\.py:5$/gm)].length, 1, r.stdout);
+    }
+    assert.equal(await jobEnd(job), 0, job.stderr());
+    assert.match(job.stdout(), /^ranks done: \[0, 0\]$/m);
+  });
+}

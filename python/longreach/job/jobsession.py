@@ -8,6 +8,9 @@ The client sees one DAP session:
   go to the root. Breakpoints, exception filters and function breakpoints go to every process, present and future
   (the root answers; a process that joins later gets the latest of each, then configurationDone); `threads` lists
   every process's threads, named `pid 4242 rank 1: MainThread`.
+- A breakpoint is verified when any process verified it: the ids are the root's, but a file only children load
+  (torchrun's train.py) is one the root cannot resolve. The root's answer says verified where a child already did;
+  a child verifying one later (its answer, or a module it imports) is a `breakpoint` event, once per breakpoint.
 - Each process stops on its own (all-stop within the process); every stop reaches the client with its thread, so
   stops from several processes are never lost: each stays stopped until the client resumes that thread.
 - A child's output is prefixed with its label (`[pid 4242 rank 1] `); a child that ends is announced on the console
@@ -37,6 +40,18 @@ BROADCAST = frozenset(["setBreakpoints", "setExceptionBreakpoints", "setFunction
 _DROP_FROM_CHILDREN = frozenset(["initialized", "process", "breakpoint", "module", "loadedSource", "capabilities",
                                  "exited", "terminated"])
 THREADS_TIMEOUT = 1.0
+
+
+class _Source(object):
+    """The client's latest setBreakpoints for one source path, as the processes answered it."""
+    __slots__ = ("gen", "ids", "sent", "children", "told")
+
+    def __init__(self, gen):
+        self.gen = gen          # which setBreakpoints (answers to older ones are ignored)
+        self.ids = None         # the root's breakpoint ids, in request order, once it answered
+        self.sent = False       # the root's answer is out: what a child verifies now is said by an event
+        self.children = {}      # index -> the line where a child verified it (the first child's)
+        self.told = set()       # indices the client was told are verified
 
 
 class RootPort(object):
@@ -79,6 +94,7 @@ class ChildPort(object):
         self.closed = False
         self.exited = False  # its exit was said (a terminated process says it, then its exit handler may again)
         self.pending = {}  # client requests forwarded here and not answered yet: seq -> command
+        self.bp_ids = {}   # its breakpoint ids -> (client path, generation, index) of the client's breakpoint
         self._line_start = {}  # output category -> whether the next text starts a line
 
     def prefixed(self, body):
@@ -129,6 +145,10 @@ class JobSession(object):
         self._next_slot = 1
         self._seq = 1 << 40             # requests of our own to children; their answers are not the client's
         self._waiting = {}              # private seq -> [event, response]
+        self._answers = {}              # private seq -> (port, what to do with that child's answer)
+        self._sources = {}              # client source path -> _Source (breakpoints verified anywhere)
+        self._asked = {}                # the client's setBreakpoints seq -> (path, generation), until the root answers
+        self._gen = 0
         self._replay = {"attach": {}, "setBreakpoints": {}, "setExceptionBreakpoints": None,
                         "setFunctionBreakpoints": None}
         self._configured = False
@@ -171,12 +191,19 @@ class JobSession(object):
                 port.pending.pop(message.get("seq"), None)
                 self._answer_error(message, "LR_CLOSED", "process %d has ended" % port.pid)
             return
-        if command in BROADCAST:
-            if command == "setBreakpoints":
-                path = (args.get("source") or {}).get("path")
-                self._replay["setBreakpoints"][path] = dict(args)
-            else:
-                self._replay[command] = dict(args)
+        if command == "setBreakpoints":
+            path = (args.get("source") or {}).get("path")
+            with self._lock:
+                self._gen += 1
+                gen = self._gen
+                self._sources[path] = _Source(gen)
+                self._asked[message.get("seq")] = (path, gen)
+                self._replay["setBreakpoints"][path] = (dict(args), gen)
+                ports = list(self._ports.values())
+            for port in ports:
+                self._set_breakpoints(port, path, args, gen)
+        elif command in BROADCAST:
+            self._replay[command] = dict(args)
             self._to_children(command, args)
         elif command == "configurationDone":
             self._configured = True
@@ -222,9 +249,19 @@ class JobSession(object):
             box[1] = message
             box[0].set()
             return
+        asked = None
+        if message.get("type") == "response" and message.get("command") == "setBreakpoints":
+            with self._lock:
+                asked = self._asked.pop(message.get("request_seq"), None)
+            if asked is not None:
+                message = self._root_answered(asked, message)
+        elif message.get("type") == "event" and message.get("event") == "breakpoint":
+            self._root_verified(message.get("body"))
         message = dict(message)
         message.pop("seq", None)
         self.conn.send(self._across(message))
+        if asked is not None:
+            self._root_answer_sent(asked)
 
     def _across(self, message):
         """With several processes, a stop or a resume holds for one process only: say so (other processes run
@@ -273,8 +310,10 @@ class JobSession(object):
             self._by_pid[process.pid] = port
         self.gateway.run_port(ask, port)
         self._private(port, "attach", self._replay["attach"])
-        for args in list(self._replay["setBreakpoints"].values()):
-            self._private(port, "setBreakpoints", args)
+        with self._lock:
+            replay = list(self._replay["setBreakpoints"].items())
+        for path, (args, gen) in replay:
+            self._set_breakpoints(port, path, args, gen)
         for command in ("setExceptionBreakpoints", "setFunctionBreakpoints"):
             if self._replay[command] is not None:
                 self._private(port, command, self._replay[command])
@@ -307,8 +346,16 @@ class JobSession(object):
         self.conn.send({"type": "event", "event": "longreach/process", "body": {"reason": "exited",
                                                                                 "pid": process.pid}})
 
-    def _private(self, port, command, args):
-        port.to_child({"seq": self._private_seq(), "type": "request", "command": command, "arguments": args})
+    def _private(self, port, command, args, then=None):
+        """A request of our own to a child; `then(response)` runs on its reader thread when it answers."""
+        seq = self._private_seq()
+        if then is not None:
+            with self._lock:
+                self._answers[seq] = (port, then)
+        if not port.to_child({"seq": seq, "type": "request", "command": command, "arguments": args}) \
+                and then is not None:
+            with self._lock:
+                self._answers.pop(seq, None)
 
     def _to_children(self, command, args):
         with self._lock:
@@ -329,8 +376,12 @@ class JobSession(object):
                 box[1] = message
                 box[0].set()
                 return
-            if message.get("request_seq", 0) > (1 << 40):
-                return  # the answer to one of our own requests
+            if message.get("request_seq", 0) > (1 << 40):  # the answer to one of our own requests
+                with self._lock:
+                    then = self._answers.pop(message.get("request_seq"), None)
+                if then is not None:
+                    self._quietly(then[1], message)
+                return
             port.pending.pop(message.get("request_seq"), None)
         elif kind == "event":
             event = message.get("event")
@@ -344,6 +395,8 @@ class JobSession(object):
             if event == "exited" and not port.exited:
                 port.exited = True
                 self._console("%s exited with code %s\n" % (port.name(), body.get("exitCode")))
+            if event == "breakpoint":
+                self._quietly(self._child_breakpoint, port, body)
             if event in _DROP_FROM_CHILDREN:
                 return
             if event == "output" and isinstance(body.get("output"), str) and body.get("category") != "telemetry":
@@ -356,6 +409,8 @@ class JobSession(object):
         with self._lock:
             known = self._ports.pop(port.slot, None)
             self._by_pid.pop(port.pid, None)
+            for seq in [seq for seq, (asked, _) in self._answers.items() if asked is port]:
+                del self._answers[seq]
         if known is None or self._closed:
             return
         for seq, command in list(port.pending.items()):
@@ -366,6 +421,115 @@ class JobSession(object):
             self.conn.send({"type": "event", "event": "thread", "body": {"reason": "exited",
                                                                         "threadId": ids.join(port.slot, tid)}})
         self._console("%s left the job session\n" % port.name())
+
+    # ---- breakpoints verified in any process -----------------------------------------------------------------------
+    def _set_breakpoints(self, port, path, args, gen):
+        self._private(port, "setBreakpoints", args,
+                      lambda response: self._child_answered(port, path, gen, response))
+
+    def _child_answered(self, port, path, gen, response):
+        """(the child's reader thread) Its answer to setBreakpoints `gen` of `path`: learn its ids, and tell the
+        client of what it verified."""
+        bps = (response.get("body") or {}).get("breakpoints") if response.get("success") else None
+        if not isinstance(bps, list):
+            return
+        events = []
+        with self._lock:
+            source = self._sources.get(path)
+            if source is None or source.gen != gen:
+                return  # a newer setBreakpoints for that path started over
+            port.bp_ids = dict((k, v) for k, v in port.bp_ids.items() if v[0] != path)
+            for index, bp in enumerate(bps):
+                if isinstance(bp, dict) and isinstance(bp.get("id"), int):
+                    port.bp_ids[bp["id"]] = (path, gen, index)
+                if isinstance(bp, dict) and bp.get("verified") is True:
+                    events.append(self._child_verified(source, index, bp.get("line")))
+        self._send_all(events)
+
+    def _child_breakpoint(self, port, body):
+        """(the child's reader thread) Its `breakpoint` event: one it verified later (a module it imported)."""
+        bp = body.get("breakpoint")
+        if not isinstance(bp, dict) or bp.get("verified") is not True or not isinstance(bp.get("id"), int):
+            return
+        with self._lock:
+            where = port.bp_ids.get(bp["id"])
+            source = self._sources.get(where[0]) if where is not None else None
+            if source is None or source.gen != where[1]:
+                return
+            event = self._child_verified(source, where[2], bp.get("line"))
+        self._send_all([event])
+
+    def _child_verified(self, source, index, line):
+        """(lock held) A child verified breakpoint `index` of `source`: the event for the client if that is news
+        to it, else None."""
+        source.children.setdefault(index, line)
+        if not source.sent or index in source.told or index >= len(source.ids) or source.ids[index] is None:
+            return None
+        source.told.add(index)
+        bp = {"id": source.ids[index], "verified": True}
+        if isinstance(line, int):
+            bp["line"] = line
+        return {"type": "event", "event": "breakpoint", "body": {"reason": "changed", "breakpoint": bp}}
+
+    def _root_answered(self, asked, response):
+        """The root's answer to the client's setBreakpoints, verified where a child verified already."""
+        path, gen = asked
+        body = response.get("body") if isinstance(response.get("body"), dict) else {}
+        bps = body.get("breakpoints") if response.get("success") else None
+        bps = bps if isinstance(bps, list) else []
+        out = []
+        with self._lock:
+            source = self._sources.get(path)
+            if source is None or source.gen != gen:
+                return response
+            source.ids = [bp.get("id") if isinstance(bp, dict) else None for bp in bps]
+            for index, bp in enumerate(bps):
+                if isinstance(bp, dict) and bp.get("verified") is not True and index in source.children:
+                    bp = dict(bp, verified=True)
+                    bp.pop("message", None)
+                    if isinstance(source.children[index], int):
+                        bp["line"] = source.children[index]
+                if isinstance(bp, dict) and bp.get("verified") is True:
+                    source.told.add(index)
+                out.append(bp)
+        if not out:
+            return response
+        return dict(response, body=dict(body, breakpoints=out))
+
+    def _root_answer_sent(self, asked):
+        """The client has the root's ids now: tell it of what children verified while the root answered."""
+        path, gen = asked
+        events = []
+        with self._lock:
+            source = self._sources.get(path)
+            if source is None or source.gen != gen or source.ids is None:
+                return
+            source.sent = True
+            for index, line in sorted(source.children.items()):
+                events.append(self._child_verified(source, index, line))
+        self._send_all(events)
+
+    def _root_verified(self, body):
+        """The root's own `breakpoint` event (passed on as it is): one it verified need not be said again."""
+        bp = (body or {}).get("breakpoint") if isinstance(body, dict) else None
+        if not isinstance(bp, dict) or bp.get("verified") is not True or not isinstance(bp.get("id"), int):
+            return
+        with self._lock:
+            for source in self._sources.values():
+                if source.ids is not None and bp["id"] in source.ids:
+                    source.told.add(source.ids.index(bp["id"]))
+
+    def _send_all(self, events):
+        for event in events:
+            if event is not None:
+                self.conn.send(event)
+
+    def _quietly(self, fn, *args):
+        """On a child's reader thread: a mistake here must not end that child's part in the session."""
+        try:
+            fn(*args)
+        except Exception:
+            _log.exception("handling a message of a child of the job session")
 
     def _threads(self, message):
         with self._lock:
