@@ -27,6 +27,8 @@ type Handler = (args: Record<string, unknown>) => unknown;
 
 /** The exit status of a Node.js program ended by SIGTERM with no handler of its own (what `terminate` sends). */
 const SIGTERM_STATUS = 128 + 15;
+/** How long a stop at a breakpoint waits for the setBreakpoints answer under way (the answer names its id). */
+const STOP_AFTER_ANSWER_MS = 2_000;
 
 export interface AgentHooks {
   /** Runs an expression in the main thread's global scope (for the agent's own hidden helpers). */
@@ -248,9 +250,18 @@ export class NodeDebugSession implements DebugSessionHandler {
     for (const bp of list) {
       if (typeof bp?.line !== 'number' || bp.line < 1) throw badRequest('every breakpoint needs a line number (1-based)');
     }
-    const breakpoints = await this.#workers.setBreakpoints(src.path, list, await this.#state.breakpoints.set(src.path, list));
-    await this.#updateDebugger();
-    return { breakpoints };
+    const answered = await this.#state.breakpoints.set(src.path, list);
+    // the main thread may pause at one of them at once: the workers' answers wait for no pause (workers.ts)
+    const runtime = this.#state.runtime;
+    let onPaused = (): void => undefined;
+    const paused = runtime.paused ? Promise.resolve() : new Promise<void>((resolve) => runtime.once('paused', (onPaused = () => resolve())));
+    try {
+      const breakpoints = await this.#workers.setBreakpoints(src.path, list, answered, paused);
+      await this.#updateDebugger();
+      return { breakpoints };
+    } finally {
+      runtime.off('paused', onPaused);
+    }
   }
 
   async #setFunctionBreakpoints(args: Record<string, unknown>): Promise<unknown> {
@@ -398,6 +409,13 @@ export class NodeDebugSession implements DebugSessionHandler {
       body.text = exc?.description?.split('\n', 1)[0] ?? exc?.className ?? 'exception';
     }
     this.#lastAction = null;
+    if (hit.length) {
+      // A breakpoint hit as soon as it was set: its setBreakpoints answer (which gives the client its id) goes first,
+      // or the stop would name an id the client does not know yet. Bounded: a stop is never held for long.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#configuring, new Promise((resolve) => (timer = setTimeout(resolve, STOP_AFTER_ANSWER_MS)))]);
+      clearTimeout(timer);
+    }
     // Let the response to the request that resumed the program (continue, next...) go out first.
     await new Promise((resolve) => setImmediate(resolve));
     if (runtime.paused !== p) return; // already running again (resumed from elsewhere): nothing to report

@@ -111,6 +111,8 @@ export function endLingering(): void {
   attached.clear();
 }
 
+const NEVER: Promise<void> = new Promise(() => undefined);
+
 export class Workers {
   readonly #send: (event: string, body?: unknown) => void;
   readonly #env: NodeJS.ProcessEnv;
@@ -247,12 +249,21 @@ export class Workers {
   }
 
   /** Sets `answered` (the main thread's answer) in every worker; a breakpoint verified in any thread is verified. */
-  async setBreakpoints(path: string, specs: BreakpointSpec[], answered: DapBreakpoint[]): Promise<DapBreakpoint[]> {
+  async setBreakpoints(path: string, specs: BreakpointSpec[], answered: DapBreakpoint[], mainPaused: Promise<void> = NEVER): Promise<DapBreakpoint[]> {
     if (!this.#cdp) return answered;
     const merged = answered.map((b) => ({ ...b }));
     if (specs.length === 0) this.#settings.breakpoints.delete(path);
     else this.#settings.breakpoints.set(path, { specs, answered: merged });
-    const results = await Promise.all([...this.#threads.values()].map((t) => t.setBreakpoints(path, specs, answered).catch(() => null)));
+    const all = Promise.all([...this.#threads.values()].map((t) => t.setBreakpoints(path, specs, answered).catch(() => null)));
+    // A worker's answer comes through the main thread's inspector, which passes nothing on while the main thread is
+    // paused: one that hit a breakpoint just now (this one, maybe) would hold the answer until the client resumed it,
+    // and the client waits for the answer. So the answer goes without the workers that have not answered by then;
+    // what they verify is told by a `breakpoint` event when they do (#verified).
+    const results = await Promise.race([all, mainPaused.then(() => null)]);
+    if (results === null) {
+      void all.then((late) => { for (const list of late) for (const bp of list ?? []) if (bp.verified) this.#verified(bp); });
+      return merged.map((b) => ({ ...b }));
+    }
     for (const list of results) {
       list?.forEach((bp, i) => {
         const m = merged[i];
