@@ -35,6 +35,25 @@ class BreakpointKinds(unittest.TestCase):
         t.join(10)
         self.assertEqual(len(h.events("stopped")), 1)
 
+    def test_a_stop_names_the_breakpoints_that_stopped_it(self):
+        h = self.h
+        ids = [bp["id"] for bp in h.set_breakpoints(["loop2"], condition="i == 2")["breakpoints"]]
+        fid = h.request("setFunctionBreakpoints", {"breakpoints": [{"name": "middle"}]})["breakpoints"][0]["id"]
+        h.request("configurationDone")
+        t, _ = h.start(tracee.looping, 5)
+        stop = h.wait_event("stopped")
+        self.assertEqual((stop["reason"], stop.get("hitBreakpointIds")), ("breakpoint", ids))
+        h.request("next", {"threadId": stop["threadId"]})
+        stop = h.wait_event("stopped")
+        self.assertEqual((stop["reason"], stop.get("hitBreakpointIds")), ("step", None))
+        h.request("continue", {"threadId": stop["threadId"]})
+        t.join(10)
+        t, _ = h.start(tracee.outer, 1)
+        stop = h.wait_event("stopped")
+        self.assertEqual((stop["reason"], stop.get("hitBreakpointIds")), ("function breakpoint", [fid]))
+        h.request("continue", {"threadId": stop["threadId"]})
+        t.join(10)
+
     def test_hit_condition(self):
         h = self.h
         h.set_breakpoints(["loop2"], hitCondition="%5")

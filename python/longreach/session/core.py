@@ -53,6 +53,7 @@ class DebugSession(InspectHandlers, DataHandlers):
         self.renderer = Renderer(self.refs, self._run_user)
         self.tracer = make_tracer(self, compile_lines=True)
         self.coord = Coordinator(self.tracer, self._announce_stop)
+        self._hits = {}  # thread ident -> ids of the breakpoints stopping it, from break_at_* to stopped()
         self.registry = Registry(PathResolver())
         self.output = None
         self._closed = False
@@ -178,30 +179,31 @@ class DebugSession(InspectHandlers, DataHandlers):
 
     # ---- the tracer's policy ----
     def break_at_line(self, frame):
-        stop = False
-        for bp in self.registry.at(frame):
-            if should_stop(bp, frame, self._log_point, self._condition_error):
-                stop = True
-        return stop
+        return self._stop_for([bp for bp in self.registry.at(frame)
+                               if should_stop(bp, frame, self._log_point, self._condition_error)])
 
     def compiled_hit(self, frame, condition, error):
         """A breakpoint compiled into the code fired (tracer/compiled.py): `condition` (the text compiled in) was
         true or raised `error`; breakpoints with that condition are not evaluated again."""
-        stop = False
+        stopping = []
         for bp in self.registry.at(frame):
             known = None
             if condition is not None and bp.condition_text == condition:
                 known = error if error is not None else True
             if should_stop(bp, frame, self._log_point, self._condition_error, known):
-                stop = True
-        return stop
+                stopping.append(bp)
+        return self._stop_for(stopping)
 
     def break_at_function(self, frame):
-        stop = False
-        for entry in self.registry.functions_at(frame.f_code):
-            if should_stop(entry, frame, self._log_point, self._condition_error):
-                stop = True
-        return stop
+        return self._stop_for([entry for entry in self.registry.functions_at(frame.f_code)
+                               if should_stop(entry, frame, self._log_point, self._condition_error)])
+
+    def _stop_for(self, breakpoints):
+        """True when `breakpoints` (those whose condition and hit count say stop) stop this thread; its stopped event
+        names them (hitBreakpointIds)."""
+        if breakpoints:
+            self._hits[threading.get_ident()] = [bp.id for bp in breakpoints]
+        return bool(breakpoints)
 
     def break_at_exception(self, frame, exc, kind):
         filters = self.registry.exception_filters
@@ -215,7 +217,8 @@ class DebugSession(InspectHandlers, DataHandlers):
         return "userUnhandled" in filters and back is not None and not is_user_file(back.f_code.co_filename)
 
     def stopped(self, frame, reason, exc):
-        self.coord.stop(frame, reason, exc)
+        hits = self._hits.pop(threading.get_ident(), None)
+        self.coord.stop(frame, reason, exc, hits=hits if reason in ("breakpoint", "function breakpoint") else None)
 
     def new_file(self, filename):
         changed = self.registry.file_loaded(filename)
@@ -242,6 +245,8 @@ class DebugSession(InspectHandlers, DataHandlers):
         if st.exc is not None:
             body["description"] = "%s: %s" % (type(st.exc).__name__, self._exc_text(st.exc))
             body["text"] = type(st.exc).__name__
+        if st.hits:
+            body["hitBreakpointIds"] = st.hits
         self.send_event("stopped", body)
 
     # ---- running user code for inspection ----

@@ -34,10 +34,10 @@ def user_threads():
 
 
 class ThreadStop(object):
-    __slots__ = ("tid", "frame", "reason", "exc", "jobs", "busy")
+    __slots__ = ("tid", "frame", "reason", "exc", "hits", "jobs", "busy")
 
-    def __init__(self, tid, frame, reason, exc):
-        self.tid, self.frame, self.reason, self.exc = tid, frame, reason, exc
+    def __init__(self, tid, frame, reason, exc, hits=None):
+        self.tid, self.frame, self.reason, self.exc, self.hits = tid, frame, reason, exc, hits
         self.jobs = []
         self.busy = None  # the job running now
 
@@ -55,7 +55,7 @@ class Coordinator(object):
         self.pause_requested = False
 
     # ---- debuggee threads ----
-    def stop(self, frame, reason, exc=None, forced=False):
+    def stop(self, frame, reason, exc=None, forced=False, hits=None):
         tid = threading.get_ident()
         if tid in AGENT_THREAD_IDS:
             return
@@ -68,7 +68,7 @@ class Coordinator(object):
             if lead:
                 self.pause_requested = False
                 self.leader = tid
-            st = ThreadStop(tid, frame, reason, exc)
+            st = ThreadStop(tid, frame, reason, exc, hits)
             self.stopped[tid] = st
             generation = self._generation
         if lead:
