@@ -43,6 +43,24 @@ test('job session (Node.js): a CommonJS child started after attach is held and s
   assert.equal(await job.exited, 0, job.stderr());
 });
 
+test('job session (Node.js): a breakpoint in a file only a child loads is verified once the child has it, the client\'s copy elsewhere', { timeout: 60_000 }, async (t) => {
+  const job = await startNodeJob(t, 'cjs');
+  await waitForRows(job.port, (r) => r.length >= 2);
+  // the client's checkout is not on the agent's machine: the child matches the file by its name; the root never
+  // loads it, so only the child can verify the breakpoint
+  const clientCopy = `/nonexistent/checkout/${CJS}`;
+  const r = await attachBatch(`tcp://127.0.0.1:${job.port}`, 'wait\ninfo breakpoints\n', ['--break', `${clientCopy}:${cjsLine('poll')}`]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  // the stop names the client's breakpoint 1 (the child's own id mapped to the root's); said verified once
+  assert.match(r.stdout, /Stopped at breakpoint 1 in thread pid \d+ cjs-child\.cjs: main/, r.stdout + job.stderr());
+  assert.equal([...r.stdout.matchAll(/^Breakpoint 1 is now verified at /gm)].length, 1, r.stdout);
+  const info = /\(longreach\) info breakpoints\n(.*)\n/.exec(r.stdout)?.[1];
+  assert.ok(info?.includes(`cjs-child.cjs:${cjsLine('poll')}`), r.stdout);
+  assert.doesNotMatch(info!, /not verified/, r.stdout);
+  job.stop();
+  assert.equal(await job.exited, 0, job.stderr());
+});
+
 test('job (Node.js), nobody attached: a CommonJS child joins once the job is listed, its worker thread never does; ?pid= stops it', { timeout: 60_000 }, async (t) => {
   const job = await startNodeJob(t, 'cjs');
   const rows = await waitForRows(job.port, (r) => r.length >= 2);

@@ -78,6 +78,6 @@ export function outward(body: unknown, slot: number, prefix = ''): unknown {
     out.stackFrames = out.stackFrames.map((f: unknown) => (f !== null && typeof f === 'object' ? { ...(f as Body), id: join(slot, (f as Body).id), source: sourceOut((f as Body).source, slot) } : f));
   }
   for (const key of ['scopes', 'variables']) if (Array.isArray(out[key])) out[key] = (out[key] as unknown[]).map((v) => refsOut(v, slot));
-  delete out.hitBreakpointIds; // breakpoint ids are the root's; a child's numbering is its own
+  delete out.hitBreakpointIds; // a child numbers breakpoints its own way: job-session.ts names the root's ids
   return out;
 }

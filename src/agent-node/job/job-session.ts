@@ -6,8 +6,9 @@
 // opened by the gateway (a ChildPort), now and whenever a process joins later. Requests that name a thread, frame,
 // variables or source go to the process that id belongs to (ids.ts); the rest go to the root. Breakpoints,
 // exception filters and function breakpoints go to every process, present and future (the root answers; a process
-// that joins later gets the latest of each, then configurationDone, one after the other). `threads` lists every
-// process's threads, named `pid 4242 cluster worker 1: main`. Each process stops on its own, so stops and resumes
+// that joins later gets the latest of each, then configurationDone, one after the other); a line breakpoint is
+// verified once any process has verified it (verified.ts: the root's ids, another process's line). `threads` lists
+// every process's threads, named `pid 4242 cluster worker 1: main`. Each process stops on its own, so stops and resumes
 // say allThreadsStopped / allThreadsContinued: false once the job has other processes; a child's output is
 // prefixed with its name; a child that ends is announced and the session carries on with the others.
 //
@@ -30,6 +31,7 @@ import type { DebugSessionHandler, SessionContext } from '../../server/gate.js';
 import type { ProcessInfo } from '../../protocol/process-info.js';
 import * as ids from './ids.js';
 import type { JobMessage, Link } from './link.js';
+import { VerifiedAnywhere, type ChildBreakpoint } from './verified.js';
 
 type Args = Record<string, unknown>;
 
@@ -67,6 +69,11 @@ const PRIVATE_SEQ = 2 ** 40;
 
 class ChildPort {
   readonly threads = new Set<number>();
+  /** Its own breakpoint ids -> the client's breakpoints they are (VerifiedAnywhere). */
+  readonly breakpoints = new Map<number, ChildBreakpoint>();
+  /** Its setBreakpoints under way, and the events held until they are done (JobSession.#fromChild). */
+  readonly settling = new Set<Promise<void>>();
+  held: Promise<void> | null = null;
   readonly #pending = new Map<number, { command: string; settle: (response: JobMessage | Error) => void }>();
   readonly #lineStart = new Map<string, boolean>();
   #seq = PRIVATE_SEQ;
@@ -151,6 +158,7 @@ export class JobSession implements DebugSessionHandler {
   #nextSlot = 1;
   #attachArgs: Args = {};
   readonly #breakpoints = new Map<string, Args>();
+  readonly #verified = new VerifiedAnywhere();
   #exceptions: Args | null = null;
   #functions: Args | null = null;
   #configured = false;
@@ -173,9 +181,9 @@ export class JobSession implements DebugSessionHandler {
     if (command === 'attach') return this.#attach(args);
     const slot = ids.routeOf(args);
     if (slot) return this.#forward(slot, command, args);
+    if (command === 'setBreakpoints') return this.#setBreakpoints(args);
     if (BROADCAST.has(command)) {
-      if (command === 'setBreakpoints') this.#breakpoints.set(String((args.source as Args | undefined)?.path), { ...args });
-      else if (command === 'setExceptionBreakpoints') this.#exceptions = { ...args };
+      if (command === 'setExceptionBreakpoints') this.#exceptions = { ...args };
       else this.#functions = { ...args };
       this.#toChildren(command, args);
     } else if (command === 'configurationDone') {
@@ -299,7 +307,7 @@ export class JobSession implements DebugSessionHandler {
     link.on('message', (message) => this.#fromChild(port, message));
     link.on('close', () => this.#childEnded(port));
     const steps: Promise<unknown>[] = [port.queued('attach', this.#attachArgs)];
-    for (const args of this.#breakpoints.values()) steps.push(port.queued('setBreakpoints', args));
+    for (const [path, args] of this.#breakpoints) steps.push(this.#childSetBreakpoints(port, path, args));
     if (this.#exceptions) steps.push(port.queued('setExceptionBreakpoints', this.#exceptions));
     if (this.#functions) steps.push(port.queued('setFunctionBreakpoints', this.#functions));
     if (this.#configured) steps.push(port.queued('configurationDone', {}));
@@ -336,6 +344,37 @@ export class JobSession implements DebugSessionHandler {
     this.#coming.delete(member);
   }
 
+  /**
+   * A source's breakpoints, in every process: the client gets the root's answer (its ids), and each breakpoint is
+   * verified as soon as any process has verified it (VerifiedAnywhere).
+   */
+  async #setBreakpoints(args: Args): Promise<unknown> {
+    const path = String((args.source as Args | undefined)?.path);
+    this.#breakpoints.set(path, { ...args });
+    const generation = this.#verified.reset(path);
+    for (const port of this.#ports.values()) void this.#childSetBreakpoints(port, path, args);
+    const body = (await this.#root.handle('setBreakpoints', args)) as { breakpoints?: unknown } | undefined;
+    if (!body || !Array.isArray(body.breakpoints)) return body;
+    return { ...body, breakpoints: this.#verified.rootAnswered(path, generation, body.breakpoints as Args[]) };
+  }
+
+  /** Sends a child a source's breakpoints; those it verifies first are the client's news (a `breakpoint` event). */
+  #childSetBreakpoints(port: ChildPort, path: string, args: Args): Promise<void> {
+    const settled = this.#childSetBreakpointsNow(port, path, args);
+    port.settling.add(settled);
+    return settled.finally(() => port.settling.delete(settled));
+  }
+
+  async #childSetBreakpointsNow(port: ChildPort, path: string, args: Args): Promise<void> {
+    const generation = this.#verified.generation(path);
+    const response = (await port.queued('setBreakpoints', args)) as JobMessage | undefined;
+    const list = (response?.body as { breakpoints?: unknown } | undefined)?.breakpoints;
+    if (response?.success !== true || !Array.isArray(list) || this.#closed) return;
+    const { ids, changed } = this.#verified.childAnswered(path, generation, list as Args[]);
+    for (const [id, where] of ids) port.breakpoints.set(id, where);
+    for (const body of changed) this.#context.sendEvent('breakpoint', body);
+  }
+
   #toChildren(command: string, args: Args): void {
     for (const port of this.#ports.values()) void port.queued(command, args);
   }
@@ -350,6 +389,20 @@ export class JobSession implements DebugSessionHandler {
 
   #fromChild(port: ChildPort, message: JobMessage): void {
     if (message.type === 'response') return port.answered(message);
+    if (port.held) {
+      port.held = port.held.then(() => this.#childEvent(port, message)).catch(() => undefined);
+    } else if (message.type === 'event' && message.event === 'stopped' && port.settling.size > 0) {
+      // a stop at a breakpoint just set there: after what its answer tells the client (the breakpoint's id and that it
+      // is verified), and the events after it in their order. Bounded: each answer waits PRIVATE_TIMEOUT_MS at most.
+      port.held = Promise.allSettled([...port.settling]).then(() => this.#childEvent(port, message)).catch(() => undefined);
+    } else {
+      return this.#childEvent(port, message);
+    }
+    const held = port.held;
+    void held.finally(() => { if (port.held === held) port.held = null; });
+  }
+
+  #childEvent(port: ChildPort, message: JobMessage): void {
     if (message.type !== 'event' || typeof message.event !== 'string' || this.#closed) return;
     const event = message.event;
     let body = (message.body ?? {}) as Args;
@@ -359,11 +412,30 @@ export class JobSession implements DebugSessionHandler {
     }
     if (event === 'stopped' && typeof body.threadId === 'number') port.threads.add(body.threadId);
     if (event === 'exited') this.#console(`${port.name()} exited with code ${String(body.exitCode)}\n`);
+    if (event === 'breakpoint') return this.#childBreakpointEvent(port, body);
     if (DROP_FROM_CHILDREN.has(event)) return;
     if (event === 'output' && typeof body.output === 'string' && body.category !== 'telemetry') {
       body = { ...body, output: port.prefixed(String(body.category ?? 'console'), body.output) };
     }
-    this.#context.sendEvent(event, this.#across(event, ids.outward(body, port.slot, `${port.name()}: `)));
+    const out = ids.outward(body, port.slot, `${port.name()}: `) as Args;
+    if (event === 'stopped' && Array.isArray(body.hitBreakpointIds)) {
+      // a child's ids are its own: the client knows the root's (a stop names the breakpoint by them)
+      const hit = body.hitBreakpointIds.map((id: unknown) => {
+        const where = typeof id === 'number' ? port.breakpoints.get(id) : undefined;
+        return where ? this.#verified.rootId(where) : undefined;
+      }).filter((id): id is number => id !== undefined);
+      if (hit.length) out.hitBreakpointIds = hit;
+    }
+    this.#context.sendEvent(event, this.#across(event, out));
+  }
+
+  /** A child's breakpoint event names its own id: only news of one it verified reaches the client, by the root's id. */
+  #childBreakpointEvent(port: ChildPort, body: Args): void {
+    const bp = body.breakpoint as Args | undefined;
+    if (bp?.verified !== true || typeof bp.id !== 'number') return;
+    const where = port.breakpoints.get(bp.id);
+    const news = where ? this.#verified.childVerified(where, bp.line) : null;
+    if (news) this.#context.sendEvent('breakpoint', news);
   }
 
   #childEnded(port: ChildPort): void {
