@@ -155,20 +155,21 @@ for (const { py, later } of RANK_CASES) {
       '--break', '/nonexistent/checkout/rank_late.py:5',
     ]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const stops = [...r.stdout.matchAll(/^Stopped at (?:a )?breakpoint(?: \d)? in thread pid \d+ rank 0\/2: MainThread \(\d+\)\n> .*\/(rank_\w+\.py):(\d+) /gm)].map((m) => `${m[1]}:${m[2]}`);
-    assert.deepEqual(stops, ['rank_train.py:11', ...(imports ? ['rank_late.py:5'] : [])], r.stdout);
+    // a stop names the client's breakpoint (the rank's own id mapped to the root's)
+    const stops = [...r.stdout.matchAll(/^Stopped at breakpoint (\d) in thread pid \d+ rank 0\/2: MainThread \(\d+\)\n> .*\/(rank_\w+\.py):(\d+) /gm)].map((m) => `${m[1]} ${m[2]}:${m[3]}`);
+    assert.deepEqual(stops, ['1 rank_train.py:11', ...(imports ? ['2 rank_late.py:5'] : [])], r.stdout);
     const infos = [...r.stdout.matchAll(/\(longreach\) info breakpoints\n((?:.*\n)*?)Exceptions:/g)].map((m) => m[1]!);
     assert.equal(infos.length, imports ? 2 : 1, r.stdout);
     // at the first stop breakpoint 1 is verified (the ranks verified it; the root could not), 2 not yet
-    assert.match(infos[0]!, /^Breakpoint 1 at \/nonexistent\/checkout\/rank_train\.py:11 if rank == 0$/m, r.stdout);
+    assert.match(infos[0]!, /^Breakpoint 1 at \/nonexistent\/checkout\/rank_train\.py:11 if rank == 0, hit 1 time$/m, r.stdout);
     assert.match(infos[0]!, /^Breakpoint 2 at \/nonexistent\/checkout\/rank_late\.py:5 \(not verified yet: no file named rank_late\.py is loaded/m, r.stdout);
     // said once per breakpoint, not once per process that verified it (1 may come verified in the root's answer)
     assert.ok([...r.stdout.matchAll(/^Breakpoint 1 is now verified at \/nonexistent\/checkout\/rank_train\.py:11$/gm)].length <= 1, r.stdout);
     assert.doesNotMatch(r.stdout, /is not verified/, r.stdout);
     if (imports) {
       // the rank imported rank_late.py and said so: verified (said once), and it stopped there
-      assert.match(infos[1]!, /^Breakpoint 1 at \/nonexistent\/checkout\/rank_train\.py:11 if rank == 0$/m, r.stdout);
-      assert.match(infos[1]!, /^Breakpoint 2 at \/nonexistent\/checkout\/rank_late\.py:5$/m, r.stdout);
+      assert.match(infos[1]!, /^Breakpoint 1 at \/nonexistent\/checkout\/rank_train\.py:11 if rank == 0, hit 1 time$/m, r.stdout);
+      assert.match(infos[1]!, /^Breakpoint 2 at \/nonexistent\/checkout\/rank_late\.py:5, hit 1 time$/m, r.stdout);
       assert.equal([...r.stdout.matchAll(/^Breakpoint 2 is now verified at \/nonexistent\/checkout\/rank_late\.py:5$/gm)].length, 1, r.stdout);
     }
     assert.equal(await jobEnd(job), 0, job.stderr());

@@ -103,7 +103,7 @@ def outward(message, slot, thread_prefix=""):
         if isinstance(body.get(key), list):
             body[key] = [_refs_out(v, slot) for v in body[key]]
     if "hitBreakpointIds" in body:
-        body.pop("hitBreakpointIds")  # breakpoint ids are the root's; a child's numbering is its own
+        body.pop("hitBreakpointIds")  # a child numbers breakpoints its own way: jobsession names the root's ids
     return message
 
 

@@ -401,8 +401,12 @@ class JobSession(object):
                 return
             if event == "output" and isinstance(body.get("output"), str) and body.get("category") != "telemetry":
                 message = dict(message, body=dict(body, output=port.prefixed(body)))
+        hit = (message.get("body") or {}).get("hitBreakpointIds") if message.get("event") == "stopped" else None
         message = ids.outward(message, port.slot, port.name() + ": ")
         message.pop("seq", None)
+        hit = self._root_ids(port, hit) if isinstance(hit, list) else None
+        if hit:  # a child's ids are its own: the client knows the root's (a stop names the breakpoint by them)
+            message["body"]["hitBreakpointIds"] = hit
         self.conn.send(self._across(message))
 
     def child_ended(self, port):
@@ -470,6 +474,17 @@ class JobSession(object):
         if isinstance(line, int):
             bp["line"] = line
         return {"type": "event", "event": "breakpoint", "body": {"reason": "changed", "breakpoint": bp}}
+
+    def _root_ids(self, port, hit):
+        """The root's ids (the client's) of the breakpoints a child's stop names by its own ids."""
+        out = []
+        with self._lock:
+            for where in (port.bp_ids.get(i) for i in hit if isinstance(i, int)):
+                source = self._sources.get(where[0]) if where is not None else None
+                if source is not None and source.gen == where[1] and source.ids and where[2] < len(source.ids) \
+                        and isinstance(source.ids[where[2]], int):
+                    out.append(source.ids[where[2]])
+        return out
 
     def _root_answered(self, asked, response):
         """The root's answer to the client's setBreakpoints, verified where a child verified already."""
